@@ -1,0 +1,60 @@
+"""The election rules engine: pure Python, no Flask, no database.
+
+It takes plain data (a :class:`PollSpec`, an :class:`Attendance`, the returned
+:class:`Ballot` s or a :class:`HandCount`, and :class:`Settings`) and returns a
+:class:`Result`: who is elected, what passed, the reconciliation checks and a digest. The rules
+are those of ``docs/domain.md`` (Party election regulation QĐ 190-QĐ/TW, with presets for
+state-election and Robert's Rules practice).
+
+Choices made where domain.md is silent:
+
+* **Blank ballots under Robert's Rules.** An election ballot keeping nobody (all struck) or a
+  resolution ballot answering nothing is *blank*. With ``all_struck_valid`` True (vn-party,
+  roberts) it is valid and counted in ``ballots_valid`` and ``ballots_blank``; the
+  ``ballots_valid_nonblank`` denominator (roberts) leaves it out, so it is "not cast" without
+  breaking valid + invalid = returned. With ``all_struck_valid`` False (majority-of-valid) an
+  all-struck election ballot is invalid (reason ``all_struck``). ``all_struck_valid`` does not
+  apply to resolutions: a resolution ballot answering nothing is always valid and blank.
+* **Resolutions** pass on the poll's single denominator (domain.md: "the same denominator");
+  under roberts that is the valid non-blank ballots, not a per-item count of for + against.
+* **Show of hands.** No ballots: the ballot figures are zero and the ballot-based denominators
+  (returned, valid, valid non-blank) fall back to ``voters_present``; ``not_voted`` is
+  ``voters_present - (for + against + abstain)``; the "votes within valid" checks use the
+  voters present.
+* **Slates.** A tie on the last official seat leaves the alternates undecided
+  (``alternates_pending``, ``unfilled_alternate_seats`` 0). With ``alternates_same_ballot``
+  False a slate poll with official seats elects officials only (alternates pending); a slate
+  poll with ``seats == 0`` is the later alternates-only poll.
+* **Unfilled seats** count shortfall only; seats contested by a tie are in ``ties``.
+* **Candidate list**: 1–2 seats allow one surplus, like 3–5 (see :func:`max_surplus`).
+"""
+from __future__ import annotations
+
+from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes
+from .digest import ballot_digest, canonical_json
+from .model import ANSWERS, KINDS, Attendance, Ballot, HandCount, InvalidReason, PollSpec
+from .recount import (
+    PAYLOAD_FORMAT,
+    compare_with_payload,
+    recount_from_payload,
+    recount_payload,
+)
+from .rounds import (
+    CandidateListWarning,
+    NextRound,
+    candidate_list_warning,
+    max_surplus,
+    propose_next_round,
+)
+from .settings import DENOMINATORS, PRESETS, Settings, parse_fraction, settings_for
+from .validate import max_kept, validate_ballot
+
+__all__ = [
+    "ANSWERS", "CHECK_NAMES", "DENOMINATORS", "KINDS", "PAYLOAD_FORMAT", "PRESETS",
+    "Attendance", "Ballot", "CandidateListWarning", "HandCount", "InvalidReason", "NextRound",
+    "PollSpec", "Result", "Settings",
+    "ballot_digest", "canonical_json", "candidate_list_warning", "compare_with_payload", "count",
+    "max_kept", "max_surplus", "parse_fraction", "percent", "propose_next_round", "qualifies",
+    "recount_from_payload", "recount_payload", "settings_for", "threshold_votes",
+    "validate_ballot",
+]
