@@ -1,0 +1,2 @@
+"""API routes: ballot (see api.md)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""API routes: counting (see api.md)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""API routes: poll (see api.md)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,53 @@
+"""Helpers for API handlers: documented routes, JSON bodies, JSON answers."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..errors import ServiceError
+
+
+def doc(summary: str, body: dict | None = None, response: dict | None = None,
+        statuses: tuple[int, ...] = (200,), body_content: str = "application/json",
+        produces: str = "application/json", tag: str | None = None):
+    """Attach the OpenAPI description of a route. Every /api/ route must carry one."""
+    def deco(view):
+        view.__openapi__ = {"summary": summary, "body": body, "response": response,
+                            "statuses": statuses, "body_content": body_content,
+                            "produces": produces, "tag": tag}
+        return view
+    return deco
+
+
+def json_body(required: tuple[str, ...] = ()) -> dict:
+    """The request's JSON object, or a 400 naming what is wrong (never a 500)."""
+    if not request.is_json:
+        raise ServiceError("bad_request", "Send a JSON object with Content-Type: application/json.",
+                           status=400)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError("bad_request", "The body must be a JSON object.", status=400)
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ServiceError("bad_request", f"Missing field(s): {', '.join(missing)}.", status=400)
+    return data
+
+
+def field(data: dict, name: str, kind, required: bool = True, default=None):
+    """One typed field of a JSON body; 400 with the field's name when it has the wrong type."""
+    if name not in data or data[name] is None:
+        if required:
+            raise ServiceError("bad_request", f"Missing field: {name}.", status=400)
+        return default
+    value = data[name]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ServiceError("bad_request", f"{name} must be an integer.", status=400)
+    if kind is not int and not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ServiceError("bad_request", f"{name} must be of type {names}.", status=400)
+    return value
+
+
+def ok(obj, status: int = 200):
+    resp = jsonify(obj)
+    resp.status_code = status
+    return resp

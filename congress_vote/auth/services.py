@@ -1,0 +1,94 @@
+"""Staff accounts: creation, password checks, API tokens."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from ..audit.services import record
+from ..db import utcnow
+from ..errors import ServiceError
+from ..extensions import db
+from ..security import ROLES, token_hash
+from .models import ApiToken, User
+
+_hasher = PasswordHasher()  # Argon2id with the library's current parameters
+# A hash to verify against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+def normalise_roles(roles) -> str:
+    roles = [r.strip() for r in roles if r and r.strip()]
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise ServiceError("unknown_role", f"Unknown role(s): {', '.join(bad)}. "
+                           f"Roles: {', '.join(ROLES)}.")
+    if not roles:
+        raise ServiceError("no_role", "A user needs at least one role.")
+    return ",".join(r for r in ROLES if r in roles)
+
+
+def create_user(username: str, password: str, roles, full_name: str = "", actor=None) -> User:
+    """Create a staff user; the password is stored as an Argon2id hash only."""
+    username = (username or "").strip()
+    if not username or len(username) > 80:
+        raise ServiceError("bad_username", "A username of 1 to 80 characters is required.")
+    if len(password or "") < 8:
+        raise ServiceError("weak_password", "The password must have at least 8 characters.")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise ServiceError("username_taken", f"The username {username!r} is taken.", status=409)
+    user = User(username=username, password_hash=_hasher.hash(password),
+                roles=normalise_roles(roles), full_name=full_name.strip())
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", actor=actor, data={"user_id": user.id, "username": username,
+                                              "roles": user.role_list})
+    return user
+
+
+def set_password(user: User, password: str, actor=None) -> None:
+    if len(password or "") < 8:
+        raise ServiceError("weak_password", "The password must have at least 8 characters.")
+    user.password_hash = _hasher.hash(password)
+    record("user.password_changed", actor=actor, data={"user_id": user.id})
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password matches; records failed attempts in the audit log."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        record("auth.login_failed", data={"username": (username or "")[:80]})
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    record("auth.login", actor=user, data={"user_id": user.id})
+    return user
+
+
+def issue_api_token(user: User) -> str:
+    """A new bearer token; the plain token is returned once and only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["API_TOKEN_LIFETIME_HOURS"]
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token),
+                            expires_at=utcnow() + timedelta(hours=hours)))
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    if row is None or row.expires_at < utcnow() or not row.user.active:
+        return None
+    return row.user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))

@@ -1,0 +1,114 @@
+"""Ballot tokens, cast ballots and named votes.
+
+Secrecy (QĐ 190-QĐ/TW: secret ballot): nothing in `ballot_token` or `ballot` leads to a delegate.
+Tokens are issued anonymously in batches; a token row stores only SHA-256 of the token and whether
+it is unused, used or void — no time of use. A cast ballot's primary key is random (not sequential,
+so ids do not reveal the order of voting) and it has no timestamp. Named (open) votes live in their
+own table, `named_vote`, which is the only one that names a delegate.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import utcnow
+from ..extensions import db
+
+
+class IssueBatch(db.Model):
+    """One issuance of N ballots (slips or full paper ballots) by a counter."""
+    __tablename__ = "issue_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    count: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10), default="slip")  # slip | paper
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BallotToken(db.Model):
+    """An issued ballot. Consumed exactly once by a conditional UPDATE ... WHERE state='unused'."""
+    __tablename__ = "ballot_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("issue_batch.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(10), default="unused")  # unused | used | void
+
+    __table_args__ = (
+        CheckConstraint("state in ('unused', 'used', 'void')", name="state"),
+        Index("ix_ballot_token_poll_state", "poll_id", "state"),
+    )
+
+
+class Ballot(db.Model):
+    """A counted ballot: the kept candidate ids or the answers, or an invalid reason (paper).
+
+    `choice` is canonical JSON: {"kept": [ids]} or {"answers": {item_id: answer}}.
+    """
+    __tablename__ = "ballot"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, not sequential
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(ForeignKey("ballot_token.token_hash"), unique=True)
+    source: Mapped[str] = mapped_column(String(10), default="tablet")  # tablet | paper
+    choice: Mapped[str] = mapped_column(Text, default="{}")
+    invalid_reason: Mapped[str | None] = mapped_column(String(40))
+    receipt: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (
+        UniqueConstraint("poll_id", "receipt", name="uq_ballot_poll_receipt"),
+        CheckConstraint("source in ('tablet', 'paper')", name="source"),
+    )
+
+
+class NamedVote(db.Model):
+    """A vote in an open (named) poll, unlocked by the delegate's card: one per delegate."""
+    __tablename__ = "named_vote"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("delegate.id", ondelete="CASCADE"))
+    choice: Mapped[str] = mapped_column(Text, default="{}")
+    receipt: Mapped[str] = mapped_column(String(20))
+    cast_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("poll_id", "delegate_id", name="uq_named_vote_poll_delegate"),)
+
+
+class PaperEntry(db.Model):
+    """One counter's entry of one paper ballot. Two agreeing entries by different counters make
+    one counted Ballot (source 'paper'); disagreeing entries stay 'disputed' until settled."""
+    __tablename__ = "paper_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(ForeignKey("ballot_token.token_hash"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    choice: Mapped[str] = mapped_column(Text, default="{}")
+    invalid_reason: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("state in ('pending', 'agreed', 'disputed', 'superseded')", name="state"),
+    )
+
+
+class HandCount(db.Model):
+    """Counts of a show of hands for one resolution item, entered by the counting committee."""
+    __tablename__ = "hand_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("poll_item.id", ondelete="CASCADE"))
+    votes_for: Mapped[int]
+    votes_against: Mapped[int]
+    votes_abstain: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("poll_id", "item_id", name="uq_hand_count_poll_item"),)

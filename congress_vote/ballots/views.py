@@ -1,0 +1,4 @@
+"""HTML views: ballots."""
+from flask import Blueprint
+
+bp = Blueprint("ballots", __name__)

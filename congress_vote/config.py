@@ -1,0 +1,42 @@
+"""Configuration defaults. instance/config.py and environment variables override them.
+
+Order (later wins): these defaults, instance/config.py, the environment (DATABASE_URL, SECRET_KEY,
+PUBLIC_BASE_URL, RATELIMIT_STORAGE_URI, CONGRESS_VOTE_ENV), then the test_config of create_app.
+"""
+import os
+
+ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI",
+            "CONGRESS_VOTE_ENV")
+
+
+class Defaults:
+    # "development" runs with a generated SECRET_KEY; "production" refuses to start without one.
+    CONGRESS_VOTE_ENV = "development"
+    SECRET_KEY = None
+    DATABASE_URL = None  # None: SQLite file instance/congress.db
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    WTF_CSRF_CHECK_DEFAULT = False  # we call csrf.protect() ourselves, see security.py
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session, which expires on its own
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a congress day
+    REMEMBER_COOKIE_DURATION = 0
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_CODE_ENTRY = "30 per minute"
+    RATELIMIT_ENABLED = True
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # an Excel list of 2,000 delegates is far smaller
+    API_TOKEN_LIFETIME_HOURS = 24
+    PRIVACY_MIN_BALLOTS = 5  # reports over fewer ballots warn that a vote may be identifiable
+
+
+def load_env(config) -> None:
+    for key in ENV_KEYS:
+        value = os.environ.get(key)
+        if value:
+            config[key] = value

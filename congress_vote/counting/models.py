@@ -1,0 +1,34 @@
+"""Stored results and the counting committee's signatures."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import utcnow
+from ..extensions import db
+
+
+class PollResult(db.Model):
+    """The current count of a poll (the rules engine's result as JSON) and its digest.
+    A recount replaces it and clears the signatures."""
+    __tablename__ = "poll_result"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    counted_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class Signoff(db.Model):
+    """A committee member's signature on one result digest."""
+    __tablename__ = "signoff"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)

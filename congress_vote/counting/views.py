@@ -1,0 +1,4 @@
+"""HTML views: counting."""
+from flask import Blueprint
+
+bp = Blueprint("counting", __name__)

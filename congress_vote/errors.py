@@ -1,0 +1,78 @@
+"""One error type for the services, and the HTML/JSON error answers.
+
+Services raise `ServiceError(code, message, status)`; the request is rolled back and the client
+gets `{"error": {"code", "message"}}` on /api/ or an error page (or a flashed message) elsewhere.
+"""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class ServiceError(Exception):
+    """A rule was broken; nothing was written. `status` follows the API doc (409, 422, 404...)."""
+
+    def __init__(self, code: str, message: str, status: int = 422, **extra):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        body = {"error": {"code": self.code, "message": self.message}}
+        body.update(self.extra)
+        return body
+
+
+_HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited",
+               500: "internal_error"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def json_error(status: int, code: str, message: str, **extra):
+    body = {"error": {"code": code, "message": message}}
+    body.update(extra)
+    return jsonify(body), status
+
+
+def init_app(app: Flask) -> None:
+    from .extensions import db
+
+    @app.errorhandler(ServiceError)
+    def _service_error(err: ServiceError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(err.to_dict()), err.status
+        return render_template("error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        db.session.rollback()
+        status = err.code or 500
+        code = _HTTP_CODES.get(status, "error")
+        message = err.description or err.name
+        if status == 429:
+            message = "Too many attempts; wait a minute and try again."
+        if wants_json():
+            resp = jsonify({"error": {"code": code, "message": message}})
+            resp.status_code = status
+            if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
+                resp.headers["Allow"] = ", ".join(err.valid_methods)
+            return resp
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "internal_error", "Internal error; nothing was saved.")
+        return render_template("error.html", status=500,
+                               message="Internal error; nothing was saved."), 500

@@ -1,0 +1,4 @@
+"""HTML views: polls."""
+from flask import Blueprint
+
+bp = Blueprint("polls", __name__)

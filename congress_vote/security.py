@@ -1,0 +1,150 @@
+"""Access control, CSRF and security headers — fail closed.
+
+Every view declares who may call it with `@roles(...)`, `@staff` or `@public`. A request to an
+endpoint that declares nothing is refused (and a test walks every route with every role), so a new
+route cannot be forgotten. Actors are staff users signed in by cookie (Flask-Login) or by an API
+bearer token; a bearer request needs no CSRF token, a cookie session does.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+ROLES = ("admin", "registrar", "counter", "chair", "observer")
+PUBLIC = "public"
+STAFF = "staff"
+
+
+def _mark(view, access):
+    view.__access__ = access
+    return view
+
+
+def public(view):
+    """Anyone, signed in or not (ballot pages, login, published results)."""
+    return _mark(view, PUBLIC)
+
+
+def csrf_exempt(view):
+    """The credential is in the URL or body (a ballot token, a password), not a cookie."""
+    view.__csrf_exempt__ = True
+    return view
+
+
+def roles(*names: str):
+    """Only staff holding at least one of `names`. `staff` alone means any staff role."""
+    for n in names:
+        if n not in ROLES and n != STAFF:
+            raise ValueError(f"unknown role {n!r}")
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_actor()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    abort(401, "Sign in first (Authorization: Bearer <token>).")
+                return redirect(url_for("auth.login", next=request.full_path))
+            if STAFF not in names and not (set(names) & set(user.role_list)):
+                abort(403, "Your role does not allow this.")
+            return view(*args, **kwargs)
+        return _mark(wrapper, frozenset(names))
+    return deco
+
+
+staff = roles(STAFF)
+
+
+_MISSING = object()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def current_actor():
+    """The staff user of this request (bearer token first, then the cookie session), or None."""
+    # Cached on the request itself (not on g, which an unfinished streamed response can share).
+    cached = request.environ.get("congress_vote.actor", _MISSING)
+    if cached is not _MISSING:
+        return cached
+    actor = None
+    token = bearer_token()
+    if token is not None:
+        from .auth.services import user_for_api_token
+        actor = user_for_api_token(token)
+    elif current_user.is_authenticated:
+        actor = current_user._get_current_object()
+    request.environ["congress_vote.actor"] = actor
+    return actor
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+def init_app(app: Flask) -> None:
+    from .extensions import csrf
+
+    @app.before_request
+    def _access_and_csrf():
+        if request.endpoint is None:
+            return None  # 404/405 answered by the error handlers
+        view = app.view_functions.get(request.endpoint)
+        if request.endpoint == "static":
+            return None
+        access = getattr(view, "__access__", None)
+        if access is None:
+            current_app.logger.error("route %s declares no access; refused", request.endpoint)
+            abort(403, "This route declares no access rule.")
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            if bearer_token() is not None and request.path.startswith("/api/"):
+                return None
+            if getattr(view, "__csrf_exempt__", False):
+                return None
+            if current_app.config.get("WTF_CSRF_ENABLED", True):
+                csrf.protect()
+        return None
+
+    @app.after_request
+    def _headers(resp):
+        h = resp.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["X-Frame-Options"] = "DENY"
+        # Ballot URLs carry the token: never send them on as a referrer.
+        h["Referrer-Policy"] = "no-referrer"
+        h["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        if request.is_secure:
+            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.endpoint != "static":
+            # Nothing of a vote or a staff page may stay in a shared tablet's cache or history.
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        return resp
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err):
+        from .errors import json_error, wants_json
+        from flask import render_template
+        msg = "The form expired or was forged (CSRF check failed). Reload the page and try again."
+        if wants_json():
+            return json_error(400, "csrf_failed", msg)
+        return render_template("error.html", status=400, message=msg), 400
+
+    from . import errors
+    errors.init_app(app)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up everything the app (and, with --test, the test suite) needs on a fresh Debian machine:
+# system packages, a virtual environment in .venv with the project installed, the translations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0; [ "${1:-}" = "--test" ] && want_test=1
+
+need_pkgs=()
+have() { dpkg -s "$1" >/dev/null 2>&1; }
+for p in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do have "$p" || need_pkgs+=("$p"); done
+if [ $want_test = 1 ]; then
+  for p in chromium zbar-tools poppler-utils ffmpeg; do have "$p" || need_pkgs+=("$p"); done
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "==> installing system packages: ${need_pkgs[*]}"
+  SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  python3 -m venv .venv
+fi
+extras=""; [ $want_test = 1 ] && extras="[test]"
+echo "==> installing congress-vote$extras into .venv"
+.venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
+echo "==> compiling translations"
+.venv/bin/pybabel compile -q -d congress_vote/i18n/translations 2>/dev/null || true

@@ -1,0 +1,168 @@
+"""Shared fixtures: the app on a real database (SQLite file by default, PostgreSQL when
+TEST_DATABASE_URL names one), clients, and factories for users, congresses and delegates.
+
+The schema is built once per run with the real migrations (so they are tested too); after each
+test every table is emptied.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from congress_vote import create_app
+from congress_vote.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = ROOT / "data" / "delegates-145.csv"
+PASSWORD = "password123"
+STAFF = {
+    "admin": ["admin"],
+    "registrar": ["registrar"],
+    "counter1": ["counter"],
+    "counter2": ["counter"],
+    "counter3": ["counter"],
+    "chair": ["chair"],
+    "observer": ["observer"],
+}
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_app(database_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "PUBLIC_BASE_URL": "http://vote.test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        from flask_migrate import downgrade, upgrade
+        # Start from nothing: a previous run may have left tables behind on PostgreSQL.
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+    yield
+    with app.app_context():
+        downgrade(revision="base")
+
+
+def _empty_tables():
+    db.session.remove()
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                              + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def app(_schema, database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        _empty_tables()
+    yield app
+    with app.app_context():
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+# ---- factories -------------------------------------------------------------------------------
+
+@pytest.fixture
+def staff(app):
+    """The standard staff users (name -> id), all with password PASSWORD."""
+    from congress_vote.auth.services import create_user
+    ids = {}
+    with app.app_context():
+        for name, roles in STAFF.items():
+            ids[name] = create_user(name, PASSWORD, roles, full_name=name.title()).id
+        db.session.commit()
+    return ids
+
+
+class Auth:
+    """Sign in as a staff user, by cookie (browser) or bearer token (API)."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+        self._tokens: dict[str, str] = {}
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self.client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        self.client.cookie_jar.clear() if hasattr(self.client, "cookie_jar") else None
+        with self.client.session_transaction() as sess:
+            sess.clear()
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            r = self.client.post("/api/v1/session",
+                                 json={"username": username, "password": PASSWORD})
+            assert r.status_code == 201, r.json
+            self._tokens[username] = r.json["token"]
+        return self._tokens[username]
+
+    def headers(self, username: str) -> dict:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+
+@pytest.fixture
+def auth(app, client, staff):
+    return Auth(app, client)
+
+
+@pytest.fixture
+def api(client, auth):
+    """Call the JSON API as a given staff user: api("admin").post(path, json=...)."""
+    class _As:
+        def __init__(self, username):
+            self.h = auth.headers(username) if username else {}
+
+        def get(self, path, **kw):
+            return client.get(path, headers={**self.h, **kw.pop("headers", {})}, **kw)
+
+        def post(self, path, **kw):
+            return client.post(path, headers={**self.h, **kw.pop("headers", {})}, **kw)
+
+    return _As
