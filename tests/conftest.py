@@ -15,6 +15,9 @@ from sqlalchemy import text
 from congress_vote import create_app
 from congress_vote.extensions import db
 
+# Area fixtures live in their own modules (one owner each).
+pytest_plugins = ["tests.fx_congress", "tests.fx_polls", "tests.fx_counting"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "data" / "delegates-145.csv"
 PASSWORD = "password123"

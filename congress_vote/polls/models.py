@@ -33,6 +33,8 @@ class Poll(db.Model):
     agenda_order: Mapped[int] = mapped_column(default=0)
     setup_fingerprint: Mapped[str | None] = mapped_column(String(64))
     receipt_key: Mapped[str] = mapped_column(String(64))  # secret nonce for receipt codes
+    # Attendance figures (JSON) frozen when the poll closes: the count uses the hall as it was.
+    attendance: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -157,7 +157,7 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
 
     ``ballots`` are every ballot returned (tablet and paper, valid or not); each is ruled by
     :func:`validate_ballot`. A resolution may instead be counted from ``hand_count`` (a show of
-    hands, no ballots). Raises :class:`ValueError` only for inconsistent *inputs* (ballots and
+    hands, no ballots). Raises :class:`RulesInputError` only for inconsistent *inputs* (ballots and
     a hand count together, a hand count for an election, a hand count naming an unknown item);
     problems with the figures never raise — they are failed checks in the result.
 
@@ -177,12 +177,12 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
     ballots = ballots if isinstance(ballots, Sequence) else list(ballots)
     if hand_count is not None:
         if spec.is_election:
-            raise ValueError("a show of hands can only count a resolution")
+            raise RulesInputError("a show of hands can only count a resolution")
         if ballots:
-            raise ValueError("a poll is counted from its ballots or from a hand count, not both")
+            raise RulesInputError("a poll is counted from its ballots or from a hand count, not both")
         unknown = set(hand_count.items) - set(spec.item_ids)
         if unknown:
-            raise ValueError(f"hand count names unknown items {sorted(unknown)}")
+            raise RulesInputError(f"hand count names unknown items {sorted(unknown)}")
 
     rules = _Rules(spec, settings)
     limit = max_kept(spec, settings)

@@ -39,18 +39,18 @@ class InvalidReason(StrEnum):
 def _int(value: Any, what: str) -> int:
     # bool is an int subclass in Python; a JSON true is never a valid id or count
     if isinstance(value, bool):
-        raise ValueError(f"{what} must be an integer, not {value!r}")
+        raise RulesInputError(f"{what} must be an integer, not {value!r}")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise ValueError(f"{what} must be an integer, not {value!r}")
+    raise RulesInputError(f"{what} must be an integer, not {value!r}")
 
 
 def _count(value: Any, what: str) -> int:
     number = _int(value, what)
     if number < 0:
-        raise ValueError(f"{what} must not be negative, not {number}")
+        raise RulesInputError(f"{what} must not be negative, not {number}")
     return number
 
 
@@ -59,7 +59,7 @@ class PollSpec:
     """What is being decided: the kind, the seats and the candidates (or items) in ballot order.
 
     Guarantees: ``kind`` is committee, slate or resolution; seats are non-negative; only a
-    slate has alternate seats; candidate and item ids are unique. Raises :class:`ValueError`
+    slate has alternate seats; candidate and item ids are unique. Raises :class:`RulesInputError`
     otherwise.
     """
 
@@ -71,17 +71,17 @@ class PollSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise RulesInputError(f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         object.__setattr__(self, "candidate_ids", tuple(self.candidate_ids))
         object.__setattr__(self, "item_ids", tuple(self.item_ids))
         if self.seats < 0 or self.alternate_seats < 0:
-            raise ValueError("seats and alternate_seats must not be negative")
+            raise RulesInputError("seats and alternate_seats must not be negative")
         if self.alternate_seats and self.kind != "slate":
-            raise ValueError("only a slate has alternate seats")
+            raise RulesInputError("only a slate has alternate seats")
         if len(set(self.candidate_ids)) != len(self.candidate_ids):
-            raise ValueError("candidate ids must be unique")
+            raise RulesInputError("candidate ids must be unique")
         if len(set(self.item_ids)) != len(self.item_ids):
-            raise ValueError("item ids must be unique")
+            raise RulesInputError("item ids must be unique")
 
     @property
     def is_election(self) -> bool:
@@ -95,7 +95,7 @@ class PollSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PollSpec:
-        """Inverse of :meth:`to_dict`; raises :class:`ValueError` on malformed input."""
+        """Inverse of :meth:`to_dict`; raises :class:`RulesInputError` on malformed input."""
         return cls(
             kind=data.get("kind", ""),
             seats=_count(data.get("seats", 0), "seats"),
@@ -136,10 +136,10 @@ class Attendance:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Attendance:
-        """Inverse of :meth:`to_dict`; raises :class:`ValueError` on malformed input."""
+        """Inverse of :meth:`to_dict`; raises :class:`RulesInputError` on malformed input."""
         excluded = data.get("excluded") or {}
         if not isinstance(excluded, dict):
-            raise ValueError("excluded must be an object {category: count}")
+            raise RulesInputError("excluded must be an object {category: count}")
         return cls(
             voters_summoned=_count(data.get("voters_summoned", 0), "voters_summoned"),
             excluded={str(k): _count(v, f"excluded[{k}]") for k, v in excluded.items()},
@@ -182,36 +182,36 @@ class Ballot:
 
         ``answers`` may be an object ``{item_id: answer}`` (the API's shape) or a list of pairs.
         Ids must be integers (or digit strings, as JSON object keys are); answers must be strings.
-        Raises :class:`ValueError` on a malformed shape — rule violations (over-votes, unknown ids)
+        Raises :class:`RulesInputError` on a malformed shape — rule violations (over-votes, unknown ids)
         are *not* raised here but found by :func:`validate_ballot`.
         """
         if not isinstance(data, dict):
-            raise ValueError("a ballot must be an object")
+            raise RulesInputError("a ballot must be an object")
         kept = data.get("kept")
         if kept is not None:
             if not isinstance(kept, (list, tuple)):
-                raise ValueError("kept must be a list of candidate ids")
+                raise RulesInputError("kept must be a list of candidate ids")
             kept = tuple(_int(c, "candidate id") for c in kept)
         answers = data.get("answers")
         if answers is not None:
             pairs = answers.items() if isinstance(answers, dict) else answers
             if not isinstance(pairs, (list, tuple)) and not isinstance(answers, dict):
-                raise ValueError("answers must be an object {item_id: answer}")
+                raise RulesInputError("answers must be an object {item_id: answer}")
             out = []
             for pair in pairs:
                 if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                    raise ValueError("answers must be an object {item_id: answer}")
+                    raise RulesInputError("answers must be an object {item_id: answer}")
                 item, answer = pair
                 if not isinstance(answer, str):
-                    raise ValueError(f"answer must be a string, not {answer!r}")
+                    raise RulesInputError(f"answer must be a string, not {answer!r}")
                 out.append((_int(item, "item id"), answer))
             answers = tuple(out)
         reason = data.get("invalid_reason")
         if reason is not None and not isinstance(reason, str):
-            raise ValueError("invalid_reason must be a string")
+            raise RulesInputError("invalid_reason must be a string")
         source = data.get("source", "tablet")
         if source not in SOURCES:
-            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+            raise RulesInputError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         receipt = data.get("receipt")
         return cls(kept=kept, answers=answers, invalid_reason=reason or None, source=source,
                    receipt=None if receipt is None else str(receipt))
@@ -222,7 +222,7 @@ class HandCount:
     """An open vote by show of hands, entered by the counting committee: no ballots.
 
     ``items`` maps each resolution item id to ``(for, against, abstain)``. Counts are
-    non-negative integers (raises :class:`ValueError` otherwise).
+    non-negative integers (raises :class:`RulesInputError` otherwise).
     """
 
     items: dict[int, tuple[int, int, int]]
@@ -231,7 +231,7 @@ class HandCount:
         for item, counts in self.items.items():
             if len(counts) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
                                        for c in counts):
-                raise ValueError(f"hand count of item {item} must be three non-negative integers")
+                raise RulesInputError(f"hand count of item {item} must be three non-negative integers")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict in the API's shape: ``{"items": {"id": {for, against, abstain}}}``."""
@@ -242,14 +242,14 @@ class HandCount:
     def from_dict(cls, data: dict[str, Any]) -> HandCount:
         """Accepts ``{"items": {...}}`` or the bare ``{item_id: {for, against, abstain}}``."""
         if not isinstance(data, dict):
-            raise ValueError("a hand count must be an object")
+            raise RulesInputError("a hand count must be an object")
         raw = data.get("items", data)
         if not isinstance(raw, dict):
-            raise ValueError("hand count items must be an object {item_id: {for, against, abstain}}")
+            raise RulesInputError("hand count items must be an object {item_id: {for, against, abstain}}")
         items: dict[int, tuple[int, int, int]] = {}
         for key, value in raw.items():
             if not isinstance(value, dict):
-                raise ValueError(f"hand count of item {key} must be {{for, against, abstain}}")
+                raise RulesInputError(f"hand count of item {key} must be {{for, against, abstain}}")
             items[_int(key, "item id")] = tuple(  # type: ignore[assignment]
                 _count(value.get(a, 0), f"{a} of item {key}") for a in ANSWERS)
         return cls(items)

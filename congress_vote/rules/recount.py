@@ -62,7 +62,7 @@ def _export(ballot: Ballot, include_receipts: bool) -> dict[str, Any]:
 def _inputs(payload: dict[str, Any]
             ) -> tuple[PollSpec, Attendance, Settings, list[Ballot], HandCount | None]:
     if not isinstance(payload, dict) or payload.get("format") != PAYLOAD_FORMAT:
-        raise ValueError(f"not a {PAYLOAD_FORMAT} file")
+        raise RulesInputError(f"not a {PAYLOAD_FORMAT} file")
     hand = payload.get("hand_count")
     return (PollSpec.from_dict(payload.get("spec") or {}),
             Attendance.from_dict(payload.get("attendance") or {}),
@@ -74,7 +74,7 @@ def _inputs(payload: dict[str, Any]
 def recount_from_payload(payload: dict[str, Any]) -> Result:
     """Count again from an export made by :func:`recount_payload`.
 
-    Raises :class:`ValueError` if the payload is not that format or is malformed. Comparing
+    Raises :class:`RulesInputError` if the payload is not that format or is malformed. Comparing
     with what the file claims is :func:`compare_with_payload`'s job.
     """
     spec, attendance, settings, ballots, hand = _inputs(payload)

@@ -88,21 +88,21 @@ def parse_fraction(value: Any) -> Fraction:
     """Parse ``"p/q"`` (or a :class:`Fraction`) into an exact fraction with ``0 < f < 1``.
 
     Floats are refused: ``2/3`` has no exact float, and thresholds are decided exactly.
-    Raises :class:`ValueError` with a message naming the bad value.
+    Raises :class:`RulesInputError` with a message naming the bad value.
     """
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
+        raise RulesInputError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
     if isinstance(value, Fraction):
         frac = value
     elif isinstance(value, str):
         try:
             frac = Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
-            raise ValueError(f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}") from None
+            raise RulesInputError(f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}") from None
     else:
-        raise ValueError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
+        raise RulesInputError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
     if not 0 < frac < 1:
-        raise ValueError(f"fraction must be between 0 and 1 exclusive, not {value!r}")
+        raise RulesInputError(f"fraction must be between 0 and 1 exclusive, not {value!r}")
     return frac
 
 
@@ -111,37 +111,37 @@ def settings_for(preset: str = "vn-party", overrides: dict[str, Any] | None = No
 
     ``overrides`` may use the keys of :meth:`Settings.to_dict` (a ``"preset"`` key, if present,
     must name the same preset). ``None`` values are ignored (meaning "take the preset's").
-    Raises :class:`ValueError` with a clear message for an unknown preset, key or denominator,
+    Raises :class:`RulesInputError` with a clear message for an unknown preset, key or denominator,
     a bad fraction, a non-boolean flag, an unknown tie handling or a bad sign-off count.
     """
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+        raise RulesInputError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     base = PRESETS[preset]
     if not overrides:
         return base
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in _KNOWN:
-            raise ValueError(f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}")
+            raise RulesInputError(f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}")
         if value is None:
             continue
         if key == "preset":
             if value != preset:
-                raise ValueError(f"preset {value!r} in the overrides contradicts {preset!r}")
+                raise RulesInputError(f"preset {value!r} in the overrides contradicts {preset!r}")
         elif key == "denominator":
             if value not in DENOMINATORS:
-                raise ValueError(
+                raise RulesInputError(
                     f"unknown denominator {value!r}; expected one of {', '.join(DENOMINATORS)}")
             changes[key] = value
         elif key == "fraction":
             changes[key] = parse_fraction(value)
         elif key in _BOOL_FIELDS:
             if not isinstance(value, bool):
-                raise ValueError(f"{key} must be true or false, not {value!r}")
+                raise RulesInputError(f"{key} must be true or false, not {value!r}")
             changes[key] = value
         elif key == "tie_handling":
             if value not in TIE_HANDLING:
-                raise ValueError(
+                raise RulesInputError(
                     f"unknown tie_handling {value!r}; expected one of {', '.join(TIE_HANDLING)}")
             changes[key] = value
         elif key == "signoff_required":
@@ -153,8 +153,8 @@ def _parse_signoff(value: Any) -> str:
     if value == "all":
         return "all"
     if isinstance(value, bool):
-        raise ValueError(f"signoff_required must be 'all' or a positive count, not {value!r}")
+        raise RulesInputError(f"signoff_required must be 'all' or a positive count, not {value!r}")
     text = str(value).strip()
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"signoff_required must be 'all' or a positive count, not {value!r}")
+        raise RulesInputError(f"signoff_required must be 'all' or a positive count, not {value!r}")
     return str(int(text))

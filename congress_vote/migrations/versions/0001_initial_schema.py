@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:34:46.410486
+Create Date: 2026-11-27 07:39:30.230094
 
 """
 from alembic import op
@@ -102,6 +102,7 @@ def upgrade():
     sa.Column('agenda_order', sa.Integer(), nullable=False),
     sa.Column('setup_fingerprint', sa.String(length=64), nullable=True),
     sa.Column('receipt_key', sa.String(length=64), nullable=False),
+    sa.Column('attendance', sa.Text(), nullable=True),
     sa.Column('opened_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
