@@ -15,8 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from congress_vote.rules import (  # noqa: E402
-    Attendance, Ballot, PollSpec, ballot_digest, count, settings_for,
+from congress_vote.rules import (
+    Attendance,
+    Ballot,
+    PollSpec,
+    ballot_digest,
+    count,
+    settings_for,
 )
 
 

@@ -477,7 +477,10 @@ def test_settings_errors(preset: str, overrides: dict | None, message: str) -> N
 
 def test_validate_ballot_reasons() -> None:
     spec = slate(2, 1, 4)
-    v = lambda kept: validate_ballot(spec, VN, Ballot(kept=kept))  # noqa: E731
+
+    def v(kept: tuple[int, ...]) -> str | None:
+        return validate_ballot(spec, VN, Ballot(kept=kept))
+
     assert v((1, 2, 3)) is None  # official + alternate seats on one ballot
     assert v((1, 2, 3, 4)) == InvalidReason.OVERVOTE == "overvote"
     assert v((1, 5)) == "unknown_candidate"

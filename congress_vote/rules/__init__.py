@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes
 from .digest import ballot_digest, canonical_json
+from .errors import RulesInputError
 from .model import ANSWERS, KINDS, Attendance, Ballot, HandCount, InvalidReason, PollSpec
 from .recount import (
     PAYLOAD_FORMAT,
@@ -50,11 +51,36 @@ from .settings import DENOMINATORS, PRESETS, Settings, parse_fraction, settings_
 from .validate import max_kept, validate_ballot
 
 __all__ = [
-    "ANSWERS", "CHECK_NAMES", "DENOMINATORS", "KINDS", "PAYLOAD_FORMAT", "PRESETS",
-    "Attendance", "Ballot", "CandidateListWarning", "HandCount", "InvalidReason", "NextRound",
-    "PollSpec", "Result", "Settings",
-    "ballot_digest", "canonical_json", "candidate_list_warning", "compare_with_payload", "count",
-    "max_kept", "max_surplus", "parse_fraction", "percent", "propose_next_round", "qualifies",
-    "recount_from_payload", "recount_payload", "settings_for", "threshold_votes",
+    "ANSWERS",
+    "CHECK_NAMES",
+    "DENOMINATORS",
+    "KINDS",
+    "PAYLOAD_FORMAT",
+    "PRESETS",
+    "Attendance",
+    "Ballot",
+    "CandidateListWarning",
+    "HandCount",
+    "InvalidReason",
+    "NextRound",
+    "PollSpec",
+    "Result",
+    "RulesInputError",
+    "Settings",
+    "ballot_digest",
+    "candidate_list_warning",
+    "canonical_json",
+    "compare_with_payload",
+    "count",
+    "max_kept",
+    "max_surplus",
+    "parse_fraction",
+    "percent",
+    "propose_next_round",
+    "qualifies",
+    "recount_from_payload",
+    "recount_payload",
+    "settings_for",
+    "threshold_votes",
     "validate_ballot",
 ]

@@ -13,6 +13,7 @@ from itertools import chain
 from typing import Any
 
 from .digest import ballot_digest
+from .errors import RulesInputError
 from .model import ANSWERS, Attendance, Ballot, HandCount, PollSpec
 from .settings import Settings
 from .validate import _Rules, max_kept
@@ -179,7 +180,8 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
         if spec.is_election:
             raise RulesInputError("a show of hands can only count a resolution")
         if ballots:
-            raise RulesInputError("a poll is counted from its ballots or from a hand count, not both")
+            raise RulesInputError(
+                "a poll is counted from its ballots or from a hand count, not both")
         unknown = set(hand_count.items) - set(spec.item_ids)
         if unknown:
             raise RulesInputError(f"hand count names unknown items {sorted(unknown)}")
@@ -285,7 +287,7 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
     if not spec.is_election:
         if hand_count is not None:
             for item, counts in hand_count.items.items():
-                for answer, n in zip(ANSWERS, counts):
+                for answer, n in zip(ANSWERS, counts, strict=True):
                     answered[(item, answer)] = n
             voters = present
         else:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .errors import RulesInputError
+
 KINDS: tuple[str, ...] = ("committee", "slate", "resolution")
 ANSWERS: tuple[str, ...] = ("for", "against", "abstain")
 SOURCES: tuple[str, ...] = ("tablet", "paper")
@@ -71,7 +73,8 @@ class PollSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise RulesInputError(f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise RulesInputError(
+                f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         object.__setattr__(self, "candidate_ids", tuple(self.candidate_ids))
         object.__setattr__(self, "item_ids", tuple(self.item_ids))
         if self.seats < 0 or self.alternate_seats < 0:
@@ -182,8 +185,8 @@ class Ballot:
 
         ``answers`` may be an object ``{item_id: answer}`` (the API's shape) or a list of pairs.
         Ids must be integers (or digit strings, as JSON object keys are); answers must be strings.
-        Raises :class:`RulesInputError` on a malformed shape — rule violations (over-votes, unknown ids)
-        are *not* raised here but found by :func:`validate_ballot`.
+        Raises :class:`RulesInputError` on a malformed shape — rule violations (over-votes,
+        unknown ids) are *not* raised here but found by :func:`validate_ballot`.
         """
         if not isinstance(data, dict):
             raise RulesInputError("a ballot must be an object")
@@ -231,7 +234,8 @@ class HandCount:
         for item, counts in self.items.items():
             if len(counts) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
                                        for c in counts):
-                raise RulesInputError(f"hand count of item {item} must be three non-negative integers")
+                raise RulesInputError(
+                    f"hand count of item {item} must be three non-negative integers")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict in the API's shape: ``{"items": {"id": {for, against, abstain}}}``."""
@@ -245,7 +249,8 @@ class HandCount:
             raise RulesInputError("a hand count must be an object")
         raw = data.get("items", data)
         if not isinstance(raw, dict):
-            raise RulesInputError("hand count items must be an object {item_id: {for, against, abstain}}")
+            raise RulesInputError(
+                "hand count items must be an object {item_id: {for, against, abstain}}")
         items: dict[int, tuple[int, int, int]] = {}
         for key, value in raw.items():
             if not isinstance(value, dict):

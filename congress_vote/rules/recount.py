@@ -17,6 +17,7 @@ from typing import Any
 
 from .count import Result, count
 from .digest import _ballot_json, ballot_digest
+from .errors import RulesInputError
 from .model import Attendance, Ballot, HandCount, PollSpec
 from .settings import Settings
 
@@ -139,8 +140,8 @@ def render(result: Result) -> str:
     """A plain-text summary: denominator, figures, votes, the elected, ties, checks, digest."""
     f = result.figures
     lines = [
-        f"denominator {result.denominator} ({result.denominator_basis}), "
-        f"threshold {result.threshold_votes} votes; rules {result.settings.to_dict()}",
+        (f"denominator {result.denominator} ({result.denominator_basis}), "
+         f"threshold {result.threshold_votes} votes; rules {result.settings.to_dict()}"),
         "figures: " + ", ".join(f"{k} {v}" for k, v in f.items()),
     ]
     for c in result.candidates:

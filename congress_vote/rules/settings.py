@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from .errors import RulesInputError
+
 #: The denominators a threshold can be taken of (domain.md, "Who is elected", **setting**).
 DENOMINATORS: tuple[str, ...] = (
     "voters_summoned_adjusted",  # QĐ 190-QĐ/TW: full members summoned minus the excluded
@@ -90,7 +92,7 @@ def parse_fraction(value: Any) -> Fraction:
     Floats are refused: ``2/3`` has no exact float, and thresholds are decided exactly.
     Raises :class:`RulesInputError` with a message naming the bad value.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise RulesInputError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
     if isinstance(value, Fraction):
         frac = value
@@ -98,7 +100,8 @@ def parse_fraction(value: Any) -> Fraction:
         try:
             frac = Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
-            raise RulesInputError(f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}") from None
+            raise RulesInputError(
+                f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}") from None
     else:
         raise RulesInputError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
     if not 0 < frac < 1:
@@ -122,7 +125,8 @@ def settings_for(preset: str = "vn-party", overrides: dict[str, Any] | None = No
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in _KNOWN:
-            raise RulesInputError(f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}")
+            raise RulesInputError(
+                f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}")
         if value is None:
             continue
         if key == "preset":

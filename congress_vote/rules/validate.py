@@ -22,7 +22,7 @@ def max_kept(spec: PollSpec, settings: Settings) -> int:
 class _Rules:
     """What validation needs, computed once per poll rather than once per ballot."""
 
-    __slots__ = ("election", "candidates", "items", "limit", "all_struck_valid")
+    __slots__ = ("all_struck_valid", "candidates", "election", "items", "limit")
 
     def __init__(self, spec: PollSpec, settings: Settings) -> None:
         self.election = spec.is_election
