@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 rm -f congress_vote/migrations/versions/*.py
 DATABASE_URL="sqlite:///$tmp/empty.db" SECRET_KEY=regen .venv/bin/flask --app wsgi db revision \
-  --autogenerate -m "initial schema" --rev-id 0001 -d congress_vote/migrations >/dev/null
+  --autogenerate -m "initial schema" --rev-id 0001 -d congress_vote/migrations >/dev/null 2>&1
 rm -rf "$tmp"
 echo "regenerated congress_vote/migrations/versions/0001_initial_schema.py"
