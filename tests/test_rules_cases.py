@@ -608,3 +608,23 @@ def test_rules_package_never_imports_flask_or_sqlalchemy() -> None:
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not name.split(".")[0].lower().startswith(("flask", "sqlalchemy")), path
+
+
+def test_attendance_rejects_bad_counts() -> None:
+    for bad in ({"voters_summoned": -1}, {"voters_summoned": 5, "voters_present": "3"},
+                {"voters_summoned": 5, "excluded": {"excused": -2}},
+                {"voters_summoned": True}):
+        with pytest.raises(ValueError):
+            Attendance(**bad)
+    a = Attendance.from_dict({"voters_summoned": "150", "excluded": {"excused": 2, "ill": 1}})
+    assert (a.voters_summoned, a.excused, a.denominator_base) == (150, 3, 147)
+
+
+def test_hand_count_payload_round_trip() -> None:
+    case = next(c for c in RES_CASES if c.id == "hand_count")
+    spec = PollSpec("resolution", item_ids=(11, 12, 13))
+    result = count(spec, case.attendance, [], case.settings, case.hand)
+    payload = json.loads(json.dumps(recount_payload(spec, case.attendance, case.settings, [],
+                                                    case.hand, result=result)))
+    assert recount_from_payload(payload).to_dict() == result.to_dict()
+    assert result.digest != ballot_digest(spec, case.settings, [])  # the hand count is hashed

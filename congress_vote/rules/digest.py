@@ -16,17 +16,38 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def _ballot_json(ballot: Ballot) -> str:
+_STRING_CACHE: dict[str, str] = {}
+
+
+def _json_str(text: str) -> str:
+    # sources and reasons are a handful of short strings: encode each once
+    cached = _STRING_CACHE.get(text)
+    if cached is None:
+        cached = _STRING_CACHE[text] = json.dumps(text, ensure_ascii=True)
+        if len(_STRING_CACHE) > 1024:  # never let odd paper reasons grow it without bound
+            _STRING_CACHE.clear()
+    return cached
+
+
+def _ballot_json(ballot: Ballot, names: dict[int, str] | None = None) -> str:
     # Hand-built for speed, byte-identical to
     # _dumps({"answers": ..., "invalid_reason": ..., "kept": ..., "source": ...}).
+    # ``names`` maps the poll's candidate ids to their decimal text, computed once per count
+    # (turning ~10^5 ints into text one by one is most of the digest's cost).
     kept = ballot.kept
-    kept_s = "null" if kept is None else "[" + ",".join(map(str, sorted(kept))) + "]"
+    if kept is None:
+        kept_s = "null"
+    else:
+        try:
+            kept_s = "[" + ",".join([names[c] for c in sorted(kept)]) + "]"  # type: ignore[index]
+        except (KeyError, TypeError):  # an id not on the list, or no names given
+            kept_s = "[" + ",".join(map(str, sorted(kept))) + "]"
     answers = ballot.answers
     answers_s = "null" if answers is None else _dumps(sorted([i, a] for i, a in answers))
     reason = ballot.invalid_reason
-    reason_s = "null" if reason is None else _dumps(str(reason))
+    reason_s = "null" if reason is None else _json_str(str(reason))
     return ('{"answers":' + answers_s + ',"invalid_reason":' + reason_s + ',"kept":' + kept_s
-            + ',"source":' + _dumps(ballot.source) + "}")
+            + ',"source":' + _json_str(ballot.source) + "}")
 
 
 def canonical_json(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot],
@@ -40,7 +61,8 @@ def canonical_json(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot]
     stands for the multiset of ballots. Receipts are left out: they identify a cast to its voter
     and decide nothing. Anyone can re-derive it from an export with the standard library only.
     """
-    entries = sorted(_ballot_json(b) for b in ballots)
+    names = {cid: str(cid) for cid in spec.candidate_ids}
+    entries = sorted([_ballot_json(b, names) for b in ballots])
     head = _dumps({
         "format": DIGEST_FORMAT,
         "hand_count": None if hand_count is None else hand_count.to_dict(),

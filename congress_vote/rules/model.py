@@ -114,13 +114,23 @@ class Attendance:
 
     ``voters_summoned`` counts the full members (delegates) summoned — probationary members never
     vote; ``excluded`` counts those taken out of the denominator, by category (e.g. excused for
-    the whole congress, QĐ 190-QĐ/TW).
+    the whole congress, QĐ 190-QĐ/TW). Every count must be a non-negative integer
+    (:class:`RulesInputError` otherwise); whether they are *consistent* (issued ≤ present…) is
+    left to the reconciliation checks of the result.
     """
 
     voters_summoned: int
     excluded: dict[str, int] = field(default_factory=dict)
     voters_present: int = 0
     ballots_issued: int = 0
+
+    def __post_init__(self) -> None:
+        numbers = [(name, getattr(self, name))
+                   for name in ("voters_summoned", "voters_present", "ballots_issued")]
+        numbers += [(f"excluded[{k}]", v) for k, v in self.excluded.items()]
+        for name, value in numbers:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise RulesInputError(f"{name} must be a non-negative integer, not {value!r}")
 
     @property
     def excused(self) -> int:
