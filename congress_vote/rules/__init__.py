@@ -33,13 +33,13 @@ from __future__ import annotations
 from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes
 from .digest import ballot_digest, canonical_json
 from .errors import RulesInputError
-from .model import ANSWERS, KINDS, Attendance, Ballot, HandCount, InvalidReason, PollSpec
-from .recount import (
+from .export import (
     PAYLOAD_FORMAT,
     compare_with_payload,
     recount_from_payload,
     recount_payload,
 )
+from .model import ANSWERS, KINDS, Attendance, Ballot, HandCount, InvalidReason, PollSpec
 from .rounds import (
     CandidateListWarning,
     NextRound,
