@@ -26,4 +26,4 @@ extras=""; [ $want_test = 1 ] && extras="[test]"
 echo "==> installing congress-vote$extras into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
 echo "==> compiling translations"
-.venv/bin/pybabel compile -q -d congress_vote/i18n/translations 2>/dev/null || true
+.venv/bin/python scripts/i18n.py >/dev/null
