@@ -3,4 +3,5 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    pass
+    from .backup import register_cli as _backup_cli
+    _backup_cli(app)  # backup, restore (reliability)

@@ -6,7 +6,7 @@ PUBLIC_BASE_URL, RATELIMIT_STORAGE_URI, CONGRESS_VOTE_ENV), then the test_config
 import os
 
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI",
-            "CONGRESS_VOTE_ENV")
+            "CONGRESS_VOTE_ENV", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")
 
 
 class Defaults:
@@ -30,6 +30,16 @@ class Defaults:
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_CODE_ENTRY = "30 per minute"
     RATELIMIT_ENABLED = True
+    # If a shared limiter storage (Redis) goes away, keep serving with per-process limits rather
+    # than refusing every login and ballot: the limit is a brake, not the lock on the vote.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Behind a reverse proxy (nginx): how many proxies to trust for X-Forwarded-For / -Proto /
+    # -Host (werkzeug ProxyFix). 0 = not behind a proxy: the headers are ignored, since a client
+    # could forge them to dodge rate limits or fake HTTPS. deploy/nginx.conf needs 1 and 1.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # an Excel list of 2,000 delegates is far smaller
     API_TOKEN_LIFETIME_HOURS = 24
     PRIVACY_MIN_BALLOTS = 5  # reports over fewer ballots warn that a vote may be identifiable

@@ -28,7 +28,7 @@ class ServiceError(Exception):
 _HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large",
                415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited",
-               500: "internal_error"}
+               500: "internal_error", 503: "storage_unavailable"}
 
 
 def wants_json() -> bool:
@@ -67,6 +67,31 @@ def init_app(app: Flask) -> None:
                 resp.headers["Allow"] = ", ".join(err.valid_methods)
             return resp
         return render_template("error.html", status=status, message=message), status
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def _storage_unavailable(err: OperationalError):
+        # Disk full, database locked past the busy timeout, PostgreSQL down: nothing was stored
+        # (the transaction is rolled back), and the voter must hear so plainly and get help,
+        # not a generic 500. (reliability, issue 8)
+        from flask_babel import gettext as _
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001  (the connection itself may be gone)
+            db.session.remove()
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path,
+                         getattr(err, "orig", err))
+        message = _("The server cannot store votes right now; nothing was saved. "
+                    "Call the counting committee.")
+        if wants_json():
+            resp, status = json_error(503, "storage_unavailable", message)
+        else:
+            resp, status = render_template("error.html", status=503, message=message), 503
+        from flask import make_response
+        resp = make_response(resp, status)
+        resp.headers["Retry-After"] = "30"
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

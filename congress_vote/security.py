@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import re
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 ROLES = ("admin", "registrar", "counter", "chair", "observer")
@@ -94,8 +96,74 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
+# Secrets that travel in URL paths: a ballot token (/b/<code>, /api/v1/ballot/<code>, kiosk
+# pages) or a card code. Logs (gunicorn access log, app log, werkzeug) must never hold them: a log
+# file copied for a complaint would otherwise let anyone cast or read an unused ballot.
+_SECRET_SEGMENT = re.compile(
+    r"(/(?:b|ballot|card|kiosk|code|token)/)([^/?#\s\"']+)",
+    re.IGNORECASE)
+# Anything shaped like one of our codes (17 characters of codes.ALPHABET, dashes allowed) or an
+# API token (token_urlsafe(32): 43 characters), wherever it appears.
+_CODE_SHAPE = re.compile(r"(?<![A-Za-z0-9_-])(?:[2-9A-HJ-NP-Z]{4}-?){4}[2-9A-HJ-NP-Z]"
+                         r"(?![A-Za-z0-9_-])|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` (a path, a request line or a log message) with ballot/card codes, bearer tokens and
+    query strings replaced by `***`."""
+    if not text:
+        return text
+    text = _SECRET_SEGMENT.sub(lambda m: m.group(1) + "***", text)
+    text = _CODE_SHAPE.sub("***", text)
+    return _QUERY.sub("?***", text)
+
+
+class SecretMaskingFilter(logging.Filter):
+    """A logging filter that masks secrets in the formatted message (see mask_secrets)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # pragma: no cover (a broken log call must not break the request)
+            return True
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _install_log_masking(app: Flask) -> None:
+    from flask.logging import default_handler
+    flt = SecretMaskingFilter()
+    for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger("gunicorn.error")):
+        if not any(isinstance(f, SecretMaskingFilter) for f in logger.filters):
+            logger.addFilter(flt)
+    if not any(isinstance(f, SecretMaskingFilter) for f in default_handler.filters):
+        default_handler.addFilter(flt)  # also catches child loggers' records reaching it
+
+
+def _install_proxy_fix(app: Flask) -> None:
+    """Trust X-Forwarded-* from the configured number of proxies (0: none, the default)."""
+    cfg = app.config
+    x_for, x_proto, x_host = (int(cfg.get(k) or 0) for k in
+                              ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"))
+    if x_for or x_proto or x_host:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host)
+
+
 def init_app(app: Flask) -> None:
     from .extensions import csrf
+
+    _install_proxy_fix(app)
+    _install_log_masking(app)
+
+    @app.before_request
+    def _permanent_session():
+        # A permanent session carries its own expiry: Flask refuses a cookie signed longer ago
+        # than PERMANENT_SESSION_LIFETIME (and re-signs it on each request: an idle timeout).
+        session.permanent = True
 
     @app.before_request
     def _access_and_csrf():
