@@ -1,2 +1,156 @@
-"""API routes: report (see api.md)."""
-from . import bp  # noqa: F401
+"""API routes of the chair's side: publish, printed outcomes, exports, receipt check."""
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..audit.services import head_hash
+from ..errors import ServiceError
+from ..exports import csv_bytes, xlsx_bytes
+from ..extensions import db, limiter
+from ..reports import services as svc
+from ..reports.pdf import pdf_response, render_pdf
+from ..security import csrf_exempt, current_actor, public, roles
+from . import bp
+from .util import doc, field, json_body, ok
+
+POLL_SCHEMA = {"type": "object", "required": ["id", "status"], "properties": {
+    "id": {"type": "integer"}, "kind": {"type": "string"}, "title": {"type": "string"},
+    "status": {"type": "string"}, "round": {"type": "integer"}}}
+RESULT_SCHEMA = {"type": "object", "required": ["poll_id", "status"], "properties": {
+    "poll_id": {"type": "integer"}, "status": {"type": "string"},
+    "denominator": {"type": "integer"}, "figures": {"type": "object"},
+    "candidates": {"type": "array", "items": {"type": "object"}},
+    "items": {"type": "array", "items": {"type": "object"}},
+    "digest": {"type": "string"}}}
+
+
+def _download(data: bytes, mimetype: str, filename: str):
+    resp = current_app.response_class(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+@bp.post("/polls/<int:pid>/publish")
+@roles("chair")
+@doc("Publish a certified result (certified → published)", response=POLL_SCHEMA,
+     statuses=(200, 409))
+def publish_poll(pid: int):
+    poll = svc.get_poll(pid)
+    svc.publish_poll(poll, current_actor())
+    db.session.commit()
+    return ok(svc.poll_summary(poll))
+
+
+@bp.get("/polls/<int:pid>/announcement.pdf")
+@roles("chair")
+@doc("Results announcement PDF for the chair to read aloud (once counted)",
+     produces="application/pdf", statuses=(200, 409))
+def announcement_pdf(pid: int):
+    poll = svc.get_poll(pid)
+    data = svc.require_result(poll)
+    congress = svc.poll_congress(poll)
+    order = {cid: n for n, cid in enumerate(data.get("elected_order") or [])}
+    elected = sorted([c for c in data["candidates"] if c.get("elected")],
+                     key=lambda c: ({"official": 0, "alternate": 1}[c["elected"]],
+                                    order.get(c["id"], 10**6), -c.get("votes", 0)))
+    names = {c["id"]: c["full_name"] for c in data["candidates"]}
+    pdf = render_pdf("print/announcement.html", congress=congress, poll=poll, r=data,
+                     elected=elected, audit_head=head_hash(),
+                     ties=[{**t, "names": [names.get(x, str(x)) for x in t.get("candidate_ids", [])]}
+                           for t in data.get("ties") or []],
+                     fingerprint=poll.setup_fingerprint,
+                     doc_title=_("Results announcement"))
+    return pdf_response(pdf, f"announcement-{poll.id}.pdf")
+
+
+@bp.get("/congresses/<int:cid>/summary.pdf")
+@roles("chair", "observer")
+@doc("Congress summary PDF: published results, attendance, the elected",
+     produces="application/pdf", statuses=(200,))
+def summary_pdf(cid: int):
+    congress = svc.get_congress(cid)
+    summary = svc.congress_summary(congress)
+    fingerprints = {p.id: p.setup_fingerprint for p in svc.agenda(congress)}
+    pdf = render_pdf("print/summary.html", congress=congress, s=summary,
+                     fingerprints=fingerprints, audit_head=head_hash(),
+                     doc_title=_("Congress summary"))
+    return pdf_response(pdf, f"summary-{congress.id}.pdf")
+
+
+def _export_data(pid: int) -> dict:
+    return svc.exportable_result(svc.get_poll(pid), current_actor())
+
+
+@bp.get("/polls/<int:pid>/export.json")
+@public
+@doc("Result as JSON (staff once counted, anyone once published)", response=RESULT_SCHEMA,
+     statuses=(200, 409))
+def export_json(pid: int):
+    data = _export_data(pid)
+    body = json.dumps(data, ensure_ascii=False, indent=1, default=str).encode()
+    return _download(body, "application/json", f"result-{pid}.json")
+
+
+@bp.get("/polls/<int:pid>/export.csv")
+@public
+@doc("Result as CSV (staff once counted, anyone once published)", produces="text/csv",
+     statuses=(200, 409))
+def export_csv(pid: int):
+    data = _export_data(pid)
+    return _download(csv_bytes(svc.EXPORT_HEADER, svc.export_rows(data)),
+                     "text/csv; charset=utf-8", f"result-{pid}.csv")
+
+
+@bp.get("/polls/<int:pid>/export.xlsx")
+@public
+@doc("Result as XLSX (staff once counted, anyone once published)",
+     produces="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+     statuses=(200, 409))
+def export_xlsx(pid: int):
+    data = _export_data(pid)
+    return _download(xlsx_bytes(svc.EXPORT_HEADER, svc.export_rows(data), title=f"poll {pid}"),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"result-{pid}.xlsx")
+
+
+@bp.get("/polls/<int:pid>/ballots.json")
+@roles("counter", "chair", "observer")
+@doc("Anonymous ballots of a counted poll for an independent recount "
+     "(python -m congress_vote.rules.recount FILE)", response={"type": "object"},
+     statuses=(200, 409))
+def ballots_json(pid: int):
+    payload = svc.ballots_export(svc.get_poll(pid))
+    body = json.dumps(payload, ensure_ascii=False, indent=1).encode()
+    return _download(body, "application/json", f"ballots-{pid}.json")
+
+
+@bp.get("/congresses/<int:cid>/screen")
+@public
+@doc("The projector's public state (idle, voting, counting, result); never unpublished figures",
+     response={"type": "object", "required": ["state"], "properties": {
+         "state": {"type": "string", "enum": ["idle", "voting", "counting", "result"]},
+         "version": {"type": "string"}}})
+def screen(cid: int):
+    return ok(svc.screen_state(svc.get_congress(cid)))
+
+
+@bp.post("/congresses/<int:cid>/receipt-check")
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_ENTRY"])
+@public
+@csrf_exempt
+@doc("Was a ballot with this receipt counted in a published poll? (never shows the choice)",
+     body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
+     response={"type": "object", "properties": {
+         "counted": {"type": "boolean"},
+         "polls": {"type": "array", "items": {"type": "object", "properties": {
+             "id": {"type": "integer"}, "title": {"type": "string"}}}}}})
+def receipt_check(cid: int):
+    congress = svc.get_congress(cid)
+    code = field(json_body(), "code", str)
+    if len(code) > 64:
+        raise ServiceError("bad_request", "code is too long.", status=400)
+    found = svc.check_receipt(congress, code)
+    return ok({"counted": bool(found), "polls": [{"id": p.id, "title": p.title} for p in found]})

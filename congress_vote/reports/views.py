@@ -1,4 +1,109 @@
-"""HTML views: reports."""
-from flask import Blueprint
+"""HTML views of the chair's side: the presidium console, the projector screen, the public
+results page with the receipt check. Thin: they call reports.services and the polls services."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..errors import ServiceError
+from ..extensions import db, limiter
+from ..security import current_actor, public, roles
+from . import services as svc
 
 bp = Blueprint("reports", __name__)
+
+
+@bp.get("/congresses/<int:cid>/console")
+@roles("chair")
+def console(cid: int):
+    congress = svc.get_congress(cid)
+    polls = svc.agenda(congress)
+    return render_template("reports/console.html", congress=congress, polls=polls,
+                           att=svc.attendance(congress),
+                           turnouts={p.id: svc.turnout(p) for p in polls if p.status == "open"})
+
+
+@bp.get("/congresses/<int:cid>/console.json")
+@roles("chair", "observer")
+def console_json(cid: int):
+    return jsonify(svc.console_state(svc.get_congress(cid)))
+
+
+def _poll_action(cid: int, pid: int, verb: str):
+    congress = svc.get_congress(cid)
+    poll = svc.get_poll(pid)
+    if poll.congress_id != congress.id:
+        raise ServiceError("not_found", "No such poll in this congress.", status=404)
+    actor = current_actor()
+    if verb == "publish":
+        svc.publish_poll(poll, actor)
+        msg = _("Result published: %(title)s", title=poll.title)
+    else:
+        from ..polls import services as polls_services  # the ballots engineer's lifecycle verbs
+        getattr(polls_services, f"{verb}_poll")(poll, actor)
+        msg = (_("Poll opened: %(title)s", title=poll.title) if verb == "open"
+               else _("Poll closed: %(title)s", title=poll.title))
+    db.session.commit()
+    flash(msg, "ok")
+    return redirect(url_for("reports.console", cid=cid))
+
+
+@bp.post("/congresses/<int:cid>/console/polls/<int:pid>/open")
+@roles("chair")
+def open_poll(cid: int, pid: int):
+    return _poll_action(cid, pid, "open")
+
+
+@bp.post("/congresses/<int:cid>/console/polls/<int:pid>/close")
+@roles("chair")
+def close_poll(cid: int, pid: int):
+    return _poll_action(cid, pid, "close")
+
+
+@bp.post("/congresses/<int:cid>/console/polls/<int:pid>/publish")
+@roles("chair")
+def publish(cid: int, pid: int):
+    return _poll_action(cid, pid, "publish")
+
+
+@bp.get("/congresses/<int:cid>/screen")
+@public
+def projector(cid: int):
+    congress = svc.get_congress(cid)
+    return render_template("reports/projector.html", congress=congress,
+                           s=svc.screen_state(congress))
+
+
+@bp.get("/congresses/<int:cid>/screen.json")
+@public
+def projector_json(cid: int):
+    """The projector's state; `html` is the same fragment the page shows, so the screen and
+    the page cannot disagree. Public-safe by construction (see services.screen_state)."""
+    congress = svc.get_congress(cid)
+    s = svc.screen_state(congress)
+    html = render_template("reports/_screen.html", congress=congress, s=s)
+    return jsonify({**s, "html": html})
+
+
+@bp.get("/congresses/<int:cid>/results")
+@public
+def public_results(cid: int):
+    congress = svc.get_congress(cid)
+    return _render_public(congress)
+
+
+def _render_public(congress, checked=None, code=""):
+    published = [p for p in svc.agenda(congress) if p.status == "published"]
+    results = [(p, svc.public_result(p), svc.receipts(p)) for p in published]
+    return render_template("reports/public_results.html", congress=congress, results=results,
+                           checked=checked, code=code)
+
+
+@bp.post("/congresses/<int:cid>/results/check")
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_ENTRY"])
+@public
+def check_receipt(cid: int):
+    congress = svc.get_congress(cid)
+    code = (request.form.get("code") or "").strip()[:64]
+    found = svc.check_receipt(congress, code)
+    return _render_public(congress, checked=found, code=code)

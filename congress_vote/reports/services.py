@@ -1,0 +1,422 @@
+"""The chair's side: publication, the projector state, public results, receipts and exports.
+
+Guarantees:
+
+* A poll's figures reach the public (projector screen, its JSON, the public results page,
+  public exports) only once the poll is ``published``; `publish_poll` is the only way there and
+  it requires ``certified`` (every counting committee member signed the current digest).
+* `screen_state` is built from public-safe data only: before publication it names the poll
+  and the turnout, never a vote, a percentage or an elected name.
+* The ballots export carries no receipt and no order of casting (the rules engine sorts it).
+
+The other areas' services (polls, ballots, congress, counting) are used when present; the small
+fallbacks below read the same tables so this module works while they are being written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import func, select, update
+
+from ..audit.services import record
+from ..ballots.models import Ballot, BallotToken, HandCount, NamedVote
+from ..congress.models import Congress, Delegate
+from ..counting.models import PollResult, Signoff
+from ..errors import ServiceError
+from ..extensions import db
+from ..polls.models import Poll
+
+COUNTED_STATES = ("counted", "certified", "published")
+AFTER_CLOSE = ("closed", "counted", "certified", "published")
+
+
+# ---- lookups ---------------------------------------------------------------------------------
+
+def get_congress(cid: int) -> Congress:
+    """The congress or a 404 ServiceError."""
+    congress = db.session.get(Congress, cid)
+    if congress is None:
+        raise ServiceError("not_found", "No such congress.", status=404)
+    return congress
+
+
+def get_poll(pid: int) -> Poll:
+    """The poll or a 404 ServiceError."""
+    poll = db.session.get(Poll, pid)
+    if poll is None:
+        raise ServiceError("not_found", "No such poll.", status=404)
+    return poll
+
+
+def agenda(congress: Congress) -> list[Poll]:
+    """The congress's polls in agenda order (then creation order)."""
+    return list(db.session.scalars(select(Poll).where(Poll.congress_id == congress.id)
+                                   .order_by(Poll.agenda_order, Poll.id)))
+
+
+# ---- the other areas' services, with fallbacks ----------------------------------------------
+
+def attendance(congress: Congress) -> dict:
+    """Attendance and quorum (congress.services.attendance when it exists)."""
+    try:
+        from ..congress.services import attendance as real
+    except ImportError:
+        real = None
+    if real is not None:
+        return real(congress)
+    from fractions import Fraction
+    rows = db.session.execute(
+        select(Delegate.membership, Delegate.status, func.count())
+        .where(Delegate.congress_id == congress.id)
+        .group_by(Delegate.membership, Delegate.status)).all()
+    summoned = sum(n for _, _, n in rows)
+    voters = sum(n for m, _, n in rows if m == "full")
+    excused = sum(n for m, s, n in rows if m == "full" and s == "excused")
+    present = sum(n for _, s, n in rows if s == "present")
+    voters_present = sum(n for m, s, n in rows if m == "full" and s == "present")
+    frac = Fraction(congress.quorum_fraction or "2/3")
+    denominator = voters - excused
+    return {"summoned": summoned, "voters_summoned": voters, "excused": excused,
+            "denominator": denominator, "present": present, "voters_present": voters_present,
+            "quorum_fraction": congress.quorum_fraction,
+            "quorum_met": denominator > 0 and voters_present >= frac * denominator,
+            "by_branch": []}
+
+
+def turnout(poll: Poll) -> dict:
+    """{issued, cast, remaining, voided, voters_present} (ballots.services.turnout if present)."""
+    try:
+        from ..ballots.services import turnout as real
+    except ImportError:
+        real = None
+    if real is not None:
+        return real(poll)
+    rows = dict(db.session.execute(
+        select(BallotToken.state, func.count()).where(BallotToken.poll_id == poll.id)
+        .group_by(BallotToken.state)).all())
+    named = db.session.scalar(select(func.count()).select_from(NamedVote)
+                              .where(NamedVote.poll_id == poll.id)) or 0
+    used, unused, void = rows.get("used", 0), rows.get("unused", 0), rows.get("void", 0)
+    return {"issued": used + unused + void, "cast": used + named, "remaining": unused,
+            "voided": void, "voters_present": attendance(poll_congress(poll))["voters_present"]}
+
+
+def poll_congress(poll: Poll) -> Congress:
+    return db.session.get(Congress, poll.congress_id)
+
+
+def result_dict(poll: Poll) -> dict | None:
+    """The stored result in the API "Result" shape, or None before counting
+    (counting.services.result_dict when it exists). Candidate names and item texts are joined."""
+    if poll.status not in COUNTED_STATES:
+        return None
+    try:
+        from ..counting.services import result_dict as real
+    except ImportError:
+        real = None
+    if real is not None:
+        data = real(poll)
+    else:
+        row = db.session.get(PollResult, poll.id)
+        if row is None:
+            return None
+        data = json.loads(row.data)
+        data.setdefault("digest", row.digest)
+        data["signoffs"] = [{"user_id": s.user_id, "signed_at": s.signed_at.isoformat()}
+                            for s in db.session.scalars(select(Signoff)
+                                                        .where(Signoff.poll_id == poll.id))]
+    if data is None:
+        return None
+    data = dict(data)
+    data.setdefault("poll_id", poll.id)
+    data["status"] = poll.status
+    data.setdefault("round", poll.round)
+    data.setdefault("title", poll.title)
+    data.setdefault("kind", poll.kind)
+    data.setdefault("setup_fingerprint", poll.setup_fingerprint)
+    names = {c.id: c.full_name for c in poll.candidates}
+    texts = {i.id: i.text for i in poll.items}
+    data["candidates"] = [{**c, "full_name": c.get("full_name") or names.get(c["id"], "")}
+                          for c in data.get("candidates") or []]
+    data["items"] = [{**i, "text": i.get("text") or texts.get(i["id"], "")}
+                     for i in data.get("items") or []]
+    return data
+
+
+def require_result(poll: Poll) -> dict:
+    """The result of a counted poll; 409 before counting."""
+    data = result_dict(poll)
+    if data is None:
+        raise ServiceError("not_counted", "This poll has not been counted yet.", status=409)
+    return data
+
+
+# ---- publication -----------------------------------------------------------------------------
+
+def publish_poll(poll: Poll, actor) -> Poll:
+    """Make a certified result public (certified → published); 409 in any other state.
+
+    One conditional UPDATE, so two chairs pressing the button at once publish once.
+    """
+    done = db.session.execute(update(Poll).where(Poll.id == poll.id, Poll.status == "certified")
+                              .values(status="published")
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.session.refresh(poll)
+        raise ServiceError("not_certified",
+                           f"Only a certified result can be published (this poll is {poll.status}).",
+                           status=409)
+    db.session.refresh(poll)
+    result = db.session.get(PollResult, poll.id)
+    record("poll.published", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "digest": result.digest if result else None})
+    db.session.flush()
+    return poll
+
+
+def poll_summary(poll: Poll) -> dict:
+    """The poll in the API's poll shape (polls.services.poll_to_dict when it exists)."""
+    try:
+        from ..polls.services import poll_to_dict as real
+    except ImportError:
+        real = None
+    if real is not None:
+        return real(poll)
+    return {"id": poll.id, "kind": poll.kind, "title": poll.title, "status": poll.status,
+            "round": poll.round, "seats": poll.seats, "alternate_seats": poll.alternate_seats,
+            "secrecy": poll.secrecy}
+
+
+# ---- public views of a result ----------------------------------------------------------------
+
+def public_result(poll: Poll) -> dict | None:
+    """What the hall may see of a poll's result: only for a published poll, else None.
+
+    Elected candidates come first in the order of election (official before alternate), then
+    the others by votes; the figures are the ballot reconciliation, not the digest's inputs.
+    """
+    if poll.status != "published":
+        return None
+    data = result_dict(poll)
+    if data is None:
+        return None
+    cands = data.get("candidates") or []
+    order = {cid: n for n, cid in enumerate(data.get("elected_order") or [])}
+    rank = {"official": 0, "alternate": 1}
+
+    def key(c):
+        return (rank.get(c.get("elected"), 2), order.get(c["id"], 10**6), -int(c.get("votes", 0)))
+
+    names = {c["id"]: c["full_name"] for c in cands}
+    return {
+        "poll_id": poll.id, "title": poll.title, "kind": poll.kind, "round": poll.round,
+        "seats": poll.seats, "alternate_seats": poll.alternate_seats,
+        "denominator": data.get("denominator"),
+        "denominator_basis": data.get("denominator_basis")
+        or (data.get("settings") or {}).get("denominator"),
+        "figures": data.get("figures") or {},
+        "candidates": [{"id": c["id"], "full_name": c["full_name"], "votes": c.get("votes"),
+                        "percent": c.get("percent"), "elected": c.get("elected")}
+                       for c in sorted(cands, key=key)],
+        "items": [{"id": i["id"], "text": i["text"], "for": i.get("for"),
+                   "against": i.get("against"), "abstain": i.get("abstain"),
+                   "not_voted": i.get("not_voted"), "percent_for": i.get("percent_for"),
+                   "passed": i.get("passed")} for i in data.get("items") or []],
+        "ties": [{**t, "names": [names.get(x, str(x)) for x in t.get("candidate_ids", [])]}
+                 for t in data.get("ties") or []],
+        "unfilled_seats": data.get("unfilled_seats", 0),
+        "unfilled_alternate_seats": data.get("unfilled_alternate_seats", 0),
+        "alternates_pending": data.get("alternates_pending", False),
+        "digest": data.get("digest"),
+    }
+
+
+def receipts(poll: Poll) -> list[str]:
+    """Every receipt of the poll's returned ballots (tablet, paper, named), sorted."""
+    codes = list(db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == poll.id)))
+    codes += list(db.session.scalars(select(NamedVote.receipt).where(NamedVote.poll_id == poll.id)))
+    return sorted(codes)
+
+
+def _norm_receipt(text: str) -> str:
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def check_receipt(congress: Congress, code: str) -> list[Poll]:
+    """The published polls of the congress in which a ballot with this receipt was counted.
+
+    Says nothing about the choice or the validity of the ballot. Case, spaces and dashes are
+    ignored. Only published polls are searched: before publication nothing is confirmed.
+    """
+    wanted = _norm_receipt(code)
+    if len(wanted) < 4:
+        return []
+    polls = [p for p in agenda(congress) if p.status == "published"]
+    found = []
+    for poll in polls:
+        if any(_norm_receipt(r) == wanted for r in receipts(poll)):
+            found.append(poll)
+    return found
+
+
+# ---- the projector ---------------------------------------------------------------------------
+
+def current_screen_poll(congress: Congress) -> Poll | None:
+    """The poll the hall is following: an open poll, else the one closed last."""
+    polls = agenda(congress)
+    open_polls = [p for p in polls if p.status == "open"]
+    if open_polls:
+        return max(open_polls, key=lambda p: (p.opened_at is not None, p.opened_at or 0, p.id))
+    after = [p for p in polls if p.status in AFTER_CLOSE]
+    if not after:
+        return None
+    return max(after, key=lambda p: (p.closed_at is not None, p.closed_at or 0, p.id))
+
+
+def screen_state(congress: Congress) -> dict:
+    """The projector's state, public-safe: idle, voting, counting or result.
+
+    Before publication only the poll's title and the turnout appear; the result (names, votes,
+    percentages) is added only for a published poll.
+    """
+    att = attendance(congress)
+    state: dict = {
+        "congress": {"id": congress.id, "name": congress.name,
+                     "organisation": congress.organisation, "term": congress.term},
+        "attendance": {k: att.get(k) for k in ("summoned", "present", "voters_summoned",
+                                                "voters_present", "excused", "denominator",
+                                                "quorum_fraction", "quorum_met")},
+    }
+    poll = current_screen_poll(congress)
+    if poll is None:
+        state["state"] = "idle"
+    else:
+        state["poll"] = {"id": poll.id, "title": poll.title, "kind": poll.kind,
+                         "round": poll.round}
+        if poll.status == "open":
+            t = turnout(poll)
+            state["state"] = "voting"
+            state["turnout"] = {"cast": int(t.get("cast") or 0), "issued": int(t.get("issued") or 0),
+                                "voters_present": int(t.get("voters_present") or 0)}
+        elif poll.status == "published":
+            state["state"] = "result"
+            state["result"] = public_result(poll)
+        else:
+            state["state"] = "counting"
+    state["version"] = hashlib.sha256(json.dumps(state, sort_keys=True, default=str)
+                                      .encode()).hexdigest()[:16]
+    return state
+
+
+# ---- the console -----------------------------------------------------------------------------
+
+def console_state(congress: Congress) -> dict:
+    """For the presidium: attendance, every poll's status and the turnout of open polls."""
+    polls = agenda(congress)
+    return {"attendance": {k: v for k, v in attendance(congress).items() if k != "by_branch"},
+            "polls": [{"id": p.id, "status": p.status, "title": p.title,
+                       **({"turnout": turnout(p)} if p.status == "open" else {})}
+                      for p in polls]}
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+def congress_summary(congress: Congress) -> dict:
+    """All published results of the congress, its attendance, and the elected committee and
+    delegation (official then alternate) gathered from the published polls, later rounds included."""
+    published = [p for p in agenda(congress) if p.status == "published"]
+    results = [r for r in (public_result(p) for p in published) if r]
+    committee, officials, alternates = [], [], []
+    for r in results:
+        for c in r["candidates"]:
+            if r["kind"] == "committee" and c["elected"]:
+                committee.append({**c, "poll_title": r["title"]})
+            elif r["kind"] == "slate" and c["elected"] == "official":
+                officials.append({**c, "poll_title": r["title"]})
+            elif r["kind"] == "slate" and c["elected"] == "alternate":
+                alternates.append({**c, "poll_title": r["title"]})
+    return {"attendance": attendance(congress), "results": results, "committee": committee,
+            "officials": officials, "alternates": alternates}
+
+
+# ---- exports ---------------------------------------------------------------------------------
+
+def exportable_result(poll: Poll, actor) -> dict:
+    """The result for an export: staff once counted, anyone once published (409 otherwise)."""
+    if actor is None:
+        if poll.status != "published":
+            raise ServiceError("not_published", "This result has not been published yet.",
+                               status=409)
+        return require_result(poll)
+    return require_result(poll)
+
+
+EXPORT_HEADER = ["poll_id", "poll", "round", "kind", "row_id", "name", "votes", "percent",
+                 "elected", "for", "against", "abstain", "percent_for", "passed"]
+
+
+def export_rows(data: dict) -> list[list]:
+    """One row per candidate (ballot order) or item, for CSV/XLSX."""
+    rows = []
+    base = [data["poll_id"], data.get("title", ""), data.get("round", 1), data.get("kind", "")]
+    for c in data.get("candidates") or []:
+        rows.append(base + [c["id"], c.get("full_name", ""), c.get("votes"), c.get("percent"),
+                            c.get("elected") or "", "", "", "", "", ""])
+    for i in data.get("items") or []:
+        rows.append(base + [i["id"], i.get("text", ""), "", "", "", i.get("for"),
+                            i.get("against"), i.get("abstain"), i.get("percent_for"),
+                            "yes" if i.get("passed") else "no"])
+    return rows
+
+
+def _rules_inputs(poll: Poll, data: dict):
+    """(spec, attendance, settings, ballots, hand_count) of a counted poll
+    (counting.services.rules_inputs when it exists, else rebuilt from the stored rows)."""
+    try:
+        from ..counting.services import rules_inputs as real
+    except ImportError:
+        real = None
+    if real is not None:
+        spec, att, ballots, settings, hand = real(poll)
+        return spec, att, settings, ballots, hand
+    from .. import rules
+    spec = rules.PollSpec(kind=poll.kind, seats=poll.seats, alternate_seats=poll.alternate_seats,
+                          candidate_ids=tuple(c.id for c in poll.candidates),
+                          item_ids=tuple(i.id for i in poll.items))
+    f = data.get("figures") or {}
+    excluded = f.get("excluded") if isinstance(f.get("excluded"), dict) else (
+        {"excused": f.get("excused", 0)} if f.get("excused") else {})
+    att = rules.Attendance(voters_summoned=f.get("voters_summoned", 0), excluded=excluded,
+                           voters_present=f.get("voters_present", 0),
+                           ballots_issued=f.get("ballots_issued", 0))
+    settings = rules.Settings.from_dict(data.get("settings") or {})
+    ballots = []
+    for b in db.session.scalars(select(Ballot).where(Ballot.poll_id == poll.id)):
+        ballots.append(rules.Ballot.from_dict({**json.loads(b.choice or "{}"),
+                                               "invalid_reason": b.invalid_reason,
+                                               "source": b.source}))
+    for v in db.session.scalars(select(NamedVote).where(NamedVote.poll_id == poll.id)):
+        ballots.append(rules.Ballot.from_dict(json.loads(v.choice or "{}")))
+    hands = list(db.session.scalars(select(HandCount).where(HandCount.poll_id == poll.id)))
+    hand = rules.HandCount({h.item_id: (h.votes_for, h.votes_against, h.votes_abstain)
+                            for h in hands}) if hands else None
+    return spec, att, settings, ballots, hand
+
+
+def ballots_export(poll: Poll) -> dict:
+    """The anonymous ballots of a counted poll for an independent recount
+    (format congress-vote-ballots/1; `python -m congress_vote.rules.recount FILE`)."""
+    from ..rules import recount_payload
+    data = require_result(poll)
+    spec, att, settings, ballots, hand = _rules_inputs(poll, data)
+    meta = {"poll_id": poll.id, "title": poll.title, "round": poll.round,
+            "congress": poll_congress(poll).name,
+            "setup_fingerprint": poll.setup_fingerprint,
+            "candidates": {str(c.id): c.full_name for c in poll.candidates},
+            "items": {str(i.id): i.text for i in poll.items}}
+    stored = {k: v for k, v in data.items()
+              if k in ("figures", "denominator", "threshold_votes", "elected_order", "ties",
+                       "unfilled_seats", "unfilled_alternate_seats", "alternates_pending",
+                       "checks_ok", "digest", "candidates", "items")}
+    return recount_payload(spec, att, settings, ballots, hand, meta=meta, result=stored)
