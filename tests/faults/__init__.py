@@ -1,0 +1,1 @@
+"""Helpers of the reliability tests (faults, fuzzing, security): API drivers and scenario setup."""
