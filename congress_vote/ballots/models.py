@@ -62,6 +62,8 @@ class Ballot(db.Model):
     __table_args__ = (
         UniqueConstraint("poll_id", "receipt", name="uq_ballot_poll_receipt"),
         CheckConstraint("source in ('tablet', 'paper')", name="source"),
+        # SQLite: no hidden sequential rowid that would keep the order ballots were cast in.
+        {"sqlite_with_rowid": False},
     )
 
 

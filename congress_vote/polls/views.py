@@ -1,4 +1,158 @@
-"""HTML views: polls."""
-from flask import Blueprint
+"""HTML views: the agenda of polls, poll setup, the poll page (lifecycle actions, issuance,
+live turnout) and the download-once slips PDF."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..auth.models import User
+from ..ballots.models import Ballot, BallotToken
+from ..ballots.services import issue_slips, take_slips_pdf, turnout
+from ..congress.models import Congress
+from ..errors import ServiceError
+from ..extensions import db
+from ..reports.pdf import pdf_response
+from ..security import current_actor, roles, staff
+from .forms import form_from_poll, poll_data_from_form
+from .models import Poll
+from .services import (close_poll, create_poll, get_poll, open_poll, polls_of, settings_of,
+                       update_poll, warnings_of)
 
 bp = Blueprint("polls", __name__)
+
+
+def _congress(cid: int) -> Congress:
+    congress = db.session.get(Congress, cid)
+    if congress is None:
+        abort(404, _("No such congress."))
+    return congress
+
+
+def _poll(pid: int) -> Poll:
+    poll = db.session.get(Poll, pid)
+    if poll is None:
+        abort(404, _("No such poll."))
+    return poll
+
+
+def _counters():
+    return [u for u in db.session.scalars(select(User).where(User.active.is_(True))
+                                          .order_by(User.username)) if u.has_role("counter")]
+
+
+@bp.get("/congresses/<int:cid>/polls")
+@staff
+def index(cid):
+    congress = _congress(cid)
+    polls = polls_of(cid)
+    counts = dict(db.session.execute(select(BallotToken.poll_id, func.count())
+                                     .where(BallotToken.poll_id.in_([p.id for p in polls]))
+                                     .group_by(BallotToken.poll_id)).all())
+    cast = dict(db.session.execute(select(Ballot.poll_id, func.count())
+                                   .where(Ballot.poll_id.in_([p.id for p in polls]))
+                                   .group_by(Ballot.poll_id)).all())
+    return render_template("polls/index.html", congress=congress, polls=polls, issued=counts,
+                           cast=cast)
+
+
+def _form_page(congress, values, poll=None, status=200):
+    return render_template("polls/form.html", congress=congress, poll=poll, values=values,
+                           counters=_counters()), status
+
+
+@bp.route("/congresses/<int:cid>/polls/new", methods=["GET", "POST"])
+@roles("admin")
+def new(cid):
+    congress = _congress(cid)
+    if request.method == "POST":
+        try:
+            poll = create_poll(congress, poll_data_from_form(request.form), current_actor())
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return _form_page(congress, request.form.to_dict() | {
+                "counting_committee": [int(v) for v in request.form.getlist("counting_committee")
+                                       if v.isdigit()]}, status=422)
+        db.session.commit()
+        flash(_("Poll created."), "ok")
+        return redirect(url_for("polls.show", pid=poll.id))
+    return _form_page(congress, {"kind": "committee", "seats": 1, "secrecy": "secret",
+                                 "preset": "vn-party", "strict": "yes",
+                                 "all_struck_valid": "yes", "counting_committee": []})
+
+
+@bp.route("/polls/<int:pid>/edit", methods=["GET", "POST"])
+@roles("admin")
+def edit(pid):
+    poll = _poll(pid)
+    congress = _congress(poll.congress_id)
+    if poll.status != "draft":
+        raise ServiceError("candidates_frozen", _("The poll is open or over: its setup and "
+                                                   "candidates are frozen."), status=409)
+    if request.method == "POST":
+        try:
+            update_poll(poll, poll_data_from_form(request.form), current_actor())
+        except ServiceError as exc:
+            db.session.rollback()
+            if exc.status == 409:
+                raise
+            flash(exc.message, "error")
+            return _form_page(congress, request.form.to_dict() | {
+                "counting_committee": [int(v) for v in request.form.getlist("counting_committee")
+                                       if v.isdigit()]}, poll=poll, status=422)
+        db.session.commit()
+        flash(_("Poll saved."), "ok")
+        return redirect(url_for("polls.show", pid=poll.id))
+    return _form_page(congress, form_from_poll(poll), poll=poll)
+
+
+@bp.get("/polls/<int:pid>")
+@staff
+def show(pid):
+    poll = _poll(pid)
+    congress = _congress(poll.congress_id)
+    committee = [db.session.get(User, m.user_id) for m in
+                 sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
+    return render_template("polls/show.html", poll=poll, congress=congress,
+                           settings=settings_of(poll), turnout=turnout(poll),
+                           warnings=warnings_of(poll), committee=committee)
+
+
+@bp.post("/polls/<int:pid>/open")
+@roles("chair")
+def open_(pid):
+    poll = open_poll(get_poll(pid, lock=True), current_actor())
+    db.session.commit()
+    flash(_("The poll is open."), "ok")
+    return redirect(url_for("polls.show", pid=poll.id))
+
+
+@bp.post("/polls/<int:pid>/close")
+@roles("chair")
+def close(pid):
+    poll = close_poll(get_poll(pid, lock=True), current_actor())
+    db.session.commit()
+    flash(_("The poll is closed; unused ballots are void."), "ok")
+    return redirect(url_for("polls.show", pid=poll.id))
+
+
+@bp.post("/polls/<int:pid>/ballots")
+@roles("counter")
+def issue(pid):
+    poll = get_poll(pid)
+    raw = (request.form.get("count") or "").strip()
+    if not raw.isdigit():
+        raise ServiceError("bad_count", _("Enter how many ballots to issue."), status=422)
+    issued, fid = issue_slips(poll, int(raw), current_actor())
+    db.session.commit()
+    return render_template("polls/issued.html", poll=poll, count=len(issued.codes),
+                           pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=fid))
+
+
+@bp.get("/polls/<int:pid>/slips/<fid>.pdf")
+@roles("counter")
+def slips_pdf(pid, fid):
+    _poll(pid)
+    data = take_slips_pdf(pid, fid)
+    return pdf_response(data, f"slips-poll-{pid}.pdf")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:39:30.230094
+Create Date: 2026-11-27 07:56:51.537254
 
 """
 from alembic import op
@@ -138,6 +138,7 @@ def upgrade():
     sa.Column('position', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('absence_reason', sa.Text(), nullable=True),
+    sa.Column('checked_in_at', sa.DateTime(), nullable=True),
     sa.Column('card_nonce', sa.String(length=32), nullable=False),
     sa.Column('card_hash', sa.String(length=64), nullable=False),
     sa.CheckConstraint("membership in ('full', 'probationary')", name=op.f('ck_delegate_membership')),
@@ -182,6 +183,8 @@ def upgrade():
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('counted_at', sa.DateTime(), nullable=False),
     sa.Column('counted_by', sa.Integer(), nullable=True),
+    sa.Column('complaints', sa.Text(), nullable=True),
+    sa.Column('certified_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['counted_by'], ['user.id'], name=op.f('fk_poll_result_counted_by_user')),
     sa.ForeignKeyConstraint(['poll_id'], ['poll.id'], name=op.f('fk_poll_result_poll_id_poll'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('poll_id', name=op.f('pk_poll_result'))
@@ -265,7 +268,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['token_hash'], ['ballot_token.token_hash'], name=op.f('fk_ballot_token_hash_ballot_token')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot')),
     sa.UniqueConstraint('poll_id', 'receipt', name='uq_ballot_poll_receipt'),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_ballot_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_ballot_token_hash')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('ballot', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ballot_poll_id'), ['poll_id'], unique=False)

@@ -1,0 +1,396 @@
+"""Ballot issuance, resolving a ballot code, casting exactly once, named votes, turnout.
+
+Guarantees:
+- a ballot token is 80 random bits plus a check character (`codes.new_code`); the database keeps
+  only SHA-256 of it, so plain tokens exist only in the answer to the issuance (and its slips PDF);
+- never more ballots are issued for a poll than voters present minus those already issued (the
+  poll row is locked for the check, so two counters issuing at once cannot overshoot);
+- a token is consumed by one conditional UPDATE ... WHERE state='unused' ... RETURNING in the same
+  transaction as the stored ballot and its audit event: a token yields at most one ballot, even
+  under concurrent casts, on SQLite and PostgreSQL; a refused choice (over-vote, unknown ids)
+  raises before commit, so the token stays unused;
+- a stored secret ballot carries no delegate, no time and a random id; its receipt is
+  HMAC(poll.receipt_key, token_hash) so it cannot be derived without the poll's secret nonce.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, insert, select, update
+
+from .. import codes
+from ..audit.services import canonical, record
+from ..errors import ServiceError
+from ..extensions import db
+from ..polls.models import Poll
+from ..polls.services import attendance, delegate_by_card, require_status, settings_of
+from ..rules import Ballot as RulesBallot
+from ..rules import PollSpec, RulesInputError, validate_ballot
+from .models import Ballot, BallotToken, IssueBatch, NamedVote
+
+MAX_BATCH = 5000
+SLIP_FILE_TTL = 3600  # seconds a slips PDF may wait for its single download
+
+
+@dataclass
+class IssuedBatch:
+    """An issuance: the stored batch and the plain codes (normalised), which exist only here."""
+    batch: IssueBatch
+    codes: list[str]
+
+
+def _err(code: str, message: str, status: int) -> ServiceError:
+    return ServiceError(code, message, status=status)
+
+
+# ---- issuance ----------------------------------------------------------------------------------
+
+def issued_count(poll: Poll) -> int:
+    """Ballots issued for the poll and not voided."""
+    return db.session.scalar(select(func.count()).select_from(BallotToken)
+                             .where(BallotToken.poll_id == poll.id,
+                                    BallotToken.state != "void")) or 0
+
+
+def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
+    """Issue `count` anonymous ballots for an open secret poll (the counting committee).
+
+    409 when the poll is not open or not secret, or when count would exceed voters present minus
+    ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
+    ballots, printed by the counting area from the returned codes).
+    """
+    from ..congress.models import Congress
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise _err("bad_request", "count must be an integer.", 400)
+    if count < 1 or count > MAX_BATCH:
+        raise _err("bad_count", f"count must be between 1 and {MAX_BATCH}.", 422)
+    if kind not in ("slip", "paper"):
+        raise _err("bad_kind", "kind must be slip or paper.", 422)
+    # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
+    # transactions are serialised by BEGIN IMMEDIATE already).
+    poll = db.session.scalar(select(Poll).where(Poll.id == poll.id).with_for_update())
+    require_status(poll, "open")
+    if poll.secrecy != "secret":
+        raise _err("poll_not_secret", "This is an open (named) poll: delegates vote with their "
+                   "cards, no ballots are issued.", 409)
+    figures = attendance(db.session.get(Congress, poll.congress_id))
+    present = int(figures.get("voters_present") or 0)
+    already = issued_count(poll)
+    if already + count > present:
+        raise _err("too_many_ballots",
+                   f"{count} more ballots would exceed the voters present ({present}); "
+                   f"{already} are issued already, so at most {max(present - already, 0)} more.",
+                   409)
+    batch = IssueBatch(poll_id=poll.id, count=count, kind=kind,
+                       issued_by=getattr(actor, "id", None))
+    db.session.add(batch)
+    db.session.flush()
+    plain = [codes.new_code() for _ in range(count)]
+    db.session.execute(insert(BallotToken), [
+        {"token_hash": codes.code_hash(c), "poll_id": poll.id, "batch_id": batch.id,
+         "state": "unused"} for c in plain])
+    record("ballots.issued", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "batch_id": batch.id, "count": count, "kind": kind})
+    return IssuedBatch(batch, plain)
+
+
+def ballot_url(code: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/b/{code}"
+
+
+# ---- slips PDF (download once) ----------------------------------------------------------------
+
+def _slips_dir() -> Path:
+    d = Path(current_app.instance_path) / "slips"
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return d
+
+
+def purge_old_slips(now: float | None = None) -> int:
+    """Delete slips PDFs nobody fetched within SLIP_FILE_TTL; they hold usable ballots."""
+    now = now or time.time()
+    n = 0
+    for f in _slips_dir().glob("*.pdf"):
+        try:
+            if now - f.stat().st_mtime > SLIP_FILE_TTL:
+                f.unlink()
+                n += 1
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def store_slips_pdf(poll_id: int, pdf: bytes) -> str:
+    """Write the PDF (0600) under a random 128-bit name; answer its id."""
+    purge_old_slips()
+    fid = f"{poll_id}-{secrets.token_hex(16)}"
+    path = _slips_dir() / f"{fid}.pdf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pdf)
+    return fid
+
+
+def take_slips_pdf(poll_id: int, fid: str) -> bytes:
+    """Read and delete a stored slips PDF (it can be fetched once). 404 when gone."""
+    import re
+    if not re.fullmatch(rf"{poll_id}-[0-9a-f]{{32}}", fid or ""):
+        raise _err("unknown_file", "No such slips file (each file can be downloaded once).", 404)
+    path = _slips_dir() / f"{fid}.pdf"
+    try:
+        data = path.read_bytes()
+        path.unlink()
+    except FileNotFoundError:
+        raise _err("unknown_file", "No such slips file (each file can be downloaded once).",
+                   404) from None
+    return data
+
+
+def issue_slips(poll: Poll, count, actor) -> tuple[IssuedBatch, str]:
+    """Issue `count` slip ballots and render their slips PDF; answer the batch and the PDF id.
+
+    The PDF is rendered before the caller commits: if rendering fails, nothing is issued.
+    """
+    from .slips import render_slips
+    issued = issue_ballots(poll, count, actor, kind="slip")
+    pdf = render_slips(poll, issued.codes)
+    fid = store_slips_pdf(poll.id, pdf)
+    return issued, fid
+
+
+# ---- resolving a ballot --------------------------------------------------------------------------
+
+def resolve_code(text) -> str | None:
+    """The normalised code in a QR URL (`…/b/<code>`), a formatted or a raw code; None when the
+    text is not a code (wrong characters or check character)."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if len(text) > 300:
+        return None
+    if "/b/" in text:
+        text = text.rsplit("/b/", 1)[1].split("?")[0].split("#")[0].strip("/")
+    return codes.normalise(text)
+
+
+NOT_A_BALLOT = "This code is not a ballot — check the characters."
+
+
+def _diagnose(h: str, congress_id: int | None):
+    """Why the token `h` cannot be used (after the conditional UPDATE found nothing)."""
+    token = db.session.get(BallotToken, h)
+    if token is None:
+        raise _err("unknown_ballot", "No ballot has this code. Check the characters.", 404)
+    poll = db.session.get(Poll, token.poll_id)
+    if congress_id is not None and poll.congress_id != congress_id:
+        raise _err("wrong_congress", "This ballot belongs to another congress.", 409)
+    batch = db.session.get(IssueBatch, token.batch_id)
+    if batch is not None and batch.kind == "paper":
+        raise _err("paper_ballot", "This is a paper ballot: mark it and put it in the ballot "
+                   "box.", 409)
+    if token.state == "used":
+        raise _err("ballot_used", "This ballot has already been cast.", 409)
+    raise _err("poll_not_open", "This vote is not open (or the ballot was voided).", 409)
+
+
+def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken]:
+    """The poll and token of an unused ballot ready to vote, or a clear error:
+    404 unknown_ballot (malformed, check char, unknown), 409 ballot_used, 409 poll_not_open,
+    409 wrong_congress (kiosk bound to another congress), 409 paper_ballot."""
+    code = resolve_code(text)
+    if code is None:
+        raise _err("unknown_ballot", NOT_A_BALLOT, 404)
+    h = codes.code_hash(code)
+    token = db.session.get(BallotToken, h)
+    if token is None:
+        raise _err("unknown_ballot", "No ballot has this code. Check the characters.", 404)
+    poll = db.session.get(Poll, token.poll_id)
+    if congress_id is not None and poll.congress_id != congress_id:
+        raise _err("wrong_congress", "This ballot belongs to another congress.", 409)
+    if token.state == "unused" and poll.status == "open":
+        batch = db.session.get(IssueBatch, token.batch_id)
+        if batch is not None and batch.kind == "paper":
+            _diagnose(h, congress_id)
+        return poll, token
+    _diagnose(h, congress_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def poll_spec(poll: Poll) -> PollSpec:
+    return PollSpec(kind=poll.kind, seats=poll.seats,
+                    alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
+                    candidate_ids=tuple(c.id for c in poll.candidates),
+                    item_ids=tuple(i.id for i in poll.items))
+
+
+_MESSAGES = {
+    "overvote": "You kept more names than there are seats. Strike out more names.",
+    "unknown_candidate": "A name on this ballot is not on the list.",
+    "duplicate_candidate": "A name is kept twice.",
+    "all_struck": "Under this poll's rules a ballot striking every name is invalid.",
+    "unknown_item": "An answer names an item that is not on this ballot.",
+    "duplicate_item": "An item is answered twice.",
+    "bad_answer": "Answer each item with for, against or abstain.",
+    "wrong_kind": "This choice does not fit the kind of vote.",
+}
+
+
+def check_choice(poll: Poll, kept=None, answers=None) -> str:
+    """Validate a choice with the rules engine; answer its canonical JSON or raise 422."""
+    if poll.kind == "resolution":
+        if answers is None:
+            answers = {}
+        if not isinstance(answers, dict):
+            raise _err("bad_request", "answers must be an object {item_id: answer}.", 400)
+        raw = {"answers": answers}
+    else:
+        if kept is None:
+            raise _err("bad_request", "kept (the list of candidate ids kept) is required.", 400)
+        if not isinstance(kept, list):
+            raise _err("bad_request", "kept must be a list of candidate ids.", 400)
+        raw = {"kept": kept}
+    try:
+        ballot = RulesBallot.from_dict(raw)
+    except RulesInputError as exc:
+        raise _err("bad_request", str(exc), 400) from None
+    reason = validate_ballot(poll_spec(poll), settings_of(poll), ballot)
+    if reason is not None:
+        raise _err(str(reason), _MESSAGES.get(str(reason), "This ballot is not valid."), 422)
+    if ballot.kept is not None:
+        return canonical({"kept": sorted(ballot.kept)})
+    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
+
+
+def receipt_for(receipt_key: str, token_hash: str) -> str:
+    """First 40 bits of HMAC-SHA256(poll.receipt_key, token_hash) as `XXXX-XXXX`."""
+    digest = hmac.new(bytes.fromhex(receipt_key), token_hash.encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:5], "big")
+    chars = []
+    for _ in range(8):
+        value, r = divmod(value, 32)
+        chars.append(codes.ALPHABET[r])
+    s = "".join(reversed(chars))
+    return f"{s[:4]}-{s[4:]}"
+
+
+def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
+                congress_id: int | None = None) -> str:
+    """Consume the ballot `text` and store its choice; answer the receipt code.
+
+    One transaction: the conditional UPDATE consumes the token only if it is unused, of an open
+    poll (of `congress_id` if given) and a slip ballot; then the choice is validated (422 raises
+    and the caller's rollback leaves the token unused), the ballot and an audit event (poll id
+    only) are written. The caller commits.
+    """
+    code = resolve_code(text)
+    if code is None:
+        raise _err("unknown_ballot", NOT_A_BALLOT, 404)
+    h = codes.code_hash(code)
+    open_polls = select(Poll.id).where(Poll.status == "open", Poll.secrecy == "secret")
+    if congress_id is not None:
+        open_polls = open_polls.where(Poll.congress_id == congress_id)
+    slip_batches = select(IssueBatch.id).where(IssueBatch.kind == "slip")
+    row = db.session.execute(
+        update(BallotToken)
+        .where(BallotToken.token_hash == h, BallotToken.state == "unused",
+               BallotToken.poll_id.in_(open_polls), BallotToken.batch_id.in_(slip_batches))
+        .values(state="used")
+        .returning(BallotToken.poll_id)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
+        _diagnose(h, congress_id)
+    poll = db.session.get(Poll, row[0])
+    choice = check_choice(poll, kept, answers)
+    receipt = receipt_for(poll.receipt_key, h)
+    db.session.add(Ballot(id=secrets.token_hex(16), poll_id=poll.id, token_hash=h,
+                          source=source, choice=choice, receipt=receipt))
+    db.session.flush()
+    record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
+    return receipt
+
+
+# ---- open (named) polls ------------------------------------------------------------------------
+
+def open_named_polls(congress_id: int) -> list[Poll]:
+    return list(db.session.scalars(select(Poll).where(
+        Poll.congress_id == congress_id, Poll.status == "open", Poll.secrecy == "open")
+        .order_by(Poll.agenda_order, Poll.id)))
+
+
+def voter_by_card(congress, card_text: str):
+    """The delegate of a card, who must be present and a full member. 404 / 409 otherwise."""
+    try:
+        delegate = delegate_by_card(congress, card_text or "")
+    except ServiceError as exc:
+        if exc.status != 422:
+            raise
+        delegate = None  # not a card code at all
+    if delegate is None:
+        raise _err("unknown_card", "This card is not known for this congress.", 404)
+    if not delegate.can_vote:
+        raise _err("not_a_voter", "Probationary members attend but do not vote.", 409)
+    if delegate.status != "present":
+        raise _err("not_present", "This delegate is not checked in as present.", 409)
+    return delegate
+
+
+def named_vote_exists(poll: Poll, delegate_id: int) -> bool:
+    return db.session.scalar(select(NamedVote.id).where(
+        NamedVote.poll_id == poll.id, NamedVote.delegate_id == delegate_id)) is not None
+
+
+def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
+    """Record a delegate's vote in an open (named) poll; once per delegate (409 ballot_used,
+    backed by the unique constraint). Answers the receipt code."""
+    if poll.secrecy != "open":
+        raise _err("poll_not_named", "This poll is secret: vote with a ballot slip.", 409)
+    require_status(poll, "open")
+    if delegate.congress_id != poll.congress_id:
+        raise _err("wrong_congress", "This card belongs to another congress.", 409)
+    if not delegate.can_vote or delegate.status != "present":
+        raise _err("not_a_voter", "Only full members checked in as present vote.", 409)
+    choice = check_choice(poll, kept, answers)
+    if named_vote_exists(poll, delegate.id):
+        raise _err("ballot_used", "This delegate has already voted in this poll.", 409)
+    receipt = receipt_for(poll.receipt_key, f"named:{delegate.id}")
+    from sqlalchemy.exc import IntegrityError
+    try:
+        with db.session.begin_nested():
+            db.session.add(NamedVote(poll_id=poll.id, delegate_id=delegate.id, choice=choice,
+                                     receipt=receipt))
+    except IntegrityError:
+        raise _err("ballot_used", "This delegate has already voted in this poll.",
+                   409) from None
+    record("ballot.named_vote", data={"poll_id": poll.id, "delegate_id": delegate.id},
+           congress_id=poll.congress_id)
+    return receipt
+
+
+# ---- live turnout -----------------------------------------------------------------------------
+
+def turnout(poll: Poll) -> dict:
+    """Counts only (never a choice): issued, cast, remaining, voided, voters_present."""
+    from ..congress.models import Congress
+    rows = dict(db.session.execute(
+        select(BallotToken.state, func.count()).where(BallotToken.poll_id == poll.id)
+        .group_by(BallotToken.state)).all())
+    if poll.attendance:
+        present = json.loads(poll.attendance).get("voters_present", 0)
+    else:
+        present = attendance(db.session.get(Congress, poll.congress_id)).get("voters_present", 0)
+    used, unused, void = rows.get("used", 0), rows.get("unused", 0), rows.get("void", 0)
+    named = 0
+    if poll.secrecy == "open":
+        named = db.session.scalar(select(func.count()).select_from(NamedVote)
+                                  .where(NamedVote.poll_id == poll.id)) or 0
+    return {"poll_id": poll.id, "status": poll.status, "secrecy": poll.secrecy,
+            "issued": used + unused + void, "cast": used + named, "remaining": unused,
+            "voided": void, "voters_present": present}
