@@ -1,2 +1,190 @@
-"""API routes: counting (see api.md)."""
-from . import bp  # noqa: F401
+"""API routes: counting (see api.md): count, result, signoffs, rounds, paper-ballots, hand-count,
+minutes.pdf, receipts."""
+from __future__ import annotations
+
+from flask import abort, request
+
+from ..counting import services as cs
+from ..errors import ServiceError
+from ..extensions import db
+from ..security import current_actor, public, roles
+from . import bp
+from .util import doc, field, json_body, ok
+
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+RESULT_SCHEMA = {
+    "type": "object",
+    "required": ["poll_id", "status", "round", "denominator", "figures", "candidates", "items",
+                 "ties", "unfilled_seats", "digest", "signoffs"],
+    "properties": {
+        "poll_id": {"type": "integer"}, "status": {"type": "string"},
+        "round": {"type": "integer"}, "denominator": {"type": "integer"},
+        "figures": {"type": "object"},
+        "candidates": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "full_name": {"type": "string"},
+            "votes": {"type": "integer"}, "percent": {"type": "string"},
+            "elected": {"type": ["string", "null"]}}}},
+        "items": {"type": "array", "items": {"type": "object"}},
+        "ties": {"type": "array", "items": {"type": "object"}},
+        "unfilled_seats": {"type": "integer"}, "digest": {"type": "string"},
+        "signoffs": {"type": "array", "items": {"type": "object", "properties": {
+            "user_id": {"type": "integer"}, "signed_at": {"type": "string"}}}},
+        "checks": {"type": "array", "items": {"type": "object"}},
+        "settings": {"type": "object"},
+    }}
+
+
+def _poll(pid: int):
+    return cs.get_poll(pid)
+
+
+@bp.post("/polls/<int:pid>/count")
+@roles("counter")
+@doc("Count (or recount) a closed poll from its stored ballots", response=RESULT_SCHEMA,
+     statuses=(200, 404, 409), tag="counting")
+def api_count(pid):
+    poll = _poll(pid)
+    cs.count_poll(poll, current_actor())
+    db.session.commit()
+    return ok(cs.result_dict(poll))
+
+
+@bp.get("/polls/<int:pid>/result")
+@public
+@doc("The result of a counted poll (staff; anyone once published)", response=RESULT_SCHEMA,
+     statuses=(200, 401, 404, 409), tag="counting")
+def api_result(pid):
+    poll = _poll(pid)
+    if poll.status != "published" and current_actor() is None:
+        abort(401, "Sign in first (Authorization: Bearer <token>).")
+    return ok(cs.result_dict(poll))
+
+
+@bp.get("/polls/<int:pid>/receipts")
+@public
+@doc("The receipt codes of the counted ballots, sorted, with the ballot-set digest",
+     response={"type": "object", "required": ["receipts", "digest"], "properties": {
+         "receipts": {"type": "array", "items": {"type": "string"}},
+         "digest": {"type": "string"}}}, statuses=(200, 404, 409), tag="counting")
+def api_receipts(pid):
+    return ok(cs.receipts(_poll(pid)))
+
+
+@bp.post("/polls/<int:pid>/signoffs")
+@roles("counter")
+@doc("Sign the current result digest (counter on this poll's committee)",
+     body={"type": "object", "required": ["digest"],
+           "properties": {"digest": {"type": "string"}}},
+     response={"type": "object", "properties": {"poll_id": {"type": "integer"},
+                                                 "user_id": {"type": "integer"},
+                                                 "status": {"type": "string"},
+                                                 "signed_at": {"type": "string"}}},
+     statuses=(201, 400, 403, 404, 409), tag="counting")
+def api_signoff(pid):
+    poll = _poll(pid)
+    data = json_body()
+    digest = field(data, "digest", str)
+    sig = cs.sign_result(poll, current_actor(), digest)
+    db.session.commit()
+    return ok({"poll_id": poll.id, "user_id": sig.user_id, "digest": sig.digest,
+               "signed_at": sig.signed_at.isoformat() + "Z", "status": poll.status}, 201)
+
+
+@bp.post("/polls/<int:pid>/rounds")
+@roles("admin")
+@doc("Create the next round of an election (after a tie or a shortfall)",
+     body={"type": "object", "required": ["candidate_ids", "seats"], "properties": {
+         "candidate_ids": {"type": "array", "items": {"type": "integer"}},
+         "seats": {"type": "integer", "minimum": 0},
+         "alternate_seats": {"type": "integer", "minimum": 0},
+         "new_names": {"type": "array", "items": {"type": "string"}}}},
+     response={"type": "object", "properties": {"id": {"type": "integer"},
+                                                 "round": {"type": "integer"},
+                                                 "parent_id": {"type": "integer"}}},
+     statuses=(201, 400, 404, 409, 422), tag="counting")
+def api_round(pid):
+    poll = _poll(pid)
+    data = json_body()
+    ids = field(data, "candidate_ids", list)
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        raise ServiceError("bad_request", "candidate_ids must be integers.", status=400)
+    seats = field(data, "seats", int)
+    alt = field(data, "alternate_seats", int, required=False, default=0)
+    names = field(data, "new_names", list, required=False, default=[])
+    if any(not isinstance(n, str) for n in names):
+        raise ServiceError("bad_request", "new_names must be strings.", status=400)
+    new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
+                          alternate_seats=alt)
+    db.session.commit()
+    body = {"id": new.id, "kind": new.kind, "title": new.title, "status": new.status,
+            "round": new.round, "parent_id": new.parent_id, "seats": new.seats,
+            "alternate_seats": new.alternate_seats,
+            "candidates": [{"id": c.id, "full_name": c.full_name, "position": c.position}
+                           for c in new.candidates]}
+    try:
+        from ..polls.services import poll_to_dict
+        body = {**poll_to_dict(new), "parent_id": new.parent_id}
+    except ImportError:
+        pass
+    return ok(body, 201)
+
+
+@bp.post("/polls/<int:pid>/paper-ballots")
+@roles("counter")
+@doc("Enter one paper ballot (double entry by two counters of the committee)",
+     body={"type": "object", "required": ["code"], "properties": {
+         "code": {"type": "string"},
+         "kept": {"type": "array", "items": {"type": "integer"}},
+         "answers": {"type": "object", "additionalProperties": {
+             "type": "string", "enum": ["for", "against", "abstain"]}},
+         "invalid_reason": {"type": "string", "enum": list(cs.PAPER_INVALID_REASONS)},
+         "settle": {"type": "boolean"}}},
+     response={"type": "object", "properties": {"entry_id": {"type": "integer"},
+                                                 "state": {"type": "string"}}},
+     statuses=(201, 400, 403, 404, 409, 422), tag="counting")
+def api_paper(pid):
+    poll = _poll(pid)
+    data = json_body()
+    code = field(data, "code", str)
+    kept = field(data, "kept", list, required=False)
+    answers = field(data, "answers", dict, required=False)
+    reason = field(data, "invalid_reason", str, required=False)
+    settle = field(data, "settle", bool, required=False, default=False)
+    fn = cs.settle_dispute if settle else cs.enter_paper_ballot
+    entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
+    db.session.commit()
+    return ok({"entry_id": entry.id, "poll_id": poll.id, "state": entry.state,
+               "pending": cs.pending_paper(poll)}, 201)
+
+
+@bp.post("/polls/<int:pid>/hand-count")
+@roles("counter")
+@doc("Enter the counts of a show of hands (open resolution votes)",
+     body={"type": "object", "required": ["items"], "properties": {"items": {
+         "type": "object", "additionalProperties": {
+             "type": "object", "properties": {"for": {"type": "integer", "minimum": 0},
+                                              "against": {"type": "integer", "minimum": 0},
+                                              "abstain": {"type": "integer", "minimum": 0}}}}}},
+     response={"type": "object", "properties": {"items": _COUNTS}},
+     statuses=(201, 400, 404, 409, 422), tag="counting")
+def api_hand_count(pid):
+    poll = _poll(pid)
+    data = json_body()
+    items = field(data, "items", dict)
+    rows = cs.enter_hand_count(poll, items, current_actor())
+    db.session.commit()
+    return ok({"poll_id": poll.id, "items": {str(r.item_id): {
+        "for": r.votes_for, "against": r.votes_against, "abstain": r.votes_abstain}
+        for r in rows}}, 201)
+
+
+@bp.get("/polls/<int:pid>/minutes.pdf")
+@roles("counter", "chair")
+@doc("The counting minutes (Biên bản kiểm phiếu) as PDF; ?lang=en for English",
+     produces="application/pdf", statuses=(200, 404, 409), tag="counting")
+def api_minutes(pid):
+    from ..counting.minutes import minutes_pdf
+    from ..reports.pdf import pdf_response
+    poll = _poll(pid)
+    return pdf_response(minutes_pdf(poll, request.args.get("lang")),
+                        f"bien-ban-kiem-phieu-{poll.id}.pdf")

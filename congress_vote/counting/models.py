@@ -11,8 +11,10 @@ from ..extensions import db
 
 
 class PollResult(db.Model):
-    """The current count of a poll (the rules engine's result as JSON) and its digest.
-    A recount replaces it and clears the signatures."""
+    """The current count of a poll (the rules engine's result as JSON, with names) and its
+    digest. A recount replaces it and clears the signatures. While the poll is `counted` it is
+    the result the committee signs; if a late paper ballot is counted the poll goes back to
+    `closed` and this row is stale until the next count."""
     __tablename__ = "poll_result"
 
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
@@ -21,6 +23,10 @@ class PollResult(db.Model):
     digest: Mapped[str] = mapped_column(String(64))
     counted_at: Mapped[datetime] = mapped_column(default=utcnow)
     counted_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Minutes section 6: complaints and how they were settled (free text, entered by a counter).
+    complaints: Mapped[str | None] = mapped_column(Text)
+    # When the last required signature certified the result (the minutes are closed then).
+    certified_at: Mapped[datetime | None]
 
 
 class Signoff(db.Model):

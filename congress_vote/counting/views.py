@@ -1,4 +1,221 @@
-"""HTML views: counting."""
-from flask import Blueprint
+"""HTML views: the counting committee's workspace (result, review, paper entry, hand count,
+sign-off, minutes, next round). Thin: parse, call counting.services, commit, render."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..reports.pdf import pdf_response, qr_svg, render_pdf
+from ..rules import max_kept
+from ..security import current_actor, roles
+from . import services as cs
+from .forms import HandCountForm, PaperPrintForm
+from .minutes import committee
 
 bp = Blueprint("counting", __name__)
+
+
+def _back(pid, endpoint="counting.result", **kw):
+    return redirect(url_for(endpoint, pid=pid, **kw))
+
+
+def _ints(values) -> list[int]:
+    out = []
+    for v in values:
+        try:
+            out.append(int(v))
+        except (TypeError, ValueError):
+            raise ServiceError("bad_request", _("Malformed form."), status=400) from None
+    return out
+
+
+@bp.get("/polls/<int:pid>/count")
+@roles("admin", "counter", "chair", "observer")
+def result(pid):
+    poll = cs.get_poll(pid)
+    res = None
+    if poll.status in ("counted", "certified", "published") or cs.stored_result(poll):
+        res = cs.result_dict(poll)
+    proposal = cs.next_round_proposal(poll) if res and not res["stale"] else None
+    actor = current_actor()
+    return render_template(
+        "counting/result.html", poll=poll, res=res, proposal=proposal,
+        pending=cs.pending_paper(poll), on_committee=cs.is_committee_member(poll, actor),
+        signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
+        names={c.id: c.full_name for c in poll.candidates},
+        members=committee(poll))
+
+
+@bp.post("/polls/<int:pid>/count")
+@roles("counter")
+def count(pid):
+    poll = cs.get_poll(pid)
+    cs.count_poll(poll, current_actor())
+    db.session.commit()
+    flash(_("Counted. Check the figures, then sign."), "ok")
+    return _back(pid)
+
+
+@bp.post("/polls/<int:pid>/sign")
+@roles("counter")
+def sign(pid):
+    poll = cs.get_poll(pid)
+    cs.sign_result(poll, current_actor(), request.form.get("digest", ""))
+    db.session.commit()
+    flash(_("Your signature is recorded.") if poll.status != "certified"
+          else _("All signatures are in: the result is certified."), "ok")
+    return _back(pid)
+
+
+@bp.post("/polls/<int:pid>/complaints")
+@roles("counter")
+def complaints(pid):
+    poll = cs.get_poll(pid)
+    cs.set_complaints(poll, request.form.get("complaints", ""), current_actor())
+    db.session.commit()
+    flash(_("Saved."), "ok")
+    return _back(pid)
+
+
+@bp.post("/polls/<int:pid>/next-round")
+@roles("admin")
+def next_round(pid):
+    poll = cs.get_poll(pid)
+    ids = _ints(request.form.getlist("candidate_ids"))
+    seats = _ints([request.form.get("seats", "0")])[0]
+    alt = _ints([request.form.get("alternate_seats", "0") or "0"])[0]
+    names = [n for n in (request.form.get("new_names") or "").splitlines() if n.strip()]
+    new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
+                          alternate_seats=alt)
+    db.session.commit()
+    flash(_("Round %(n)s created as a draft poll.", n=new.round), "ok")
+    target = url_for("polls.show", pid=new.id) if "polls.show" in _endpoints() else None
+    return redirect(target or url_for("counting.result", pid=new.id))
+
+
+def _endpoints():
+    from flask import current_app
+    return current_app.view_functions
+
+
+@bp.get("/polls/<int:pid>/ballots")
+@roles("counter", "chair", "observer")
+def review(pid):
+    poll = cs.get_poll(pid)
+    page = request.args.get("page", 1, type=int) or 1
+    validity = request.args.get("validity", "")
+    reason = request.args.get("reason", "")
+    source = request.args.get("source", "")
+    data = cs.review_ballots(poll, page=page, validity=validity, reason=reason, source=source)
+    return render_template("counting/review.html", poll=poll, data=data, validity=validity,
+                           reason=reason, source=source)
+
+
+@bp.get("/polls/<int:pid>/paper")
+@roles("counter")
+def paper(pid):
+    poll = cs.get_poll(pid)
+    return render_template("counting/paper.html", poll=poll, queue=cs.paper_queue(poll),
+                           pending=cs.pending_paper(poll), reasons=cs.PAPER_INVALID_REASONS,
+                           can_settle=cs.can_settle(poll, current_actor()),
+                           on_committee=cs.is_committee_member(poll, current_actor()),
+                           print_form=PaperPrintForm(), settle=request.args.get("settle"))
+
+
+@bp.post("/polls/<int:pid>/paper")
+@roles("counter")
+def paper_enter(pid):
+    poll = cs.get_poll(pid)
+    code = request.form.get("code", "")
+    reason = request.form.get("invalid_reason") or None
+    kept = answers = None
+    if not reason:
+        if poll.kind == "resolution":
+            answers = {str(i.id): request.form.get(f"item-{i.id}") for i in poll.items
+                       if request.form.get(f"item-{i.id}")}
+        else:
+            kept = _ints(request.form.getlist("kept"))
+    settle = request.form.get("settle") == "1"
+    fn = cs.settle_dispute if settle else cs.enter_paper_ballot
+    entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
+    db.session.commit()
+    msg = {"pending": _("Entry saved. A second counter must enter this ballot too."),
+           "agreed": _("Both entries agree: the ballot is counted."),
+           "disputed": _("The two entries disagree: the committee must settle this ballot.")}
+    flash(msg.get(entry.state, _("Saved.")), "ok" if entry.state != "disputed" else "warn")
+    return _back(pid, "counting.paper")
+
+
+@bp.post("/polls/<int:pid>/paper/print")
+@roles("counter")
+def paper_print(pid):
+    poll = cs.get_poll(pid)
+    form = PaperPrintForm()
+    if not form.validate_on_submit():
+        raise ServiceError("bad_count", _("Give a number of ballots between 1 and 2000."),
+                           status=422)
+    try:
+        from ..ballots.services import issue_ballots
+    except ImportError:
+        raise ServiceError("unavailable", _("Ballot issuance is not available yet."),
+                           status=409) from None
+    issued = issue_ballots(poll, form.count.data, current_actor(), kind="paper")
+    db.session.commit()
+    pdf = paper_ballots_pdf(poll, list(issued.codes), form.size.data)
+    return pdf_response(pdf, f"phieu-bau-{poll.id}.pdf")
+
+
+def paper_ballots_pdf(poll, codes_: list[str], size: str = "A4") -> bytes:
+    """One full paper ballot per page: header, title, candidates (or items) in ballot order,
+    instructions, the QR of PUBLIC_BASE_URL/b/<code> and the printed code."""
+    from flask import current_app
+
+    from ..codes import format_code
+    from ..congress.models import Congress
+    base = current_app.config["PUBLIC_BASE_URL"]
+    congress = db.session.get(Congress, poll.congress_id)
+    ballots = [{"code": format_code(c), "qr": qr_svg(f"{base}/b/{c}", size_mm=26)}
+               for c in codes_]
+    return render_pdf("print/paper_ballots.html", poll=poll, congress=congress, ballots=ballots,
+                      size="A5" if size == "A5" else "A4",
+                      max_kept=max_kept(cs.spec_of(poll), cs.settings_of(poll)))
+
+
+@bp.get("/polls/<int:pid>/entry-log.pdf")
+@roles("counter", "chair", "observer")
+def entry_log(pid):
+    from .minutes import entry_log_pdf
+    poll = cs.get_poll(pid)
+    return pdf_response(entry_log_pdf(poll, request.args.get("lang")),
+                        f"nhat-ky-nhap-phieu-{poll.id}.pdf")
+
+
+@bp.get("/polls/<int:pid>/minutes.pdf")
+@roles("counter", "chair")
+def minutes(pid):
+    from .minutes import minutes_pdf
+    poll = cs.get_poll(pid)
+    return pdf_response(minutes_pdf(poll, request.args.get("lang")),
+                        f"bien-ban-kiem-phieu-{poll.id}.pdf")
+
+
+@bp.route("/polls/<int:pid>/hand-count", methods=["GET", "POST"])
+@roles("counter")
+def hand_count(pid):
+    poll = cs.get_poll(pid)
+    form = HandCountForm()
+    if request.method == "POST":
+        items = {}
+        for i in poll.items:
+            items[str(i.id)] = {k: _ints([request.form.get(f"{k}-{i.id}") or "0"])[0]
+                                for k in ("for", "against", "abstain")}
+        cs.enter_hand_count(poll, items, current_actor())
+        db.session.commit()
+        flash(_("Hand count saved."), "ok")
+        return _back(pid)
+    current = {h.item_id: h for h in cs._hand_counts(poll)}
+    present = cs.attendance_snapshot(poll).get("voters_present", 0)
+    return render_template("counting/hand_count.html", poll=poll, form=form, current=current,
+                           present=present)

@@ -1,0 +1,110 @@
+"""The counting minutes (Biên bản kiểm phiếu) and the paper-entry log, as PDF.
+
+Every field of domain.md "The counting minutes" (1–7) comes from the stored result (never a
+fresh count: the minutes print what the committee signs). Vietnamese by default; English with
+`lang=en` (or when the UI is in English).
+"""
+from __future__ import annotations
+
+from flask import session
+from flask_babel import force_locale, format_datetime
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..congress.models import Congress
+from ..extensions import db
+from ..polls.models import Poll
+from ..reports.pdf import render_pdf
+from . import services as cs
+
+
+def pick_lang(lang: str | None) -> str:
+    if lang in ("vi", "en"):
+        return lang
+    return session.get("lang") if session.get("lang") in ("vi", "en") else "vi"
+
+
+def committee(poll: Poll) -> list[dict]:
+    """Committee members, head first, then by name."""
+    ids = {m.user_id: m.is_head for m in poll.committee}
+    users = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    users.sort(key=lambda u: (not ids[u.id], u.display_name))
+    return [{"id": u.id, "name": u.display_name, "head": ids[u.id]} for u in users]
+
+
+def minutes_context(poll: Poll) -> dict:
+    result = cs.result_dict(poll)
+    congress = db.session.get(Congress, poll.congress_id)
+    att = cs.attendance_snapshot(poll)
+    fig = result["figures"] or {}
+    by_id = {c["id"]: c for c in result["candidates"]}
+    official = [by_id[i] for i in result["elected_order"] or [] if
+                by_id.get(i, {}).get("elected") == "official"]
+    alternate = [by_id[i] for i in result["elected_order"] or [] if
+                 by_id.get(i, {}).get("elected") == "alternate"]
+    ties = [{"names": [by_id[i]["full_name"] for i in t["candidate_ids"] if i in by_id],
+             "votes": t.get("votes"), "seats": t["seats_contested"], "kind": t.get("kind")}
+            for t in result["ties"]]
+    denominator_base = fig.get("denominator_base", 0)
+    signed = {s["user_id"]: s["signed_at"] for s in result["signoffs"]}
+    members = committee(poll)
+    for m in members:
+        m["signed_at"] = signed.get(m["id"])
+    return {
+        "poll": poll, "congress": congress, "result": result, "fig": fig,
+        "excluded": fig.get("excluded") or {"excused": fig.get("excused", 0)},
+        "absent": max(0, denominator_base - fig.get("voters_present", 0)),
+        "official": official, "alternate": alternate, "ties": ties, "members": members,
+        "head": next((m for m in members if m["head"]), None),
+        "entry_log_ref": cs.entry_log_reference(poll),
+        "paper_entries": len(cs.entry_log(poll)),
+        "audit_head": cs.audit_head(), "fingerprint": poll.setup_fingerprint,
+        "att": att, "privacy_warning": 0 < fig.get("ballots_returned", 0)
+        < _privacy_min(),
+    }
+
+
+def _privacy_min() -> int:
+    from flask import current_app
+    return current_app.config.get("PRIVACY_MIN_BALLOTS", 5)
+
+
+def minutes_pdf(poll: Poll, lang: str | None = None) -> bytes:
+    """Render the minutes PDF of a counted poll (409 before counting)."""
+    ctx = minutes_context(poll)
+    lang = pick_lang(lang)
+    with force_locale(lang):
+        row = db.session.get(cs.PollResult, poll.id)
+        ctx["counted_at"] = format_datetime(row.counted_at, "dd/MM/yyyy HH:mm")
+        ctx["closed_at"] = (format_datetime(row.certified_at, "dd/MM/yyyy HH:mm")
+                            if row.certified_at else None)
+        ctx["lang"] = lang
+        return render_pdf("print/minutes.html", **ctx)
+
+
+def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
+    """The paper-entry log (appendix to the minutes): who entered what, when."""
+    congress = db.session.get(Congress, poll.congress_id)
+    names = {c.id: c.full_name for c in poll.candidates}
+    texts = {str(i.id): i.text for i in poll.items}
+    users = {u.id: u.display_name for u in db.session.scalars(select(User))}
+    import json
+    rows = []
+    for e in cs.entry_log(poll):
+        choice = json.loads(e.choice or "{}")
+        if e.invalid_reason:
+            content = None
+        elif "kept" in choice:
+            content = ", ".join(names.get(c, f"#{c}") for c in choice["kept"]) or "—"
+        else:
+            content = "; ".join(f"{texts.get(k, k)}: {v}" for k, v in
+                                (choice.get("answers") or {}).items()) or "—"
+        rows.append({"e": e, "ballot": e.token_hash[:12], "user": users.get(e.user_id, "?"),
+                     "content": content})
+    lang = pick_lang(lang)
+    with force_locale(lang):
+        for r in rows:
+            r["at"] = format_datetime(r["e"].entered_at, "dd/MM/yyyy HH:mm:ss")
+        return render_pdf("print/entry_log.html", poll=poll, congress=congress, rows=rows,
+                          reference=cs.entry_log_reference(poll), audit_head=cs.audit_head(),
+                          fingerprint=poll.setup_fingerprint, lang=lang)

@@ -1,0 +1,897 @@
+"""Counting: count from the stored ballots, paper double entry, hand counts, sign-off, rounds.
+
+The decisions are the rules engine's (congress_vote.rules); this module only turns the stored
+rows into its inputs, stores its result, and enforces the life cycle around it:
+
+    closed ──count──▶ counted ──all committee members sign the digest──▶ certified (locked)
+       ▲                 │
+       └─ a late paper ballot is counted (signatures cleared; recount needed)
+
+Figures (documented choices where domain.md is silent):
+
+* ``ballots_issued`` = every token of the poll (used + void + unused). Tokens voided at close
+  were issued and not returned: they are the "unused/voided" of the minutes.
+* ``ballots_returned`` = the Ballot rows (tablet casts and agreed paper entries). Open (named)
+  polls count their NamedVote rows; their "issued" is the voters present (every present full
+  member may vote by card). A show of hands (HandCount rows) has no ballots.
+* Attendance comes from ``Poll.attendance``, the snapshot taken when the poll closed; a poll
+  closed without one (older data, fixtures) uses the congress's attendance now.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from .. import rules
+from ..audit.services import head_hash, record
+from ..ballots.models import Ballot, BallotToken, HandCount, IssueBatch, NamedVote, PaperEntry
+from ..codes import code_hash, normalise
+from ..congress.models import Congress
+from ..db import utcnow
+from ..errors import ServiceError
+from ..extensions import db
+from ..polls.models import Candidate, CommitteeMember, Poll, PollItem
+from .models import PollResult, Signoff
+
+PAPER_INVALID_REASONS = ("identifying_mark", "added_names", "not_issued", "torn", "other")
+LOCKED = ("certified", "published")
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+def get_poll(pid: int) -> Poll:
+    """The poll or a 404 ServiceError."""
+    poll = db.session.get(Poll, pid)
+    if poll is None:
+        raise ServiceError("not_found", "No such poll.", status=404)
+    return poll
+
+
+def _settings(poll: Poll) -> rules.Settings:
+    try:
+        from ..polls.services import settings_of  # the ballots engineer's (one place for it)
+        return settings_of(poll)
+    except ImportError:
+        pass
+    data = json.loads(poll.rules or "{}")
+    data = {k: v for k, v in data.items() if k in rules.settings._KNOWN}
+    preset = data.pop("preset", "vn-party")
+    try:
+        return rules.settings_for(preset, data)
+    except rules.RulesInputError as err:
+        raise ServiceError("bad_rules", f"The poll's rules are invalid: {err}", status=422)
+
+
+def settings_of(poll: Poll) -> rules.Settings:
+    """The rules settings the poll is counted under."""
+    return _settings(poll)
+
+
+def _refuse_locked(poll: Poll) -> None:
+    if poll.status in LOCKED:
+        raise ServiceError("certified", "The result is certified: nothing about this poll can "
+                           "change any more (a correction is a new round).", status=409)
+
+
+def committee_ids(poll: Poll) -> list[int]:
+    """The committee's user ids, the head first (the order create_poll takes)."""
+    return [m.user_id for m in sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
+
+
+def is_committee_member(poll: Poll, user) -> bool:
+    uid = getattr(user, "id", user)
+    return any(m.user_id == uid for m in poll.committee)
+
+
+def _require_committee(poll: Poll, user) -> None:
+    if not is_committee_member(poll, user):
+        raise ServiceError("not_on_committee", "Only members of this poll's counting committee "
+                           "may do this.", status=403)
+
+
+def _congress_attendance(poll: Poll) -> dict:
+    try:
+        from ..congress.services import attendance
+        return attendance(db.session.get(Congress, poll.congress_id))
+    except ImportError:
+        pass
+    from ..congress.models import Delegate
+    rows = db.session.execute(
+        select(Delegate.membership, Delegate.status, func.count())
+        .where(Delegate.congress_id == poll.congress_id)
+        .group_by(Delegate.membership, Delegate.status)).all()
+    full = {s: n for m, s, n in rows if m == "full"}
+    voters = sum(full.values())
+    excused = full.get("excused", 0)
+    return {"summoned": sum(n for *_, n in rows), "voters_summoned": voters, "excused": excused,
+            "denominator": voters - excused, "present": sum(n for _, s, n in rows
+                                                            if s == "present"),
+            "voters_present": full.get("present", 0)}
+
+
+def attendance_snapshot(poll: Poll) -> dict:
+    """The attendance figures the count uses (the snapshot at close, else the congress now)."""
+    if poll.attendance:
+        try:
+            data = json.loads(poll.attendance)
+            if isinstance(data, dict):
+                return data
+        except ValueError:
+            pass
+    return _congress_attendance(poll)
+
+
+def _tokens_issued(poll: Poll) -> int:
+    return db.session.scalar(select(func.count()).select_from(BallotToken)
+                             .where(BallotToken.poll_id == poll.id)) or 0
+
+
+def _hand_counts(poll: Poll) -> list[HandCount]:
+    return list(db.session.scalars(select(HandCount).where(HandCount.poll_id == poll.id)))
+
+
+def _rules_ballot(choice: str, source: str, reason: str | None, receipt: str | None):
+    try:
+        data = json.loads(choice or "{}")
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data = {"kept": data.get("kept"), "answers": data.get("answers"),
+            "invalid_reason": reason, "source": source, "receipt": receipt}
+    try:
+        return rules.Ballot.from_dict(data)
+    except rules.RulesInputError:
+        # A malformed stored row is counted as invalid, never silently dropped.
+        return rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
+
+
+def spec_of(poll: Poll) -> rules.PollSpec:
+    return rules.PollSpec(kind=poll.kind, seats=poll.seats,
+                          alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
+                          candidate_ids=tuple(c.id for c in poll.candidates),
+                          item_ids=tuple(i.id for i in poll.items))
+
+
+def rules_inputs(poll: Poll):
+    """(PollSpec, Attendance, [rules.Ballot], Settings, HandCount | None) from the stored rows:
+    Ballot rows (secret polls), NamedVote rows (open polls) or HandCount rows (show of hands),
+    and the attendance snapshot taken at close. See the module docstring for the figures."""
+    spec = spec_of(poll)
+    settings = settings_of(poll)
+    att = attendance_snapshot(poll)
+    present = int(att.get("voters_present", 0) or 0)
+    hands = _hand_counts(poll)
+    ballots: list[rules.Ballot] = []
+    hand = None
+    if poll.secrecy == "open":
+        rows = db.session.execute(select(NamedVote.choice, NamedVote.receipt)
+                                  .where(NamedVote.poll_id == poll.id)).all()
+        ballots = [_rules_ballot(c, "tablet", None, r) for c, r in rows]
+        issued = present
+    else:
+        rows = db.session.execute(
+            select(Ballot.choice, Ballot.source, Ballot.invalid_reason, Ballot.receipt)
+            .where(Ballot.poll_id == poll.id)).all()
+        ballots = [_rules_ballot(c, s, ir, r) for c, s, ir, r in rows]
+        issued = _tokens_issued(poll)
+    if hands and not ballots:
+        hand = rules.HandCount({h.item_id: (h.votes_for, h.votes_against, h.votes_abstain)
+                                for h in hands})
+        issued = 0
+    excluded = {"excused": int(att.get("excused", 0) or 0)}
+    for k, v in (att.get("excluded") or {}).items() if isinstance(att.get("excluded"), dict) \
+            else ():
+        excluded[str(k)] = int(v)
+    attendance = rules.Attendance(voters_summoned=int(att.get("voters_summoned", 0) or 0),
+                                  excluded=excluded, voters_present=present,
+                                  ballots_issued=issued)
+    return spec, attendance, ballots, settings, hand
+
+
+def _count(poll: Poll) -> rules.Result:
+    spec, attendance, ballots, settings, hand = rules_inputs(poll)
+    try:
+        return rules.count(spec, attendance, ballots, settings, hand)
+    except rules.RulesInputError as err:
+        raise ServiceError("cannot_count", f"The poll cannot be counted: {err}", status=409)
+
+
+def _named_result(poll: Poll, result: rules.Result) -> dict:
+    data = result.to_dict()
+    names = {c.id: c.full_name for c in poll.candidates}
+    texts = {i.id: i.text for i in poll.items}
+    for c in data["candidates"]:
+        c["full_name"] = names.get(c["id"], "")
+    for i in data["items"]:
+        i["text"] = texts.get(i["id"], "")
+    data["setup_fingerprint"] = poll.setup_fingerprint
+    data["title"] = poll.title
+    return data
+
+
+def pending_paper(poll: Poll) -> dict[str, int]:
+    """How many paper ballots have a single entry ('pending') or disagreeing entries."""
+    rows = db.session.execute(
+        select(PaperEntry.state, func.count(func.distinct(PaperEntry.token_hash)))
+        .where(PaperEntry.poll_id == poll.id, PaperEntry.state.in_(("pending", "disputed")))
+        .group_by(PaperEntry.state)).all()
+    out = {"pending": 0, "disputed": 0}
+    out.update({s: n for s, n in rows})
+    return out
+
+
+# --- count ------------------------------------------------------------------------------------
+
+def count_poll(poll: Poll, actor) -> PollResult:
+    """Count the poll from its stored ballots and store the result with its digest.
+
+    Allowed when the poll is closed (first count, or after a late paper ballot) or counted (a
+    recount); refused (409) before close, once certified, and while any paper ballot has a
+    single entry or a dispute. A recount replaces the stored result and clears the signatures.
+    """
+    _refuse_locked(poll)
+    if poll.status not in ("closed", "counted"):
+        raise ServiceError("poll_not_closed", "Count after the poll is closed.", status=409)
+    waiting = pending_paper(poll)
+    if waiting["pending"] or waiting["disputed"]:
+        raise ServiceError(
+            "paper_entries_pending",
+            f"Paper ballots still need entry or settling: {waiting['pending']} with a single "
+            f"entry, {waiting['disputed']} in dispute.", status=409, **waiting)
+    result = _count(poll)
+    data = _named_result(poll, result)
+    stored = db.session.get(PollResult, poll.id)
+    recount = stored is not None
+    previous = stored.digest if stored else None
+    cleared = _clear_signoffs(poll)
+    if stored is None:
+        stored = PollResult(poll_id=poll.id)
+        db.session.add(stored)
+    stored.data = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    stored.digest = result.digest
+    stored.counted_at = utcnow()
+    stored.counted_by = getattr(actor, "id", actor)
+    stored.certified_at = None
+    poll.status = "counted"
+    db.session.flush()
+    record("poll.recounted" if recount else "poll.counted", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "digest": result.digest, "previous_digest": previous,
+                 "signoffs_cleared": cleared, "checks_ok": result.checks_ok,
+                 "ballots_returned": result.figures["ballots_returned"]})
+    return stored
+
+
+def _clear_signoffs(poll: Poll) -> int:
+    n = db.session.execute(delete(Signoff).where(Signoff.poll_id == poll.id)).rowcount or 0
+    return n
+
+
+def stored_result(poll: Poll) -> dict | None:
+    row = db.session.get(PollResult, poll.id)
+    return json.loads(row.data) if row else None
+
+
+def result_dict(poll: Poll) -> dict:
+    """The API "Result" of the poll (api.md), from the stored count, plus checks, settings,
+    elected_order, setup_fingerprint, title, kind, seats, alternate_seats (and named_votes for an
+    open poll). Raises 409 `not_counted` before the first count. `stale` is true when ballots
+    changed after the count (the poll is back to `closed`)."""
+    row = db.session.get(PollResult, poll.id)
+    if row is None:
+        raise ServiceError("not_counted", "The poll has not been counted yet.", status=409)
+    data = json.loads(row.data)
+    out = {"poll_id": poll.id, "status": poll.status, "round": poll.round,
+           "title": poll.title, "kind": poll.kind, "seats": poll.seats,
+           "alternate_seats": poll.alternate_seats, "parent_id": poll.parent_id}
+    for key in ("denominator", "denominator_basis", "threshold_votes", "figures", "elected_order",
+                "ties", "unfilled_seats", "unfilled_alternate_seats", "alternates_pending",
+                "counted_by_hand", "checks", "checks_ok", "settings", "setup_fingerprint"):
+        out[key] = data.get(key)
+    out["candidates"] = [{"id": c["id"], "full_name": c.get("full_name", ""),
+                          "votes": c["votes"], "percent": c["percent"],
+                          "elected": c["elected"], "over_threshold": c.get("over_threshold")}
+                         for c in data.get("candidates", [])]
+    out["items"] = [{"id": i["id"], "text": i.get("text", ""), "for": i["for"],
+                     "against": i["against"], "abstain": i["abstain"],
+                     "not_voted": i.get("not_voted"), "percent_for": i["percent_for"],
+                     "percent_against": i.get("percent_against"),
+                     "percent_abstain": i.get("percent_abstain"), "passed": i["passed"]}
+                    for i in data.get("items", [])]
+    out["digest"] = row.digest
+    out["counted_at"] = row.counted_at.isoformat() + "Z"
+    out["certified_at"] = row.certified_at.isoformat() + "Z" if row.certified_at else None
+    out["complaints"] = row.complaints or ""
+    out["stale"] = poll.status == "closed"
+    out["signoffs"] = [{"user_id": s.user_id, "signed_at": s.signed_at.isoformat() + "Z"}
+                       for s in db.session.scalars(select(Signoff).where(
+                           Signoff.poll_id == poll.id).order_by(Signoff.signed_at))]
+    out["signoffs_required"] = signoffs_required(poll, data.get("settings"))
+    if poll.secrecy == "open":
+        out["named_votes"] = named_votes(poll)
+    return out
+
+
+def named_votes(poll: Poll) -> list[dict]:
+    """Each delegate's vote in an open poll, in Vietnamese name order."""
+    from ..congress.models import Delegate
+    rows = db.session.execute(
+        select(Delegate.id, Delegate.full_name, NamedVote.choice)
+        .join(Delegate, Delegate.id == NamedVote.delegate_id)
+        .where(NamedVote.poll_id == poll.id).order_by(Delegate.sort_key)).all()
+    out = []
+    for did, name, choice in rows:
+        try:
+            vote = json.loads(choice or "{}")
+        except ValueError:
+            vote = {}
+        out.append({"delegate": {"id": did, "full_name": name}, "vote": vote})
+    return out
+
+
+def next_round_proposal(poll: Poll) -> rules.NextRound:
+    data = stored_result(poll)
+    if not data or poll.kind == "resolution":
+        return rules.NextRound()
+    return rules.propose_next_round(spec_of(poll), _count(poll))
+
+
+# --- sign-off ---------------------------------------------------------------------------------
+
+def signoffs_required(poll: Poll, settings: dict | None = None) -> int:
+    members = len(poll.committee)
+    need = (settings or {}).get("signoff_required") or settings_of(poll).signoff_required
+    if need == "all":
+        return members
+    return min(int(need), members) if members else int(need)
+
+
+def sign_result(poll: Poll, user, digest: str) -> Signoff:
+    """A committee member signs the current result digest with their own login.
+
+    403 unless the user is on this poll's counting committee (an admin role alone never signs);
+    409 `not_counted`, `stale_digest` (not the current result's digest), `already_signed`,
+    `checks_failed` (a reconciliation check fails) or `certified`. When the required number of
+    members (rules setting signoff_required: all, or N) have signed, the poll is certified.
+    """
+    _refuse_locked(poll)
+    _require_committee(poll, user)
+    row = db.session.get(PollResult, poll.id)
+    if poll.status != "counted" or row is None:
+        raise ServiceError("not_counted", "There is no current result to sign; count first.",
+                           status=409)
+    if not isinstance(digest, str) or not hmac.compare_digest(digest.strip().lower(), row.digest):
+        raise ServiceError("stale_digest", "This is not the digest of the current result.",
+                           status=409, digest=row.digest)
+    uid = getattr(user, "id", user)
+    if db.session.get(Signoff, (poll.id, uid)) is not None:
+        raise ServiceError("already_signed", "You have signed this result already.", status=409)
+    data = json.loads(row.data)
+    if not data.get("checks_ok", all(c["ok"] for c in data.get("checks", []))):
+        raise ServiceError("checks_failed", "A reconciliation check fails: the result cannot "
+                           "be signed.", status=409)
+    sig = Signoff(poll_id=poll.id, user_id=uid, digest=row.digest, signed_at=utcnow())
+    db.session.add(sig)
+    db.session.flush()
+    record("result.signed", actor=user, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "digest": row.digest})
+    n = db.session.scalar(select(func.count()).select_from(Signoff)
+                          .where(Signoff.poll_id == poll.id)) or 0
+    need = signoffs_required(poll, data.get("settings"))
+    if n >= need > 0:
+        poll.status = "certified"
+        row.certified_at = utcnow()
+        db.session.flush()
+        record("poll.certified", actor=user, congress_id=poll.congress_id,
+               data={"poll_id": poll.id, "digest": row.digest, "signoffs": n})
+    return sig
+
+
+def set_complaints(poll: Poll, text: str, actor) -> PollResult:
+    """Minutes section 6: complaints and how they were settled. Before certification only."""
+    _refuse_locked(poll)
+    row = db.session.get(PollResult, poll.id)
+    if row is None:
+        raise ServiceError("not_counted", "Count first.", status=409)
+    row.complaints = (text or "").strip()[:20000]
+    db.session.flush()
+    record("result.complaints", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "length": len(row.complaints)})
+    return row
+
+
+# --- paper ballots ----------------------------------------------------------------------------
+
+def resolve_code(text: str | None) -> str | None:
+    """The normalised ballot code of typed text, a printed code or the QR's URL."""
+    try:
+        from ..ballots.services import resolve_code as _resolve
+        return _resolve(text)
+    except ImportError:
+        pass
+    if not text:
+        return None
+    text = text.strip()
+    if "/b/" in text:
+        text = text.rsplit("/b/", 1)[1].split("?")[0].split("#")[0]
+    return normalise(text)
+
+
+def receipt_for(poll: Poll, token_hash: str) -> str:
+    """The voter's receipt code, exactly as tablet casting computes it:
+    HMAC(poll.receipt_key, token_hash) (ballots.services.receipt_for)."""
+    try:
+        from ..ballots.services import receipt_for as _receipt
+        return _receipt(poll.receipt_key, token_hash)
+    except ImportError:
+        mac = hmac.new(bytes.fromhex(poll.receipt_key), token_hash.encode(), hashlib.sha256)
+        return mac.hexdigest()[:8].upper()
+
+
+@dataclass
+class EntryContent:
+    kept: list[int] | None
+    answers: dict[str, str] | None
+    invalid_reason: str | None
+
+    def choice_json(self) -> str:
+        if self.kept is not None:
+            return json.dumps({"kept": self.kept}, sort_keys=True)
+        if self.answers is not None:
+            return json.dumps({"answers": self.answers}, sort_keys=True)
+        return "{}"
+
+    def key(self) -> tuple:
+        return (self.choice_json(), self.invalid_reason)
+
+
+def _content(poll: Poll, kept, answers, invalid_reason) -> EntryContent:
+    given = [x is not None for x in (kept, answers, invalid_reason)]
+    if sum(given) != 1 and not (invalid_reason is not None and sum(given) == 2):
+        raise ServiceError("bad_entry", "Give the struck-out ballot as kept (candidate ids) or "
+                           "answers, or mark it invalid with a reason.", status=400)
+    if invalid_reason is not None:
+        if invalid_reason not in PAPER_INVALID_REASONS:
+            raise ServiceError("bad_reason", "Invalid reason must be one of "
+                               + ", ".join(PAPER_INVALID_REASONS) + ".", status=422)
+        return EntryContent(None, None, invalid_reason)
+    if poll.kind == "resolution":
+        if not isinstance(answers, dict):
+            raise ServiceError("bad_entry", "A resolution ballot is entered as answers "
+                               "{item_id: for|against|abstain}.", status=422)
+        items = {str(i.id) for i in poll.items}
+        clean = {}
+        for k, v in answers.items():
+            if str(k) not in items:
+                raise ServiceError("unknown_item", f"Item {k} is not on this ballot.", status=422)
+            if v not in rules.ANSWERS:
+                raise ServiceError("bad_answer", "Answers are for, against or abstain.",
+                                   status=422)
+            clean[str(k)] = v
+        return EntryContent(None, dict(sorted(clean.items())), None)
+    if not isinstance(kept, list) or any(isinstance(c, bool) or not isinstance(c, int)
+                                         for c in kept):
+        raise ServiceError("bad_entry", "An election ballot is entered as kept: [candidate ids] "
+                           "(the names left standing).", status=422)
+    ids = {c.id for c in poll.candidates}
+    unknown = sorted(set(kept) - ids)
+    if unknown:
+        raise ServiceError("unknown_candidate", f"Not on this ballot: {unknown}.", status=422)
+    if len(set(kept)) != len(kept):
+        raise ServiceError("duplicate_candidate", "A name was ticked twice.", status=422)
+    return EntryContent(sorted(kept), None, None)
+
+
+def _token_for(poll: Poll, code_text: str) -> BallotToken:
+    code = resolve_code(code_text)
+    if code is None:
+        raise ServiceError("bad_code", "This is not a valid ballot code (check the characters).",
+                           status=422)
+    tok = db.session.get(BallotToken, code_hash(code))
+    if tok is None or tok.poll_id != poll.id:
+        raise ServiceError("unknown_ballot", "No ballot with this code was issued for this poll.",
+                           status=404)
+    batch = db.session.get(IssueBatch, tok.batch_id)
+    if batch is None or batch.kind != "paper":
+        raise ServiceError("not_paper", "This code belongs to a tablet slip, not a paper ballot.",
+                           status=422)
+    return tok
+
+
+def _check_entry_allowed(poll: Poll, actor) -> None:
+    _refuse_locked(poll)
+    if poll.status not in ("open", "closed", "counted"):
+        raise ServiceError("poll_not_open", "Paper ballots are entered once the poll is open.",
+                           status=409)
+    _require_committee(poll, actor)
+
+
+def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> Ballot:
+    """Make the one counted Ballot of an agreed paper ballot, consuming its token exactly once
+    (a conditional UPDATE, as for a tablet cast). A paper token voided when the poll closed was
+    still returned in the box, so void → used is allowed for paper tokens only."""
+    res = db.session.execute(
+        update(BallotToken).where(BallotToken.token_hash == tok.token_hash,
+                                  BallotToken.state.in_(("unused", "void")))
+        .values(state="used").execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise ServiceError("ballot_used", "This ballot has been counted already.", status=409)
+    reason = content.invalid_reason
+    if reason is None:
+        # Paper can be over-voted, unlike a tablet: the engine rules it; record the reason.
+        rb = rules.Ballot(kept=tuple(content.kept) if content.kept is not None else None,
+                          answers=tuple((int(k), v) for k, v in content.answers.items())
+                          if content.answers is not None else None, source="paper")
+        reason = rules.validate_ballot(spec_of(poll), settings_of(poll), rb)
+        reason = str(reason) if reason else None
+    ballot = Ballot(id=secrets.token_hex(16), poll_id=poll.id, token_hash=tok.token_hash,
+                    source="paper", choice=content.choice_json(), invalid_reason=reason,
+                    receipt=receipt_for(poll, tok.token_hash))
+    db.session.add(ballot)
+    db.session.flush()
+    if poll.status == "counted":
+        # A late paper ballot changes the ballot set: the signed digest no longer holds.
+        cleared = _clear_signoffs(poll)
+        poll.status = "closed"
+        db.session.flush()
+        record("result.invalidated", actor=actor, congress_id=poll.congress_id,
+               data={"poll_id": poll.id, "reason": "late paper ballot",
+                     "signoffs_cleared": cleared})
+    return ballot
+
+
+def _entry_log_data(content: EntryContent) -> dict:
+    # Paper entries are made by named counters; what they typed is logged (it is the paper
+    # ballot's content, not a voter's identity) so the entry log can be rebuilt from the chain.
+    return {"kept": content.kept, "answers": content.answers,
+            "invalid_reason": content.invalid_reason}
+
+
+def enter_paper_ballot(poll: Poll, code_text: str, actor, kept=None, answers=None,
+                       invalid_reason=None) -> PaperEntry:
+    """One counter's independent entry of one paper ballot (identified by its QR/code).
+
+    The first entry is 'pending'. A second entry by a *different* committee member that agrees
+    makes both 'agreed' and creates one counted Ballot (source 'paper'); one that disagrees makes
+    both 'disputed' until `settle_dispute`. The same counter entering the same ballot twice, a
+    third entry, or an entry of a ballot already counted is refused with 409.
+    """
+    _check_entry_allowed(poll, actor)
+    tok = _token_for(poll, code_text)
+    content = _content(poll, kept, answers, invalid_reason)
+    uid = getattr(actor, "id", actor)
+    entries = list(db.session.scalars(select(PaperEntry).where(
+        PaperEntry.token_hash == tok.token_hash, PaperEntry.state != "superseded")
+        .order_by(PaperEntry.id)))
+    if tok.state == "used" or any(e.state == "agreed" for e in entries):
+        raise ServiceError("ballot_used", "This ballot has been entered and counted already.",
+                           status=409)
+    if any(e.state == "disputed" for e in entries):
+        raise ServiceError("disputed", "The entries of this ballot disagree: the committee must "
+                           "settle it.", status=409)
+    if any(e.user_id == uid for e in entries):
+        raise ServiceError("already_entered", "You entered this ballot already; a different "
+                           "counter must make the second entry.", status=409)
+    entry = PaperEntry(poll_id=poll.id, token_hash=tok.token_hash, user_id=uid,
+                       choice=content.choice_json(), invalid_reason=content.invalid_reason,
+                       state="pending", entered_at=utcnow())
+    db.session.add(entry)
+    db.session.flush()
+    outcome = "pending"
+    if entries:
+        first = entries[0]
+        agree = (first.choice, first.invalid_reason) == content.key()
+        outcome = "agreed" if agree else "disputed"
+        first.state = entry.state = outcome
+        db.session.flush()
+        if agree:
+            _count_paper(poll, tok, content, actor)
+    record("paper.entered", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "entry_id": entry.id, "ballot": tok.token_hash[:12],
+                 "outcome": outcome, **_entry_log_data(content)})
+    return entry
+
+
+def can_settle(poll: Poll, user) -> bool:
+    """The committee head settles disputes; a committee without a designated head lets any of
+    its members settle (the decision is still a named, audited entry)."""
+    uid = getattr(user, "id", user)
+    heads = [m.user_id for m in poll.committee if m.is_head]
+    return uid in heads if heads else is_committee_member(poll, user)
+
+
+def settle_dispute(poll: Poll, code_text: str, actor, kept=None, answers=None,
+                   invalid_reason=None) -> PaperEntry:
+    """The committee's ruling on a disputed paper ballot: the disputed entries become
+    'superseded', the decision is recorded as an 'agreed' entry by `actor`, and it is counted."""
+    _check_entry_allowed(poll, actor)
+    if not can_settle(poll, actor):
+        raise ServiceError("not_committee_head", "Only the head of the counting committee settles "
+                           "disputes.", status=403)
+    tok = _token_for(poll, code_text)
+    content = _content(poll, kept, answers, invalid_reason)
+    disputed = list(db.session.scalars(select(PaperEntry).where(
+        PaperEntry.token_hash == tok.token_hash, PaperEntry.state == "disputed")))
+    if not disputed:
+        raise ServiceError("not_disputed", "This ballot is not in dispute.", status=409)
+    for e in disputed:
+        e.state = "superseded"
+    entry = PaperEntry(poll_id=poll.id, token_hash=tok.token_hash,
+                       user_id=getattr(actor, "id", actor), choice=content.choice_json(),
+                       invalid_reason=content.invalid_reason, state="agreed", entered_at=utcnow())
+    db.session.add(entry)
+    db.session.flush()
+    _count_paper(poll, tok, content, actor)
+    record("paper.settled", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "entry_id": entry.id, "ballot": tok.token_hash[:12],
+                 "superseded": [e.id for e in disputed], **_entry_log_data(content)})
+    return entry
+
+
+def paper_queue(poll: Poll) -> dict[str, list[dict]]:
+    """Pending single entries and disputes, grouped by ballot (for the entry page)."""
+    rows = list(db.session.scalars(select(PaperEntry).where(
+        PaperEntry.poll_id == poll.id, PaperEntry.state.in_(("pending", "disputed")))
+        .order_by(PaperEntry.entered_at, PaperEntry.id)))
+    groups: dict[str, dict] = {}
+    for e in rows:
+        g = groups.setdefault(e.token_hash, {"ballot": e.token_hash[:12], "state": e.state,
+                                             "entries": []})
+        g["entries"].append(e)
+    out: dict[str, list[dict]] = {"pending": [], "disputed": []}
+    for g in groups.values():
+        out[g["state"]].append(g)
+    return out
+
+
+def entry_log(poll: Poll) -> list[PaperEntry]:
+    """Every paper entry of the poll, oldest first (the printed entry log)."""
+    return list(db.session.scalars(select(PaperEntry).where(PaperEntry.poll_id == poll.id)
+                                   .order_by(PaperEntry.entered_at, PaperEntry.id)))
+
+
+def entry_log_reference(poll: Poll) -> str:
+    """A short fingerprint of the entry log (minutes section 7 names it)."""
+    h = hashlib.sha256()
+    for e in entry_log(poll):
+        h.update(json.dumps([e.id, e.token_hash, e.user_id, e.choice, e.invalid_reason, e.state,
+                             e.entered_at.isoformat()]).encode())
+    return h.hexdigest()
+
+
+# --- hand count -------------------------------------------------------------------------------
+
+def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
+    """The counts of a show of hands, per resolution item: while the poll is open or closed,
+    before counting. Each item's for + against + abstain must not exceed the voters present
+    (422). Entering again replaces the item's counts."""
+    _refuse_locked(poll)
+    if poll.kind != "resolution":
+        raise ServiceError("not_resolution", "Only a resolution is voted by show of hands.",
+                           status=422)
+    if poll.status not in ("open", "closed"):
+        raise ServiceError("poll_not_open" if poll.status == "draft" else "already_counted",
+                           "Hand counts are entered while the poll is open or closed, before "
+                           "counting.", status=409)
+    if db.session.scalar(select(func.count()).select_from(Ballot)
+                         .where(Ballot.poll_id == poll.id)):
+        raise ServiceError("has_ballots", "This poll has ballots; it is not a show of hands.",
+                           status=409)
+    if not isinstance(items, dict) or not items:
+        raise ServiceError("bad_request", "items must be an object {item_id: {for, against, "
+                           "abstain}}.", status=400)
+    try:
+        hand = rules.HandCount.from_dict({"items": items})
+    except rules.RulesInputError as err:
+        raise ServiceError("bad_hand_count", str(err), status=422)
+    known = {i.id for i in poll.items}
+    unknown = sorted(set(hand.items) - known)
+    if unknown:
+        raise ServiceError("unknown_item", f"Unknown item(s): {unknown}.", status=422)
+    present = int(attendance_snapshot(poll).get("voters_present", 0) or 0)
+    for item, counts in hand.items.items():
+        if sum(counts) > present:
+            raise ServiceError("too_many_votes", f"Item {item}: {sum(counts)} votes but only "
+                               f"{present} voters present.", status=422)
+    out = []
+    uid = getattr(actor, "id", actor)
+    for item, (f, a, b) in hand.items.items():
+        row = db.session.scalar(select(HandCount).where(HandCount.poll_id == poll.id,
+                                                        HandCount.item_id == item))
+        if row is None:
+            row = HandCount(poll_id=poll.id, item_id=item, votes_for=f, votes_against=a,
+                            votes_abstain=b, user_id=uid)
+            db.session.add(row)
+        row.votes_for, row.votes_against, row.votes_abstain = f, a, b
+        row.user_id, row.entered_at = uid, utcnow()
+        out.append(row)
+    db.session.flush()
+    record("hand_count.entered", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": poll.id, "items": {str(k): list(v) for k, v in hand.items.items()}})
+    return out
+
+
+# --- review -----------------------------------------------------------------------------------
+
+REVIEW_PAGE = 50
+
+
+def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = "",
+                   source: str = "") -> dict:
+    """The anonymous ballots of a closed poll, ordered by receipt (never by insertion), with the
+    ruling of the rules engine, filterable by validity/reason/source, 50 per page."""
+    if poll.status in ("draft", "open"):
+        raise ServiceError("poll_not_closed", "Ballots can be reviewed after the poll is closed.",
+                           status=409)
+    spec, settings = spec_of(poll), settings_of(poll)
+    names = {c.id: c.full_name for c in poll.candidates}
+    texts = {i.id: i.text for i in poll.items}
+    q = select(Ballot.receipt, Ballot.choice, Ballot.source, Ballot.invalid_reason).where(
+        Ballot.poll_id == poll.id)
+    if source in ("tablet", "paper"):
+        q = q.where(Ballot.source == source)
+    rows = db.session.execute(q.order_by(Ballot.receipt)).all()
+    listed = []
+    reasons: dict[str, int] = {}
+    for receipt, choice, src, stored_reason in rows:
+        rb = _rules_ballot(choice, src, stored_reason, receipt)
+        ruling = rules.validate_ballot(spec, settings, rb)
+        ruling = str(ruling) if ruling else None
+        if ruling:
+            reasons[ruling] = reasons.get(ruling, 0) + 1
+        if validity == "valid" and ruling:
+            continue
+        if validity == "invalid" and not ruling:
+            continue
+        if reason and ruling != reason:
+            continue
+        listed.append({"receipt": receipt, "source": src, "invalid_reason": ruling,
+                       "kept": [names.get(c, f"#{c}") for c in (rb.kept or ())],
+                       "struck": [n for cid, n in names.items() if rb.kept is not None
+                                  and cid not in rb.kept],
+                       "answers": [(texts.get(i, f"#{i}"), a) for i, a in (rb.answers or ())]})
+    total = len(listed)
+    pages = max(1, -(-total // REVIEW_PAGE))
+    page = min(max(1, page), pages)
+    return {"ballots": listed[(page - 1) * REVIEW_PAGE: page * REVIEW_PAGE], "total": total,
+            "page": page, "pages": pages, "all": len(rows), "reasons": reasons,
+            "privacy_warning": 0 < total < current_app.config.get("PRIVACY_MIN_BALLOTS", 5)}
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+def receipts(poll: Poll) -> dict:
+    """The public board: every counted receipt, sorted, and the digest (once counted)."""
+    row = db.session.get(PollResult, poll.id)
+    if row is None or poll.status not in ("counted", "certified", "published"):
+        raise ServiceError("not_counted", "Receipts are published once the poll is counted.",
+                           status=409)
+    model = NamedVote if poll.secrecy == "open" else Ballot
+    codes = sorted(db.session.scalars(select(model.receipt).where(model.poll_id == poll.id)))
+    return {"poll_id": poll.id, "receipts": codes, "digest": row.digest}
+
+
+# --- next round -------------------------------------------------------------------------------
+
+def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
+                 new_names: list[str] | None = None, alternate_seats: int = 0) -> Poll:
+    """A further round of an election (tie or shortfall): a new draft poll with parent_id =
+    this poll and round + 1, listing the chosen candidates (and new names the congress adds),
+    the same rules and committee. Only from a counted/certified/published result."""
+    if poll.kind == "resolution":
+        raise ServiceError("not_election", "Only an election has further rounds.", status=422)
+    if poll.status not in ("counted", "certified", "published"):
+        raise ServiceError("not_counted", "A further round follows a counted result.", status=409)
+    if not isinstance(seats, int) or isinstance(seats, bool) or seats < 0:
+        raise ServiceError("bad_seats", "seats must be a non-negative integer.", status=422)
+    if seats + alternate_seats < 1:
+        raise ServiceError("bad_seats", "A further round needs at least one seat.", status=422)
+    by_id = {c.id: c for c in poll.candidates}
+    unknown = [c for c in candidate_ids if c not in by_id]
+    if unknown:
+        raise ServiceError("unknown_candidate", f"Not candidates of this poll: {unknown}.",
+                           status=422)
+    chosen = [by_id[c] for c in sorted(set(candidate_ids), key=lambda c: by_id[c].ballot_order)]
+    names = [{"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
+             for c in chosen]
+    names += [{"full_name": n.strip(), "position": ""} for n in (new_names or []) if n.strip()]
+    if not names:
+        raise ServiceError("no_candidates", "A further round needs candidates.", status=422)
+    rules_json = json.loads(poll.rules or "{}")
+    data = {"kind": poll.kind, "title": poll.title, "seats": seats,
+            "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
+            "secrecy": poll.secrecy, "candidates": names, "rules": rules_json,
+            "counting_committee": committee_ids(poll)}
+    try:
+        from ..polls.services import create_poll
+    except ImportError:
+        create_poll = None
+    if create_poll is not None:
+        congress = db.session.get(Congress, poll.congress_id)
+        new = create_poll(congress, data, actor)
+        new.parent_id = poll.id
+        new.round = poll.round + 1
+    else:
+        new = Poll(congress_id=poll.congress_id, kind=poll.kind, title=poll.title,
+                   status="draft", round=poll.round + 1, parent_id=poll.id, seats=seats,
+                   alternate_seats=data["alternate_seats"], secrecy=poll.secrecy,
+                   rules=poll.rules, receipt_key=secrets.token_hex(32))
+        db.session.add(new)
+        db.session.flush()
+        from ..i18n.collation import name_sort_key
+        for n, c in enumerate(sorted(names, key=lambda c: name_sort_key(c["full_name"]))):
+            db.session.add(Candidate(poll_id=new.id, full_name=c["full_name"],
+                                     position=c["position"], ballot_order=n))
+        for m in poll.committee:
+            db.session.add(CommitteeMember(poll_id=new.id, user_id=m.user_id, is_head=m.is_head))
+    db.session.flush()
+    record("poll.round_created", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": new.id, "parent_id": poll.id, "round": new.round, "seats": seats,
+                 "candidates": len(names)})
+    return new
+
+
+# --- recount ----------------------------------------------------------------------------------
+
+def recount_compare(poll: Poll) -> tuple[rules.Result, list[str]]:
+    """Count again from the stored rows and compare with the stored PollResult: the digest AND
+    the figures, votes, elected, ties, items. Returns (fresh result, lines naming differences).
+    """
+    row = db.session.get(PollResult, poll.id)
+    if row is None:
+        raise ServiceError("not_counted", "The poll has no stored result to compare with.",
+                           status=409)
+    fresh = _count(poll)
+    stored = json.loads(row.data)
+    payload = {"digest": row.digest, "result": stored}
+    diffs = rules.compare_with_payload(payload, fresh)
+    if stored.get("digest") != row.digest:
+        diffs.append(f"stored result.digest {stored.get('digest')} ≠ poll_result.digest "
+                     f"{row.digest}")
+    if diffs:
+        diffs += _name_changed_ballots(poll, fresh)
+    return fresh, diffs
+
+
+def _name_changed_ballots(poll: Poll, fresh: rules.Result) -> list[str]:
+    """Point at the stored rows that no longer match the audit trail of their making: a paper
+    ballot whose content differs from its agreed entries is named by its receipt."""
+    out = []
+    rows = db.session.execute(select(Ballot.receipt, Ballot.token_hash, Ballot.choice,
+                                     Ballot.invalid_reason, Ballot.source)
+                              .where(Ballot.poll_id == poll.id)).all()
+    agreed = {}
+    for e in db.session.scalars(select(PaperEntry).where(PaperEntry.poll_id == poll.id,
+                                                         PaperEntry.state == "agreed")):
+        agreed[e.token_hash] = e
+    for receipt, th, choice, reason, source in rows:
+        e = agreed.get(th)
+        if source == "paper" and e is not None and (
+                json.loads(e.choice or "{}") != json.loads(choice or "{}")
+                or (e.invalid_reason and e.invalid_reason != reason)):
+            out.append(f"ballot {receipt}: stored content differs from its paper entries")
+    used = db.session.scalar(select(func.count()).select_from(BallotToken).where(
+        BallotToken.poll_id == poll.id, BallotToken.state == "used")) or 0
+    if poll.secrecy != "open" and used != len(rows):
+        out.append(f"ballots stored {len(rows)} ≠ tokens used {used}")
+    return out
+
+
+def audit_head() -> str:
+    return head_hash()
+
+
+def ballot_count(poll: Poll) -> int:
+    model = NamedVote if poll.secrecy == "open" else Ballot
+    return db.session.scalar(select(func.count()).select_from(model)
+                             .where(model.poll_id == poll.id)) or 0
+
+
+def items_of(poll: Poll) -> list[PollItem]:
+    return list(poll.items)
