@@ -64,6 +64,8 @@ class Delegate(db.Model):
     position: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="absent")  # absent|present|excused
     absence_reason: Mapped[str | None] = mapped_column(Text)
+    # When the delegate was (last) checked in; None while absent or excused.
+    checked_in_at: Mapped[datetime | None]
     card_nonce: Mapped[str] = mapped_column(String(32))
     card_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -80,3 +82,7 @@ class Delegate(db.Model):
     @property
     def can_vote(self) -> bool:
         return self.membership == "full"
+
+    @property
+    def branch_name(self) -> str:
+        return self.branch.name if self.branch else ""

@@ -1,4 +1,357 @@
-"""HTML views: congress."""
-from flask import Blueprint
+"""HTML views: congress setup, delegate registry, import/export, cards, check-in desk.
+
+Thin: parse, call congress.services, commit, render. The check-in desk works as plain forms;
+static/js/congress-checkin.js posts the same forms with `Accept: application/json` and gets the
+feedback as JSON instead of a page.
+"""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_babel import format_time
+from flask_babel import gettext as _
+
+from .. import codes
+from ..errors import ServiceError
+from ..exports import csv_bytes, xlsx_bytes
+from ..extensions import db
+from ..security import current_actor, roles, staff
+from . import services as svc
+from .forms import BranchForm, CongressForm, DelegateForm, ImportForm
 
 bp = Blueprint("congress", __name__)
+
+
+def _congress(cid: int):
+    try:
+        return svc.get_congress(cid)
+    except ServiceError:
+        abort(404, _("No such congress."))
+
+
+def _delegate(congress, did: int):
+    try:
+        return svc.get_delegate(congress, did)
+    except ServiceError:
+        abort(404, _("No such delegate in this congress."))
+
+
+def _form_data(form: CongressForm) -> dict:
+    return {k: getattr(form, k).data for k in ("name", "organisation", "term", "venue",
+                                               "starts_on", "ends_on", "kind",
+                                               "quorum_fraction")}
+
+
+# ---- congress --------------------------------------------------------------------------------
+
+@bp.route("/congresses/new", methods=["GET", "POST"])
+@roles("admin")
+def new():
+    form = CongressForm()
+    if form.validate_on_submit():
+        try:
+            c = svc.create_congress(_form_data(form), actor=current_actor())
+            db.session.commit()
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            flash(_("Congress created. Now import the delegate list."), "ok")
+            return redirect(url_for("congress.show", cid=c.id))
+    return render_template("congress/form.html", form=form, congress=None)
+
+
+@bp.get("/congresses/<int:cid>")
+@staff
+def show(cid: int):
+    c = _congress(cid)
+    return render_template("congress/show.html", congress=c, figures=svc.attendance(c))
+
+
+@bp.route("/congresses/<int:cid>/edit", methods=["GET", "POST"])
+@roles("admin")
+def edit(cid: int):
+    c = _congress(cid)
+    form = CongressForm(obj=c)
+    branch_form = BranchForm(prefix="b")
+    if form.validate_on_submit():
+        try:
+            svc.update_congress(c, _form_data(form), actor=current_actor())
+            db.session.commit()
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            flash(_("Saved."), "ok")
+            return redirect(url_for("congress.show", cid=c.id))
+    return render_template("congress/form.html", form=form, congress=c, branch_form=branch_form)
+
+
+@bp.post("/congresses/<int:cid>/branches")
+@roles("admin")
+def add_branch(cid: int):
+    c = _congress(cid)
+    form = BranchForm(prefix="b")
+    if form.validate_on_submit():
+        try:
+            svc.add_branch(c, form.branch_name.data, actor=current_actor())
+            db.session.commit()
+            flash(_("Branch added."), "ok")
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+    else:
+        flash(_("Give the branch a name."), "error")
+    return redirect(url_for("congress.edit", cid=c.id))
+
+
+# ---- delegates -------------------------------------------------------------------------------
+
+@bp.get("/congresses/<int:cid>/delegates")
+@staff
+def delegates(cid: int):
+    c = _congress(cid)
+    q = request.args.get("q", "")[:100]
+    branch_id = request.args.get("branch", type=int)
+    status = request.args.get("status") or None
+    membership = request.args.get("membership") or None
+    items = svc.list_delegates(c, q=q, branch_id=branch_id, status=status, membership=membership)
+    return render_template("congress/delegates.html", congress=c, delegates=items, q=q,
+                           branch_id=branch_id, status=status, membership=membership,
+                           import_form=ImportForm(), total=svc.attendance(c)["summoned"])
+
+
+@bp.route("/congresses/<int:cid>/delegates/new", methods=["GET", "POST"])
+@roles("admin")
+def delegate_new(cid: int):
+    c = _congress(cid)
+    form = DelegateForm()
+    if form.validate_on_submit():
+        try:
+            svc.add_delegate(c, form.data, actor=current_actor())
+            db.session.commit()
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            flash(_("Delegate added."), "ok")
+            return redirect(url_for("congress.delegates", cid=c.id))
+    return render_template("congress/delegate_form.html", congress=c, form=form, delegate=None)
+
+
+@bp.route("/congresses/<int:cid>/delegates/<int:did>/edit", methods=["GET", "POST"])
+@roles("admin")
+def delegate_edit(cid: int, did: int):
+    c = _congress(cid)
+    d = _delegate(c, did)
+    form = DelegateForm(data=None if request.method == "POST" else {
+        "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
+        "membership": d.membership, "gender": d.gender or "", "birth_year": d.birth_year,
+        "position": d.position or ""})
+    if form.validate_on_submit():
+        try:
+            svc.update_delegate(d, form.data, actor=current_actor())
+            db.session.commit()
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            flash(_("Saved."), "ok")
+            return redirect(url_for("congress.delegates", cid=c.id))
+    return render_template("congress/delegate_form.html", congress=c, form=form, delegate=d,
+                           card=codes.format_code(svc.card_code(d)))
+
+
+@bp.post("/congresses/<int:cid>/delegates/<int:did>/reissue")
+@roles("admin")
+def reissue(cid: int, did: int):
+    c = _congress(cid)
+    d = _delegate(c, did)
+    svc.reissue_card(d, actor=current_actor())
+    db.session.commit()
+    flash(_("A new card was issued for %(name)s; the old card no longer works. Print the new "
+            "card from this page.", name=d.full_name), "ok")
+    return redirect(url_for("congress.delegate_edit", cid=c.id, did=d.id))
+
+
+@bp.get("/congresses/<int:cid>/delegates/<int:did>/card.pdf")
+@roles("admin")
+def delegate_card(cid: int, did: int):
+    from ..reports.pdf import pdf_response
+    from .printing import cards_pdf
+    c = _congress(cid)
+    d = _delegate(c, did)
+    return pdf_response(cards_pdf(c, [d]), f"card-{d.id}.pdf")
+
+
+@bp.route("/congresses/<int:cid>/import", methods=["GET", "POST"])
+@roles("admin")
+def import_delegates(cid: int):
+    c = _congress(cid)
+    form = ImportForm()
+    rows = None
+    message = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            # The upload's name is only recorded, never used as a path.
+            n = svc.import_delegates(c, upload.read(), filename=upload.filename or "",
+                                     actor=current_actor())
+            db.session.commit()
+        except ServiceError as err:
+            db.session.rollback()
+            rows = err.extra.get("rows") or []
+            message = err.message
+        else:
+            flash(_("%(n)d delegates imported.", n=n), "ok")
+            return redirect(url_for("congress.delegates", cid=c.id))
+    elif request.method == "POST":
+        message = _("Choose a CSV or XLSX file.")
+    status = 422 if message else 200
+    return render_template("congress/import.html", congress=c, form=form, rows=rows,
+                           message=message), status
+
+
+@bp.get("/congresses/<int:cid>/delegates/export/<fmt>")
+@staff
+def export_delegates(cid: int, fmt: str):
+    c = _congress(cid)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = list(svc.export_rows(c))
+    if fmt == "csv":
+        data, mime = csv_bytes(svc.EXPORT_HEADER, rows), "text/csv; charset=utf-8"
+    else:
+        data = xlsx_bytes(svc.EXPORT_HEADER, rows, title="delegates")
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    out = current_app.response_class(data, mimetype=mime)
+    out.headers["Content-Disposition"] = f'attachment; filename="delegates-{c.id}.{fmt}"'
+    return out
+
+
+@bp.get("/congresses/<int:cid>/cards.pdf")
+@roles("admin")
+def cards(cid: int):
+    from ..reports.pdf import pdf_response
+    from .printing import cards_pdf
+    c = _congress(cid)
+    return pdf_response(cards_pdf(c), f"cards-{c.id}.pdf")
+
+
+@bp.get("/congresses/<int:cid>/attendance.pdf")
+@staff
+def attendance_report(cid: int):
+    from ..reports.pdf import pdf_response
+    from .printing import attendance_pdf
+    c = _congress(cid)
+    return pdf_response(attendance_pdf(c), f"attendance-{c.id}.pdf")
+
+
+# ---- check-in desk ---------------------------------------------------------------------------
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _feedback(kind: str, message: str, delegate=None, status: int = 200):
+    """Answer a desk action: JSON for the script, else the desk page with the message."""
+    c = _congress(request.view_args["cid"])
+    figures = svc.attendance(c)
+    last = svc.last_check_in(c)
+    if _wants_json():
+        return jsonify({"kind": kind, "message": message,
+                        "delegate": svc.delegate_dict(delegate, with_card=False)
+                        if delegate else None,
+                        "attendance": figures,
+                        "last": {"id": last.id, "full_name": last.full_name} if last else None
+                        }), status
+    return render_template("congress/checkin.html", congress=c, figures=figures,
+                           feedback={"kind": kind, "message": message}, last=last,
+                           results=None, q=""), status
+
+
+@bp.get("/congresses/<int:cid>/checkin")
+@roles("registrar")
+def checkin(cid: int):
+    c = _congress(cid)
+    q = request.args.get("q", "").strip()[:100]
+    results = svc.list_delegates(c, q=q, limit=30) if q else None
+    return render_template("congress/checkin.html", congress=c, figures=svc.attendance(c),
+                           feedback=None, last=svc.last_check_in(c), results=results, q=q)
+
+
+def _checked_in_message(d, already: bool) -> tuple[str, str]:
+    where = f" — {d.branch_name}" if d.branch_name else ""
+    if already:
+        when = format_time(d.checked_in_at, "HH:mm") if d.checked_in_at else ""
+        return "repeat", _("Already checked in at %(time)s: %(name)s%(branch)s", time=when,
+                           name=d.full_name, branch=where)
+    if not d.can_vote:
+        return "probationary", _("Checked in: %(name)s%(branch)s. Probationary member: attends "
+                                 "but does not vote.", name=d.full_name, branch=where)
+    return "ok", _("Checked in: %(name)s%(branch)s", name=d.full_name, branch=where)
+
+
+_CARD_ERRORS = {"unknown_card": lambda: _("Unknown card: no delegate holds this card."),
+                "card_of_another_congress": lambda: _("Card of another congress."),
+                "not_a_card_code": lambda: _("Not a card code: scan the QR on the delegate card "
+                                             "or type the code printed under it.")}
+
+
+@bp.post("/congresses/<int:cid>/checkin")
+@roles("registrar")
+def checkin_post(cid: int):
+    c = _congress(cid)
+    actor = current_actor()
+    did = request.form.get("delegate_id", type=int)
+    text = (request.form.get("card") or "").strip()
+    try:
+        if did:
+            d = _delegate(c, did)
+            already = svc.check_in_delegate(d, actor=actor)
+        elif text:
+            d, already = svc.check_in(c, text, actor=actor)
+        else:
+            return _feedback("error", _("Scan a card or type its code."), status=400)
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        msg = _CARD_ERRORS.get(err.code, lambda: err.message)()
+        return _feedback("error", msg, status=err.status)
+    kind, msg = _checked_in_message(d, already)
+    return _feedback(kind, msg, d)
+
+
+@bp.post("/congresses/<int:cid>/checkin/undo")
+@roles("registrar")
+def checkin_undo(cid: int):
+    c = _congress(cid)
+    did = request.form.get("delegate_id", type=int)
+    if not did:
+        return _feedback("error", _("Nothing to undo."), status=400)
+    d = _delegate(c, did)
+    try:
+        svc.undo_check_in(d, actor=current_actor())
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        return _feedback("error", err.message, status=err.status)
+    return _feedback("undo", _("Check-in undone: %(name)s is absent again.", name=d.full_name), d)
+
+
+@bp.post("/congresses/<int:cid>/delegates/<int:did>/attendance")
+@roles("registrar")
+def attendance_set(cid: int, did: int):
+    c = _congress(cid)
+    d = _delegate(c, did)
+    status = request.form.get("status", "")
+    try:
+        svc.set_attendance(d, status, request.form.get("reason"), actor=current_actor())
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        return _feedback("error", err.message, status=err.status)
+    labels = {"excused": _("Excused absence recorded: %(name)s", name=d.full_name),
+              "absent": _("Marked absent: %(name)s", name=d.full_name),
+              "present": _("Checked in: %(name)s", name=d.full_name)}
+    return _feedback("excused" if status == "excused" else "ok", labels[status], d)

@@ -1,0 +1,98 @@
+"""`flask --app wsgi demo`: a demo congress from the sample delegate list.
+
+Creates the staff users admin, registrar, counter1..3, chair and observer (one shared password:
+DEMO_PASSWORD from the environment, else a fresh `demo-<word>-<nn>`), a congress modelled on the
+real one, imports data/delegates-145.csv, excuses 2 full members and checks in 130 delegates
+(deterministic: by list code). Refuses to run twice: if the demo congress exists, it says so and
+changes nothing.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from .extensions import db
+
+DEMO_NAME = ("Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XI, nhiệm kỳ 2025–2030")
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "delegates-145.csv"
+DEMO_USERS = {"admin": ["admin"], "registrar": ["registrar"], "counter1": ["counter"],
+              "counter2": ["counter"], "counter3": ["counter"], "chair": ["chair"],
+              "observer": ["observer"]}
+_WORDS = ("sen", "tre", "lua", "song", "nui", "bien", "sao", "trang", "hoa", "may")
+CHECKED_IN = 130
+EXCUSED = (("Ốm, có đơn xin phép"), ("Đi công tác theo quyết định của Sở"))
+
+
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD") or \
+        f"demo-{secrets.choice(_WORDS)}-{secrets.randbelow(90) + 10}"
+
+
+def create_demo(password: str) -> dict:
+    """Build the demo; returns {congress_id, users, password, created}. Commits."""
+    from .auth.models import User
+    from .auth.services import create_user
+    from .congress import services as svc
+    from .congress.models import Congress, Delegate
+
+    existing = db.session.scalar(select(Congress).where(Congress.name == DEMO_NAME))
+    if existing is not None:
+        return {"congress_id": existing.id, "created": False, "users": [], "password": None}
+    users = {}
+    for name, roles in DEMO_USERS.items():
+        user = db.session.scalar(select(User).where(User.username == name))
+        if user is None:
+            user = create_user(name, password, roles, full_name=name.capitalize())
+        users[name] = user
+    admin, registrar = users["admin"], users["registrar"]
+    congress = svc.create_congress({
+        "name": DEMO_NAME, "organisation": "Đảng bộ Sở Giáo dục và Đào tạo",
+        "term": "2025–2030", "venue": "Hội trường Sở Giáo dục và Đào tạo",
+        "starts_on": "2025-06-20", "ends_on": "2025-06-21", "kind": "members",
+        "quorum_fraction": "2/3"}, actor=admin)
+    svc.import_delegates(congress, SAMPLE.read_bytes(), filename=SAMPLE.name, actor=admin)
+    delegates = list(db.session.scalars(select(Delegate).where(
+        Delegate.congress_id == congress.id).order_by(Delegate.code)))
+    full = [d for d in delegates if d.can_vote]
+    excused = full[-len(EXCUSED):]
+    for d, reason in zip(excused, EXCUSED):
+        svc.set_attendance(d, "excused", reason, actor=registrar)
+    others = [d for d in delegates if d not in excused]
+    for d in others[:CHECKED_IN]:
+        svc.check_in_delegate(d, actor=registrar)
+    _demo_polls(congress, users)
+    db.session.commit()
+    return {"congress_id": congress.id, "created": True, "users": list(users),
+            "password": password}
+
+
+def _demo_polls(congress, users) -> None:
+    """DEMO POLLS GO HERE (the lead adds them): committee election, delegate slate,
+    resolutions. Called inside create_demo's transaction, before the commit."""
+    return None
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option("--password", default=None, help="password of every demo user "
+                  "(default: $DEMO_PASSWORD or a generated one)")
+    def demo(password):
+        """A demo congress from the sample delegate list, with demo staff users."""
+        from .cli import _ensure_audit_head
+        from flask_migrate import upgrade
+        upgrade()
+        _ensure_audit_head()
+        result = create_demo(password or demo_password())
+        if not result["created"]:
+            click.echo(f"The demo congress exists already (id {result['congress_id']}); "
+                       "nothing was changed.")
+            return
+        base = app.config["PUBLIC_BASE_URL"]
+        click.echo(f"Demo congress created (id {result['congress_id']}): {DEMO_NAME}")
+        click.echo(f"Sign in at {base}/login as one of: {', '.join(result['users'])}")
+        click.echo(f"Password for every demo user: {result['password']}")
