@@ -110,11 +110,13 @@ def vote_randomly(p: Poll, n_cast: int, n_issued: int, seed: int = 1) -> list[st
             choice = {"answers": {str(i.id): rnd.choice(["for", "for", "for", "against", "abstain"])
                                   for i in p.items}}
         else:
-            k = rnd.randint(1, p.seats + p.alternate_seats)
-            weights = sorted(cands)
-            # Bias toward the first names so the result has a clear order.
-            kept = sorted(set(rnd.choices(weights, weights=range(len(weights), 0, -1), k=k)))
-            choice = {"kept": kept}
+            k = min(len(cands), p.seats + p.alternate_seats)
+            if rnd.random() < 0.2:
+                k -= 1  # some keep fewer names than seats (valid)
+            # Weighted sampling without replacement, biased toward the first names so the
+            # result has a clear order: key = u^(1/weight).
+            keyed = sorted(cands, key=lambda c: -rnd.random() ** (1 / (len(cands) - cands.index(c))))
+            choice = {"kept": sorted(keyed[:k])}
         receipts.append(cast(p, h, choice))
     return receipts
 

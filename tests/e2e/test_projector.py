@@ -1,0 +1,161 @@
+"""The projector screen in a real Chromium at 1920x1080, before, during and after a poll: the
+screen follows the poll by itself (projector.js polling screen.json, no reload), and no candidate
+name, vote or percentage reaches the page or any JSON response before publication."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import fx_reports as fx
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import shot
+
+pytestmark = pytest.mark.e2e
+
+
+def _world(live):
+    from congress_vote.auth.services import create_user
+    from congress_vote.extensions import db
+    with live.app.app_context():
+        staff = {}
+        for name, roles in (("chair", ["chair"]), ("counter1", ["counter"]),
+                            ("counter2", ["counter"])):
+            from congress_vote.auth.models import User
+            user = db.session.query(User).filter_by(username=name).one_or_none()
+            staff[name] = (user or create_user(name, PASSWORD, roles)).id
+        w = fx.world(staff)
+        db.session.commit()
+        return staff, {k: v.id for k, v in w.items()}
+
+
+def _step(live, pid, staff, step, **kw):
+    from congress_vote.extensions import db
+    from congress_vote.polls.models import Poll
+    with live.app.app_context():
+        p = db.session.get(Poll, pid)
+        if step == "open":
+            fx.open_poll(p)
+        elif step == "vote":
+            fx.vote_randomly(p, kw["n"], kw["issued"], seed=kw.get("seed", 1))
+        elif step == "close":
+            fx.close(p)
+        elif step == "count":
+            fx.count(p)
+        elif step == "certify":
+            fx.certify(p, [staff["counter1"], staff["counter2"]])
+        db.session.commit()
+
+
+def _result(live, pid):
+    from congress_vote.extensions import db
+    from congress_vote.polls.models import Poll
+    from congress_vote.reports.services import result_dict
+    with live.app.app_context():
+        return result_dict(db.session.get(Poll, pid))
+
+
+def _font_px(page, selector):
+    return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def test_projector_before_during_after(live, screens):
+    staff, w = _world(live)
+    cid, pid = w["congress"], w["committee"]
+    page = screens.open("projector")
+    bodies: list[str] = []
+
+    def keep(resp):
+        if "/screen" in resp.url and resp.status == 200:
+            try:
+                bodies.append(resp.text())
+            except Exception:  # noqa: BLE001 - a response the page navigated away from
+                pass
+    page.on("response", keep)
+
+    page.goto(live(f"/congresses/{cid}/screen"))
+    page.wait_for_selector('[data-state="idle"]')
+    assert _font_px(page, "body") >= 48
+    shot(page, "projector-1-idle")
+
+    # during: the poll opens, ballots are cast; the screen follows without a reload
+    page.evaluate("window.__noReload = true")
+    _step(live, pid, staff, "open")
+    _step(live, pid, staff, "vote", n=14, issued=20)
+    page.wait_for_selector('[data-state="voting"]')
+    page.wait_for_function("() => document.querySelector('.bar-fill') && parseFloat(document.querySelector('.bar-fill').style.width) === 70")
+    assert page.evaluate("window.__noReload") is True  # swapped in place, not reloaded
+    assert "14" in page.inner_text(".scr-big")
+    assert _font_px(page, ".scr-line") >= 48
+    shot(page, "projector-2-voting")
+
+    # after close, counted and certified: "counting in progress", nothing of the result
+    for step in ("close", "count", "certify"):
+        _step(live, pid, staff, step)
+        page.wait_for_selector('[data-state="counting"]')
+        # one more poll of screen.json after the change, whose body is checked below
+        with page.expect_response(lambda r: "/screen.json" in r.url):
+            pass
+        content = page.content()
+        res = _result(live, pid)
+        secrets = list(fx.COMMITTEE)
+        if res:
+            secrets += [res["digest"]] + [c["percent"] for c in res["candidates"]]
+        for s in secrets:
+            assert s not in content, (step, s)
+            for body in bodies:
+                assert s not in body and json.dumps(s)[1:-1] not in body, (step, s)
+    shot(page, "projector-3-counting")
+    assert bodies, "the page polled screen.json"
+
+    # the chair publishes from the console (a second person, at a desk)
+    chair = screens.open("desk")
+    chair.goto(live("/login"))
+    chair.fill("input[name=username]", "chair")
+    chair.fill("input[name=password]", PASSWORD)
+    chair.click("form button.primary")
+    chair.goto(live(f"/congresses/{cid}/console"))
+    shot(chair, "console-certified")
+    chair.click(f"form[action$='/console/polls/{pid}/publish'] button")
+    chair.wait_for_selector(".flash-ok")
+
+    page.wait_for_selector('[data-state="result"]')
+    res = _result(live, pid)
+    text = page.inner_text("#screen")
+    elected = [c for c in res["candidates"] if c["elected"]]
+    assert elected
+    for c in elected:
+        assert c["full_name"] in text and c["percent"] in text
+    shown = page.eval_on_selector_all(".scr-list li .name", "els => els.map(e => e.textContent)")
+    by_id = {c["id"]: c for c in res["candidates"]}
+    assert shown[:len(elected)] == [by_id[i]["full_name"] for i in res["elected_order"]]
+    assert page.eval_on_selector_all(".scr-list li.elected", "els => els.length") == len(elected)
+    assert page.evaluate("window.__noReload") is True
+    shot(page, "projector-4-result")
+
+
+def test_projector_resolution_result_and_no_script_refresh(live, screens):
+    staff, w = _world(live)
+    cid, pid = w["congress"], w["resolution"]
+    for step in ("open", "close", "count", "certify"):
+        _step(live, pid, staff, step) if step != "open" else (
+            _step(live, pid, staff, "open"), _step(live, pid, staff, "vote", n=19, issued=21, seed=9))
+    from congress_vote.audit.services import record  # noqa: F401
+    from congress_vote.extensions import db
+    from congress_vote.polls.models import Poll
+    from congress_vote.reports.services import publish_poll
+    page = screens.open("projector")
+    page.goto(live(f"/congresses/{cid}/screen"))
+    page.wait_for_selector('[data-state="counting"]')
+    assert fx.ITEMS[0] not in page.content()
+    with live.app.app_context():
+        publish_poll(db.session.get(Poll, pid), staff["chair"])
+        db.session.commit()
+    page.wait_for_selector('[data-state="result"]')
+    res = _result(live, pid)
+    text = page.inner_text("#screen")
+    for item in res["items"]:
+        assert item["text"] in text and str(item["for"]) in text
+    shot(page, "projector-5-resolution")
+    # without JavaScript the page refreshes itself with a meta refresh inside <noscript>
+    assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in page.content()
