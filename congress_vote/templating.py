@@ -16,6 +16,9 @@ def init_templating(app: Flask) -> None:
             return None
 
     app.jinja_env.globals["url_or_none"] = url_or_none
+    # A global (not only a context variable) so that macros imported without context, such as
+    # _macros.csrf(), can call it.
+    app.jinja_env.globals["csrf_token_value"] = generate_csrf
 
     @app.context_processor
     def _globals():
