@@ -34,6 +34,12 @@ def code_entry_limit():
     return current_app.config["RATELIMIT_CODE_ENTRY"]
 
 
+def failed_lookup(response) -> bool:
+    """Only failed lookups (unknown or malformed codes and cards) use up the budget: a kiosk
+    tablet is one client for every voter in its queue, and a vote takes several requests."""
+    return response.status_code in (400, 404)
+
+
 def ballot_view(poll) -> dict:
     """What a voter sees: the poll and its candidates (ballot order) or items."""
     from ..ballots.services import poll_spec
@@ -52,7 +58,7 @@ def ballot_view(poll) -> dict:
 
 
 @bp.get("/ballot/<token>")
-@limiter.limit(code_entry_limit)
+@limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
 @doc("The ballot of a token (or its printed code)", response=BALLOT_SCHEMA,
@@ -63,7 +69,7 @@ def get_ballot(token):
 
 
 @bp.post("/ballot/<token>")
-@limiter.limit(code_entry_limit)
+@limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
 @doc("Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
@@ -76,7 +82,7 @@ def post_ballot(token):
 
 
 @bp.post("/polls/<int:pid>/named-votes")
-@limiter.limit(code_entry_limit)
+@limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
 @doc("Vote by name in an open poll, unlocked by the delegate's card",

@@ -31,6 +31,12 @@ def code_entry_limit():
     return current_app.config["RATELIMIT_CODE_ENTRY"]
 
 
+def failed_lookup(response) -> bool:
+    """Only failed lookups (unknown or malformed codes and cards) use up the budget: a kiosk
+    tablet is one client for every voter in its queue, and a vote takes several requests."""
+    return response.status_code in (400, 404)
+
+
 def _congress(cid: int) -> Congress:
     congress = db.session.get(Congress, cid)
     if congress is None:
@@ -124,7 +130,7 @@ def kiosk(cid):
 
 
 @bp.post("/kiosk/<int:cid>")
-@limiter.limit(code_entry_limit)
+@limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
 def kiosk_code(cid):
@@ -193,7 +199,7 @@ def named(cid, pid):
 # ---- the ballot page (the QR's URL) -------------------------------------------------------------
 
 @bp.route("/b/<code>", methods=["GET", "POST"])
-@limiter.limit(code_entry_limit)
+@limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
 def ballot(code):
