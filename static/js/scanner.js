@@ -25,6 +25,10 @@
     (ME ? ME.src.replace(/js\/scanner\.js(\?.*)?$/, '') : '/static/') +
     'vendor/qr-scanner/qr-scanner-worker.min.js';
   var FLAG = 'cv-scanner-on';   // sessionStorage: the user turned the camera on in this tab
+  var LAST = 'cv-scanner-last'; // sessionStorage: the last text read, and when
+  // The same code is not reported again within this time (ms): after a refused ballot the
+  // kiosk page comes back with the slip still in front of the camera, and must not loop.
+  var REPEAT_MS = 10000, REPEAT_CONTINUOUS_MS = 3000;
   var FRAME_MS = 125;           // ~8 scans a second: enough for a held slip, easy on a tablet
   var MAX_SIDE = 640;           // frames are downscaled to this before decoding
 
@@ -35,6 +39,7 @@
       starting: 'Đang mở camera…',
       aim: 'Đưa mã QR vào giữa khung hình',
       read: 'Đã đọc mã',
+      again: 'Mã này vừa được đọc — hãy đưa phiếu tiếp theo',
       absent: 'Không có camera — hãy nhập mã bằng tay',
       denied: 'Camera chưa được cho phép — hãy nhập mã bằng tay',
       insecure: 'Camera cần kết nối an toàn (https) — hãy nhập mã bằng tay',
@@ -47,6 +52,7 @@
       starting: 'Starting the camera…',
       aim: 'Hold the QR code in the middle of the frame',
       read: 'Code read',
+      again: 'This code was just read — show the next one',
       absent: 'Camera not available — type the code instead',
       denied: 'Camera permission denied — type the code instead',
       insecure: 'The camera needs a secure (https) connection — type the code instead',
@@ -61,6 +67,14 @@
   }
 
   function t(key) { return TEXT[lang()][key]; }
+
+  function lastRead(text) {
+    try {
+      if (text === undefined) return JSON.parse(sessionStorage.getItem(LAST) || 'null');
+      sessionStorage.setItem(LAST, JSON.stringify({ text: text, at: Date.now() }));
+    } catch (e) { /* storage disabled */ }
+    return null;
+  }
 
   function flag(on) {
     try {
@@ -164,7 +178,7 @@
     this.decoder = null;
     this.timer = null;
     this.busy = false;
-    this.last = { text: null, at: 0 };
+    this.last = { text: null, at: 0 };  // used when sessionStorage is not available
     this.session = 0;  // bumps on every stop, so late promises of an old start do nothing
     this.build();
   }
@@ -340,13 +354,16 @@
   };
 
   Scanner.prototype.found = function (text) {
-    var now = Date.now();
     var session = this.session;
-    if (this.continuous && text === this.last.text && now - this.last.at < 3000) {
+    var last = lastRead() || this.last;
+    var gap = Date.now() - last.at;
+    if (text === last.text && gap >= 0 && gap < (this.continuous ? REPEAT_CONTINUOUS_MS : REPEAT_MS)) {
+      this.say('again');
       this.loop(session);
       return;
     }
-    this.last = { text: text, at: now };
+    this.last = { text: text, at: Date.now() };
+    lastRead(text);
     signal();
     if (this.continuous) {
       this.say('read');

@@ -1,0 +1,133 @@
+"""The real voting kiosk (/kiosk/<cid>) scanning a real printed ballot slip with Chromium's fake
+camera: the slips PDF issued through the API is rasterised at 150 dpi, one slip is cut out and
+played as the camera picture, and tapping "Dùng camera" must open that ballot's page. Then the
+kiosk comes back (as after a vote) and reads the next slip without another tap.
+"""
+from __future__ import annotations
+
+import subprocess
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.test_scanner_camera import (
+    AGE_LAST_READ,
+    NO_BARCODE_DETECTOR,
+    launch_chromium,
+    png_to_y4m,
+    require_chromium,
+)
+
+pytestmark = pytest.mark.e2e
+
+CSV = """code,full_name,branch,membership
+K01,Nguyễn Văn An,Chi bộ Văn phòng,full
+K02,Trần Thị Bình,Chi bộ Văn phòng,full
+K03,Lê Văn Cường,Chi bộ Tài chính,full
+K04,Phạm Thị Dung,Chi bộ Tài chính,full
+"""
+CANDIDATES = ["Hoàng Minh Giang", "Vũ Thị Hạnh", "Đặng Quốc Khánh"]
+
+
+def _ok(resp, status):
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
+    return resp
+
+
+@pytest.fixture
+def issued_slips(app, api, staff, tmp_path):
+    """An open secret committee poll with two ballots issued; answers (cid, codes, slips pdf)."""
+    admin, chair, counter = api("admin"), api("chair"), api("counter1")
+    cid = _ok(admin.post("/api/v1/congresses", json={
+        "name": "Đại hội thử máy quét", "organisation": "Đảng bộ Thử", "term": "2025–2030",
+        "venue": "Hội trường", "starts_on": "2025-06-01", "kind": "delegates"}), 201).json["id"]
+    _ok(admin.post(f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(),
+                   content_type="text/csv"), 201)
+    delegates = _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
+    for d in delegates:
+        _ok(api("registrar").post(f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
+                                  json={"status": "present"}), 200)
+    pid = _ok(admin.post(f"/api/v1/congresses/{cid}/polls", json={
+        "kind": "committee", "title": "Bầu Ban Chấp hành", "seats": 2, "secrecy": "secret",
+        "candidates": [{"full_name": n} for n in CANDIDATES],
+        "counting_committee": [staff["counter1"], staff["counter2"], staff["counter3"]]}),
+        201).json["id"]
+    _ok(chair.post(f"/api/v1/polls/{pid}/open"), 200)
+    batch = _ok(counter.post(f"/api/v1/polls/{pid}/ballots", json={"count": 2}), 201).json
+    pdf = _ok(counter.get(batch["pdf_url"]), 200).data
+    return cid, batch["codes"], pdf
+
+
+def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
+    """Page 1 of the slips PDF at `dpi`, cut to the slip whose QR holds `code` (found with
+    zxing-cpp, then cropped with ~15 mm of the slip around its QR)."""
+    import zxingcpp
+    from PIL import Image
+    (out_dir / "slips.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile",
+                    str(out_dir / "slips.pdf"), str(out_dir / "page")], check=True)
+    page = Image.open(out_dir / "page.png")
+    raw = code.replace("-", "")
+    for bc in zxingcpp.read_barcodes(page):
+        if bc.text.replace("-", "").endswith("/b/" + raw):
+            p = bc.position
+            xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
+            ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
+            pad = int(15 / 25.4 * dpi)
+            box = (max(min(xs) - pad, 0), max(min(ys) - pad, 0),
+                   min(max(xs) + 3 * pad, page.width), min(max(ys) + pad, page.height))
+            out = out_dir / "one-slip.png"
+            page.crop(box).save(out)
+            return out, bc.text
+    raise AssertionError(f"no QR for {code} on page 1 of the slips PDF")
+
+
+@pytest.fixture
+def live(app):
+    require_chromium()
+    from werkzeug.serving import make_server
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    th.join()
+
+
+def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+    cid, codes, pdf = issued_slips
+    raw = codes[0].replace("-", "")
+    png, qr_text = slip_from_pdf(pdf, codes[0], tmp_path)
+    y4m = png_to_y4m(png, tmp_path / "slip.y4m")
+    requests, errors = [], []
+    with sync_playwright() as p:
+        browser = launch_chromium(p, y4m)
+        try:
+            ctx = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
+            ctx.add_init_script(NO_BARCODE_DETECTOR)
+            page = ctx.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{live}/kiosk/{cid}")
+            page.get_by_role("button", name="Dùng camera").click()
+            page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
+            for name in CANDIDATES:
+                assert page.get_by_text(name).first.is_visible()
+            page.screenshot(path=str(tmp_path / "kiosk-after-scan.png"))
+            # Back at the scan screen (as after a vote): the camera restarts by itself, holds
+            # back the slip it has just read, and reads it again a while later.
+            page.goto(f"{live}/kiosk/{cid}")
+            page.locator(".scanner-msg", has_text="vừa được đọc").wait_for(timeout=20000)
+            page.evaluate(AGE_LAST_READ)
+            page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
+        finally:
+            browser.close()
+    assert qr_text.replace("-", "").endswith("/b/" + raw)
+    here = urlsplit(live).netloc
+    assert [u for u in requests if urlsplit(u).scheme in ("http", "https")
+            and urlsplit(u).netloc != here] == []
+    assert any(u.endswith("/static/vendor/qr-scanner/qr-scanner-worker.min.js") for u in requests)
+    assert errors == []
