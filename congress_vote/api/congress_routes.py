@@ -146,8 +146,12 @@ def checkin(cid: int):
     c = svc.get_congress(cid)
     card = field(json_body(), "card", str)
     d, already = svc.check_in(c, card, actor=current_actor())
+    # Build the answer before the commit: after it every attribute is expired and reading them
+    # would reload the delegate (and its branch) in a second transaction, which on SQLite is a
+    # BEGIN IMMEDIATE holding the write lock while the response is serialised (bench/README.md).
+    out = {"delegate": svc.delegate_dict(d, with_card=False), "already_present": already}
     db.session.commit()
-    return ok({"delegate": svc.delegate_dict(d, with_card=False), "already_present": already})
+    return ok(out)
 
 
 @bp.get("/congresses/<int:cid>/attendance")
