@@ -278,15 +278,49 @@ def test_audit_of_a_cast_names_only_the_poll(hall, client):
 
 
 @pytest.fixture
-def limited_client(database_url, _schema):
+def limited_app(database_url, _schema):
     from tests.conftest import _empty_tables, make_app
     app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_CODE_ENTRY="5 per minute")
     from congress_vote.extensions import limiter
     with app.app_context():
+        _empty_tables()
         limiter.reset()
-    yield app.test_client()
+    yield app
     with app.app_context():
         _empty_tables()
+
+
+@pytest.fixture
+def limited_client(limited_app):
+    yield limited_app.test_client()
+
+
+def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
+    """A kiosk tablet is one client for a whole queue of voters: only failed lookups count."""
+    from congress_vote.ballots.services import issue_ballots
+    from congress_vote.congress.models import Congress, Delegate
+    from congress_vote.polls.services import create_poll, open_poll
+    app = limited_app
+    with app.app_context():
+        c = Congress(name="C")
+        db.session.add(c)
+        db.session.flush()
+        for n in range(12):
+            db.session.add(Delegate(congress_id=c.id, code=f"d{n}", full_name=f"A {n}",
+                                    sort_key="", membership="full", status="present",
+                                    card_nonce="n", card_hash=codes.code_hash(codes.new_code())))
+        p = create_poll(c, {"kind": "committee", "title": "T", "seats": 2,
+                            "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}]}, None)
+        open_poll(p, None)
+        tokens = issue_ballots(p, 8, None).codes
+        cid = c.id
+        db.session.commit()
+    client = app.test_client()
+    for t in tokens:  # 8 voters x 4 requests, well over 5 per minute
+        assert client.post(f"/kiosk/{cid}", data={"code": t}).status_code == 303
+        assert client.get(f"/b/{t}?k={cid}").status_code == 200
+        assert client.post(f"/b/{t}?k={cid}", data={"step": "review"}).status_code == 200
+        assert client.post(f"/b/{t}?k={cid}", data={"step": "cast"}).status_code == 200
 
 
 def test_code_entry_is_rate_limited(limited_client):
