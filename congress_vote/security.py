@@ -14,6 +14,7 @@ import re
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 ROLES = ("admin", "registrar", "counter", "chair", "observer")
 PUBLIC = "public"
@@ -153,9 +154,19 @@ def _install_proxy_fix(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host)
 
 
+class _IdConverter(IntegerConverter):
+    """`<int:...>` bounded to the database's INTEGER range: a path id of 10**30 is a 404,
+    not an OverflowError (SQLite) or an out-of-range DataError (PostgreSQL) answered as 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
     from .extensions import csrf
 
+    # Before the blueprints are registered: their rules compile with this converter.
+    app.url_map.converters["int"] = _IdConverter
     _install_proxy_fix(app)
     _install_log_masking(app)
 

@@ -50,6 +50,11 @@ def build_spec() -> dict:
                 op["requestBody"] = {"required": True,
                                      "content": {meta["body_content"]: {"schema": meta["body"]}}}
             for status in meta["statuses"]:
+                if status >= 400:  # errors are JSON on every route, PDFs included
+                    op["responses"][str(status)] = {
+                        "description": _STATUS_TEXT.get(status, "Error"),
+                        "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+                    continue
                 content = ({meta["produces"]: {"schema": meta["response"] or {}}}
                            if meta["produces"] == "application/json"
                            else {meta["produces"]: {"schema": {"type": "string",

@@ -26,10 +26,30 @@ def json_body(required: tuple[str, ...] = ()) -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ServiceError("bad_request", "The body must be a JSON object.", status=400)
+    if _has_huge_int(data):
+        # Ids and counts are database INTEGERs: 10**20 would end as OverflowError/DataError (500).
+        raise ServiceError("bad_request", "A number in the body is out of range.", status=400)
     missing = [k for k in required if k not in data]
     if missing:
         raise ServiceError("bad_request", f"Missing field(s): {', '.join(missing)}.", status=400)
     return data
+
+
+_INT_LIMIT = 2**31 - 1
+
+
+def _has_huge_int(value, depth: int = 0) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -_INT_LIMIT - 1 <= value <= _INT_LIMIT
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        return any(_has_huge_int(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_int(v, depth + 1) for v in value)
+    return False
 
 
 def field(data: dict, name: str, kind, required: bool = True, default=None):

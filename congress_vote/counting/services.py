@@ -366,7 +366,9 @@ def sign_result(poll: Poll, user, digest: str) -> Signoff:
     if poll.status != "counted" or row is None:
         raise ServiceError("not_counted", "There is no current result to sign; count first.",
                            status=409)
-    if not isinstance(digest, str) or not hmac.compare_digest(digest.strip().lower(), row.digest):
+    # bytes: compare_digest refuses non-ASCII str with a TypeError (a 500 found by fuzzing)
+    if not isinstance(digest, str) or not hmac.compare_digest(
+            digest.strip().lower().encode(), row.digest.encode()):
         raise ServiceError("stale_digest", "This is not the digest of the current result.",
                            status=409, digest=row.digest)
     uid = getattr(user, "id", user)
