@@ -2,6 +2,8 @@
 camera: the slips PDF issued through the API is rasterised at 150 dpi, one slip is cut out and
 played as the camera picture, and tapping "Dùng camera" must open that ballot's page. Then the
 kiosk comes back (as after a vote) and reads the next slip without another tap.
+The same for the registrar's check-in desk (/congresses/<cid>/checkin) with a delegate card from
+the cards PDF.
 """
 from __future__ import annotations
 
@@ -130,4 +132,67 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
     assert [u for u in requests if urlsplit(u).scheme in ("http", "https")
             and urlsplit(u).netloc != here] == []
     assert any(u.endswith("/static/vendor/qr-scanner/qr-scanner-worker.min.js") for u in requests)
+    assert errors == []
+
+
+def test_checkin_desk_camera_checks_in_the_scanned_card(app, api, staff, live, tmp_path):
+    """The registrar's check-in desk: a delegate card printed by the cards PDF, seen by the
+    tablet camera, checks that delegate in; the camera stays usable for the next card."""
+    require_chromium()
+    import zxingcpp
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import PASSWORD
+    admin = api("admin")
+    cid = _ok(admin.post("/api/v1/congresses", json={
+        "name": "Đại hội thử bàn đón tiếp", "organisation": "Đảng bộ Thử", "term": "2025–2030",
+        "venue": "Hội trường", "starts_on": "2025-06-01", "kind": "delegates"}), 201).json["id"]
+    _ok(admin.post(f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(),
+                   content_type="text/csv"), 201)
+    pdf = _ok(admin.get(f"/api/v1/congresses/{cid}/cards.pdf"), 200).data
+    (tmp_path / "cards.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile",
+                    str(tmp_path / "cards.pdf"), str(tmp_path / "cards")], check=True)
+    sheet = Image.open(tmp_path / "cards.png")
+    card = zxingcpp.read_barcodes(sheet)[0]
+    p = card.position
+    xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
+    ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
+    pad = int(12 / 25.4 * 150)
+    sheet.crop((max(min(xs) - pad, 0), max(min(ys) - pad, 0), max(xs) + pad,
+                max(ys) + pad)).save(tmp_path / "card.png")
+    y4m = png_to_y4m(tmp_path / "card.png", tmp_path / "card.y4m")
+    delegates = _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
+    assert all(d["status"] != "present" for d in delegates)
+
+    requests, errors = [], []
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw, y4m)
+        try:
+            ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+            ctx.add_init_script(NO_BARCODE_DETECTOR)
+            page = ctx.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{live}/login")
+            page.fill("input[name=username]", "registrar")
+            page.fill("input[name=password]", PASSWORD)
+            page.locator("form button").first.click()
+            page.wait_for_load_state()
+            page.goto(f"{live}/congresses/{cid}/checkin")
+            page.get_by_role("button", name="Dùng camera").click()
+            page.wait_for_function(
+                "() => document.querySelector('#feedback').textContent.trim() !== ''",
+                timeout=20000)
+            feedback = page.locator("#feedback").text_content()
+        finally:
+            browser.close()
+    present = [d for d in _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
+               if d["status"] == "present"]
+    assert len(present) == 1
+    assert present[0]["full_name"] in feedback  # the desk names who was checked in
+    here = urlsplit(live).netloc
+    assert [u for u in requests if urlsplit(u).scheme in ("http", "https")
+            and urlsplit(u).netloc != here] == []
     assert errors == []
