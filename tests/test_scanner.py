@@ -124,3 +124,14 @@ def test_worker_reads_ballot_slips_printed_at_150_dpi(tmp_path):
     blank = frames[0].copy()
     blank.paste((200, 200, 200), (0, 0, blank.width, blank.height))
     assert decode_with_worker(frames + [blank], tmp_path) == texts + [None]
+
+
+def test_a_scanned_ballot_url_resolves_whatever_its_case():
+    """The kiosk field upper-cases what is typed into it (and a USB scanner with caps lock does
+    too), so the QR text reaches the server as HTTP://…/B/<CODE>: it must still be the ballot."""
+    from congress_vote.ballots.services import resolve_code
+    from congress_vote.codes import new_code, normalise
+    code = normalise(new_code())
+    for text in (f"http://vote.test/b/{code}", f"HTTP://VOTE.TEST/B/{code}",
+                 f"https://vote.test/B/{code}?k=3"):
+        assert resolve_code(text) == code

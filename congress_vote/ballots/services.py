@@ -176,8 +176,8 @@ def resolve_code(text) -> str | None:
     text = text.strip()
     if len(text) > 300:
         return None
-    if "/b/" in text:
-        text = text.rsplit("/b/", 1)[1].split("?")[0].split("#")[0].strip("/")
+    if "/b/" in text.lower():  # a USB scanner or an upper-casing field may send "/B/"
+        text = text[text.lower().rindex("/b/") + 3:].split("?")[0].split("#")[0].strip("/")
     return codes.normalise(text)
 
 
