@@ -55,6 +55,10 @@ function request()
     return reqs[1] or wrk.format("GET", "/__cvbench_idle")
   end
   if i >= #reqs or finished then
+    -- With one connection per thread, request() is only called once the previous answer is in
+    -- (or lost: wrk reconnects after the server closed the connection, e.g. a worker recycled by
+    -- max_requests). Either way this thread is done; a lost request counts as an error.
+    if not finished then finish() end
     return wrk.format("GET", "/__cvbench_idle")
   end
   i = i + 1
