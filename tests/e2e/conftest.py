@@ -93,7 +93,20 @@ def live(_schema, database_url):
                    RATELIMIT_CODE_ENTRY="2000 per minute")
     with app.app_context():
         _empty_tables()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    wsgi = app
+    if os.environ.get("E2E_PROFILE"):  # where does the rehearsal spend its time?
+        import time as _t
+        stats: list = []
+        app.e2e_stats = stats
+
+        def wsgi(environ, start_response, _app=app.wsgi_app):
+            t = _t.perf_counter()
+            try:
+                return _app(environ, start_response)
+            finally:
+                stats.append((_t.perf_counter() - t, environ["REQUEST_METHOD"],
+                              environ["PATH_INFO"]))
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     live = LiveServer(app, server, None)
     # The QR codes printed on cards and slips must point at this server.
     app.config["PUBLIC_BASE_URL"] = live.url
