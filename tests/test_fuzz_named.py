@@ -96,6 +96,9 @@ def test_unicode_oddities_in_names(w):
     for s in stored:
         assert unicodedata.is_normalized("NFC", s), repr(s)
     assert stored[0] == unicodedata.normalize("NFC", ODD["combining"])
+    # invisible format characters (bidi override, zero-width space) are not kept
+    assert stored[1] == "Lê Văn Anh" and stored[2] == "Trần Bình"
+    assert not any(unicodedata.category(c) == "Cf" for s in stored for c in s)
     # Displayed escaped: the registry page shows the markup as text.
     client = w["client"]
     assert client.post("/login", data={"username": "reliab",

@@ -50,8 +50,14 @@ def fold(text: str | None) -> str:
 
 
 def clean_name(text: str | None) -> str:
-    """NFC, single spaces: the stored form of a name."""
-    return " ".join(unicodedata.normalize("NFC", str(text or "")).split())
+    """NFC, single spaces, no invisible format characters: the stored form of a name.
+
+    Format characters (Unicode Cf: the right-to-left override U+202E, zero-width space U+200B,
+    joiners, BOM, soft hyphen) are never part of a Vietnamese name; kept, they let two names look
+    the same or one display reversed (reliability fuzzing, issue 8)."""
+    text = unicodedata.normalize("NFC", str(text or ""))
+    text = "".join(" " if unicodedata.category(c) == "Cf" else c for c in text)
+    return " ".join(text.split())
 
 
 def parse_fraction(text) -> Fraction:
