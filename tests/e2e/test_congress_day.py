@@ -544,6 +544,14 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     assert tablet.locator("[data-review]").is_disabled(), "an over-vote can be reviewed"
     assert "over" in tablet.locator("[data-tally]").get_attribute("class")
     shot(tablet, "kiosk-ballot-overvote")
+    # Without the page's script (a stale page, a tampered tablet) the server refuses it too:
+    # form.submit() skips the script's submit handler.
+    with tablet.expect_response(lambda r: r.request.method == "POST" and "/b/" in r.url) as resp:
+        tablet.evaluate("document.querySelector('form[data-ballot]').submit()")
+    assert resp.value.status == 422
+    tablet.wait_for_load_state()
+    assert tablet.locator("[data-overvote]").is_visible()
+    assert tablet.locator(".receipt-code").count() == 0
     # The voter strikes one more name: the warning goes away and the vote can be cast.
     tablet.locator("label.strike-row").filter(has=exact(tablet, ".name b", c[9])).click()
     assert not over.is_visible() and tablet.locator("[data-review]").is_enabled()
