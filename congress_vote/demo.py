@@ -72,9 +72,40 @@ def create_demo(password: str) -> dict:
 
 
 def _demo_polls(congress, users) -> None:
-    """DEMO POLLS GO HERE (the lead adds them): committee election, delegate slate,
-    resolutions. Called inside create_demo's transaction, before the commit."""
-    return None
+    """The congress's agenda, as drafts for the chair to open: the executive committee election
+    (9 seats, 11 candidates), the delegation to the higher congress (7 official + 1 alternate,
+    9 candidates), and the resolution (an open vote, by show of hands or named tablet votes).
+    Candidates are full members on the list (deterministic: by list code, skipping the
+    counting committee's namesakes). Called inside create_demo's transaction."""
+    from .congress.models import Delegate
+    from .polls.services import create_poll
+
+    admin = users["admin"]
+    committee = [users["counter1"].id, users["counter2"].id, users["counter3"].id]
+    voters = list(db.session.scalars(select(Delegate).where(
+        Delegate.congress_id == congress.id, Delegate.membership == "full",
+        Delegate.status == "present").order_by(Delegate.code)))
+
+    def slate(start: int, n: int) -> list[dict]:
+        return [{"full_name": d.full_name, "position": d.position or "", "delegate_id": d.id}
+                for d in voters[start:start + n]]
+
+    create_poll(congress, {
+        "kind": "committee", "secrecy": "secret", "seats": 9, "alternate_seats": 0,
+        "title": "Bầu Ban Chấp hành Đảng bộ Sở Giáo dục và Đào tạo nhiệm kỳ 2025–2030",
+        "candidates": slate(0, 11), "counting_committee": committee,
+        "rules": {"preset": "vn-party"}}, actor=admin)
+    create_poll(congress, {
+        "kind": "slate", "secrecy": "secret", "seats": 7, "alternate_seats": 1,
+        "title": "Bầu đại biểu dự Đại hội Đảng bộ cấp trên (7 chính thức, 1 dự khuyết)",
+        "candidates": slate(11, 9), "counting_committee": committee,
+        "rules": {"preset": "vn-party"}}, actor=admin)
+    create_poll(congress, {
+        "kind": "resolution", "secrecy": "open", "seats": 0,
+        "title": "Biểu quyết thông qua Nghị quyết Đại hội",
+        "items": [{"text": "Thông qua Báo cáo chính trị của Ban Chấp hành nhiệm kỳ 2020–2025"},
+                  {"text": "Thông qua Nghị quyết Đại hội nhiệm kỳ 2025–2030"}],
+        "counting_committee": committee, "rules": {"preset": "vn-party"}}, actor=admin)
 
 
 def register_cli(app: Flask) -> None:
