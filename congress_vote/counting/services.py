@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from .. import rules
@@ -49,7 +50,7 @@ def get_poll(pid: int) -> Poll:
     """The poll or a 404 ServiceError."""
     poll = db.session.get(Poll, pid)
     if poll is None:
-        raise ServiceError("not_found", "No such poll.", status=404)
+        raise ServiceError("not_found", _("No such poll."), status=404)
     return poll
 
 
@@ -65,7 +66,8 @@ def _settings(poll: Poll) -> rules.Settings:
     try:
         return rules.settings_for(preset, data)
     except rules.RulesInputError as err:
-        raise ServiceError("bad_rules", f"The poll's rules are invalid: {err}", status=422)
+        raise ServiceError("bad_rules", _("The poll's rules are invalid: %(error)s", error=err),
+                           status=422)
 
 
 def settings_of(poll: Poll) -> rules.Settings:
@@ -75,8 +77,8 @@ def settings_of(poll: Poll) -> rules.Settings:
 
 def _refuse_locked(poll: Poll) -> None:
     if poll.status in LOCKED:
-        raise ServiceError("certified", "The result is certified: nothing about this poll can "
-                           "change any more (a correction is a new round).", status=409)
+        raise ServiceError("certified", _("The result is certified: nothing about this poll can "
+                             "change any more (a correction is a new round)."), status=409)
 
 
 def committee_ids(poll: Poll) -> list[int]:
@@ -91,8 +93,8 @@ def is_committee_member(poll: Poll, user) -> bool:
 
 def _require_committee(poll: Poll, user) -> None:
     if not is_committee_member(poll, user):
-        raise ServiceError("not_on_committee", "Only members of this poll's counting committee "
-                           "may do this.", status=403)
+        raise ServiceError("not_on_committee", _("Only members of this poll's counting committee "
+                             "may do this."), status=403)
 
 
 def _congress_attendance(poll: Poll) -> dict:
@@ -200,7 +202,8 @@ def _count(poll: Poll) -> rules.Result:
     try:
         return rules.count(spec, attendance, ballots, settings, hand)
     except rules.RulesInputError as err:
-        raise ServiceError("cannot_count", f"The poll cannot be counted: {err}", status=409)
+        raise ServiceError("cannot_count", _("The poll cannot be counted: %(error)s", error=err),
+                           status=409)
 
 
 def _named_result(poll: Poll, result: rules.Result) -> dict:
@@ -238,13 +241,14 @@ def count_poll(poll: Poll, actor) -> PollResult:
     """
     _refuse_locked(poll)
     if poll.status not in ("closed", "counted"):
-        raise ServiceError("poll_not_closed", "Count after the poll is closed.", status=409)
+        raise ServiceError("poll_not_closed", _("Count after the poll is closed."), status=409)
     waiting = pending_paper(poll)
     if waiting["pending"] or waiting["disputed"]:
         raise ServiceError(
             "paper_entries_pending",
-            f"Paper ballots still need entry or settling: {waiting['pending']} with a single "
-            f"entry, {waiting['disputed']} in dispute.", status=409, **waiting)
+            _("Paper ballots still need entry or settling: %(pending)s with a single "
+              "entry, %(disputed)s in dispute.", pending=waiting["pending"],
+              disputed=waiting["disputed"]), status=409, **waiting)
     result = _count(poll)
     data = _named_result(poll, result)
     stored = db.session.get(PollResult, poll.id)
@@ -285,7 +289,7 @@ def result_dict(poll: Poll) -> dict:
     changed after the count (the poll is back to `closed`)."""
     row = db.session.get(PollResult, poll.id)
     if row is None:
-        raise ServiceError("not_counted", "The poll has not been counted yet.", status=409)
+        raise ServiceError("not_counted", _("The poll has not been counted yet."), status=409)
     data = json.loads(row.data)
     out = {"poll_id": poll.id, "status": poll.status, "round": poll.round,
            "title": poll.title, "kind": poll.kind, "seats": poll.seats,
@@ -364,20 +368,20 @@ def sign_result(poll: Poll, user, digest: str) -> Signoff:
     _require_committee(poll, user)
     row = db.session.get(PollResult, poll.id)
     if poll.status != "counted" or row is None:
-        raise ServiceError("not_counted", "There is no current result to sign; count first.",
+        raise ServiceError("not_counted", _("There is no current result to sign; count first."),
                            status=409)
     # bytes: compare_digest refuses non-ASCII str with a TypeError (a 500 found by fuzzing)
     if not isinstance(digest, str) or not hmac.compare_digest(
             digest.strip().lower().encode(), row.digest.encode()):
-        raise ServiceError("stale_digest", "This is not the digest of the current result.",
+        raise ServiceError("stale_digest", _("This is not the digest of the current result."),
                            status=409, digest=row.digest)
     uid = getattr(user, "id", user)
     if db.session.get(Signoff, (poll.id, uid)) is not None:
-        raise ServiceError("already_signed", "You have signed this result already.", status=409)
+        raise ServiceError("already_signed", _("You have signed this result already."), status=409)
     data = json.loads(row.data)
     if not data.get("checks_ok", all(c["ok"] for c in data.get("checks", []))):
-        raise ServiceError("checks_failed", "A reconciliation check fails: the result cannot "
-                           "be signed.", status=409)
+        raise ServiceError("checks_failed", _("A reconciliation check fails: the result cannot "
+                             "be signed."), status=409)
     sig = Signoff(poll_id=poll.id, user_id=uid, digest=row.digest, signed_at=utcnow())
     db.session.add(sig)
     db.session.flush()
@@ -400,7 +404,7 @@ def set_complaints(poll: Poll, text: str, actor) -> PollResult:
     _refuse_locked(poll)
     row = db.session.get(PollResult, poll.id)
     if row is None:
-        raise ServiceError("not_counted", "Count first.", status=409)
+        raise ServiceError("not_counted", _("Count first."), status=409)
     row.complaints = (text or "").strip()[:20000]
     db.session.flush()
     record("result.complaints", actor=actor, congress_id=poll.congress_id,
@@ -456,52 +460,57 @@ class EntryContent:
 def _content(poll: Poll, kept, answers, invalid_reason) -> EntryContent:
     given = [x is not None for x in (kept, answers, invalid_reason)]
     if sum(given) != 1 and not (invalid_reason is not None and sum(given) == 2):
-        raise ServiceError("bad_entry", "Give the struck-out ballot as kept (candidate ids) or "
-                           "answers, or mark it invalid with a reason.", status=400)
+        raise ServiceError("bad_entry", _("Give the struck-out ballot as kept (candidate ids) or "
+                             "answers, or mark it invalid with a reason."), status=400)
     if invalid_reason is not None:
         if invalid_reason not in PAPER_INVALID_REASONS:
-            raise ServiceError("bad_reason", "Invalid reason must be one of "
-                               + ", ".join(PAPER_INVALID_REASONS) + ".", status=422)
+            raise ServiceError("bad_reason", _("Invalid reason must be one of %(reasons)s.",
+                                                 reasons=", ".join(PAPER_INVALID_REASONS)),
+                               status=422)
         return EntryContent(None, None, invalid_reason)
     if poll.kind == "resolution":
         if not isinstance(answers, dict):
-            raise ServiceError("bad_entry", "A resolution ballot is entered as answers "
-                               "{item_id: for|against|abstain}.", status=422)
+            raise ServiceError("bad_entry", _("A resolution ballot is entered as answers "
+                                 "{item_id: for|against|abstain}."), status=422)
         items = {str(i.id) for i in poll.items}
         clean = {}
         for k, v in answers.items():
             if str(k) not in items:
-                raise ServiceError("unknown_item", f"Item {k} is not on this ballot.", status=422)
+                raise ServiceError("unknown_item",
+                                   _("Item %(item)s is not on this ballot.", item=k), status=422)
             if v not in rules.ANSWERS:
-                raise ServiceError("bad_answer", "Answers are for, against or abstain.",
+                raise ServiceError("bad_answer", _("Answers are for, against or abstain."),
                                    status=422)
             clean[str(k)] = v
         return EntryContent(None, dict(sorted(clean.items())), None)
     if not isinstance(kept, list) or any(isinstance(c, bool) or not isinstance(c, int)
                                          for c in kept):
-        raise ServiceError("bad_entry", "An election ballot is entered as kept: [candidate ids] "
-                           "(the names left standing).", status=422)
+        raise ServiceError("bad_entry", _("An election ballot is entered as kept: [candidate ids] "
+                             "(the names left standing)."), status=422)
     ids = {c.id for c in poll.candidates}
     unknown = sorted(set(kept) - ids)
     if unknown:
-        raise ServiceError("unknown_candidate", f"Not on this ballot: {unknown}.", status=422)
+        raise ServiceError("unknown_candidate", _("Not on this ballot: %(ids)s.", ids=unknown),
+                           status=422)
     if len(set(kept)) != len(kept):
-        raise ServiceError("duplicate_candidate", "A name was ticked twice.", status=422)
+        raise ServiceError("duplicate_candidate", _("A name was ticked twice."), status=422)
     return EntryContent(sorted(kept), None, None)
 
 
 def _token_for(poll: Poll, code_text: str) -> BallotToken:
     code = resolve_code(code_text)
     if code is None:
-        raise ServiceError("bad_code", "This is not a valid ballot code (check the characters).",
+        raise ServiceError("bad_code", _("This is not a valid ballot code (check the characters)."),
                            status=422)
     tok = db.session.get(BallotToken, code_hash(code))
     if tok is None or tok.poll_id != poll.id:
-        raise ServiceError("unknown_ballot", "No ballot with this code was issued for this poll.",
+        raise ServiceError("unknown_ballot",
+                           _("No ballot with this code was issued for this poll."),
                            status=404)
     batch = db.session.get(IssueBatch, tok.batch_id)
     if batch is None or batch.kind != "paper":
-        raise ServiceError("not_paper", "This code belongs to a tablet slip, not a paper ballot.",
+        raise ServiceError("not_paper",
+                           _("This code belongs to a tablet slip, not a paper ballot."),
                            status=422)
     return tok
 
@@ -509,7 +518,7 @@ def _token_for(poll: Poll, code_text: str) -> BallotToken:
 def _check_entry_allowed(poll: Poll, actor) -> None:
     _refuse_locked(poll)
     if poll.status not in ("open", "closed", "counted"):
-        raise ServiceError("poll_not_open", "Paper ballots are entered once the poll is open.",
+        raise ServiceError("poll_not_open", _("Paper ballots are entered once the poll is open."),
                            status=409)
     _require_committee(poll, actor)
 
@@ -523,7 +532,7 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
                                   BallotToken.state.in_(("unused", "void")))
         .values(state="used").execution_options(synchronize_session=False))
     if res.rowcount != 1:
-        raise ServiceError("ballot_used", "This ballot has been counted already.", status=409)
+        raise ServiceError("ballot_used", _("This ballot has been counted already."), status=409)
     reason = content.invalid_reason
     if reason is None:
         # Paper can be over-voted, unlike a tablet: the engine rules it; record the reason.
@@ -572,14 +581,14 @@ def enter_paper_ballot(poll: Poll, code_text: str, actor, kept=None, answers=Non
         PaperEntry.token_hash == tok.token_hash, PaperEntry.state != "superseded")
         .order_by(PaperEntry.id)))
     if tok.state == "used" or any(e.state == "agreed" for e in entries):
-        raise ServiceError("ballot_used", "This ballot has been entered and counted already.",
+        raise ServiceError("ballot_used", _("This ballot has been entered and counted already."),
                            status=409)
     if any(e.state == "disputed" for e in entries):
-        raise ServiceError("disputed", "The entries of this ballot disagree: the committee must "
-                           "settle it.", status=409)
+        raise ServiceError("disputed", _("The entries of this ballot disagree: the committee must "
+                             "settle it."), status=409)
     if any(e.user_id == uid for e in entries):
-        raise ServiceError("already_entered", "You entered this ballot already; a different "
-                           "counter must make the second entry.", status=409)
+        raise ServiceError("already_entered", _("You entered this ballot already; a different "
+                             "counter must make the second entry."), status=409)
     entry = PaperEntry(poll_id=poll.id, token_hash=tok.token_hash, user_id=uid,
                        choice=content.choice_json(), invalid_reason=content.invalid_reason,
                        state="pending", entered_at=utcnow())
@@ -614,14 +623,15 @@ def settle_dispute(poll: Poll, code_text: str, actor, kept=None, answers=None,
     'superseded', the decision is recorded as an 'agreed' entry by `actor`, and it is counted."""
     _check_entry_allowed(poll, actor)
     if not can_settle(poll, actor):
-        raise ServiceError("not_committee_head", "Only the head of the counting committee settles "
-                           "disputes.", status=403)
+        raise ServiceError("not_committee_head",
+                           _("Only the head of the counting committee settles "
+                             "disputes."), status=403)
     tok = _token_for(poll, code_text)
     content = _content(poll, kept, answers, invalid_reason)
     disputed = list(db.session.scalars(select(PaperEntry).where(
         PaperEntry.token_hash == tok.token_hash, PaperEntry.state == "disputed")))
     if not disputed:
-        raise ServiceError("not_disputed", "This ballot is not in dispute.", status=409)
+        raise ServiceError("not_disputed", _("This ballot is not in dispute."), status=409)
     for e in disputed:
         e.state = "superseded"
     entry = PaperEntry(poll_id=poll.id, token_hash=tok.token_hash,
@@ -675,19 +685,19 @@ def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
     (422). Entering again replaces the item's counts."""
     _refuse_locked(poll)
     if poll.kind != "resolution":
-        raise ServiceError("not_resolution", "Only a resolution is voted by show of hands.",
+        raise ServiceError("not_resolution", _("Only a resolution is voted by show of hands."),
                            status=422)
     if poll.status not in ("open", "closed"):
         raise ServiceError("poll_not_open" if poll.status == "draft" else "already_counted",
-                           "Hand counts are entered while the poll is open or closed, before "
-                           "counting.", status=409)
+                           _("Hand counts are entered while the poll is open or closed, before "
+                             "counting."), status=409)
     if db.session.scalar(select(func.count()).select_from(Ballot)
                          .where(Ballot.poll_id == poll.id)):
-        raise ServiceError("has_ballots", "This poll has ballots; it is not a show of hands.",
+        raise ServiceError("has_ballots", _("This poll has ballots; it is not a show of hands."),
                            status=409)
     if not isinstance(items, dict) or not items:
-        raise ServiceError("bad_request", "items must be an object {item_id: {for, against, "
-                           "abstain}}.", status=400)
+        raise ServiceError("bad_request", _("items must be an object {item_id: {for, against, "
+                             "abstain}}."), status=400)
     try:
         hand = rules.HandCount.from_dict({"items": items})
     except rules.RulesInputError as err:
@@ -695,12 +705,13 @@ def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
     known = {i.id for i in poll.items}
     unknown = sorted(set(hand.items) - known)
     if unknown:
-        raise ServiceError("unknown_item", f"Unknown item(s): {unknown}.", status=422)
+        raise ServiceError("unknown_item", _("Unknown item(s): %(ids)s.", ids=unknown), status=422)
     present = int(attendance_snapshot(poll).get("voters_present", 0) or 0)
     for item, counts in hand.items.items():
         if sum(counts) > present:
-            raise ServiceError("too_many_votes", f"Item {item}: {sum(counts)} votes but only "
-                               f"{present} voters present.", status=422)
+            raise ServiceError("too_many_votes", _("Item %(item)s: %(votes)s votes but only "
+                                 "%(present)s voters present.", item=item,
+                                 votes=sum(counts), present=present), status=422)
     out = []
     uid = getattr(actor, "id", actor)
     for item, (f, a, b) in hand.items.items():
@@ -729,7 +740,8 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
     """The anonymous ballots of a closed poll, ordered by receipt (never by insertion), with the
     ruling of the rules engine, filterable by validity/reason/source, 50 per page."""
     if poll.status in ("draft", "open"):
-        raise ServiceError("poll_not_closed", "Ballots can be reviewed after the poll is closed.",
+        raise ServiceError("poll_not_closed",
+                           _("Ballots can be reviewed after the poll is closed."),
                            status=409)
     spec, settings = spec_of(poll), settings_of(poll)
     names = {c.id: c.full_name for c in poll.candidates}
@@ -772,7 +784,7 @@ def receipts(poll: Poll) -> dict:
     """The public board: every counted receipt, sorted, and the digest (once counted)."""
     row = db.session.get(PollResult, poll.id)
     if row is None or poll.status not in ("counted", "certified", "published"):
-        raise ServiceError("not_counted", "Receipts are published once the poll is counted.",
+        raise ServiceError("not_counted", _("Receipts are published once the poll is counted."),
                            status=409)
     model = NamedVote if poll.secrecy == "open" else Ballot
     codes = sorted(db.session.scalars(select(model.receipt).where(model.poll_id == poll.id)))
@@ -783,28 +795,45 @@ def receipts(poll: Poll) -> dict:
 
 def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
                  new_names: list[str] | None = None, alternate_seats: int = 0) -> Poll:
-    """A further round of an election (tie or shortfall): a new draft poll with parent_id =
-    this poll and round + 1, listing the chosen candidates (and new names the congress adds),
-    the same rules and committee. Only from a counted/certified/published result."""
+    """A further round of an election (tie, shortfall, alternates): a new draft poll listing the
+    chosen candidates (and new names the congress adds), the same rules and committee.
+
+    It follows the latest round of `poll`'s chain (counting.rounds): parent_id = the latest
+    round, round = its round + 1, so asking from round 1 after round 2 gives round 3, never a
+    second round 2. The candidates may be those of any round of the chain (round 1's for the
+    alternates after a tie round). 409 `not_counted` unless the latest round is counted,
+    certified or published (`round_in_progress` when that is a later round than `poll`)."""
+    from .rounds import chain_candidates, name_key, rounds_of
     if poll.kind == "resolution":
-        raise ServiceError("not_election", "Only an election has further rounds.", status=422)
-    if poll.status not in ("counted", "certified", "published"):
-        raise ServiceError("not_counted", "A further round follows a counted result.", status=409)
+        raise ServiceError("not_election", _("Only an election has further rounds."), status=422)
+    latest = rounds_of(poll)[-1]
+    if latest.status not in ("counted", "certified", "published"):
+        if latest.id != poll.id:
+            raise ServiceError("round_in_progress",
+                               _("Round %(n)s of this election is under way: a further round "
+                                 "follows its counted result.", n=latest.round), status=409)
+        raise ServiceError("not_counted", _("A further round follows a counted result."),
+                           status=409)
     if not isinstance(seats, int) or isinstance(seats, bool) or seats < 0:
-        raise ServiceError("bad_seats", "seats must be a non-negative integer.", status=422)
+        raise ServiceError("bad_seats", _("seats must be a non-negative integer."), status=422)
     if seats + alternate_seats < 1:
-        raise ServiceError("bad_seats", "A further round needs at least one seat.", status=422)
-    by_id = {c.id: c for c in poll.candidates}
+        raise ServiceError("bad_seats", _("A further round needs at least one seat."), status=422)
+    by_id = chain_candidates(poll)
     unknown = [c for c in candidate_ids if c not in by_id]
     if unknown:
-        raise ServiceError("unknown_candidate", f"Not candidates of this poll: {unknown}.",
+        raise ServiceError("unknown_candidate",
+                           _("Not candidates of this poll: %(ids)s.", ids=unknown),
                            status=422)
-    chosen = [by_id[c] for c in sorted(set(candidate_ids), key=lambda c: by_id[c].ballot_order)]
+    chosen, seen = [], set()
+    for c in sorted(set(candidate_ids), key=lambda c: (by_id[c].poll_id, by_id[c].ballot_order)):
+        if name_key(by_id[c].full_name) not in seen:  # one person listed once
+            seen.add(name_key(by_id[c].full_name))
+            chosen.append(by_id[c])
     names = [{"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
              for c in chosen]
     names += [{"full_name": n.strip(), "position": ""} for n in (new_names or []) if n.strip()]
     if not names:
-        raise ServiceError("no_candidates", "A further round needs candidates.", status=422)
+        raise ServiceError("no_candidates", _("A further round needs candidates."), status=422)
     rules_json = json.loads(poll.rules or "{}")
     data = {"kind": poll.kind, "title": poll.title, "seats": seats,
             "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
@@ -817,11 +846,11 @@ def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
     if create_poll is not None:
         congress = db.session.get(Congress, poll.congress_id)
         new = create_poll(congress, data, actor)
-        new.parent_id = poll.id
-        new.round = poll.round + 1
+        new.parent_id = latest.id
+        new.round = latest.round + 1
     else:
         new = Poll(congress_id=poll.congress_id, kind=poll.kind, title=poll.title,
-                   status="draft", round=poll.round + 1, parent_id=poll.id, seats=seats,
+                   status="draft", round=latest.round + 1, parent_id=latest.id, seats=seats,
                    alternate_seats=data["alternate_seats"], secrecy=poll.secrecy,
                    rules=poll.rules, receipt_key=secrets.token_hex(32))
         db.session.add(new)
@@ -834,7 +863,8 @@ def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
             db.session.add(CommitteeMember(poll_id=new.id, user_id=m.user_id, is_head=m.is_head))
     db.session.flush()
     record("poll.round_created", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": new.id, "parent_id": poll.id, "round": new.round, "seats": seats,
+           data={"poll_id": new.id, "parent_id": new.parent_id, "round": new.round,
+                 "seats": seats, "alternate_seats": new.alternate_seats,
                  "candidates": len(names)})
     return new
 
@@ -847,7 +877,7 @@ def recount_compare(poll: Poll) -> tuple[rules.Result, list[str]]:
     """
     row = db.session.get(PollResult, poll.id)
     if row is None:
-        raise ServiceError("not_counted", "The poll has no stored result to compare with.",
+        raise ServiceError("not_counted", _("The poll has no stored result to compare with."),
                            status=409)
     fresh = _count(poll)
     stored = json.loads(row.data)

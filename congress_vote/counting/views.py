@@ -10,6 +10,7 @@ from ..extensions import db
 from ..reports.pdf import pdf_response, qr_svg, render_pdf
 from ..rules import max_kept
 from ..security import current_actor, roles
+from . import rounds
 from . import services as cs
 from .forms import HandCountForm, PaperPrintForm
 from .minutes import committee
@@ -38,14 +39,29 @@ def result(pid):
     res = None
     if poll.status in ("counted", "certified", "published") or cs.stored_result(poll):
         res = cs.result_dict(poll)
-    proposal = cs.next_round_proposal(poll) if res and not res["stale"] else None
+    # The proposal looks at every round of the election (counting.rounds), so round 1 and the
+    # latest round both offer what is still to decide (e.g. the alternates after a tie round).
+    proposal = rounds.chain_proposal(poll) if res and not res["stale"] else None
     actor = current_actor()
     return render_template(
         "counting/result.html", poll=poll, res=res, proposal=proposal,
+        proposal_rows=_proposal_rows(proposal), later=rounds.later_round(poll),
+        earlier=cs.get_poll(poll.parent_id) if poll.parent_id else None,
         pending=cs.pending_paper(poll), on_committee=cs.is_committee_member(poll, actor),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
         names={c.id: c.full_name for c in poll.candidates},
         members=committee(poll))
+
+
+def _proposal_rows(proposal) -> list[dict]:
+    """The candidates of the round a proposal names, with their votes there, ticked as
+    proposed."""
+    if not proposal:
+        return []
+    votes = {c["id"]: c["votes"] for c in (cs.stored_result(proposal.source) or {})
+             .get("candidates", [])}
+    return [{"id": c.id, "full_name": c.full_name, "votes": votes.get(c.id, 0),
+             "checked": c.id in proposal.candidate_ids} for c in proposal.source.candidates]
 
 
 @bp.post("/polls/<int:pid>/count")

@@ -114,9 +114,11 @@ def show(pid):
     congress = _congress(poll.congress_id)
     committee = [db.session.get(User, m.user_id) for m in
                  sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
+    from ..counting.actions import poll_actions  # the counting pages for this role and state
     return render_template("polls/show.html", poll=poll, congress=congress,
                            settings=settings_of(poll), turnout=turnout(poll),
-                           warnings=warnings_of(poll), committee=committee)
+                           warnings=warnings_of(poll), committee=committee,
+                           count_actions=poll_actions(poll, current_actor()))
 
 
 @bp.post("/polls/<int:pid>/open")

@@ -1,0 +1,77 @@
+"""The counting actions a person may take on a poll, for the poll page's "Counting" panel.
+
+One place decides which counting page applies in which state and for which role, mirroring the
+roles of counting.views (so a link is never shown to someone the page would refuse):
+
+- result / count page (``counting.result``): admin, counter, chair, observer, once the poll is
+  closed (and while it is open for a show of hands, whose counts are entered then);
+- count the ballots: counter, when closed (the button is on the result page);
+- review ballots: counter, chair, observer, after close;
+- paper ballot entry: counter, secret polls, while open, closed or counted;
+- show of hands: counter, open-vote resolutions, while open or closed, before any ballot;
+- sign: a member of the poll's counting committee, when counted and not yet signed by them;
+- counting minutes (PDF): counter, chair, once counted;
+- next round: admin, when the chain of rounds proposes one (counting.rounds.chain_proposal).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import func, select
+
+from ..ballots.models import Ballot
+from ..extensions import db
+from ..polls.models import Poll
+from . import services as cs
+from .models import Signoff
+
+AFTER_CLOSE = ("closed", "counted", "certified", "published")
+COUNTED = ("counted", "certified", "published")
+
+
+@dataclass(frozen=True)
+class Action:
+    """``key`` names the action (the template gives its label); ``url`` is the page or file."""
+
+    key: str
+    url: str
+    primary: bool = False
+
+
+def poll_actions(poll: Poll, actor) -> list[Action]:
+    """The counting actions `actor` may take on `poll` now, in the order of the work."""
+    if actor is None:
+        return []
+    out: list[Action] = []
+    is_ = actor.has_role
+    result_url = url_for("counting.result", pid=poll.id)
+    hands = (poll.kind == "resolution" and poll.secrecy == "open"
+             and poll.status in ("open", "closed") and is_("counter")
+             and not db.session.scalar(select(func.count()).select_from(Ballot)
+                                       .where(Ballot.poll_id == poll.id)))
+    if hands:
+        out.append(Action("hand_count", url_for("counting.hand_count", pid=poll.id),
+                          primary=poll.status == "open"))
+    if is_("counter") and poll.status == "closed":
+        out.append(Action("count", result_url, primary=True))
+    elif is_("admin", "counter", "chair", "observer") and (
+            poll.status in AFTER_CLOSE or hands):
+        out.append(Action("result", result_url))
+    if is_("counter") and poll.secrecy == "secret" and poll.status in ("open", "closed",
+                                                                       "counted"):
+        out.append(Action("paper", url_for("counting.paper", pid=poll.id)))
+    if is_("counter", "chair", "observer") and poll.status in AFTER_CLOSE:
+        out.append(Action("review", url_for("counting.review", pid=poll.id)))
+    if poll.status == "counted" and cs.is_committee_member(poll, actor):
+        signed = db.session.scalar(select(func.count()).select_from(Signoff).where(
+            Signoff.poll_id == poll.id, Signoff.user_id == actor.id))
+        if not signed:
+            out.append(Action("sign", result_url + "#sign", primary=True))
+    if is_("counter", "chair") and poll.status in COUNTED:
+        out.append(Action("minutes", url_for("counting.minutes", pid=poll.id)))
+    if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED:
+        from .rounds import chain_proposal
+        if chain_proposal(poll):
+            out.append(Action("next_round", result_url + "#next-round"))
+    return out

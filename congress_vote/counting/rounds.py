@@ -1,0 +1,158 @@
+"""Rounds of one election, taken together: the chain round 1 → round 2 → … (Poll.parent_id),
+and the further round to propose from the whole chain, not from one round alone.
+
+Why: the rules engine proposes from one count. After a tie on the last official seat of a slate
+(round 1) it proposes the tie round and leaves the alternates pending (domain.md: "the tied
+candidates contest that seat in another round, and the alternate seats are decided after it").
+Once the tie round is counted, neither round on its own proposes the alternates: round 1 still
+sees its tie, round 2 (one official seat, no alternates) is complete. :func:`chain_proposal`
+looks at every round of the chain:
+
+1. a round still under way (the latest round is not counted, or its count is stale): nothing;
+2. the latest round needs a further round of its own (its tie, its shortfall): the engine's
+   proposal for it, naming the latest round's candidates;
+3. otherwise the seats of round 1 that the chain has not filled: the engine's proposal for
+   round 1's result with the elected of every round merged in and its ties settled — for a slate
+   whose official seats are now all filled that is the engine's ``"alternates"`` proposal
+   (reason 4 of :func:`congress_vote.rules.propose_next_round`): every round-1 candidate not yet
+   elected, for the alternate seats. Following the engine, the proposal names every candidate
+   not elected, not only those who were over the threshold in round 1: a new round has its own
+   threshold, and the congress ticks whom it wants (it is only a proposal).
+
+A round for alternates only is a slate poll with ``seats == 0`` and ``alternate_seats == N``;
+the engine fills only alternate seats on it (congress_vote.rules docstring).
+
+Candidates are matched across rounds by their name (whitespace and case folded): a further round
+copies its candidates from the earlier round, so the name is what they share.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import rules
+from ..extensions import db
+from ..polls.models import Candidate, Poll
+
+COUNTED = ("counted", "certified", "published")
+
+
+def name_key(name: str) -> str:
+    """The key that matches one person's candidacies across the rounds of a chain."""
+    return " ".join((name or "").split()).casefold()
+
+
+def rounds_of(poll: Poll) -> list[Poll]:
+    """The chain of rounds `poll` belongs to, round 1 first: its ancestors by parent_id, itself,
+    then at each step the latest round created from the previous one (highest id)."""
+    up: list[Poll] = [poll]
+    seen = {poll.id}
+    while up[0].parent_id and up[0].parent_id not in seen:
+        parent = db.session.get(Poll, up[0].parent_id)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        up.insert(0, parent)
+    chain = up
+    while True:
+        child = db.session.scalar(select(Poll).where(Poll.parent_id == chain[-1].id)
+                                  .order_by(Poll.id.desc()).limit(1))
+        if child is None or child.id in seen:
+            return chain
+        seen.add(child.id)
+        chain.append(child)
+
+
+def later_round(poll: Poll) -> Poll | None:
+    """The round created from `poll` (the next one in its chain), if any."""
+    chain = rounds_of(poll)
+    i = [p.id for p in chain].index(poll.id)
+    return chain[i + 1] if i + 1 < len(chain) else None
+
+
+def chain_candidates(poll: Poll) -> dict[int, Candidate]:
+    """Every candidate of every round of the chain, by id."""
+    return {c.id: c for p in rounds_of(poll) for c in p.candidates}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A further round proposed for a chain of rounds.
+
+    ``next`` is the rules engine's :class:`~congress_vote.rules.NextRound` (falsy: nothing to
+    propose); its ``candidate_ids`` are candidates of ``source`` (the latest round, or round 1
+    for the seats the chain left open); ``after`` is the latest round (the new round's parent).
+    """
+
+    next: rules.NextRound
+    source: Poll | None = None
+    after: Poll | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.next)
+
+    @property
+    def candidate_ids(self):
+        return self.next.candidate_ids
+
+    @property
+    def seats(self) -> int:
+        return self.next.seats
+
+    @property
+    def alternate_seats(self) -> int:
+        return self.next.alternate_seats
+
+    @property
+    def reason(self) -> str | None:
+        return self.next.reason
+
+
+def _elected_keys(chain: list[Poll]) -> tuple[set[str], set[str]]:
+    """(official, alternate) name keys elected in the counted rounds of the chain."""
+    from .services import stored_result
+    official: set[str] = set()
+    alternate: set[str] = set()
+    for p in chain:
+        if p.status not in COUNTED:
+            continue
+        data = stored_result(p) or {}
+        names = {c.id: c.full_name for c in p.candidates}
+        for c in data.get("candidates") or []:
+            key = name_key(c.get("full_name") or names.get(c["id"], ""))
+            if c.get("elected") == "official":
+                official.add(key)
+            elif c.get("elected") == "alternate":
+                alternate.add(key)
+    return official, alternate
+
+
+def chain_proposal(poll: Poll) -> Proposal:
+    """The further round to propose for `poll`'s chain of rounds (module docstring): falsy when a
+    round is under way or every seat of round 1 is decided. The same proposal is given on every
+    round's result page."""
+    from .services import _count, next_round_proposal, spec_of
+    if poll.kind == "resolution":
+        return Proposal(rules.NextRound())
+    chain = rounds_of(poll)
+    latest, first = chain[-1], chain[0]
+    if latest.status not in COUNTED:
+        return Proposal(rules.NextRound())
+    own = next_round_proposal(latest)
+    if own or len(chain) == 1:
+        return Proposal(own, latest, latest)
+    official, alternate = _elected_keys(chain)
+    keys = {c.id: name_key(c.full_name) for c in first.candidates}
+    elected_ids = [cid for cid, k in keys.items() if k in official or k in alternate]
+    left_official = max(0, first.seats - len(official))
+    left_alternate = max(0, (first.alternate_seats if first.kind == "slate" else 0)
+                         - len(alternate))
+    base = _count(first)
+    merged = dataclasses.replace(
+        base, ties=[], elected_order=elected_ids, unfilled_seats=left_official,
+        unfilled_alternate_seats=left_alternate if left_official else 0,
+        alternates_pending=bool(left_alternate) and not left_official)
+    spec = dataclasses.replace(spec_of(first), alternate_seats=left_alternate)
+    return Proposal(rules.propose_next_round(spec, merged), first, latest)
