@@ -159,3 +159,61 @@ def test_projector_resolution_result_and_no_script_refresh(live, screens):
     shot(page, "projector-5-resolution")
     # without JavaScript the page refreshes itself with a meta refresh inside <noscript>
     assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in page.content()
+
+
+LONG_NAMES = ["Nguyễn Trần Hoàng Phương Thảo Nguyên", "Tôn Nữ Hoàng Thị Khánh Ngọc Bích",
+              "Công Tằng Tôn Nữ Thị Minh Nguyệt", "Âu Dương Thị Thanh Hương", "Lê Văn Cường",
+              "Phạm Thị Dung", "Hà Thị Khánh Vân", "Trần Thị Bích Ngọc", "Vũ Minh Triết",
+              "Đặng Thu Hường", "Bùi Quang Khải", "Đỗ Thị Mỹ Lệ", "Ngô Thị Lan",
+              "Hoàng Văn Em", "Nguyễn Văn Quảng"]
+
+
+@pytest.mark.parametrize("n", [5, 8, 11, 15])
+def test_projector_result_fits_1920x1080(live, screens, n):
+    """Every candidate row of a published result — with its name (wrapped, never cut with "…"),
+    votes, percentage and elected tag — lies inside the 1920x1080 screen, for up to 15 names."""
+    staff, _ = _world(live)
+    from congress_vote.extensions import db
+    with live.app.app_context():
+        c = fx.make_congress(voters=24, excused=1, present=21)
+        p = fx.make_poll(c, "committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030 (đợt "
+                         f"{n})", LONG_NAMES[:n], seats=max(1, n - 2), order=1,
+                         committee_ids=[staff["counter1"], staff["counter2"]])
+        fx.advance(p, "published", staff, n_cast=20, n_issued=21, seed=n)
+        db.session.commit()
+        cid, pid = c.id, p.id
+    res = _result(live, pid)
+    page = screens.open("projector")
+    page.goto(live(f"/congresses/{cid}/screen"))
+    page.wait_for_selector('[data-state="result"]')
+    view = page.viewport_size
+    assert (view["width"], view["height"]) == (1920, 1080)
+    boxes = page.eval_on_selector_all(".scr-list li", """els => els.map(li => {
+        const r = li.getBoundingClientRect();
+        const name = li.querySelector('.name');
+        const parts = [...li.children].map(e => e.getBoundingClientRect());
+        return {x: r.left, y: r.top, right: r.right, bottom: r.bottom,
+                partsRight: Math.max(...parts.map(b => b.right)),
+                partsBottom: Math.max(...parts.map(b => b.bottom)),
+                name: name.textContent, clipped: name.scrollWidth > name.clientWidth + 1,
+                ellipsis: getComputedStyle(name).textOverflow === 'ellipsis'
+                          && getComputedStyle(name).whiteSpace === 'nowrap'};
+    })""")
+    shot(page, f"projector-fit-{n}")
+    assert len(boxes) == n
+    assert sorted(b["name"] for b in boxes) == sorted(LONG_NAMES[:n])
+    for b in boxes:
+        assert b["x"] >= 0 and b["y"] >= 0, b
+        assert b["right"] <= 1920 and b["bottom"] <= 1080, b
+        assert b["partsRight"] <= 1920 and b["partsBottom"] <= 1080, b
+        assert not b["clipped"] and not b["ellipsis"], b
+    # the percentages and the elected tags are on the screen, inside the viewport
+    text = page.inner_text("#screen")
+    for cand in res["candidates"]:
+        assert cand["percent"] in text
+    tags = page.eval_on_selector_all(".scr-list .tag", "els => els.map(e => { const r = "
+                                     "e.getBoundingClientRect(); return [r.right, r.bottom]; })")
+    assert len(tags) == sum(1 for cand in res["candidates"] if cand["elected"])
+    assert all(r <= 1920 and b <= 1080 for r, b in tags), tags
+    foot = page.eval_on_selector(".scr-foot", "e => e.getBoundingClientRect().bottom")
+    assert foot <= 1080
