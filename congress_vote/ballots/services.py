@@ -28,10 +28,12 @@ from sqlalchemy import func, insert, select, update
 
 from .. import codes
 from ..audit.services import canonical, record
+from ..congress.models import Congress
+from ..congress.services import attendance, delegate_by_card
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
-from ..polls.services import attendance, delegate_by_card, require_status, settings_of
+from ..polls.services import require_status, settings_of
 from ..rules import Ballot as RulesBallot
 from ..rules import PollSpec, RulesInputError, validate_ballot
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
@@ -67,7 +69,6 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
     ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
     ballots, printed by the counting area from the returned codes).
     """
-    from ..congress.models import Congress
     if isinstance(count, bool) or not isinstance(count, int):
         raise _err("bad_request", "count must be an integer.", 400)
     if count < 1 or count > MAX_BATCH:
@@ -378,7 +379,6 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
 
 def turnout(poll: Poll) -> dict:
     """Counts only (never a choice): issued, cast, remaining, voided, voters_present."""
-    from ..congress.models import Congress
     rows = dict(db.session.execute(
         select(BallotToken.state, func.count()).where(BallotToken.poll_id == poll.id)
         .group_by(BallotToken.state)).all())

@@ -17,9 +17,13 @@ import json
 import secrets
 import unicodedata
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..audit.services import canonical, record
+from ..auth.models import User
+from ..ballots.models import BallotToken, NamedVote
+from ..congress.models import Congress, Delegate
+from ..congress.services import attendance
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
@@ -29,60 +33,6 @@ from .models import POLL_KINDS, Candidate, CommitteeMember, Poll, PollItem
 
 MAX_CANDIDATES = 500
 MAX_ITEMS = 200
-
-
-# ---- the congress area's services (attendance, cards) ----------------------------------------
-
-def attendance(congress) -> dict:
-    """Attendance figures of the congress (congress.services.attendance).
-
-    Falls back to a count of the delegate rows while the congress area's service is not
-    installed, so polls and ballots work in any build.
-    """
-    try:
-        from ..congress.services import attendance as _attendance
-    except ImportError:  # pragma: no cover - the congress area provides it
-        _attendance = None
-    if _attendance is not None:
-        return dict(_attendance(congress))
-    from fractions import Fraction
-
-    from ..congress.models import Delegate
-    rows = db.session.execute(select(Delegate.membership, Delegate.status, func.count())
-                              .where(Delegate.congress_id == congress.id)
-                              .group_by(Delegate.membership, Delegate.status)).all()
-    summoned = sum(n for _, _, n in rows)
-    voters = sum(n for m, _, n in rows if m == "full")
-    excused = sum(n for m, s, n in rows if m == "full" and s == "excused")
-    present = sum(n for _, s, n in rows if s == "present")
-    voters_present = sum(n for m, s, n in rows if m == "full" and s == "present")
-    frac = Fraction(congress.quorum_fraction or "2/3")
-    denominator = voters - excused
-    return {"summoned": summoned, "voters_summoned": voters, "excused": excused,
-            "denominator": denominator, "present": present, "voters_present": voters_present,
-            "quorum_fraction": congress.quorum_fraction,
-            "quorum_met": voters_present * frac.denominator >= frac.numerator * voters}
-
-
-def delegate_by_card(congress, text: str):
-    """The delegate whose card QR text (`CV1:C:<code>`) or typed card code is `text`, or None
-    (congress.services.delegate_by_card; a hash lookup fallback until that lands)."""
-    try:
-        from ..congress.services import delegate_by_card as _by_card
-    except ImportError:  # pragma: no cover
-        _by_card = None
-    if _by_card is not None:
-        return _by_card(congress, text)
-    from .. import codes
-    from ..congress.models import Delegate
-    text = (text or "").strip()
-    if text.upper().startswith("CV1:C:"):
-        text = text[6:]
-    code = codes.normalise(text)
-    if code is None:
-        return None
-    return db.session.scalar(select(Delegate).where(Delegate.congress_id == congress.id,
-                                                    Delegate.card_hash == codes.code_hash(code)))
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -231,7 +181,6 @@ def _parse_candidates(congress, value) -> list[dict]:
         position = _str(c, "position", 200, required=False) or ""
         did = c.get("delegate_id")
         if did is not None:
-            from ..congress.models import Delegate
             if isinstance(did, bool) or not isinstance(did, int):
                 raise _bad("bad_request", f"candidates[{n}].delegate_id must be an integer.", 400)
             d = db.session.get(Delegate, did)
@@ -261,7 +210,6 @@ def _parse_items(value) -> list[str]:
 
 
 def _parse_committee(value) -> list:
-    from ..auth.models import User
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int)
                                           for v in value):
         raise _bad("bad_request", "counting_committee must be a list of user ids.", 400)
@@ -280,7 +228,6 @@ def _parse_committee(value) -> list:
 
 def _check_committee_not_candidates(users, candidates: list[dict]) -> None:
     """Counting committee members must not be candidates (domain.md, "Who is who")."""
-    from ..congress.models import Delegate
     names = set()
     for c in candidates:
         names.add(_norm_name(c["full_name"]))
@@ -338,7 +285,6 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
     check_cands = candidates if candidates is not None else [
         {"full_name": c.full_name, "delegate_id": c.delegate_id} for c in poll.candidates]
     if committee is not None or candidates is not None:
-        from ..auth.models import User
         users = committee if committee is not None else [
             db.session.get(User, uid) for uid in committee_ids(poll)]
         _check_committee_not_candidates(users, check_cands)
@@ -390,7 +336,6 @@ def update_poll(poll: Poll, data: dict, actor) -> Poll:
                            else "poll_not_draft",
                            "The poll is open or over: its setup and candidates are frozen.",
                            status=409)
-    from ..congress.models import Congress
     congress = db.session.get(Congress, poll.congress_id)
     _apply(poll, congress, data, creating=False)
     db.session.flush()
@@ -418,10 +363,6 @@ def open_poll(poll: Poll, actor) -> Poll:
 
 def close_poll(poll: Poll, actor) -> Poll:
     """open → closed (the chair). Unused ballots become void; the attendance is frozen."""
-    from sqlalchemy import update
-
-    from ..ballots.models import BallotToken, NamedVote
-    from ..congress.models import Congress
     require_status(poll, "open")
     issued = db.session.scalar(select(func.count()).select_from(BallotToken)
                                .where(BallotToken.poll_id == poll.id)) or 0
