@@ -6,6 +6,7 @@ gets `{"error": {"code", "message"}}` on /api/ or an error page (or a flashed me
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 
@@ -42,6 +43,19 @@ def json_error(status: int, code: str, message: str, **extra):
     return jsonify(body), status
 
 
+def _generic_message(status: int) -> str | None:
+    """A translated stand-in for Werkzeug's English description of a bare HTTP error."""
+    return {
+        400: _("The request is malformed."),
+        401: _("Sign in first."),
+        403: _("Your role does not allow this."),
+        404: _("This page or item does not exist."),
+        405: _("This action is not possible here."),
+        413: _("The upload is too large."),
+        415: _("This kind of content is not accepted here."),
+    }.get(status)
+
+
 def init_app(app: Flask) -> None:
     from .extensions import db
 
@@ -58,8 +72,11 @@ def init_app(app: Flask) -> None:
         status = err.code or 500
         code = _HTTP_CODES.get(status, "error")
         message = err.description or err.name
+        if message == type(err).description or not message:
+            # Werkzeug's stock English text: say it in the request's language instead.
+            message = _generic_message(status) or message
         if status == 429:
-            message = "Too many attempts; wait a minute and try again."
+            message = _("Too many attempts; wait a minute and try again.")
         if wants_json():
             resp = jsonify({"error": {"code": code, "message": message}})
             resp.status_code = status
@@ -75,7 +92,6 @@ def init_app(app: Flask) -> None:
         # Disk full, database locked past the busy timeout, PostgreSQL down: nothing was stored
         # (the transaction is rolled back), and the voter must hear so plainly and get help,
         # not a generic 500. (reliability, issue 8)
-        from flask_babel import gettext as _
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001  (the connection itself may be gone)
@@ -98,6 +114,6 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
-            return json_error(500, "internal_error", "Internal error; nothing was saved.")
+            return json_error(500, "internal_error", _("Internal error; nothing was saved."))
         return render_template("error.html", status=500,
-                               message="Internal error; nothing was saved."), 500
+                               message=_("Internal error; nothing was saved.")), 500

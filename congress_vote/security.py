@@ -13,6 +13,7 @@ import logging
 import re
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -49,10 +50,10 @@ def roles(*names: str):
             user = current_actor()
             if user is None:
                 if request.path.startswith("/api/"):
-                    abort(401, "Sign in first (Authorization: Bearer <token>).")
+                    abort(401, _("Sign in first (Authorization: Bearer <token>)."))
                 return redirect(url_for("auth.login", next=request.full_path))
             if STAFF not in names and not (set(names) & set(user.role_list)):
-                abort(403, "Your role does not allow this.")
+                abort(403, _("Your role does not allow this."))
             return view(*args, **kwargs)
         return _mark(wrapper, frozenset(names))
     return deco
@@ -186,7 +187,7 @@ def init_app(app: Flask) -> None:
         access = getattr(view, "__access__", None)
         if access is None:
             current_app.logger.error("route %s declares no access; refused", request.endpoint)
-            abort(403, "This route declares no access rule.")
+            abort(403, _("This route declares no access rule."))
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             if bearer_token() is not None and request.path.startswith("/api/"):
                 return None
@@ -220,7 +221,8 @@ def init_app(app: Flask) -> None:
     def _csrf_error(err):
         from .errors import json_error, wants_json
         from flask import render_template
-        msg = "The form expired or was forged (CSRF check failed). Reload the page and try again."
+        msg = _("The form expired or was forged (CSRF check failed). Reload the page and try "
+                "again.")
         if wants_json():
             return json_error(400, "csrf_failed", msg)
         return render_template("error.html", status=400, message=msg), 400

@@ -8,6 +8,7 @@ messages.po, compile it, and list the strings that still have no translation.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +23,22 @@ OUT = ROOT / "congress_vote" / "i18n" / "translations" / "vi" / "LC_MESSAGES"
 POT = ROOT / "congress_vote" / "i18n" / "messages.pot"
 
 
+def _replace(path: Path, write) -> None:
+    """Write through a temporary file and rename: a test run or server reading the catalogue
+    while another run rebuilds it never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
 def extract() -> Catalog:
     pybabel = Path(sys.executable).with_name("pybabel")
+    tmp = POT.with_name(f".{POT.name}.{os.getpid()}.tmp")
     subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(POT),
+                    "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(tmp),
                     "congress_vote", "templates"], check=True, cwd=ROOT)
+    os.replace(tmp, POT)
     with POT.open("rb") as f:
         return read_po(f)
 
@@ -58,10 +70,8 @@ def main() -> int:
         cat.add(m.id, string or ("" if isinstance(m.id, str) else ("", "")),
                 flags=m.flags - {"fuzzy"})
     OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / "messages.po").open("wb") as f:
-        write_po(f, cat, width=100)
-    with (OUT / "messages.mo").open("wb") as f:
-        write_mo(f, cat)
+    _replace(OUT / "messages.po", lambda f: write_po(f, cat, width=100))
+    _replace(OUT / "messages.mo", lambda f: write_mo(f, cat))
     print(f"{total - len(missing)} translated, {len(missing)} missing")
     for mid in missing:
         print("  missing:", mid)

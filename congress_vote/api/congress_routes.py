@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 
 from ..congress import services as svc
 from ..errors import ServiceError
@@ -97,8 +98,8 @@ def delegates_import(cid: int):
         ctype = (request.mimetype or "").lower()
         if ctype in ("application/json", "application/x-www-form-urlencoded",
                      "multipart/form-data"):
-            raise ServiceError("bad_request", "Send the list as a text/csv body or as a "
-                               "multipart field named `file`.", status=400)
+            raise ServiceError("bad_request", _("Send the list as a text/csv body or as a "
+                                 "multipart field named `file`."), status=400)
         data, name = request.get_data(), ""
     n = svc.import_delegates(c, data, filename=name, actor=current_actor())
     db.session.commit()

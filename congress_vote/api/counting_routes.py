@@ -3,6 +3,7 @@ minutes.pdf, receipts."""
 from __future__ import annotations
 
 from flask import abort, request
+from flask_babel import gettext as _
 
 from ..counting import services as cs
 from ..errors import ServiceError
@@ -56,7 +57,7 @@ def api_count(pid):
 def api_result(pid):
     poll = _poll(pid)
     if poll.status != "published" and current_actor() is None:
-        abort(401, "Sign in first (Authorization: Bearer <token>).")
+        abort(401, _("Sign in first (Authorization: Bearer <token>)."))
     return ok(cs.result_dict(poll))
 
 
@@ -107,12 +108,12 @@ def api_round(pid):
     data = json_body()
     ids = field(data, "candidate_ids", list)
     if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise ServiceError("bad_request", "candidate_ids must be integers.", status=400)
+        raise ServiceError("bad_request", _("candidate_ids must be integers."), status=400)
     seats = field(data, "seats", int)
     alt = field(data, "alternate_seats", int, required=False, default=0)
     names = field(data, "new_names", list, required=False, default=[])
     if any(not isinstance(n, str) for n in names):
-        raise ServiceError("bad_request", "new_names must be strings.", status=400)
+        raise ServiceError("bad_request", _("new_names must be strings."), status=400)
     new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
                           alternate_seats=alt)
     db.session.commit()

@@ -1,5 +1,6 @@
 """API routes: polls (see api.md): create, read, list, open, issue ballots, close, turnout."""
 from flask import url_for
+from flask_babel import gettext as _
 
 from ..ballots.services import issue_slips, turnout
 from ..congress.models import Congress
@@ -56,7 +57,7 @@ TURNOUT_SCHEMA = {"type": "object", "properties": {
 def _congress(cid: int) -> Congress:
     congress = db.session.get(Congress, cid)
     if congress is None:
-        raise ServiceError("unknown_congress", "No such congress.", status=404)
+        raise ServiceError("unknown_congress", _("No such congress."), status=404)
     return congress
 
 

@@ -10,6 +10,7 @@ from ..audit.services import head_hash
 from ..errors import ServiceError
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db, limiter
+from ..polls.services import poll_to_dict
 from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
 from ..security import csrf_exempt, current_actor, public, roles
@@ -41,7 +42,7 @@ def publish_poll(pid: int):
     poll = svc.get_poll(pid)
     svc.publish_poll(poll, current_actor())
     db.session.commit()
-    return ok(svc.poll_summary(poll))
+    return ok(poll_to_dict(poll))
 
 
 @bp.get("/polls/<int:pid>/announcement.pdf")
@@ -151,6 +152,6 @@ def receipt_check(cid: int):
     congress = svc.get_congress(cid)
     code = field(json_body(), "code", str)
     if len(code) > 64:
-        raise ServiceError("bad_request", "code is too long.", status=400)
+        raise ServiceError("bad_request", _("code is too long."), status=400)
     found = svc.check_receipt(congress, code)
     return ok({"counted": bool(found), "polls": [{"id": p.id, "title": p.title} for p in found]})

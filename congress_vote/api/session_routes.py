@@ -1,5 +1,6 @@
 """Sessions (bearer tokens) and the list of staff users."""
 from flask import current_app
+from flask_babel import gettext as _
 
 from ..auth.services import authenticate, issue_api_token, list_users
 from ..errors import ServiceError
@@ -30,7 +31,7 @@ def create_session():
     user = authenticate(username, password)
     if user is None:
         db.session.commit()  # keep the record of the failed attempt
-        raise ServiceError("bad_credentials", "Wrong username or password.", status=401)
+        raise ServiceError("bad_credentials", _("Wrong username or password."), status=401)
     token = issue_api_token(user)
     db.session.commit()
     return ok({"token": token, "user_id": user.id, "roles": user.role_list}, 201)

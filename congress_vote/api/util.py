@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 
 from ..errors import ServiceError
 
@@ -21,17 +22,20 @@ def doc(summary: str, body: dict | None = None, response: dict | None = None,
 def json_body(required: tuple[str, ...] = ()) -> dict:
     """The request's JSON object, or a 400 naming what is wrong (never a 500)."""
     if not request.is_json:
-        raise ServiceError("bad_request", "Send a JSON object with Content-Type: application/json.",
+        raise ServiceError("bad_request",
+                           _("Send a JSON object with Content-Type: application/json."),
                            status=400)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ServiceError("bad_request", "The body must be a JSON object.", status=400)
+        raise ServiceError("bad_request", _("The body must be a JSON object."), status=400)
     if _has_huge_int(data):
         # Ids and counts are database INTEGERs: 10**20 would end as OverflowError/DataError (500).
-        raise ServiceError("bad_request", "A number in the body is out of range.", status=400)
+        raise ServiceError("bad_request", _("A number in the body is out of range."), status=400)
     missing = [k for k in required if k not in data]
     if missing:
-        raise ServiceError("bad_request", f"Missing field(s): {', '.join(missing)}.", status=400)
+        raise ServiceError("bad_request",
+                           _("Missing field(s): %(fields)s.", fields=", ".join(missing)),
+                           status=400)
     return data
 
 
@@ -56,14 +60,17 @@ def field(data: dict, name: str, kind, required: bool = True, default=None):
     """One typed field of a JSON body; 400 with the field's name when it has the wrong type."""
     if name not in data or data[name] is None:
         if required:
-            raise ServiceError("bad_request", f"Missing field: {name}.", status=400)
+            raise ServiceError("bad_request", _("Missing field: %(field)s.", field=name),
+                               status=400)
         return default
     value = data[name]
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ServiceError("bad_request", f"{name} must be an integer.", status=400)
+        raise ServiceError("bad_request", _("%(field)s must be an integer.", field=name),
+                           status=400)
     if kind is not int and not isinstance(value, kind):
         names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ServiceError("bad_request", f"{name} must be of type {names}.", status=400)
+        raise ServiceError("bad_request", _("%(field)s must be of type %(types)s.",
+                                             field=name, types=names), status=400)
     return value
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit.services import record
@@ -25,10 +26,10 @@ def normalise_roles(roles) -> str:
     roles = [r.strip() for r in roles if r and r.strip()]
     bad = [r for r in roles if r not in ROLES]
     if bad:
-        raise ServiceError("unknown_role", f"Unknown role(s): {', '.join(bad)}. "
-                           f"Roles: {', '.join(ROLES)}.")
+        raise ServiceError("unknown_role", _("Unknown role(s): %(bad)s. Roles: %(roles)s.",
+                                             bad=", ".join(bad), roles=", ".join(ROLES)))
     if not roles:
-        raise ServiceError("no_role", "A user needs at least one role.")
+        raise ServiceError("no_role", _("A user needs at least one role."))
     return ",".join(r for r in ROLES if r in roles)
 
 
@@ -36,11 +37,12 @@ def create_user(username: str, password: str, roles, full_name: str = "", actor=
     """Create a staff user; the password is stored as an Argon2id hash only."""
     username = (username or "").strip()
     if not username or len(username) > 80:
-        raise ServiceError("bad_username", "A username of 1 to 80 characters is required.")
+        raise ServiceError("bad_username", _("A username of 1 to 80 characters is required."))
     if len(password or "") < 8:
-        raise ServiceError("weak_password", "The password must have at least 8 characters.")
+        raise ServiceError("weak_password", _("The password must have at least 8 characters."))
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ServiceError("username_taken", f"The username {username!r} is taken.", status=409)
+        raise ServiceError("username_taken", _("The username “%(name)s” is taken.", name=username),
+                           status=409)
     user = User(username=username, password_hash=_hasher.hash(password),
                 roles=normalise_roles(roles), full_name=full_name.strip())
     db.session.add(user)
@@ -52,7 +54,7 @@ def create_user(username: str, password: str, roles, full_name: str = "", actor=
 
 def set_password(user: User, password: str, actor=None) -> None:
     if len(password or "") < 8:
-        raise ServiceError("weak_password", "The password must have at least 8 characters.")
+        raise ServiceError("weak_password", _("The password must have at least 8 characters."))
     user.password_hash = _hasher.hash(password)
     record("user.password_changed", actor=actor, data={"user_id": user.id})
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
 from .. import codes
@@ -70,26 +72,27 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
     ballots, printed by the counting area from the returned codes).
     """
     if isinstance(count, bool) or not isinstance(count, int):
-        raise _err("bad_request", "count must be an integer.", 400)
+        raise _err("bad_request", _("count must be an integer."), 400)
     if count < 1 or count > MAX_BATCH:
-        raise _err("bad_count", f"count must be between 1 and {MAX_BATCH}.", 422)
+        raise _err("bad_count", _("count must be between 1 and %(max)s.", max=MAX_BATCH), 422)
     if kind not in ("slip", "paper"):
-        raise _err("bad_kind", "kind must be slip or paper.", 422)
+        raise _err("bad_kind", _("kind must be slip or paper."), 422)
     # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
     # transactions are serialised by BEGIN IMMEDIATE already).
     poll = db.session.scalar(select(Poll).where(Poll.id == poll.id).with_for_update())
     require_status(poll, "open")
     if poll.secrecy != "secret":
-        raise _err("poll_not_secret", "This is an open (named) poll: delegates vote with their "
-                   "cards, no ballots are issued.", 409)
+        raise _err("poll_not_secret", _("This is an open (named) poll: delegates vote with their "
+                     "cards, no ballots are issued."), 409)
     figures = attendance(db.session.get(Congress, poll.congress_id))
     present = int(figures.get("voters_present") or 0)
     already = issued_count(poll)
     if already + count > present:
         raise _err("too_many_ballots",
-                   f"{count} more ballots would exceed the voters present ({present}); "
-                   f"{already} are issued already, so at most {max(present - already, 0)} more.",
-                   409)
+                   _("%(count)s more ballots would exceed the voters present (%(present)s); "
+                     "%(already)s are issued already, so at most %(left)s more.",
+                     count=count, present=present, already=already,
+                     left=max(present - already, 0)), 409)
     batch = IssueBatch(poll_id=poll.id, count=count, kind=kind,
                        issued_by=getattr(actor, "id", None))
     db.session.add(batch)
@@ -144,13 +147,13 @@ def take_slips_pdf(poll_id: int, fid: str) -> bytes:
     """Read and delete a stored slips PDF (it can be fetched once). 404 when gone."""
     import re
     if not re.fullmatch(rf"{poll_id}-[0-9a-f]{{32}}", fid or ""):
-        raise _err("unknown_file", "No such slips file (each file can be downloaded once).", 404)
+        raise _err("unknown_file", _("No such slips file (each file can be downloaded once)."), 404)
     path = _slips_dir() / f"{fid}.pdf"
     try:
         data = path.read_bytes()
         path.unlink()
     except FileNotFoundError:
-        raise _err("unknown_file", "No such slips file (each file can be downloaded once).",
+        raise _err("unknown_file", _("No such slips file (each file can be downloaded once)."),
                    404) from None
     return data
 
@@ -182,24 +185,24 @@ def resolve_code(text) -> str | None:
     return codes.normalise(text)
 
 
-NOT_A_BALLOT = "This code is not a ballot — check the characters."
+NOT_A_BALLOT = _l("This code is not a ballot — check the characters.")
 
 
 def _diagnose(h: str, congress_id: int | None):
     """Why the token `h` cannot be used (after the conditional UPDATE found nothing)."""
     token = db.session.get(BallotToken, h)
     if token is None:
-        raise _err("unknown_ballot", "No ballot has this code. Check the characters.", 404)
+        raise _err("unknown_ballot", _("No ballot has this code. Check the characters."), 404)
     poll = db.session.get(Poll, token.poll_id)
     if congress_id is not None and poll.congress_id != congress_id:
-        raise _err("wrong_congress", "This ballot belongs to another congress.", 409)
+        raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
     batch = db.session.get(IssueBatch, token.batch_id)
     if batch is not None and batch.kind == "paper":
-        raise _err("paper_ballot", "This is a paper ballot: mark it and put it in the ballot "
-                   "box.", 409)
+        raise _err("paper_ballot", _("This is a paper ballot: mark it and put it in the ballot "
+                     "box."), 409)
     if token.state == "used":
-        raise _err("ballot_used", "This ballot has already been cast.", 409)
-    raise _err("poll_not_open", "This vote is not open (or the ballot was voided).", 409)
+        raise _err("ballot_used", _("This ballot has already been cast."), 409)
+    raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
 
 
 def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken]:
@@ -208,14 +211,14 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
     409 wrong_congress (kiosk bound to another congress), 409 paper_ballot."""
     code = resolve_code(text)
     if code is None:
-        raise _err("unknown_ballot", NOT_A_BALLOT, 404)
+        raise _err("unknown_ballot", str(NOT_A_BALLOT), 404)
     h = codes.code_hash(code)
     token = db.session.get(BallotToken, h)
     if token is None:
-        raise _err("unknown_ballot", "No ballot has this code. Check the characters.", 404)
+        raise _err("unknown_ballot", _("No ballot has this code. Check the characters."), 404)
     poll = db.session.get(Poll, token.poll_id)
     if congress_id is not None and poll.congress_id != congress_id:
-        raise _err("wrong_congress", "This ballot belongs to another congress.", 409)
+        raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
     if token.state == "unused" and poll.status == "open":
         batch = db.session.get(IssueBatch, token.batch_id)
         if batch is not None and batch.kind == "paper":
@@ -233,14 +236,14 @@ def poll_spec(poll: Poll) -> PollSpec:
 
 
 _MESSAGES = {
-    "overvote": "You kept more names than there are seats. Strike out more names.",
-    "unknown_candidate": "A name on this ballot is not on the list.",
-    "duplicate_candidate": "A name is kept twice.",
-    "all_struck": "Under this poll's rules a ballot striking every name is invalid.",
-    "unknown_item": "An answer names an item that is not on this ballot.",
-    "duplicate_item": "An item is answered twice.",
-    "bad_answer": "Answer each item with for, against or abstain.",
-    "wrong_kind": "This choice does not fit the kind of vote.",
+    "overvote": _l("You kept more names than there are seats. Strike out more names."),
+    "unknown_candidate": _l("A name on this ballot is not on the list."),
+    "duplicate_candidate": _l("A name is kept twice."),
+    "all_struck": _l("Under this poll's rules a ballot striking every name is invalid."),
+    "unknown_item": _l("An answer names an item that is not on this ballot."),
+    "duplicate_item": _l("An item is answered twice."),
+    "bad_answer": _l("Answer each item with for, against or abstain."),
+    "wrong_kind": _l("This choice does not fit the kind of vote."),
 }
 
 
@@ -250,13 +253,13 @@ def check_choice(poll: Poll, kept=None, answers=None) -> str:
         if answers is None:
             answers = {}
         if not isinstance(answers, dict):
-            raise _err("bad_request", "answers must be an object {item_id: answer}.", 400)
+            raise _err("bad_request", _("answers must be an object {item_id: answer}."), 400)
         raw = {"answers": answers}
     else:
         if kept is None:
-            raise _err("bad_request", "kept (the list of candidate ids kept) is required.", 400)
+            raise _err("bad_request", _("kept (the list of candidate ids kept) is required."), 400)
         if not isinstance(kept, list):
-            raise _err("bad_request", "kept must be a list of candidate ids.", 400)
+            raise _err("bad_request", _("kept must be a list of candidate ids."), 400)
         raw = {"kept": kept}
     try:
         ballot = RulesBallot.from_dict(raw)
@@ -264,7 +267,8 @@ def check_choice(poll: Poll, kept=None, answers=None) -> str:
         raise _err("bad_request", str(exc), 400) from None
     reason = validate_ballot(poll_spec(poll), settings_of(poll), ballot)
     if reason is not None:
-        raise _err(str(reason), _MESSAGES.get(str(reason), "This ballot is not valid."), 422)
+        message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
+        raise _err(str(reason), str(message), 422)
     if ballot.kept is not None:
         return canonical({"kept": sorted(ballot.kept)})
     return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
@@ -275,7 +279,7 @@ def receipt_for(receipt_key: str, token_hash: str) -> str:
     digest = hmac.new(bytes.fromhex(receipt_key), token_hash.encode(), hashlib.sha256).digest()
     value = int.from_bytes(digest[:5], "big")
     chars = []
-    for _ in range(8):
+    for _i in range(8):
         value, r = divmod(value, 32)
         chars.append(codes.ALPHABET[r])
     s = "".join(reversed(chars))
@@ -293,7 +297,7 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     """
     code = resolve_code(text)
     if code is None:
-        raise _err("unknown_ballot", NOT_A_BALLOT, 404)
+        raise _err("unknown_ballot", str(NOT_A_BALLOT), 404)
     h = codes.code_hash(code)
     open_polls = select(Poll.id).where(Poll.status == "open", Poll.secrecy == "secret")
     if congress_id is not None:
@@ -335,11 +339,11 @@ def voter_by_card(congress, card_text: str):
             raise
         delegate = None  # not a card code at all
     if delegate is None:
-        raise _err("unknown_card", "This card is not known for this congress.", 404)
+        raise _err("unknown_card", _("This card is not known for this congress."), 404)
     if not delegate.can_vote:
-        raise _err("not_a_voter", "Probationary members attend but do not vote.", 409)
+        raise _err("not_a_voter", _("Probationary members attend but do not vote."), 409)
     if delegate.status != "present":
-        raise _err("not_present", "This delegate is not checked in as present.", 409)
+        raise _err("not_present", _("This delegate is not checked in as present."), 409)
     return delegate
 
 
@@ -352,15 +356,15 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
     """Record a delegate's vote in an open (named) poll; once per delegate (409 ballot_used,
     backed by the unique constraint). Answers the receipt code."""
     if poll.secrecy != "open":
-        raise _err("poll_not_named", "This poll is secret: vote with a ballot slip.", 409)
+        raise _err("poll_not_named", _("This poll is secret: vote with a ballot slip."), 409)
     require_status(poll, "open")
     if delegate.congress_id != poll.congress_id:
-        raise _err("wrong_congress", "This card belongs to another congress.", 409)
+        raise _err("wrong_congress", _("This card belongs to another congress."), 409)
     if not delegate.can_vote or delegate.status != "present":
-        raise _err("not_a_voter", "Only full members checked in as present vote.", 409)
+        raise _err("not_a_voter", _("Only full members checked in as present vote."), 409)
     choice = check_choice(poll, kept, answers)
     if named_vote_exists(poll, delegate.id):
-        raise _err("ballot_used", "This delegate has already voted in this poll.", 409)
+        raise _err("ballot_used", _("This delegate has already voted in this poll."), 409)
     receipt = receipt_for(poll.receipt_key, f"named:{delegate.id}")
     from sqlalchemy.exc import IntegrityError
     try:
@@ -368,7 +372,7 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
             db.session.add(NamedVote(poll_id=poll.id, delegate_id=delegate.id, choice=choice,
                                      receipt=receipt))
     except IntegrityError:
-        raise _err("ballot_used", "This delegate has already voted in this poll.",
+        raise _err("ballot_used", _("This delegate has already voted in this poll."),
                    409) from None
     record("ballot.named_vote", data={"poll_id": poll.id, "delegate_id": delegate.id},
            congress_id=poll.congress_id)

@@ -20,6 +20,7 @@ from datetime import date
 from fractions import Fraction
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from .. import codes
@@ -65,21 +66,21 @@ def parse_fraction(text) -> Fraction:
     m = re.fullmatch(r"\s*(\d{1,4})\s*/\s*(\d{1,4})\s*", str(text or ""))
     if not m or int(m.group(2)) == 0 or not (0 < int(m.group(1)) <= int(m.group(2))):
         raise ServiceError("bad_quorum_fraction",
-                           "The quorum fraction must look like 2/3 (p/q with 0 < p/q ≤ 1).")
+                           _("The quorum fraction must look like 2/3 (p/q with 0 < p/q ≤ 1)."))
     return Fraction(int(m.group(1)), int(m.group(2)))
 
 
 def get_congress(cid: int) -> Congress:
     congress = db.session.get(Congress, cid)
     if congress is None:
-        raise ServiceError("not_found", "No such congress.", status=404)
+        raise ServiceError("not_found", _("No such congress."), status=404)
     return congress
 
 
 def get_delegate(congress: Congress, did: int) -> Delegate:
     d = db.session.get(Delegate, did)
     if d is None or d.congress_id != congress.id:
-        raise ServiceError("not_found", "No such delegate in this congress.", status=404)
+        raise ServiceError("not_found", _("No such delegate in this congress."), status=404)
     return d
 
 
@@ -97,7 +98,8 @@ def _parse_date(value, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ServiceError("bad_date", f"{name} must be a date written YYYY-MM-DD.") from None
+        raise ServiceError("bad_date", _("%(field)s must be a date written YYYY-MM-DD.",
+                                         field=name)) from None
 
 
 def _congress_fields(data: dict, partial: bool = False) -> dict:
@@ -106,17 +108,18 @@ def _congress_fields(data: dict, partial: bool = False) -> dict:
         if key in data or not partial:
             value = clean_name(data.get(key))
             if len(value) > limit:
-                raise ServiceError("too_long", f"{key} is longer than {limit} characters.")
+                raise ServiceError("too_long", _("%(field)s is longer than %(limit)s characters.",
+                                                           field=key, limit=limit))
             out[key] = value
     if "name" in out and not out["name"]:
-        raise ServiceError("name_required", "A congress needs a name.")
+        raise ServiceError("name_required", _("A congress needs a name."))
     for key in ("starts_on", "ends_on"):
         if key in data or not partial:
             out[key] = _parse_date(data.get(key), key)
     if "kind" in data or not partial:
         kind = data.get("kind") or "members"
         if kind not in KINDS:
-            raise ServiceError("bad_kind", "kind must be 'members' or 'delegates'.")
+            raise ServiceError("bad_kind", _("kind must be 'members' or 'delegates'."))
         out["kind"] = kind
     if "quorum_fraction" in data or not partial:
         frac = parse_fraction(data.get("quorum_fraction") or "2/3")
@@ -126,7 +129,7 @@ def _congress_fields(data: dict, partial: bool = False) -> dict:
 
 def _check_dates(c: Congress) -> None:
     if c.starts_on and c.ends_on and c.ends_on < c.starts_on:
-        raise ServiceError("bad_dates", "The congress cannot end before it starts.")
+        raise ServiceError("bad_dates", _("The congress cannot end before it starts."))
 
 
 def create_congress(data: dict, actor=None) -> Congress:
@@ -174,9 +177,10 @@ def add_branch(congress: Congress, name: str, actor=None) -> Branch:
     """Add a branch by hand; 409 if it exists, 422 if the name is empty or too long."""
     name = clean_name(name)
     if not name or len(name) > MAX_LEN["branch"]:
-        raise ServiceError("bad_branch", "A branch needs a name of 1 to 300 characters.")
+        raise ServiceError("bad_branch", _("A branch needs a name of 1 to 300 characters."))
     if branch_by_name(congress, name, create=False) is not None:
-        raise ServiceError("branch_exists", f"The branch “{name}” exists already.", status=409)
+        raise ServiceError("branch_exists", _("The branch “%(name)s” exists already.", name=name),
+                           status=409)
     b = branch_by_name(congress, name)
     record("branch.created", actor=actor, congress_id=congress.id, data={"branch": name})
     return b
@@ -200,23 +204,26 @@ def _delegate_values(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
             value = int(value)  # a spreadsheet turns code 12 into 12.0
         v[key] = clean_name("" if value is None else str(value))
         if len(v[key]) > MAX_LEN[key]:
-            errors.append((key, f"longer than {MAX_LEN[key]} characters"))
-    for key, label in (("code", "code"), ("full_name", "full name"), ("branch", "branch")):
+            errors.append((key, _("longer than %(limit)s characters", limit=MAX_LEN[key])))
+    missing = {"code": _("the code is missing"), "full_name": _("the full name is missing"),
+               "branch": _("the branch is missing")}
+    for key, message in missing.items():
         if not v[key]:
-            errors.append((key, f"the {label} is missing"))
+            errors.append((key, message))
     membership = fold(raw.get("membership"))
     if not membership:
-        errors.append(("membership", "the membership is missing (full/probationary, "
-                                     "chính thức/dự bị)"))
+        errors.append(("membership", _("the membership is missing (full/probationary, "
+                                       "chính thức/dự bị)")))
     elif membership not in _MEMBERSHIP_WORDS:
-        errors.append(("membership", f"unknown membership “{raw.get('membership')}” (use "
-                                     "full/probationary or chính thức/dự bị)"))
+        errors.append(("membership", _("unknown membership “%(value)s” (use full/probationary "
+                                       "or chính thức/dự bị)", value=raw.get("membership"))))
     else:
         v["membership"] = _MEMBERSHIP_WORDS[membership]
     gender = fold(raw.get("gender"))
     if gender:
         if gender not in _GENDER_WORDS:
-            errors.append(("gender", f"unknown gender “{raw.get('gender')}” (M/F, Nam/Nữ)"))
+            errors.append(("gender", _("unknown gender “%(value)s” (M/F, Nam/Nữ)",
+                                             value=raw.get("gender"))))
         else:
             v["gender"] = _GENDER_WORDS[gender]
     else:
@@ -231,10 +238,11 @@ def _delegate_values(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
         try:
             y = int(text)
         except ValueError:
-            errors.append(("birth_year", f"“{year}” is not a year"))
+            errors.append(("birth_year", _("“%(value)s” is not a year", value=year)))
         else:
             if not 1900 <= y <= date.today().year - 16:
-                errors.append(("birth_year", f"{y} is outside 1900–{date.today().year - 16}"))
+                errors.append(("birth_year", _("%(year)s is outside 1900–%(last)s", year=y,
+                                                   last=date.today().year - 16)))
             v["birth_year"] = y
     v["position"] = v["position"] or None
     return v, errors
@@ -278,10 +286,11 @@ def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
                            rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
     codes_, names = _existing(congress)
     if v["code"].casefold() in codes_:
-        raise ServiceError("duplicate_code", f"The code {v['code']} is taken.", status=409)
-    if v["full_name"].casefold() in names:
-        raise ServiceError("duplicate_name", f"A delegate named {v['full_name']} exists already.",
+        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
                            status=409)
+    if v["full_name"].casefold() in names:
+        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
+                                               name=v["full_name"]), status=409)
     d = _make_delegate(congress, v)
     db.session.flush()
     _seal_card(d)
@@ -315,10 +324,11 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
                            rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
     codes_, names = _existing(delegate.congress)
     if codes_.get(v["code"].casefold(), delegate.id) != delegate.id:
-        raise ServiceError("duplicate_code", f"The code {v['code']} is taken.", status=409)
-    if names.get(v["full_name"].casefold(), delegate.id) != delegate.id:
-        raise ServiceError("duplicate_name", f"A delegate named {v['full_name']} exists already.",
+        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
                            status=409)
+    if names.get(v["full_name"].casefold(), delegate.id) != delegate.id:
+        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
+                                               name=v["full_name"]), status=409)
     branch = branch_by_name(delegate.congress, v["branch"])
     changed = []
     for key in ("code", "full_name", "membership", "gender", "birth_year", "position"):
@@ -366,7 +376,8 @@ REQUIRED_COLUMNS = ("code", "full_name", "branch", "membership")
 def _reject(rows: list[dict], message: str | None = None):
     n = len({r["row"] for r in rows})
     raise ServiceError("invalid_rows", message or
-                       f"The file was not imported: {n} row(s) have errors. Nothing was saved.",
+                       _("The file was not imported: %(n)s row(s) have errors. Nothing was saved.",
+                         n=n),
                        status=422, rows=rows)
 
 
@@ -374,17 +385,18 @@ def _decode_csv(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        guess = "Windows-1258 (Vietnamese Windows)"
+        guess = _("Windows-1258 (Vietnamese Windows)")
         try:
             data.decode("cp1258")
         except UnicodeDecodeError:
-            guess = "Latin-1 or another 8-bit encoding"
+            guess = _("Latin-1 or another 8-bit encoding")
         line = data[:err.start].count(b"\n") + 1
         _reject([{"row": line, "field": "file",
-                  "message": f"the file is not UTF-8 (byte {err.start + 1}, it looks like "
-                             f"{guess}); save it as “CSV UTF-8” and import again"}],
-                "The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
-                "CSV UTF-8) and import it again. Nothing was saved.")
+                  "message": _("the file is not UTF-8 (byte %(byte)s, it looks like %(guess)s); "
+                               "save it as “CSV UTF-8” and import again",
+                               byte=err.start + 1, guess=guess)}],
+                _("The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
+                  "CSV UTF-8) and import it again. Nothing was saved."))
 
 
 def read_table(data: bytes) -> list[list]:
@@ -398,11 +410,11 @@ def read_table(data: bytes) -> list[list]:
             wb.close()
             return rows
         except Exception:  # a damaged or non-XLSX zip
-            _reject([{"row": 0, "field": "file", "message": "not a readable XLSX workbook"}],
-                    "The file is not a readable XLSX workbook. Nothing was saved.")
+            _reject([{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
+                    _("The file is not a readable XLSX workbook. Nothing was saved."))
     if b"\x00" in data[:4096]:
-        _reject([{"row": 0, "field": "file", "message": "binary file (UTF-16 or not a CSV)"}],
-                "The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved.")
+        _reject([{"row": 0, "field": "file", "message": _("binary file (UTF-16 or not a CSV)")}],
+                _("The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved."))
     text = _decode_csv(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -417,7 +429,7 @@ def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list
     while table and not any(str(c or "").strip() for c in table[0]):
         table = table[1:]
     if not table:
-        return [], [{"row": 1, "field": "file", "message": "the file is empty"}]
+        return [], [{"row": 1, "field": "file", "message": _("the file is empty")}]
     header = table[0]
     columns: dict[int, str] = {}
     for i, name in enumerate(header):
@@ -427,8 +439,9 @@ def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list
             columns[i] = key
     missing = [k for k in REQUIRED_COLUMNS if k not in columns.values()]
     if missing:
-        return [], [{"row": 1, "field": k, "message": f"the column “{k}” is missing (headers: "
-                     "code, full_name, branch, membership or mã, họ và tên, chi bộ, đảng viên)"}
+        return [], [{"row": 1, "field": k, "message": _(
+                     "the column “%(column)s” is missing (headers: code, full_name, branch, "
+                     "membership or mã, họ và tên, chi bộ, đảng viên)", column=k)}
                     for k in missing]
     out = []
     for n, row in enumerate(table[1:], start=2):
@@ -445,16 +458,16 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
     unique within the file and against the delegates already on the list. `filename` is only
     recorded (never used as a path). Returns the number imported."""
     if not data:
-        _reject([{"row": 0, "field": "file", "message": "the file is empty"}],
-                "The file is empty. Nothing was saved.")
+        _reject([{"row": 0, "field": "file", "message": _("the file is empty")}],
+                _("The file is empty. Nothing was saved."))
     rows, errors = parse_delegate_rows(read_table(data))
     if errors:
         _reject(errors)
     if not rows:
-        _reject([{"row": 2, "field": "file", "message": "the file has no delegate rows"}])
+        _reject([{"row": 2, "field": "file", "message": _("the file has no delegate rows")}])
     if len(rows) > MAX_IMPORT_ROWS:
         _reject([{"row": 0, "field": "file",
-                  "message": f"more than {MAX_IMPORT_ROWS} rows; split the file"}])
+                  "message": _("more than %(n)s rows; split the file", n=MAX_IMPORT_ROWS)}])
     codes_, names = _existing(congress)
     seen_codes: dict[str, int] = {}
     seen_names: dict[str, int] = {}
@@ -467,20 +480,23 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
             k = v["code"].casefold()
             if k in seen_codes:
                 errors.append({"row": n, "field": "code",
-                               "message": f"duplicate code {v['code']} (also row {seen_codes[k]})"})
+                               "message": _("duplicate code %(code)s (also row %(row)s)",
+                                           code=v["code"], row=seen_codes[k])})
             elif k in codes_:
                 errors.append({"row": n, "field": "code",
-                               "message": f"code {v['code']} is already on the list"})
+                               "message": _("code %(code)s is already on the list",
+                                            code=v["code"])})
             seen_codes.setdefault(k, n)
         if v["full_name"]:
             k = v["full_name"].casefold()
             if k in seen_names:
                 errors.append({"row": n, "field": "full_name",
-                               "message": f"duplicate name {v['full_name']} (also row "
-                                          f"{seen_names[k]})"})
+                               "message": _("duplicate name %(name)s (also row %(row)s)",
+                                           name=v["full_name"], row=seen_names[k])})
             elif k in names:
                 errors.append({"row": n, "field": "full_name",
-                               "message": f"{v['full_name']} is already on the list"})
+                               "message": _("%(name)s is already on the list",
+                                            name=v["full_name"])})
             seen_names.setdefault(k, n)
         clean.append(v)
     if errors:
@@ -534,14 +550,14 @@ def _card_lookup(text: str) -> str:
     if upper.startswith("CV1:"):
         if not upper.startswith(QR_PREFIX):
             raise ServiceError("not_a_card_code",
-                               "This QR code is not a delegate card (it is another document "
-                               "of the congress).", status=422)
+                               _("This QR code is not a delegate card (it is another document "
+                                 "of the congress)."), status=422)
         s = s[len(QR_PREFIX):]
     code = codes.normalise(s)
     if code is None:
         raise ServiceError("not_a_card_code",
-                           "Not a card code: scan the QR on the delegate card or type the code "
-                           "printed under it.", status=422)
+                           _("Not a card code: scan the QR on the delegate card or type the code "
+                             "printed under it."), status=422)
     return code
 
 
@@ -561,11 +577,11 @@ def find_card(congress: Congress, text: str) -> Delegate:
     d = db.session.scalar(select(Delegate).where(
         Delegate.card_hash == codes.code_hash(_card_lookup(text))))
     if d is None:
-        raise ServiceError("unknown_card", "Unknown card: no delegate holds this card (it may "
-                           "have been replaced by a reissued card).", status=404)
+        raise ServiceError("unknown_card", _("Unknown card: no delegate holds this card (it may "
+                           "have been replaced by a reissued card)."), status=404)
     if d.congress_id != congress.id:
         raise ServiceError("card_of_another_congress",
-                           "This card belongs to another congress.", status=404)
+                           _("This card belongs to another congress."), status=404)
     return d
 
 
@@ -599,7 +615,8 @@ def _mark_present(d: Delegate, actor, via: str) -> bool:
 def undo_check_in(delegate: Delegate, actor=None) -> Delegate:
     """Take back a check-in made by mistake: the delegate is absent again. 409 if not present."""
     if delegate.status != "present":
-        raise ServiceError("not_present", f"{delegate.full_name} is not checked in.", status=409)
+        raise ServiceError("not_present", _("%(name)s is not checked in.", name=delegate.full_name),
+                           status=409)
     delegate.status = "absent"
     delegate.checked_in_at = None
     db.session.flush()
@@ -612,12 +629,12 @@ def set_attendance(delegate: Delegate, status: str, reason: str | None = None, a
                    ) -> Delegate:
     """Set present / excused / absent. Excused needs a reason (it leaves the denominator)."""
     if status not in STATUSES:
-        raise ServiceError("bad_status", "status must be present, excused or absent.")
+        raise ServiceError("bad_status", _("status must be present, excused or absent."))
     reason = clean_name(reason) or None
     if reason and len(reason) > 500:
-        raise ServiceError("too_long", "The reason is longer than 500 characters.")
+        raise ServiceError("too_long", _("The reason is longer than 500 characters."))
     if status == "excused" and not reason:
-        raise ServiceError("reason_required", "An excused absence needs a reason.")
+        raise ServiceError("reason_required", _("An excused absence needs a reason."))
     if status == "present":
         if delegate.status != "present":
             _mark_present(delegate, actor, via="manual")

@@ -5,6 +5,8 @@ form fields into the API's dict (candidates one per line, "Full name | position"
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from ..errors import ServiceError
 
 
@@ -15,7 +17,8 @@ def _int(form, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ServiceError("bad_request", f"{name} must be a whole number.", status=422) from None
+        raise ServiceError("bad_request", _("%(field)s must be a whole number.", field=name),
+                           status=422) from None
 
 
 def poll_data_from_form(form) -> dict:

@@ -12,6 +12,7 @@ Guarantees:
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 import hashlib
 import json
 import secrets
@@ -44,7 +45,7 @@ def get_poll(pid: int, lock: bool = False) -> Poll:
         stmt = stmt.with_for_update()
     poll = db.session.scalar(stmt)
     if poll is None:
-        raise ServiceError("unknown_poll", "No such poll.", status=404)
+        raise ServiceError("unknown_poll", _("No such poll."), status=404)
     return poll
 
 
@@ -52,7 +53,9 @@ def require_status(poll: Poll, *statuses: str) -> None:
     """409 `poll_not_<first status>` unless the poll is in one of `statuses`."""
     if poll.status not in statuses:
         raise ServiceError(f"poll_not_{statuses[0]}",
-                           f"The poll is {poll.status}; this needs it {' or '.join(statuses)}.",
+                           # The statuses are msgids of the poll pages ("draft", "open", ...).
+                           _("The poll is %(status)s; this needs it %(needed)s.",
+                             status=_(poll.status), needed=" / ".join(_(s) for s in statuses)),
                            status=409)
 
 
@@ -78,11 +81,15 @@ def warnings_of(poll: Poll) -> list[dict]:
         seats = poll.seats + (poll.alternate_seats if poll.kind == "slate" else 0)
         w = candidate_list_warning(seats, len(poll.candidates))
         if w is not None:
-            out.append({"code": w.code, "message": w.message, "min_candidates": w.min_candidates,
+            # The rules engine speaks English; the message is said again in the page's language.
+            message = _("%(n)s candidates for %(seats)s seats; the usual list has %(low)s to "
+                        "%(high)s names", n=w.candidates, seats=w.seats, low=w.min_candidates,
+                        high=w.max_candidates)
+            out.append({"code": w.code, "message": message, "min_candidates": w.min_candidates,
                         "max_candidates": w.max_candidates})
     if poll.secrecy == "secret" and not poll.committee:
         out.append({"code": "no_counting_committee",
-                    "message": "No counting committee is named for this poll."})
+                    "message": _("No counting committee is named for this poll.")})
     return out
 
 
@@ -129,15 +136,16 @@ def _str(data: dict, key: str, max_len: int, required: bool = True) -> str | Non
     value = data.get(key)
     if value is None:
         if required:
-            raise _bad("bad_request", f"Missing field: {key}.", 400)
+            raise _bad("bad_request", _("Missing field: %(field)s.", field=key), 400)
         return None
     if not isinstance(value, str):
-        raise _bad("bad_request", f"{key} must be a string.", 400)
+        raise _bad("bad_request", _("%(field)s must be a string.", field=key), 400)
     value = value.strip()
     if required and not value:
-        raise _bad(f"missing_{key}", f"{key} must not be empty.")
+        raise _bad(f"missing_{key}", _("%(field)s must not be empty.", field=key))
     if len(value) > max_len:
-        raise _bad(f"{key}_too_long", f"{key} is longer than {max_len} characters.")
+        raise _bad(f"{key}_too_long", _("%(field)s is longer than %(limit)s characters.",
+                                                 field=key, limit=max_len))
     return value
 
 
@@ -146,9 +154,9 @@ def _int(data: dict, key: str, default: int | None) -> int | None:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad("bad_request", f"{key} must be an integer.", 400)
+        raise _bad("bad_request", _("%(field)s must be an integer.", field=key), 400)
     if value < 0 or value > 1000:
-        raise _bad(f"bad_{key}", f"{key} must be between 0 and 1000.")
+        raise _bad(f"bad_{key}", _("%(field)s must be between 0 and 1000.", field=key))
     return value
 
 
@@ -156,11 +164,11 @@ def _parse_rules(value) -> str:
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise _bad("bad_request", "rules must be an object.", 400)
+        raise _bad("bad_request", _("rules must be an object."), 400)
     value = dict(value)
     preset = value.pop("preset", None) or "vn-party"
     if not isinstance(preset, str):
-        raise _bad("bad_rules", "rules.preset must be a string.")
+        raise _bad("bad_rules", _("rules.preset must be a string."))
     try:
         settings = settings_for(preset, value)
     except RulesInputError as exc:
@@ -170,26 +178,27 @@ def _parse_rules(value) -> str:
 
 def _parse_candidates(congress, value) -> list[dict]:
     if not isinstance(value, list):
-        raise _bad("bad_request", "candidates must be a list.", 400)
+        raise _bad("bad_request", _("candidates must be a list."), 400)
     if len(value) > MAX_CANDIDATES:
-        raise _bad("too_many_candidates", f"At most {MAX_CANDIDATES} candidates.")
+        raise _bad("too_many_candidates", _("At most %(n)s candidates.", n=MAX_CANDIDATES))
     out, seen = [], set()
     for n, c in enumerate(value, 1):
         if not isinstance(c, dict):
-            raise _bad("bad_request", f"candidates[{n}] must be an object.", 400)
+            raise _bad("bad_request", _("candidates[%(n)s] must be an object.", n=n), 400)
         name = _str(c, "full_name", 200)
         position = _str(c, "position", 200, required=False) or ""
         did = c.get("delegate_id")
         if did is not None:
             if isinstance(did, bool) or not isinstance(did, int):
-                raise _bad("bad_request", f"candidates[{n}].delegate_id must be an integer.", 400)
+                raise _bad("bad_request", _("candidates[%(n)s].delegate_id must be an integer.",
+                                                    n=n), 400)
             d = db.session.get(Delegate, did)
             if d is None or d.congress_id != congress.id:
-                raise _bad("unknown_delegate", f"Candidate {name}: no such delegate in this "
-                           "congress.")
+                raise _bad("unknown_delegate", _("Candidate %(name)s: no such delegate in this "
+                             "congress.", name=name))
         key = (_norm_name(name), did)
         if key in seen:
-            raise _bad("duplicate_candidate", f"{name} is on the list twice.")
+            raise _bad("duplicate_candidate", _("%(name)s is on the list twice.", name=name))
         seen.add(key)
         out.append({"full_name": " ".join(name.split()), "position": position,
                     "delegate_id": did})
@@ -198,13 +207,13 @@ def _parse_candidates(congress, value) -> list[dict]:
 
 def _parse_items(value) -> list[str]:
     if not isinstance(value, list):
-        raise _bad("bad_request", "items must be a list.", 400)
+        raise _bad("bad_request", _("items must be a list."), 400)
     if len(value) > MAX_ITEMS:
-        raise _bad("too_many_items", f"At most {MAX_ITEMS} items.")
+        raise _bad("too_many_items", _("At most %(n)s items.", n=MAX_ITEMS))
     out = []
     for n, it in enumerate(value, 1):
         if not isinstance(it, dict):
-            raise _bad("bad_request", f"items[{n}] must be an object.", 400)
+            raise _bad("bad_request", _("items[%(n)s] must be an object.", n=n), 400)
         out.append(_str(it, "text", 5000))
     return out
 
@@ -212,16 +221,17 @@ def _parse_items(value) -> list[str]:
 def _parse_committee(value) -> list:
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int)
                                           for v in value):
-        raise _bad("bad_request", "counting_committee must be a list of user ids.", 400)
+        raise _bad("bad_request", _("counting_committee must be a list of user ids."), 400)
     if len(set(value)) != len(value):
-        raise _bad("duplicate_committee_member", "A user is named twice in the committee.")
+        raise _bad("duplicate_committee_member", _("A user is named twice in the committee."))
     users = []
     for uid in value:
         u = db.session.get(User, uid)
         if u is None:
-            raise _bad("unknown_user", f"No staff user with id {uid}.")
+            raise _bad("unknown_user", _("No staff user with id %(id)s.", id=uid))
         if not u.has_role("counter"):
-            raise _bad("not_a_counter", f"{u.display_name} does not hold the counter role.")
+            raise _bad("not_a_counter", _("%(name)s does not hold the counter role.",
+                                                 name=u.display_name))
         users.append(u)
     return users
 
@@ -238,8 +248,8 @@ def _check_committee_not_candidates(users, candidates: list[dict]) -> None:
     for u in users:
         if _norm_name(u.full_name) and _norm_name(u.full_name) in names:
             raise _bad("committee_member_is_candidate",
-                       f"{u.display_name} is a candidate and cannot sit on the counting "
-                       "committee.")
+                       _("%(name)s is a candidate and cannot sit on the counting "
+                         "committee.", name=u.display_name))
 
 
 def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
@@ -248,7 +258,7 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
     if creating or "kind" in data:
         kind = data.get("kind")
         if kind not in POLL_KINDS:
-            raise _bad("bad_kind", f"kind must be one of {', '.join(POLL_KINDS)}.")
+            raise _bad("bad_kind", _("kind must be one of %(kinds)s.", kinds=", ".join(POLL_KINDS)))
     title = _str(data, "title", 500) if (creating or "title" in data) else poll.title
     default_seats = 0 if kind == "resolution" else 1
     seats = _int(data, "seats", poll.seats if not creating else default_seats)
@@ -256,12 +266,12 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
     if kind == "resolution":
         seats, alt = 0, 0
     elif kind == "committee" and alt:
-        raise _bad("bad_alternate_seats", "Only a delegate slate has alternate seats.")
+        raise _bad("bad_alternate_seats", _("Only a delegate slate has alternate seats."))
     elif seats + alt < 1:
-        raise _bad("bad_seats", "An election needs at least one seat.")
+        raise _bad("bad_seats", _("An election needs at least one seat."))
     secrecy = data.get("secrecy", poll.secrecy if not creating else "secret")
     if secrecy not in ("secret", "open"):
-        raise _bad("bad_secrecy", "secrecy must be 'secret' or 'open'.")
+        raise _bad("bad_secrecy", _("secrecy must be 'secret' or 'open'."))
     rules = _parse_rules(data.get("rules")) if (creating or "rules" in data) else poll.rules
 
     candidates = items = None
@@ -269,16 +279,16 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
         if creating or "items" in data or "kind" in data:
             items = _parse_items(data.get("items") or [])
             if not items:
-                raise _bad("no_items", "A resolution needs at least one item.")
+                raise _bad("no_items", _("A resolution needs at least one item."))
         if data.get("candidates"):
-            raise _bad("candidates_on_resolution", "A resolution has items, not candidates.")
+            raise _bad("candidates_on_resolution", _("A resolution has items, not candidates."))
     else:
         if creating or "candidates" in data or "kind" in data:
             candidates = _parse_candidates(congress, data.get("candidates") or [])
             if not candidates:
-                raise _bad("no_candidates", "An election needs at least one candidate.")
+                raise _bad("no_candidates", _("An election needs at least one candidate."))
         if data.get("items"):
-            raise _bad("items_on_election", "An election has candidates, not items.")
+            raise _bad("items_on_election", _("An election has candidates, not items."))
     committee = None
     if creating or "counting_committee" in data:
         committee = _parse_committee(data.get("counting_committee") or [])
@@ -312,7 +322,7 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
 def create_poll(congress, data: dict, actor) -> Poll:
     """Create a draft poll from the API body of api.md. 400 malformed, 422 broken rule."""
     if not isinstance(data, dict):
-        raise _bad("bad_request", "The body must be a JSON object.", 400)
+        raise _bad("bad_request", _("The body must be a JSON object."), 400)
     poll = Poll(congress_id=congress.id, status="draft", round=1,
                 receipt_key=secrets.token_hex(32), candidates=[], items=[], committee=[])
     _apply(poll, congress, data, creating=True)
@@ -334,7 +344,7 @@ def update_poll(poll: Poll, data: dict, actor) -> Poll:
     if poll.status != "draft":
         raise ServiceError("candidates_frozen" if ("candidates" in data or "items" in data)
                            else "poll_not_draft",
-                           "The poll is open or over: its setup and candidates are frozen.",
+                           _("The poll is open or over: its setup and candidates are frozen."),
                            status=409)
     congress = db.session.get(Congress, poll.congress_id)
     _apply(poll, congress, data, creating=False)
@@ -348,9 +358,9 @@ def open_poll(poll: Poll, actor) -> Poll:
     """draft → open (the chair). Fixes the setup fingerprint printed on the slips."""
     require_status(poll, "draft")
     if poll.kind == "resolution" and not poll.items:
-        raise _bad("no_items", "A resolution needs at least one item.")
+        raise _bad("no_items", _("A resolution needs at least one item."))
     if poll.kind != "resolution" and not poll.candidates:
-        raise _bad("no_candidates", "An election needs at least one candidate.")
+        raise _bad("no_candidates", _("An election needs at least one candidate."))
     db.session.flush()  # candidate ids go into the fingerprint
     poll.status = "open"
     poll.opened_at = utcnow()

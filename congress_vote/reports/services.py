@@ -9,23 +9,29 @@ Guarantees:
   and the turnout, never a vote, a percentage or an elected name.
 * The ballots export carries no receipt and no order of casting (the rules engine sorts it).
 
-The other areas' services (polls, ballots, congress, counting) are used when present; the small
-fallbacks below read the same tables so this module works while they are being written.
+Attendance, turnout, the poll's API shape, the stored result and the recount inputs come from the
+areas that own them (congress, ballots, polls, counting services); this module only decides what
+of them the public may see, and when.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 
-from sqlalchemy import func, select, update
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from ..audit.services import record
-from ..ballots.models import Ballot, BallotToken, HandCount, NamedVote
-from ..congress.models import Congress, Delegate
-from ..counting.models import PollResult, Signoff
+from ..ballots.models import Ballot, NamedVote
+from ..ballots.services import turnout
+from ..congress.models import Congress
+from ..congress.services import attendance, get_congress  # noqa: F401  (used by views via svc)
+from ..counting import services as counting
+from ..counting.models import PollResult
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
+from ..polls.services import get_poll, polls_of  # noqa: F401  (views, API handlers: svc.get_poll)
 
 COUNTED_STATES = ("counted", "certified", "published")
 AFTER_CLOSE = ("closed", "counted", "certified", "published")
@@ -33,73 +39,9 @@ AFTER_CLOSE = ("closed", "counted", "certified", "published")
 
 # ---- lookups ---------------------------------------------------------------------------------
 
-def get_congress(cid: int) -> Congress:
-    """The congress or a 404 ServiceError."""
-    congress = db.session.get(Congress, cid)
-    if congress is None:
-        raise ServiceError("not_found", "No such congress.", status=404)
-    return congress
-
-
-def get_poll(pid: int) -> Poll:
-    """The poll or a 404 ServiceError."""
-    poll = db.session.get(Poll, pid)
-    if poll is None:
-        raise ServiceError("not_found", "No such poll.", status=404)
-    return poll
-
-
 def agenda(congress: Congress) -> list[Poll]:
     """The congress's polls in agenda order (then creation order)."""
-    return list(db.session.scalars(select(Poll).where(Poll.congress_id == congress.id)
-                                   .order_by(Poll.agenda_order, Poll.id)))
-
-
-# ---- the other areas' services, with fallbacks ----------------------------------------------
-
-def attendance(congress: Congress) -> dict:
-    """Attendance and quorum (congress.services.attendance when it exists)."""
-    try:
-        from ..congress.services import attendance as real
-    except ImportError:
-        real = None
-    if real is not None:
-        return real(congress)
-    from fractions import Fraction
-    rows = db.session.execute(
-        select(Delegate.membership, Delegate.status, func.count())
-        .where(Delegate.congress_id == congress.id)
-        .group_by(Delegate.membership, Delegate.status)).all()
-    summoned = sum(n for _, _, n in rows)
-    voters = sum(n for m, _, n in rows if m == "full")
-    excused = sum(n for m, s, n in rows if m == "full" and s == "excused")
-    present = sum(n for _, s, n in rows if s == "present")
-    voters_present = sum(n for m, s, n in rows if m == "full" and s == "present")
-    frac = Fraction(congress.quorum_fraction or "2/3")
-    denominator = voters - excused
-    return {"summoned": summoned, "voters_summoned": voters, "excused": excused,
-            "denominator": denominator, "present": present, "voters_present": voters_present,
-            "quorum_fraction": congress.quorum_fraction,
-            "quorum_met": denominator > 0 and voters_present >= frac * denominator,
-            "by_branch": []}
-
-
-def turnout(poll: Poll) -> dict:
-    """{issued, cast, remaining, voided, voters_present} (ballots.services.turnout if present)."""
-    try:
-        from ..ballots.services import turnout as real
-    except ImportError:
-        real = None
-    if real is not None:
-        return real(poll)
-    rows = dict(db.session.execute(
-        select(BallotToken.state, func.count()).where(BallotToken.poll_id == poll.id)
-        .group_by(BallotToken.state)).all())
-    named = db.session.scalar(select(func.count()).select_from(NamedVote)
-                              .where(NamedVote.poll_id == poll.id)) or 0
-    used, unused, void = rows.get("used", 0), rows.get("unused", 0), rows.get("void", 0)
-    return {"issued": used + unused + void, "cast": used + named, "remaining": unused,
-            "voided": void, "voters_present": attendance(poll_congress(poll))["voters_present"]}
+    return polls_of(congress.id)
 
 
 def poll_congress(poll: Poll) -> Congress:
@@ -107,48 +49,18 @@ def poll_congress(poll: Poll) -> Congress:
 
 
 def result_dict(poll: Poll) -> dict | None:
-    """The stored result in the API "Result" shape, or None before counting
-    (counting.services.result_dict when it exists). Candidate names and item texts are joined."""
+    """The stored result in the API "Result" shape (counting.services.result_dict), or None
+    while the poll is not counted (a stale result of a poll back to ``closed`` included)."""
     if poll.status not in COUNTED_STATES:
         return None
-    try:
-        from ..counting.services import result_dict as real
-    except ImportError:
-        real = None
-    if real is not None:
-        data = real(poll)
-    else:
-        row = db.session.get(PollResult, poll.id)
-        if row is None:
-            return None
-        data = json.loads(row.data)
-        data.setdefault("digest", row.digest)
-        data["signoffs"] = [{"user_id": s.user_id, "signed_at": s.signed_at.isoformat()}
-                            for s in db.session.scalars(select(Signoff)
-                                                        .where(Signoff.poll_id == poll.id))]
-    if data is None:
-        return None
-    data = dict(data)
-    data.setdefault("poll_id", poll.id)
-    data["status"] = poll.status
-    data.setdefault("round", poll.round)
-    data.setdefault("title", poll.title)
-    data.setdefault("kind", poll.kind)
-    data.setdefault("setup_fingerprint", poll.setup_fingerprint)
-    names = {c.id: c.full_name for c in poll.candidates}
-    texts = {i.id: i.text for i in poll.items}
-    data["candidates"] = [{**c, "full_name": c.get("full_name") or names.get(c["id"], "")}
-                          for c in data.get("candidates") or []]
-    data["items"] = [{**i, "text": i.get("text") or texts.get(i["id"], "")}
-                     for i in data.get("items") or []]
-    return data
+    return counting.result_dict(poll)
 
 
 def require_result(poll: Poll) -> dict:
     """The result of a counted poll; 409 before counting."""
     data = result_dict(poll)
     if data is None:
-        raise ServiceError("not_counted", "This poll has not been counted yet.", status=409)
+        raise ServiceError("not_counted", _("This poll has not been counted yet."), status=409)
     return data
 
 
@@ -165,7 +77,8 @@ def publish_poll(poll: Poll, actor) -> Poll:
     if done.rowcount != 1:
         db.session.refresh(poll)
         raise ServiceError("not_certified",
-                           f"Only a certified result can be published (this poll is {poll.status}).",
+                           _("Only a certified result can be published (this poll is %(status)s).",
+                             status=poll.status),
                            status=409)
     db.session.refresh(poll)
     result = db.session.get(PollResult, poll.id)
@@ -173,19 +86,6 @@ def publish_poll(poll: Poll, actor) -> Poll:
            data={"poll_id": poll.id, "digest": result.digest if result else None})
     db.session.flush()
     return poll
-
-
-def poll_summary(poll: Poll) -> dict:
-    """The poll in the API's poll shape (polls.services.poll_to_dict when it exists)."""
-    try:
-        from ..polls.services import poll_to_dict as real
-    except ImportError:
-        real = None
-    if real is not None:
-        return real(poll)
-    return {"id": poll.id, "kind": poll.kind, "title": poll.title, "status": poll.status,
-            "round": poll.round, "seats": poll.seats, "alternate_seats": poll.alternate_seats,
-            "secrecy": poll.secrecy}
 
 
 # ---- public views of a result ----------------------------------------------------------------
@@ -346,7 +246,7 @@ def exportable_result(poll: Poll, actor) -> dict:
     """The result for an export: staff once counted, anyone once published (409 otherwise)."""
     if actor is None:
         if poll.status != "published":
-            raise ServiceError("not_published", "This result has not been published yet.",
+            raise ServiceError("not_published", _("This result has not been published yet."),
                                status=409)
         return require_result(poll)
     return require_result(poll)
@@ -370,46 +270,12 @@ def export_rows(data: dict) -> list[list]:
     return rows
 
 
-def _rules_inputs(poll: Poll, data: dict):
-    """(spec, attendance, settings, ballots, hand_count) of a counted poll
-    (counting.services.rules_inputs when it exists, else rebuilt from the stored rows)."""
-    try:
-        from ..counting.services import rules_inputs as real
-    except ImportError:
-        real = None
-    if real is not None:
-        spec, att, ballots, settings, hand = real(poll)
-        return spec, att, settings, ballots, hand
-    from .. import rules
-    spec = rules.PollSpec(kind=poll.kind, seats=poll.seats, alternate_seats=poll.alternate_seats,
-                          candidate_ids=tuple(c.id for c in poll.candidates),
-                          item_ids=tuple(i.id for i in poll.items))
-    f = data.get("figures") or {}
-    excluded = f.get("excluded") if isinstance(f.get("excluded"), dict) else (
-        {"excused": f.get("excused", 0)} if f.get("excused") else {})
-    att = rules.Attendance(voters_summoned=f.get("voters_summoned", 0), excluded=excluded,
-                           voters_present=f.get("voters_present", 0),
-                           ballots_issued=f.get("ballots_issued", 0))
-    settings = rules.Settings.from_dict(data.get("settings") or {})
-    ballots = []
-    for b in db.session.scalars(select(Ballot).where(Ballot.poll_id == poll.id)):
-        ballots.append(rules.Ballot.from_dict({**json.loads(b.choice or "{}"),
-                                               "invalid_reason": b.invalid_reason,
-                                               "source": b.source}))
-    for v in db.session.scalars(select(NamedVote).where(NamedVote.poll_id == poll.id)):
-        ballots.append(rules.Ballot.from_dict(json.loads(v.choice or "{}")))
-    hands = list(db.session.scalars(select(HandCount).where(HandCount.poll_id == poll.id)))
-    hand = rules.HandCount({h.item_id: (h.votes_for, h.votes_against, h.votes_abstain)
-                            for h in hands}) if hands else None
-    return spec, att, settings, ballots, hand
-
-
 def ballots_export(poll: Poll) -> dict:
     """The anonymous ballots of a counted poll for an independent recount
     (format congress-vote-ballots/1; `python -m congress_vote.rules.recount FILE`)."""
     from ..rules import recount_payload
     data = require_result(poll)
-    spec, att, settings, ballots, hand = _rules_inputs(poll, data)
+    spec, att, ballots, settings, hand = counting.rules_inputs(poll)
     meta = {"poll_id": poll.id, "title": poll.title, "round": poll.round,
             "congress": poll_congress(poll).name,
             "setup_fingerprint": poll.setup_fingerprint,

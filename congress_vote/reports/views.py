@@ -33,7 +33,7 @@ def _poll_action(cid: int, pid: int, verb: str):
     congress = svc.get_congress(cid)
     poll = svc.get_poll(pid)
     if poll.congress_id != congress.id:
-        raise ServiceError("not_found", "No such poll in this congress.", status=404)
+        raise ServiceError("not_found", _("No such poll in this congress."), status=404)
     actor = current_actor()
     if verb == "publish":
         svc.publish_poll(poll, actor)
