@@ -1,20 +1,23 @@
 """Fixtures for the chair's side: a congress with three polls (committee, slate, resolution),
-ballots cast and counted with the rules engine, built from the models directly so every state
-(draft … published) can be set up; the figures in tests are read from the stored result."""
+ballots cast from the models directly (so every state, draft … published, can be set up quickly),
+closed and counted with the polls and counting services; the figures in tests are read from the
+stored result."""
 from __future__ import annotations
 
 import json
 import random
 import secrets
 
-from congress_vote import codes, rules
+from congress_vote import codes
 from congress_vote.ballots.models import Ballot, BallotToken, IssueBatch
 from congress_vote.congress.models import Congress, Delegate
 from congress_vote.counting.models import PollResult, Signoff
+from congress_vote.counting.services import count_poll
 from congress_vote.db import utcnow
 from congress_vote.extensions import db
 from congress_vote.i18n.collation import name_sort_key
 from congress_vote.polls.models import Candidate, CommitteeMember, Poll, PollItem
+from congress_vote.polls.services import close_poll
 
 # Distinctive names, so a test can search a page for any of them.
 COMMITTEE = ["Hà Thị Khánh Vân", "Nguyễn Văn Quảng", "Trần Thị Bích Ngọc", "Lê Văn Cường",
@@ -122,44 +125,13 @@ def vote_randomly(p: Poll, n_cast: int, n_issued: int, seed: int = 1) -> list[st
 
 
 def close(p: Poll) -> None:
-    from congress_vote.reports.services import attendance
-    db.session.query(BallotToken).filter_by(poll_id=p.id, state="unused").update({"state": "void"})
-    att = attendance(db.session.get(Congress, p.congress_id))
-    att.pop("by_branch", None)
-    p.attendance = json.dumps(att)
-    p.status = "closed"
-    p.closed_at = utcnow()
-    db.session.flush()
+    """Close with the polls service (voids unused ballots, freezes the attendance)."""
+    close_poll(p, None)
 
 
 def count(p: Poll) -> dict:
-    """Count with the rules engine and store the result (names joined) — like the counting area."""
-    att = json.loads(p.attendance)
-    issued = db.session.query(BallotToken).filter_by(poll_id=p.id).count()
-    attendance = rules.Attendance(voters_summoned=att["voters_summoned"],
-                                  excluded={"excused": att["excused"]} if att["excused"] else {},
-                                  voters_present=att["voters_present"], ballots_issued=issued)
-    spec = rules.PollSpec(kind=p.kind, seats=p.seats, alternate_seats=p.alternate_seats,
-                          candidate_ids=[c.id for c in p.candidates],
-                          item_ids=[i.id for i in p.items])
-    ballots = [rules.Ballot.from_dict({**json.loads(b.choice), "source": b.source})
-               for b in db.session.query(Ballot).filter_by(poll_id=p.id)]
-    settings = rules.settings_for("vn-party")
-    result = rules.count(spec, attendance, ballots, settings)
-    data = result.to_dict()
-    names = {c.id: c.full_name for c in p.candidates}
-    texts = {i.id: i.text for i in p.items}
-    for c in data["candidates"]:
-        c["full_name"] = names[c["id"]]
-    for i in data["items"]:
-        i["text"] = texts[i["id"]]
-    data["setup_fingerprint"] = p.setup_fingerprint
-    data["title"] = p.title
-    db.session.add(PollResult(poll_id=p.id, data=json.dumps(data, ensure_ascii=False),
-                              digest=result.digest))
-    p.status = "counted"
-    db.session.flush()
-    return data
+    """Count with the counting service; answers the stored result data (names joined)."""
+    return json.loads(count_poll(p, None).data)
 
 
 def certify(p: Poll, user_ids) -> None:
