@@ -218,3 +218,17 @@ def test_printed_documents_are_vietnamese_by_default(app, scene, auth, api):
     assert issued.status_code == 201, issued.json
     slips = _text(client.get(issued.json["pdf_url"]).data)
     assert "PHIẾU BẦU" in slips.upper() and "BALLOT:" not in slips
+
+
+def test_form_validation_messages_are_vietnamese(app, staff):
+    """WTForms ships no Vietnamese: its messages come from our catalogue."""
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": "password123"})
+    html = client.post("/congresses/new", data={"name": "", "quorum_fraction": "2/3",
+                                                 "kind": "members"}).get_data(as_text=True)
+    assert "Mục này không được để trống." in html
+    assert "This field is required." not in html
+    client.get("/lang/en")
+    html = client.post("/congresses/new", data={"name": "", "quorum_fraction": "2/3",
+                                                 "kind": "members"}).get_data(as_text=True)
+    assert "This field is required." in html
