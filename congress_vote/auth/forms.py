@@ -5,6 +5,10 @@ from wtforms.validators import DataRequired, Length
 
 from ..security import ROLES
 
+# The same words as templates/_macros.html role_names().
+ROLE_LABELS = {"admin": _l("administrator"), "registrar": _l("registrar"), "counter": _l("counter"),
+               "chair": _l("presidium"), "observer": _l("observer")}
+
 
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
@@ -15,5 +19,5 @@ class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
-    roles = SelectMultipleField(_l("Roles"), choices=[(r, r) for r in ROLES],
+    roles = SelectMultipleField(_l("Roles"), choices=[(r, ROLE_LABELS.get(r, r)) for r in ROLES],
                                 validators=[DataRequired()])
