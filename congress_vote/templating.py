@@ -1,27 +1,32 @@
 """Template globals shared by every page."""
-from flask import Flask, request, url_for
-from werkzeug.routing import BuildError
+from flask import Flask, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
+from .extensions import db
 from .security import current_actor
 
 
-def init_templating(app: Flask) -> None:
-    def url_or_none(endpoint: str, **values):
-        """A link to a page that may not exist in every build of the app (optional areas)."""
-        try:
-            return url_for(endpoint, **values)
-        except BuildError:
-            return None
+def nav_congress_id() -> int | None:
+    """The congress a staff page belongs to (its `cid`, or the congress of its poll `pid`), so
+    the navigation bar can offer that congress's pages everywhere."""
+    args = request.view_args or {}
+    if isinstance(args.get("cid"), int):
+        return args["cid"]
+    if isinstance(args.get("pid"), int):
+        from .polls.models import Poll
+        return db.session.scalar(db.select(Poll.congress_id).where(Poll.id == args["pid"]))
+    return None
 
-    app.jinja_env.globals["url_or_none"] = url_or_none
+
+def init_templating(app: Flask) -> None:
     # A global (not only a context variable) so that macros imported without context, such as
     # _macros.csrf(), can call it.
     app.jinja_env.globals["csrf_token_value"] = generate_csrf
 
     @app.context_processor
     def _globals():
-        return {"actor": current_actor(), "locale": str(get_locale() or "vi"),
-                "csrf_token_value": generate_csrf, "request_path": request.full_path
-                if request else "/"}
+        actor = current_actor()
+        return {"actor": actor, "locale": str(get_locale() or "vi"),
+                "nav_cid": nav_congress_id() if actor else None,
+                "request_path": request.full_path if request else "/"}

@@ -1,5 +1,5 @@
 """The audit log page: verify the chain, browse, export as JSON lines."""
-from flask import Blueprint, Response, render_template, stream_with_context
+from flask import Blueprint, Response, render_template
 from sqlalchemy import select
 
 from ..extensions import db
@@ -21,5 +21,5 @@ def index():
 @bp.get("/export.jsonl")
 @roles("admin", "counter", "chair", "observer")
 def export():
-    return Response(stream_with_context(export_jsonl()), mimetype="application/x-ndjson",
+    return Response("".join(export_jsonl()), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": "attachment; filename=audit.jsonl"})
