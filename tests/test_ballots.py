@@ -97,7 +97,7 @@ def test_cast_through_api_and_guards(hall, api, client):
     forged = codes.new_code()
     r = client.post(f"/api/v1/ballot/{forged}", json={"kept": []})
     assert r.status_code == 404 and r.json["error"]["code"] == "unknown_ballot"
-    r = client.get(f"/api/v1/ballot/{_typo(tokens[1])}")
+    r = client.get(f"/api/v1/ballot/{_typo(tokens[1])}", headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json["error"]["code"] == "unknown_ballot"
     assert "check the characters" in r.json["error"]["message"]
     # a blank (all struck) ballot is valid under vn-party

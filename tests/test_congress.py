@@ -216,7 +216,7 @@ def test_other_congress_card_and_forged_codes_refused(api, sample_congress, make
     other_delegate = _delegates(api, other)[0]
     _, qr = card_of(other_delegate["id"])
     url = f"/api/v1/congresses/{sample_congress}/checkin"
-    r = api("registrar").post(url, json={"card": qr})
+    r = api("registrar").post(url, json={"card": qr}, headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json["error"]["code"] == "card_of_another_congress"
     assert "another congress" in r.json["error"]["message"]
     from congress_vote.congress.services import delegate_by_card, get_congress
