@@ -274,11 +274,12 @@ def counting(s: Setup, pid: int, runs: int) -> list[float]:
     from congress_vote.auth.models import User
     from congress_vote.counting import services as cs
     from congress_vote.extensions import db
+    from congress_vote.polls.services import get_poll
     times = []
     with s.app.test_request_context("/"):
         for _ in range(runs):
             db.session.remove()
-            poll = cs.get_poll(pid)
+            poll = get_poll(pid)
             actor = db.session.get(User, s.user_ids["counter1"])
             t0 = time.perf_counter()
             cs.count_poll(poll, actor)
