@@ -156,11 +156,14 @@ def _install_proxy_fix(app: Flask) -> None:
 
 
 class _IdConverter(IntegerConverter):
-    """`<int:...>` bounded to the database's INTEGER range: a path id of 10**30 is a 404,
-    not an OverflowError (SQLite) or an out-of-range DataError (PostgreSQL) answered as 500."""
+    """`<int:...>` for database ids: a path id beyond the INTEGER range (10**30) becomes 0, which
+    no row has, so the view answers its ordinary 404 instead of an OverflowError (SQLite) or an
+    out-of-range DataError (PostgreSQL) answered as 500. (Refusing the match instead makes
+    werkzeug answer 405 for some paths.)"""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= 2**31 - 1 else 0
 
 
 def init_app(app: Flask) -> None:

@@ -124,3 +124,14 @@ def test_csrf_enforced_on_every_cookie_form(database_url, _schema):
 @pytest.mark.parametrize("role", ROLES)
 def test_roles_known(role):
     assert role in ROLE_USER
+
+
+def test_huge_path_ids_answer_404_not_500_or_405(app, client, auth):
+    """Ids beyond the database's INTEGER range are unknown objects (fuzzing found 500s and a 405)."""
+    h = auth.headers("admin")
+    for method, path in (("GET", "/api/v1/congresses/216898068441/polls"),
+                         ("POST", "/api/v1/congresses/216898068441/polls"),
+                         ("GET", "/api/v1/polls/" + "9" * 30)):
+        r = client.open(path, method=method, headers=h, json={} if method == "POST" else None)
+        assert r.status_code == 404, (method, path, r.status_code)
+        assert r.json["error"]["code"] in ("not_found", "unknown_poll", "unknown_congress")
