@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..counting import services as cs
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.services import get_poll, poll_to_dict
 from ..security import current_actor, public, roles
 from . import bp
 from .util import doc, field, json_body, ok
@@ -36,7 +37,7 @@ RESULT_SCHEMA = {
 
 
 def _poll(pid: int):
-    return cs.get_poll(pid)
+    return get_poll(pid)
 
 
 @bp.post("/polls/<int:pid>/count")
@@ -117,17 +118,7 @@ def api_round(pid):
     new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
                           alternate_seats=alt)
     db.session.commit()
-    body = {"id": new.id, "kind": new.kind, "title": new.title, "status": new.status,
-            "round": new.round, "parent_id": new.parent_id, "seats": new.seats,
-            "alternate_seats": new.alternate_seats,
-            "candidates": [{"id": c.id, "full_name": c.full_name, "position": c.position}
-                           for c in new.candidates]}
-    try:
-        from ..polls.services import poll_to_dict
-        body = {**poll_to_dict(new), "parent_id": new.parent_id}
-    except ImportError:
-        pass
-    return ok(body, 201)
+    return ok({**poll_to_dict(new), "parent_id": new.parent_id}, 201)
 
 
 @bp.post("/polls/<int:pid>/paper-ballots")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .. import rules
+from ..ballots.services import poll_spec
 from ..extensions import db
 from ..polls.models import Candidate, Poll
 
@@ -133,7 +134,7 @@ def chain_proposal(poll: Poll) -> Proposal:
     """The further round to propose for `poll`'s chain of rounds (module docstring): falsy when a
     round is under way or every seat of round 1 is decided. The same proposal is given on every
     round's result page."""
-    from .services import _count, next_round_proposal, spec_of
+    from .services import _count, next_round_proposal
     if poll.kind == "resolution":
         return Proposal(rules.NextRound())
     chain = rounds_of(poll)
@@ -154,5 +155,5 @@ def chain_proposal(poll: Poll) -> Proposal:
         base, ties=[], elected_order=elected_ids, unfilled_seats=left_official,
         unfilled_alternate_seats=left_alternate if left_official else 0,
         alternates_pending=bool(left_alternate) and not left_official)
-    spec = dataclasses.replace(spec_of(first), alternate_seats=left_alternate)
+    spec = dataclasses.replace(poll_spec(first), alternate_seats=left_alternate)
     return Proposal(rules.propose_next_round(spec, merged), first, latest)

@@ -31,13 +31,17 @@ from sqlalchemy import delete, func, select, update
 
 from .. import rules
 from ..audit.services import head_hash, record
+from ..rules.model import SOURCES
 from ..ballots.models import Ballot, BallotToken, HandCount, IssueBatch, NamedVote, PaperEntry
-from ..codes import code_hash, normalise
+from ..ballots.services import poll_spec, receipt_for, resolve_code
+from ..codes import code_hash
 from ..congress.models import Congress
+from ..congress.services import attendance
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
-from ..polls.models import Candidate, CommitteeMember, Poll, PollItem
+from ..polls.models import Poll, PollItem
+from ..polls.services import committee_ids, create_poll, settings_of
 from .models import PollResult, Signoff
 
 PAPER_INVALID_REASONS = ("identifying_mark", "added_names", "not_issued", "torn", "other")
@@ -46,44 +50,10 @@ LOCKED = ("certified", "published")
 
 # --- small helpers ----------------------------------------------------------------------------
 
-def get_poll(pid: int) -> Poll:
-    """The poll or a 404 ServiceError."""
-    poll = db.session.get(Poll, pid)
-    if poll is None:
-        raise ServiceError("not_found", _("No such poll."), status=404)
-    return poll
-
-
-def _settings(poll: Poll) -> rules.Settings:
-    try:
-        from ..polls.services import settings_of  # the ballots engineer's (one place for it)
-        return settings_of(poll)
-    except ImportError:
-        pass
-    data = json.loads(poll.rules or "{}")
-    data = {k: v for k, v in data.items() if k in rules.settings._KNOWN}
-    preset = data.pop("preset", "vn-party")
-    try:
-        return rules.settings_for(preset, data)
-    except rules.RulesInputError as err:
-        raise ServiceError("bad_rules", _("The poll's rules are invalid: %(error)s", error=err),
-                           status=422)
-
-
-def settings_of(poll: Poll) -> rules.Settings:
-    """The rules settings the poll is counted under."""
-    return _settings(poll)
-
-
 def _refuse_locked(poll: Poll) -> None:
     if poll.status in LOCKED:
         raise ServiceError("certified", _("The result is certified: nothing about this poll can "
                              "change any more (a correction is a new round)."), status=409)
-
-
-def committee_ids(poll: Poll) -> list[int]:
-    """The committee's user ids, the head first (the order create_poll takes)."""
-    return [m.user_id for m in sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
 
 
 def is_committee_member(poll: Poll, user) -> bool:
@@ -97,26 +67,6 @@ def _require_committee(poll: Poll, user) -> None:
                              "may do this."), status=403)
 
 
-def _congress_attendance(poll: Poll) -> dict:
-    try:
-        from ..congress.services import attendance
-        return attendance(db.session.get(Congress, poll.congress_id))
-    except ImportError:
-        pass
-    from ..congress.models import Delegate
-    rows = db.session.execute(
-        select(Delegate.membership, Delegate.status, func.count())
-        .where(Delegate.congress_id == poll.congress_id)
-        .group_by(Delegate.membership, Delegate.status)).all()
-    full = {s: n for m, s, n in rows if m == "full"}
-    voters = sum(full.values())
-    excused = full.get("excused", 0)
-    return {"summoned": sum(n for *_, n in rows), "voters_summoned": voters, "excused": excused,
-            "denominator": voters - excused, "present": sum(n for _, s, n in rows
-                                                            if s == "present"),
-            "voters_present": full.get("present", 0)}
-
-
 def attendance_snapshot(poll: Poll) -> dict:
     """The attendance figures the count uses (the snapshot at close, else the congress now)."""
     if poll.attendance:
@@ -126,7 +76,7 @@ def attendance_snapshot(poll: Poll) -> dict:
                 return data
         except ValueError:
             pass
-    return _congress_attendance(poll)
+    return attendance(db.session.get(Congress, poll.congress_id))
 
 
 def _tokens_issued(poll: Poll) -> int:
@@ -138,6 +88,9 @@ def _hand_counts(poll: Poll) -> list[HandCount]:
     return list(db.session.scalars(select(HandCount).where(HandCount.poll_id == poll.id)))
 
 
+_INT_ONLY = {int}
+
+
 def _rules_ballot(choice: str, source: str, reason: str | None, receipt: str | None):
     try:
         data = json.loads(choice or "{}")
@@ -145,6 +98,14 @@ def _rules_ballot(choice: str, source: str, reason: str | None, receipt: str | N
         data = {}
     if not isinstance(data, dict):
         data = {}
+    kept = data.get("kept")
+    # Fast path for the common row, a kept list of plain ints (what check_choice stores): the
+    # same Ballot rules.Ballot.from_dict would build, without re-checking every id's type
+    # (~60 % of a 2,000 × 200 count). `type(x) is int` leaves bools and strings to from_dict.
+    if (type(kept) is list and "answers" not in data and set(map(type, kept)) <= _INT_ONLY
+            and source in SOURCES and (reason is None or type(reason) is str)):
+        return rules.Ballot(kept=tuple(kept), invalid_reason=reason or None, source=source,
+                            receipt=None if receipt is None else str(receipt))
     data = {"kept": data.get("kept"), "answers": data.get("answers"),
             "invalid_reason": reason, "source": source, "receipt": receipt}
     try:
@@ -154,18 +115,11 @@ def _rules_ballot(choice: str, source: str, reason: str | None, receipt: str | N
         return rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
 
 
-def spec_of(poll: Poll) -> rules.PollSpec:
-    return rules.PollSpec(kind=poll.kind, seats=poll.seats,
-                          alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
-                          candidate_ids=tuple(c.id for c in poll.candidates),
-                          item_ids=tuple(i.id for i in poll.items))
-
-
 def rules_inputs(poll: Poll):
     """(PollSpec, Attendance, [rules.Ballot], Settings, HandCount | None) from the stored rows:
     Ballot rows (secret polls), NamedVote rows (open polls) or HandCount rows (show of hands),
     and the attendance snapshot taken at close. See the module docstring for the figures."""
-    spec = spec_of(poll)
+    spec = poll_spec(poll)
     settings = settings_of(poll)
     att = attendance_snapshot(poll)
     present = int(att.get("voters_present", 0) or 0)
@@ -343,7 +297,7 @@ def next_round_proposal(poll: Poll) -> rules.NextRound:
     data = stored_result(poll)
     if not data or poll.kind == "resolution":
         return rules.NextRound()
-    return rules.propose_next_round(spec_of(poll), _count(poll))
+    return rules.propose_next_round(poll_spec(poll), _count(poll))
 
 
 # --- sign-off ---------------------------------------------------------------------------------
@@ -413,32 +367,6 @@ def set_complaints(poll: Poll, text: str, actor) -> PollResult:
 
 
 # --- paper ballots ----------------------------------------------------------------------------
-
-def resolve_code(text: str | None) -> str | None:
-    """The normalised ballot code of typed text, a printed code or the QR's URL."""
-    try:
-        from ..ballots.services import resolve_code as _resolve
-        return _resolve(text)
-    except ImportError:
-        pass
-    if not text:
-        return None
-    text = text.strip()
-    if "/b/" in text:
-        text = text.rsplit("/b/", 1)[1].split("?")[0].split("#")[0]
-    return normalise(text)
-
-
-def receipt_for(poll: Poll, token_hash: str) -> str:
-    """The voter's receipt code, exactly as tablet casting computes it:
-    HMAC(poll.receipt_key, token_hash) (ballots.services.receipt_for)."""
-    try:
-        from ..ballots.services import receipt_for as _receipt
-        return _receipt(poll.receipt_key, token_hash)
-    except ImportError:
-        mac = hmac.new(bytes.fromhex(poll.receipt_key), token_hash.encode(), hashlib.sha256)
-        return mac.hexdigest()[:8].upper()
-
 
 @dataclass
 class EntryContent:
@@ -539,11 +467,11 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
         rb = rules.Ballot(kept=tuple(content.kept) if content.kept is not None else None,
                           answers=tuple((int(k), v) for k, v in content.answers.items())
                           if content.answers is not None else None, source="paper")
-        reason = rules.validate_ballot(spec_of(poll), settings_of(poll), rb)
+        reason = rules.validate_ballot(poll_spec(poll), settings_of(poll), rb)
         reason = str(reason) if reason else None
     ballot = Ballot(id=secrets.token_hex(16), poll_id=poll.id, token_hash=tok.token_hash,
                     source="paper", choice=content.choice_json(), invalid_reason=reason,
-                    receipt=receipt_for(poll, tok.token_hash))
+                    receipt=receipt_for(poll.receipt_key, tok.token_hash))
     db.session.add(ballot)
     db.session.flush()
     if poll.status == "counted":
@@ -743,7 +671,7 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
         raise ServiceError("poll_not_closed",
                            _("Ballots can be reviewed after the poll is closed."),
                            status=409)
-    spec, settings = spec_of(poll), settings_of(poll)
+    spec, settings = poll_spec(poll), settings_of(poll)
     names = {c.id: c.full_name for c in poll.candidates}
     texts = {i.id: i.text for i in poll.items}
     q = select(Ballot.receipt, Ballot.choice, Ballot.source, Ballot.invalid_reason).where(
@@ -839,28 +767,9 @@ def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
             "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
             "secrecy": poll.secrecy, "candidates": names, "rules": rules_json,
             "counting_committee": committee_ids(poll)}
-    try:
-        from ..polls.services import create_poll
-    except ImportError:
-        create_poll = None
-    if create_poll is not None:
-        congress = db.session.get(Congress, poll.congress_id)
-        new = create_poll(congress, data, actor)
-        new.parent_id = latest.id
-        new.round = latest.round + 1
-    else:
-        new = Poll(congress_id=poll.congress_id, kind=poll.kind, title=poll.title,
-                   status="draft", round=latest.round + 1, parent_id=latest.id, seats=seats,
-                   alternate_seats=data["alternate_seats"], secrecy=poll.secrecy,
-                   rules=poll.rules, receipt_key=secrets.token_hex(32))
-        db.session.add(new)
-        db.session.flush()
-        from ..i18n.collation import name_sort_key
-        for n, c in enumerate(sorted(names, key=lambda c: name_sort_key(c["full_name"]))):
-            db.session.add(Candidate(poll_id=new.id, full_name=c["full_name"],
-                                     position=c["position"], ballot_order=n))
-        for m in poll.committee:
-            db.session.add(CommitteeMember(poll_id=new.id, user_id=m.user_id, is_head=m.is_head))
+    new = create_poll(db.session.get(Congress, poll.congress_id), data, actor)
+    new.parent_id = latest.id
+    new.round = latest.round + 1
     db.session.flush()
     record("poll.round_created", actor=actor, congress_id=poll.congress_id,
            data={"poll_id": new.id, "parent_id": new.parent_id, "round": new.round,

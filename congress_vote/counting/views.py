@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..ballots.services import issue_ballots, poll_spec
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.services import get_poll, settings_of
 from ..reports.pdf import pdf_response, qr_svg, render_pdf
 from ..rules import max_kept
 from ..security import current_actor, roles
@@ -35,7 +37,7 @@ def _ints(values) -> list[int]:
 @bp.get("/polls/<int:pid>/count")
 @roles("admin", "counter", "chair", "observer")
 def result(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     res = None
     if poll.status in ("counted", "certified", "published") or cs.stored_result(poll):
         res = cs.result_dict(poll)
@@ -46,7 +48,7 @@ def result(pid):
     return render_template(
         "counting/result.html", poll=poll, res=res, proposal=proposal,
         proposal_rows=_proposal_rows(proposal), later=rounds.later_round(poll),
-        earlier=cs.get_poll(poll.parent_id) if poll.parent_id else None,
+        earlier=get_poll(poll.parent_id) if poll.parent_id else None,
         pending=cs.pending_paper(poll), on_committee=cs.is_committee_member(poll, actor),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
         names={c.id: c.full_name for c in poll.candidates},
@@ -67,7 +69,7 @@ def _proposal_rows(proposal) -> list[dict]:
 @bp.post("/polls/<int:pid>/count")
 @roles("counter")
 def count(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     cs.count_poll(poll, current_actor())
     db.session.commit()
     flash(_("Counted. Check the figures, then sign."), "ok")
@@ -77,7 +79,7 @@ def count(pid):
 @bp.post("/polls/<int:pid>/sign")
 @roles("counter")
 def sign(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     cs.sign_result(poll, current_actor(), request.form.get("digest", ""))
     db.session.commit()
     flash(_("Your signature is recorded.") if poll.status != "certified"
@@ -88,7 +90,7 @@ def sign(pid):
 @bp.post("/polls/<int:pid>/complaints")
 @roles("counter")
 def complaints(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     cs.set_complaints(poll, request.form.get("complaints", ""), current_actor())
     db.session.commit()
     flash(_("Saved."), "ok")
@@ -98,7 +100,7 @@ def complaints(pid):
 @bp.post("/polls/<int:pid>/next-round")
 @roles("admin")
 def next_round(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     ids = _ints(request.form.getlist("candidate_ids"))
     seats = _ints([request.form.get("seats", "0")])[0]
     alt = _ints([request.form.get("alternate_seats", "0") or "0"])[0]
@@ -119,7 +121,7 @@ def _endpoints():
 @bp.get("/polls/<int:pid>/ballots")
 @roles("counter", "chair", "observer")
 def review(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     page = request.args.get("page", 1, type=int) or 1
     validity = request.args.get("validity", "")
     reason = request.args.get("reason", "")
@@ -132,7 +134,7 @@ def review(pid):
 @bp.get("/polls/<int:pid>/paper")
 @roles("counter")
 def paper(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     return render_template("counting/paper.html", poll=poll, queue=cs.paper_queue(poll),
                            pending=cs.pending_paper(poll), reasons=cs.PAPER_INVALID_REASONS,
                            can_settle=cs.can_settle(poll, current_actor()),
@@ -143,7 +145,7 @@ def paper(pid):
 @bp.post("/polls/<int:pid>/paper")
 @roles("counter")
 def paper_enter(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     code = request.form.get("code", "")
     reason = request.form.get("invalid_reason") or None
     kept = answers = None
@@ -167,16 +169,11 @@ def paper_enter(pid):
 @bp.post("/polls/<int:pid>/paper/print")
 @roles("counter")
 def paper_print(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     form = PaperPrintForm()
     if not form.validate_on_submit():
         raise ServiceError("bad_count", _("Give a number of ballots between 1 and 2000."),
                            status=422)
-    try:
-        from ..ballots.services import issue_ballots
-    except ImportError:
-        raise ServiceError("unavailable", _("Ballot issuance is not available yet."),
-                           status=409) from None
     issued = issue_ballots(poll, form.count.data, current_actor(), kind="paper")
     db.session.commit()
     pdf = paper_ballots_pdf(poll, list(issued.codes), form.size.data)
@@ -196,14 +193,14 @@ def paper_ballots_pdf(poll, codes_: list[str], size: str = "A4") -> bytes:
                for c in codes_]
     return render_pdf("print/paper_ballots.html", poll=poll, congress=congress, ballots=ballots,
                       size="A5" if size == "A5" else "A4",
-                      max_kept=max_kept(cs.spec_of(poll), cs.settings_of(poll)))
+                      max_kept=max_kept(poll_spec(poll), settings_of(poll)))
 
 
 @bp.get("/polls/<int:pid>/entry-log.pdf")
 @roles("counter", "chair", "observer")
 def entry_log(pid):
     from .minutes import entry_log_pdf
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     return pdf_response(entry_log_pdf(poll, request.args.get("lang")),
                         f"nhat-ky-nhap-phieu-{poll.id}.pdf")
 
@@ -212,7 +209,7 @@ def entry_log(pid):
 @roles("counter", "chair")
 def minutes(pid):
     from .minutes import minutes_pdf
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     return pdf_response(minutes_pdf(poll, request.args.get("lang")),
                         f"bien-ban-kiem-phieu-{poll.id}.pdf")
 
@@ -220,7 +217,7 @@ def minutes(pid):
 @bp.route("/polls/<int:pid>/hand-count", methods=["GET", "POST"])
 @roles("counter")
 def hand_count(pid):
-    poll = cs.get_poll(pid)
+    poll = get_poll(pid)
     form = HandCountForm()
     if request.method == "POST":
         items = {}
