@@ -164,7 +164,6 @@ def test_publish_from_console(app, client, auth, staff, w):
 
 
 def test_console_opens_and_closes_with_the_polls_services(app, client, auth, staff, w):
-    pytest.importorskip("congress_vote.polls.services")
     cid, pid = w["congress"], w["resolution"]
     auth.login("chair")
     assert client.post(f"/congresses/{cid}/console/polls/{pid}/open").status_code == 302

@@ -1,13 +1,10 @@
 """API routes: polls (see api.md): create, read, list, open, issue ballots, close, turnout."""
 from flask import url_for
-from flask_babel import gettext as _
 
 from ..ballots.services import issue_slips, turnout
-from ..congress.models import Congress
-from ..errors import ServiceError
+from ..congress.services import get_congress
 from ..extensions import db
-from ..polls.services import (close_poll, create_poll, get_poll, open_poll, poll_to_dict,
-                              polls_of)
+from ..polls.services import close_poll, create_poll, get_poll, open_poll, poll_to_dict, polls_of
 from ..security import current_actor, roles, staff
 from . import bp
 from .util import doc, field, json_body, ok
@@ -54,19 +51,12 @@ TURNOUT_SCHEMA = {"type": "object", "properties": {
     "issued": _ID, "cast": _ID, "remaining": _ID, "voided": _ID, "voters_present": _ID}}
 
 
-def _congress(cid: int) -> Congress:
-    congress = db.session.get(Congress, cid)
-    if congress is None:
-        raise ServiceError("unknown_congress", _("No such congress."), status=404)
-    return congress
-
-
 @bp.post("/congresses/<int:cid>/polls")
 @roles("admin")
 @doc("Create a poll (draft)", body=POLL_BODY, response=POLL_SCHEMA,
      statuses=(201, 400, 404, 422))
 def create_poll_route(cid):
-    congress = _congress(cid)
+    congress = get_congress(cid)
     poll = create_poll(congress, json_body(), current_actor())
     db.session.commit()
     return ok(poll_to_dict(poll), 201)
@@ -77,7 +67,7 @@ def create_poll_route(cid):
 @doc("The congress's polls in agenda order", response={"type": "array", "items": POLL_SCHEMA},
      statuses=(200, 404))
 def list_polls_route(cid):
-    _congress(cid)
+    get_congress(cid)
     return ok([poll_to_dict(p) for p in polls_of(cid)])
 
 

@@ -13,7 +13,7 @@ import time
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from ..congress.models import Congress
+from ..congress.services import get_congress
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..polls.models import Poll
@@ -35,13 +35,6 @@ def failed_lookup(response) -> bool:
     """Only failed lookups (unknown or malformed codes and cards) use up the budget: a kiosk
     tablet is one client for every voter in its queue, and a vote takes several requests."""
     return response.status_code in (400, 404)
-
-
-def _congress(cid: int) -> Congress:
-    congress = db.session.get(Congress, cid)
-    if congress is None:
-        raise ServiceError("unknown_congress", _("No such congress."), status=404)
-    return congress
 
 
 def _kiosk_cid() -> int | None:
@@ -124,7 +117,7 @@ def _ballot_flow(poll: Poll, action: str, cast, kiosk_cid: int | None, **extra):
 @bp.get("/kiosk/<int:cid>")
 @public
 def kiosk(cid):
-    congress = _congress(cid)
+    congress = get_congress(cid)
     session.pop("named", None)
     return render_template("ballots/kiosk.html", congress=congress, error=None)
 
@@ -135,7 +128,7 @@ def kiosk(cid):
 @csrf_exempt
 def kiosk_code(cid):
     """A scanned or typed ballot code (→ its ballot page) or a delegate card (→ named vote)."""
-    congress = _congress(cid)
+    congress = get_congress(cid)
     text = (request.form.get("code") or "").strip()
     code = resolve_code(text)
     try:
@@ -173,7 +166,7 @@ def kiosk_code(cid):
 def named(cid, pid):
     """A named ballot of an open poll, unlocked at this kiosk by a delegate's card."""
     from ..congress.models import Delegate
-    congress = _congress(cid)
+    congress = get_congress(cid)
     poll = db.session.get(Poll, pid)
     if poll is None or poll.congress_id != cid:
         raise ServiceError("unknown_poll", _("No such poll."), status=404)

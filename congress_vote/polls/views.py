@@ -2,38 +2,23 @@
 live turnout) and the download-once slips PDF."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..auth.models import User
 from ..ballots.models import Ballot, BallotToken
 from ..ballots.services import issue_slips, take_slips_pdf, turnout
-from ..congress.models import Congress
+from ..congress.services import get_congress
 from ..errors import ServiceError
 from ..extensions import db
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles, staff
 from .forms import form_from_poll, poll_data_from_form
-from .models import Poll
 from .services import (close_poll, create_poll, get_poll, open_poll, polls_of, settings_of,
                        update_poll, warnings_of)
 
 bp = Blueprint("polls", __name__)
-
-
-def _congress(cid: int) -> Congress:
-    congress = db.session.get(Congress, cid)
-    if congress is None:
-        abort(404, _("No such congress."))
-    return congress
-
-
-def _poll(pid: int) -> Poll:
-    poll = db.session.get(Poll, pid)
-    if poll is None:
-        abort(404, _("No such poll."))
-    return poll
 
 
 def _counters():
@@ -44,7 +29,7 @@ def _counters():
 @bp.get("/congresses/<int:cid>/polls")
 @staff
 def index(cid):
-    congress = _congress(cid)
+    congress = get_congress(cid)
     polls = polls_of(cid)
     counts = dict(db.session.execute(select(BallotToken.poll_id, func.count())
                                      .where(BallotToken.poll_id.in_([p.id for p in polls]))
@@ -64,7 +49,7 @@ def _form_page(congress, values, poll=None, status=200):
 @bp.route("/congresses/<int:cid>/polls/new", methods=["GET", "POST"])
 @roles("admin")
 def new(cid):
-    congress = _congress(cid)
+    congress = get_congress(cid)
     if request.method == "POST":
         try:
             poll = create_poll(congress, poll_data_from_form(request.form), current_actor())
@@ -85,8 +70,8 @@ def new(cid):
 @bp.route("/polls/<int:pid>/edit", methods=["GET", "POST"])
 @roles("admin")
 def edit(pid):
-    poll = _poll(pid)
-    congress = _congress(poll.congress_id)
+    poll = get_poll(pid)
+    congress = get_congress(poll.congress_id)
     if poll.status != "draft":
         raise ServiceError("candidates_frozen", _("The poll is open or over: its setup and "
                                                    "candidates are frozen."), status=409)
@@ -110,8 +95,8 @@ def edit(pid):
 @bp.get("/polls/<int:pid>")
 @staff
 def show(pid):
-    poll = _poll(pid)
-    congress = _congress(poll.congress_id)
+    poll = get_poll(pid)
+    congress = get_congress(poll.congress_id)
     committee = [db.session.get(User, m.user_id) for m in
                  sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
     from ..counting.actions import poll_actions  # the counting pages for this role and state
@@ -155,6 +140,6 @@ def issue(pid):
 @bp.get("/polls/<int:pid>/slips/<fid>.pdf")
 @roles("counter")
 def slips_pdf(pid, fid):
-    _poll(pid)
+    get_poll(pid)
     data = take_slips_pdf(pid, fid)
     return pdf_response(data, f"slips-poll-{pid}.pdf")

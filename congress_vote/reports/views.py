@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..extensions import db, limiter
+from ..polls import services as polls_services  # open_poll / close_poll (names taken by views)
 from ..security import current_actor, public, roles
 from . import services as svc
 
@@ -39,7 +40,6 @@ def _poll_action(cid: int, pid: int, verb: str):
         svc.publish_poll(poll, actor)
         msg = _("Result published: %(title)s", title=poll.title)
     else:
-        from ..polls import services as polls_services  # the ballots engineer's lifecycle verbs
         getattr(polls_services, f"{verb}_poll")(poll, actor)
         msg = (_("Poll opened: %(title)s", title=poll.title) if verb == "open"
                else _("Poll closed: %(title)s", title=poll.title))
