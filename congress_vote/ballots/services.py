@@ -26,7 +26,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from .. import codes
 from ..audit.services import canonical, record
@@ -214,25 +214,50 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
         raise _err("unknown_ballot", str(NOT_A_BALLOT), 404)
     h = codes.code_hash(code)
     token = db.session.get(BallotToken, h)
-    if token is None:
-        raise _err("unknown_ballot", _("No ballot has this code. Check the characters."), 404)
-    poll = db.session.get(Poll, token.poll_id)
-    if congress_id is not None and poll.congress_id != congress_id:
-        raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
-    if token.state == "unused" and poll.status == "open":
-        batch = db.session.get(IssueBatch, token.batch_id)
-        if batch is not None and batch.kind == "paper":
-            _diagnose(h, congress_id)
-        return poll, token
-    _diagnose(h, congress_id)
+    if token is not None and token.state == "unused":
+        poll = db.session.get(Poll, token.poll_id)
+        if poll.status == "open" and congress_id in (None, poll.congress_id):
+            batch = db.session.get(IssueBatch, token.batch_id)
+            if batch is None or batch.kind != "paper":
+                return poll, token
+    _diagnose(h, congress_id)  # every refusal, in one order, comes from there
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def poll_spec(poll: Poll) -> PollSpec:
+def _build_spec(poll: Poll) -> PollSpec:
     return PollSpec(kind=poll.kind, seats=poll.seats,
                     alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
                     candidate_ids=tuple(c.id for c in poll.candidates),
                     item_ids=tuple(i.id for i in poll.items))
+
+
+# Per-process cache of what validating a choice needs from a poll: (PollSpec, Settings), keyed by
+# (poll id, setup_fingerprint). The fingerprint is fixed when the poll opens and hashes its kind,
+# seats, candidates, items and rules, so a key can only ever name the setup it was built from;
+# draft polls (no fingerprint, still editable) are never cached. This saves the candidate and
+# item lazy loads and the rules parsing on every cast (the setup is frozen while votes arrive).
+_SPEC_CACHE: dict[tuple[int, str], tuple[PollSpec, object]] = {}
+_SPEC_CACHE_MAX = 512
+
+
+def poll_rules(poll: Poll) -> tuple[PollSpec, object]:
+    """(PollSpec, rules Settings) of the poll; cached per process once the poll is opened."""
+    fp = poll.setup_fingerprint
+    if fp is None:
+        return _build_spec(poll), settings_of(poll)
+    key = (poll.id, fp)
+    hit = _SPEC_CACHE.get(key)
+    if hit is None:
+        hit = (_build_spec(poll), settings_of(poll))
+        if len(_SPEC_CACHE) >= _SPEC_CACHE_MAX:
+            _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = hit
+    return hit
+
+
+def poll_spec(poll: Poll) -> PollSpec:
+    """The rules engine's PollSpec of the poll (cached once opened, see poll_rules)."""
+    return poll_rules(poll)[0]
 
 
 _MESSAGES = {
@@ -265,7 +290,8 @@ def check_choice(poll: Poll, kept=None, answers=None) -> str:
         ballot = RulesBallot.from_dict(raw)
     except RulesInputError as exc:
         raise _err("bad_request", str(exc), 400) from None
-    reason = validate_ballot(poll_spec(poll), settings_of(poll), ballot)
+    spec, settings = poll_rules(poll)
+    reason = validate_ballot(spec, settings, ballot)
     if reason is not None:
         message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
         raise _err(str(reason), str(message), 422)
@@ -286,38 +312,48 @@ def receipt_for(receipt_key: str, token_hash: str) -> str:
     return f"{s[:4]}-{s[4:]}"
 
 
+# Built once (core table statements: no ORM bulk-update machinery, no per-call construction).
+_TOKENS = BallotToken.__table__
+_CONSUME_TOKEN = (
+    update(_TOKENS)
+    .where(_TOKENS.c.token_hash == bindparam("h"), _TOKENS.c.state == "unused",
+           _TOKENS.c.batch_id.in_(select(IssueBatch.__table__.c.id)
+                                  .where(IssueBatch.__table__.c.kind == "slip")))
+    .values(state="used")
+    .returning(_TOKENS.c.poll_id))
+_INSERT_BALLOT = insert(Ballot.__table__)
+
+
 def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
                 congress_id: int | None = None) -> str:
     """Consume the ballot `text` and store its choice; answer the receipt code.
 
-    One transaction: the conditional UPDATE consumes the token only if it is unused, of an open
-    poll (of `congress_id` if given) and a slip ballot; then the choice is validated (422 raises
-    and the caller's rollback leaves the token unused), the ballot and an audit event (poll id
-    only) are written. The caller commits.
+    One transaction: the conditional UPDATE consumes the token only if it is unused and a slip
+    ballot; then its poll must be open and secret (of `congress_id` if given) and the choice
+    valid — any refusal raises (409/422) and the caller's rollback leaves the token unused; the
+    ballot and an audit event (poll id only) are written. The caller commits.
     """
     code = resolve_code(text)
     if code is None:
         raise _err("unknown_ballot", str(NOT_A_BALLOT), 404)
     h = codes.code_hash(code)
-    open_polls = select(Poll.id).where(Poll.status == "open", Poll.secrecy == "secret")
-    if congress_id is not None:
-        open_polls = open_polls.where(Poll.congress_id == congress_id)
-    slip_batches = select(IssueBatch.id).where(IssueBatch.kind == "slip")
-    row = db.session.execute(
-        update(BallotToken)
-        .where(BallotToken.token_hash == h, BallotToken.state == "unused",
-               BallotToken.poll_id.in_(open_polls), BallotToken.batch_id.in_(slip_batches))
-        .values(state="used")
-        .returning(BallotToken.poll_id)
-        .execution_options(synchronize_session=False)).first()
+    # One statement consumes the token: unused and of a slip batch (a paper ballot goes in the
+    # box). The poll's state is checked just below, in the same transaction: a refusal raises
+    # and the caller's rollback leaves the token unused, exactly as a refused choice does.
+    row = db.session.execute(_CONSUME_TOKEN, {"h": h}).first()
     if row is None:
         _diagnose(h, congress_id)
     poll = db.session.get(Poll, row[0])
+    # The refusals _diagnose would give for an unused slip token, in its order.
+    if congress_id is not None and poll.congress_id != congress_id:
+        raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
+    if poll.status != "open" or poll.secrecy != "secret":
+        raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
     choice = check_choice(poll, kept, answers)
     receipt = receipt_for(poll.receipt_key, h)
-    db.session.add(Ballot(id=secrets.token_hex(16), poll_id=poll.id, token_hash=h,
-                          source=source, choice=choice, receipt=receipt))
-    db.session.flush()
+    db.session.execute(_INSERT_BALLOT, {
+        "id": secrets.token_hex(16), "poll_id": poll.id, "token_hash": h, "source": source,
+        "choice": choice, "invalid_reason": None, "receipt": receipt})
     record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
     return receipt
 
