@@ -174,11 +174,17 @@ def init_app(app: Flask) -> None:
     _install_proxy_fix(app)
     _install_log_masking(app)
 
-    @app.before_request
-    def _permanent_session():
+    @app.after_request
+    def _permanent_session(resp):
         # A permanent session carries its own expiry: Flask refuses a cookie signed longer ago
         # than PERMANENT_SESSION_LIFETIME (and re-signs it on each request: an idle timeout).
-        session.permanent = True
+        # Only a session holding something (a signed-in user, a CSRF token, a kiosk unlock) is
+        # marked: flagging an empty one would hand every cookie-less API call (a tablet casting,
+        # a bearer client) a fresh signed cookie, a signature per request for nothing. Done
+        # after the view, so the request that signs in gets the permanent cookie already.
+        if session and not session.permanent:
+            session.permanent = True
+        return resp
 
     @app.before_request
     def _access_and_csrf():

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from ..db import utcnow
 from ..extensions import db
@@ -28,37 +28,52 @@ def event_hash(seq: int, at, actor_id, action: str, congress_id, data: str, prev
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _head() -> AuditHead:
-    head = db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.session.add(head)
-        db.session.flush()
-    return head
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditHead.__table__
+# Built once: an append runs these three statements with fresh parameters (no per-call
+# statement construction; SQLAlchemy's compiled cache does the rest).
+_SELECT_HEAD = (select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update())
+_INSERT_EVENT = insert(_EVENTS)
+_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+
+
+def _lock_head() -> tuple[int, str]:
+    """(seq, hash) of the chain head, row-locked for this transaction (FOR UPDATE on
+    PostgreSQL; SQLite's write transaction holds the database lock already)."""
+    row = db.session.execute(_SELECT_HEAD).first()
+    if row is None:
+        db.session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return row[0], row[1]
 
 
 def record(action: str, actor=None, data: dict | None = None, congress_id: int | None = None
            ) -> AuditEvent:
-    """Append one event. Never put a ballot's content, a token or a password in `data`."""
-    head = _head()
+    """Append one event. Never put a ballot's content, a token or a password in `data`.
+
+    Exactly three statements in the caller's transaction: lock the head, insert the event,
+    move the head (core statements: the ORM unit of work costs more CPU than the hash). The
+    answer is a transient AuditEvent (not in the session) describing what was written."""
+    head_seq, head_hash_ = _lock_head()
     actor_id = getattr(actor, "id", actor)
     payload = canonical(data or {})
     at = utcnow()
-    seq = head.seq + 1
-    ev = AuditEvent(seq=seq, at=at, actor_id=actor_id, action=action, congress_id=congress_id,
-                    data=payload, prev_hash=head.hash)
-    ev.hash = event_hash(seq, at, actor_id, action, congress_id, payload, head.hash)
-    db.session.add(ev)
-    head.seq = seq
-    head.hash = ev.hash
-    db.session.flush()
-    return ev
+    seq = head_seq + 1
+    digest = event_hash(seq, at, actor_id, action, congress_id, payload, head_hash_)
+    values = {"seq": seq, "at": at, "actor_id": actor_id, "action": action,
+              "congress_id": congress_id, "data": payload, "prev_hash": head_hash_,
+              "hash": digest}
+    db.session.execute(_INSERT_EVENT, values)
+    db.session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    return AuditEvent(**values)
 
 
 def head_hash() -> str:
-    head = db.session.get(AuditHead, 1)
-    return head.hash if head else GENESIS
+    """The hash of the last event (read from the table: the head is only written by core
+    statements, so an ORM AuditHead in the session could be stale)."""
+    value = db.session.scalar(select(_HEAD.c.hash).where(_HEAD.c.id == 1))
+    return value or GENESIS
 
 
 @dataclass
@@ -89,7 +104,7 @@ def verify_chain() -> ChainReport:
                                f"event {ev.seq} ({ev.action}) was changed after it was written")
         prev = ev.hash
         expected_seq += 1
-    head = db.session.get(AuditHead, 1)
+    head = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
     if head is not None and (head.seq != n or head.hash != prev):
         return ChainReport(False, n, prev, n + 1 if head.seq > n else head.seq,
                            f"the chain head names event {head.seq} but {n} events verify")
