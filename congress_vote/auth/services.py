@@ -86,10 +86,13 @@ def issue_api_token(user: User) -> str:
 
 
 def user_for_api_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.expires_at < utcnow() or not row.user.active:
+    # One statement for the token and its user (this runs on every bearer request).
+    row = db.session.execute(select(ApiToken.expires_at, User)
+                             .join(User, User.id == ApiToken.user_id)
+                             .where(ApiToken.token_hash == token_hash(token))).first()
+    if row is None or row[0] < utcnow() or not row[1].active:
         return None
-    return row.user
+    return row[1]
 
 
 def list_users() -> list[User]:

@@ -1,0 +1,196 @@
+"""The fast paths of issue 9 part 7 keep their guarantees: casting (one conditional UPDATE, the
+poll checked after it, a cached poll spec, core audit statements), the count's fast ballot
+parsing, check-in and bearer lookups in fewer statements, no cookie for cookie-less API calls.
+
+Statement counts are asserted (not timings): they are what the benchmark's CPU per request
+follows, and they do not depend on the machine."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import event, func, select
+
+from congress_vote import codes
+from congress_vote.extensions import db
+
+
+class Statements:
+    """The SQL statements the app's engine runs inside the `with` block."""
+
+    def __init__(self, app):
+        self.app = app
+        self.seen: list[str] = []
+
+    def _listen(self, conn, cursor, statement, *rest):
+        self.seen.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._listen)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._listen)
+
+    @property
+    def work(self) -> list[str]:
+        """Statements other than transaction control."""
+        return [s for s in self.seen if s.split()[0].upper() not in
+                ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")]
+
+
+def _token_state(app, token: str) -> str:
+    from congress_vote.ballots.models import BallotToken
+    with app.app_context():
+        return db.session.get(BallotToken, codes.code_hash(codes.normalise(token))).state
+
+
+def _events(app, action: str) -> int:
+    from congress_vote.audit.models import AuditEvent
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == action))
+
+
+def test_cast_runs_six_statements_and_chains_one_event(hall, app, client):
+    cid, poll, tokens = hall.open_poll_with_ballots(3)
+    kept = [poll["candidates"][0]["id"]]
+    assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
+    with Statements(app) as st:
+        r = client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": kept})
+    assert r.status_code == 201
+    # token UPDATE ... RETURNING, poll, ballot INSERT, audit head lock, event INSERT, head UPDATE
+    assert len(st.work) == 6, st.work
+    assert st.work[0].upper().startswith("UPDATE BALLOT_TOKEN")
+    assert "Set-Cookie" not in r.headers  # a tablet's cast gets no session cookie
+    assert _events(app, "ballot.cast") == 2
+    from congress_vote.audit.services import head_hash, verify_chain
+    with app.app_context():
+        report = verify_chain()
+        assert report.ok and head_hash() == report.head
+
+
+def test_cast_refused_after_the_update_leaves_the_token_unused(hall, app):
+    """A kiosk bound to another congress: the UPDATE consumed the token, the poll check refuses,
+    the rollback gives it back; no ballot, no event. Then the right kiosk casts it."""
+    from congress_vote.ballots.models import Ballot
+    from congress_vote.ballots.services import cast_ballot
+    from congress_vote.errors import ServiceError
+    cid, poll, tokens = hall.open_poll_with_ballots(1)
+    other = hall.congress(voters=2, name="Đại hội khác")
+    kept = [poll["candidates"][0]["id"]]
+    with app.test_request_context("/", method="POST"):
+        with pytest.raises(ServiceError) as err:
+            cast_ballot(tokens[0], kept=kept, congress_id=other)
+        assert err.value.code == "wrong_congress" and err.value.status == 409
+        db.session.rollback()
+    assert _token_state(app, tokens[0]) == "unused"
+    assert _events(app, "ballot.cast") == 0
+    with app.test_request_context("/", method="POST"):
+        receipt = cast_ballot(tokens[0], kept=kept, congress_id=cid)
+        db.session.commit()
+        assert db.session.scalar(select(Ballot.receipt)) == receipt
+    assert _token_state(app, tokens[0]) == "used"
+    assert _events(app, "ballot.cast") == 1
+
+
+def test_refused_choice_and_used_token_keep_their_answers(hall, app, client):
+    cid, poll, tokens = hall.open_poll_with_ballots(2)
+    ids = [c["id"] for c in poll["candidates"]]
+    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": ids})  # 3 kept, 2 seats
+    assert r.status_code == 422 and r.json["error"]["code"] == "overvote"
+    assert _token_state(app, tokens[0]) == "unused"
+    assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": ids[:2]}).status_code == 201
+    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": ids[:2]})
+    assert r.status_code == 409 and r.json["error"]["code"] == "ballot_used"
+    hall.close(poll["id"])  # the unused token is voided
+    r = client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": ids[:1]})
+    assert r.status_code == 409 and r.json["error"]["code"] == "poll_not_open"
+    assert _events(app, "ballot.cast") == 1
+
+
+def test_poll_spec_cached_only_for_an_opened_setup(hall, app):
+    from congress_vote.ballots import services as bs
+    from congress_vote.polls.models import Poll
+    bs._SPEC_CACHE.clear()  # per process: earlier tests' polls (same ids, other setups) are in it
+    cid = hall.congress()
+    draft = hall.poll(cid)
+    with app.app_context():
+        p = db.session.get(Poll, draft["id"])
+        assert p.setup_fingerprint is None
+        assert bs.poll_spec(p).candidate_ids == tuple(c["id"] for c in draft["candidates"])
+        assert not any(k[0] == p.id for k in bs._SPEC_CACHE)  # a draft can still change
+    hall.open(draft["id"])
+    with app.app_context():
+        p = db.session.get(Poll, draft["id"])
+        spec = bs.poll_spec(p)
+        assert (p.id, p.setup_fingerprint) in bs._SPEC_CACHE
+        assert bs.poll_spec(p) is spec
+        assert spec.candidate_ids == tuple(c["id"] for c in draft["candidates"])
+        assert spec.seats == 2
+
+
+@pytest.mark.parametrize("choice,source,reason,receipt", [
+    ({"kept": [3, 1, 2]}, "tablet", None, "ABCD-EFGH"),
+    ({"kept": []}, "tablet", None, None),
+    ({"kept": [1, 1]}, "paper", None, "X"),
+    ({"kept": ["1", 2]}, "tablet", None, None),      # a digit string: the slow path
+    ({"kept": [True]}, "tablet", None, None),        # a bool is no id: invalid ("other")
+    ({"kept": [1]}, "tablet", "torn", None),
+    ({"kept": [1]}, "tablet", "", None),
+    ({"kept": [1], "answers": None}, "tablet", None, None),
+    ({"answers": {"5": "for"}}, "tablet", None, None),
+    ({"kept": [1]}, "fax", None, None),              # unknown source: invalid ("other")
+    ("not json", "tablet", None, None),
+])
+def test_count_fast_path_builds_the_same_ballot(choice, source, reason, receipt):
+    from congress_vote import rules
+    from congress_vote.counting.services import _rules_ballot
+    text = choice if isinstance(choice, str) else json.dumps(choice)
+    data = json.loads(text) if not isinstance(choice, str) else {}
+    try:
+        expected = rules.Ballot.from_dict({"kept": data.get("kept"), "answers": data.get("answers"),
+                                           "invalid_reason": reason, "source": source,
+                                           "receipt": receipt})
+    except rules.RulesInputError:
+        expected = rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
+    assert _rules_ballot(text, source, reason, receipt) == expected
+
+
+def test_checkin_statements_and_answer(app, client, auth, hall):
+    cid = hall.congress(voters=3, present=0)
+    cards = list(hall.cards.items())
+    headers = auth.headers("registrar")
+    with Statements(app) as st:
+        r = client.post(f"/api/v1/congresses/{cid}/checkin", json={"card": cards[0][1]},
+                        headers=headers)
+    assert r.status_code == 200, r.json
+    assert r.json["already_present"] is False
+    d = r.json["delegate"]
+    assert d["id"] == cards[0][0] and d["status"] == "present" and d["checked_in_at"]
+    # token+user, congress, delegate+branch, conditional UPDATE, audit head, event, head
+    assert len(st.work) == 7, st.work
+    assert "Set-Cookie" not in r.headers
+    r = client.post(f"/api/v1/congresses/{cid}/checkin", json={"card": cards[0][1]},
+                    headers=headers)
+    assert r.status_code == 200 and r.json["already_present"] is True
+    assert r.json["delegate"]["status"] == "present"
+    assert _events(app, "delegate.checked_in") == 1
+
+
+def test_bearer_token_of_an_inactive_or_expired_user_is_refused(app, client, auth, staff):
+    from congress_vote.auth.models import ApiToken, User
+    headers = auth.headers("observer")
+    assert client.get("/api/v1/congresses", headers=headers).status_code == 200
+    with app.app_context():
+        db.session.get(User, staff["observer"]).active = False
+        db.session.commit()
+    assert client.get("/api/v1/congresses", headers=headers).status_code == 401
+    with app.app_context():
+        db.session.get(User, staff["observer"]).active = True
+        for t in db.session.scalars(select(ApiToken)):
+            t.expires_at = t.expires_at.replace(year=2000)
+        db.session.commit()
+    assert client.get("/api/v1/congresses", headers=headers).status_code == 401
