@@ -272,8 +272,10 @@ _MESSAGES = {
 }
 
 
-def check_choice(poll: Poll, kept=None, answers=None) -> str:
-    """Validate a choice with the rules engine; answer its canonical JSON or raise 422."""
+def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
+    """Validate a choice with the rules engine; answer its canonical JSON or raise 422.
+    `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
+    a `kind`)."""
     if poll.kind == "resolution":
         if answers is None:
             answers = {}
@@ -290,7 +292,7 @@ def check_choice(poll: Poll, kept=None, answers=None) -> str:
         ballot = RulesBallot.from_dict(raw)
     except RulesInputError as exc:
         raise _err("bad_request", str(exc), 400) from None
-    spec, settings = poll_rules(poll)
+    spec, settings = rules if rules is not None else poll_rules(poll)
     reason = validate_ballot(spec, settings, ballot)
     if reason is not None:
         message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
@@ -322,6 +324,10 @@ _CONSUME_TOKEN = (
     .values(state="used")
     .returning(_TOKENS.c.poll_id))
 _INSERT_BALLOT = insert(Ballot.__table__)
+_POLLS = Poll.__table__
+_POLL_FOR_CAST = select(_POLLS.c.id, _POLLS.c.congress_id, _POLLS.c.kind, _POLLS.c.status,
+                        _POLLS.c.secrecy, _POLLS.c.receipt_key, _POLLS.c.setup_fingerprint
+                        ).where(_POLLS.c.id == bindparam("pid"))
 
 
 def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
@@ -343,13 +349,16 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     row = db.session.execute(_CONSUME_TOKEN, {"h": h}).first()
     if row is None:
         _diagnose(h, congress_id)
-    poll = db.session.get(Poll, row[0])
+    poll = db.session.execute(_POLL_FOR_CAST, {"pid": row[0]}).one()  # a row, not the ORM Poll
     # The refusals _diagnose would give for an unused slip token, in its order.
     if congress_id is not None and poll.congress_id != congress_id:
         raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
     if poll.status != "open" or poll.secrecy != "secret":
         raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
-    choice = check_choice(poll, kept, answers)
+    rules = _SPEC_CACHE.get((poll.id, poll.setup_fingerprint))
+    if rules is None:  # the first cast of this setup in this process
+        rules = poll_rules(db.session.get(Poll, poll.id))
+    choice = check_choice(poll, kept, answers, rules=rules)
     receipt = receipt_for(poll.receipt_key, h)
     db.session.execute(_INSERT_BALLOT, {
         "id": secrets.token_hex(16), "poll_id": poll.id, "token_hash": h, "source": source,
