@@ -47,6 +47,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import (ARTIFACTS, decode_qr, download, fetch, pdf_pages_png, pdf_text,
                                 shot, zbar_decode)
@@ -552,8 +553,8 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     with tablet.expect_response(lambda r: r.request.method == "POST" and "/b/" in r.url) as resp:
         tablet.evaluate("document.querySelector('form[data-ballot]').submit()")
     assert resp.value.status == 422
-    tablet.wait_for_load_state()
-    assert tablet.locator("[data-overvote]").is_visible()
+    # The refusal is a new page: wait for it (an instant check can race the navigation).
+    expect(tablet.locator("[data-overvote]")).to_be_visible()
     assert tablet.locator(".receipt-code").count() == 0
     # The voter strikes one more name: the warning goes away and the vote can be cast.
     tablet.locator("label.strike-row").filter(has=exact(tablet, ".name b", c[9])).click()
