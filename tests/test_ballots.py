@@ -1,6 +1,5 @@
 """Ballots: issuance limits, the download-once slips, resolving codes, casting guards in the API
 and the HTML pages, named votes, turnout, rate limiting."""
-import io
 import re
 
 import pytest

@@ -1,5 +1,3 @@
-import itertools
-import random
 
 from congress_vote import codes
 
@@ -13,7 +11,6 @@ def test_roundtrip_and_format():
 
 
 def test_every_single_typo_is_caught():
-    rnd = random.Random(7)
     for _ in range(50):
         c = codes.new_code()
         for i in range(len(c)):

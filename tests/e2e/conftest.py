@@ -57,7 +57,7 @@ def require_chromium():
         except ImportError:
             missing = "playwright is not installed"
     if missing:
-        if os.environ.get("CI", "").lower() == "true":
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"browser tests must run in CI: {missing}")
         pytest.skip(missing)
 

@@ -12,7 +12,6 @@ Helpers `slip_png`, `png_to_y4m` and `launch_chromium` are importable by other b
 from __future__ import annotations
 
 import html
-import os
 import subprocess
 import threading
 from pathlib import Path
@@ -36,20 +35,7 @@ CHROMIUM_ARGS = [
 NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
 
 
-def require_chromium():
-    """Skip without Chromium or Playwright on a developer machine; in CI their absence fails."""
-    missing = None
-    if not os.path.exists(CHROMIUM):
-        missing = f"{CHROMIUM} is not installed"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed"
-    if missing:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser tests must run in CI: {missing}")
-        pytest.skip(missing)
+from tests.e2e.conftest import require_chromium  # noqa: E402  (one rule for skipping)
 
 
 # ---- making the camera picture ----------------------------------------------------------------
