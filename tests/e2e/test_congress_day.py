@@ -47,6 +47,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (ARTIFACTS, decode_qr, download, fetch, pdf_pages_png, pdf_text,
@@ -297,7 +298,15 @@ class Hall:
         if not hasattr(self, "chair"):
             self.chair = self.screens.open("desk")
             login(self.chair, self.live, "chair")
-        self.chair.goto(self.live(f"/congresses/{self.cid}"))
+        # The console reloads itself when a poll changes state (counters signing elsewhere); a
+        # goto racing that reload is aborted by the browser, so go again.
+        for attempt in range(3):
+            try:
+                self.chair.goto(self.live(f"/congresses/{self.cid}"))
+                break
+            except PlaywrightError as err:
+                if "ERR_ABORTED" not in str(err) or attempt == 2:
+                    raise
         follow(self.chair, f"a[href$='/congresses/{self.cid}/console']",
                self.live(f"/congresses/{self.cid}/console"), self.gaps,
                "congress page: no link to the presidium console for the chair")
