@@ -32,6 +32,22 @@ _HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: 
                500: "internal_error", 503: "storage_unavailable"}
 
 
+def commit_or_flash(call):
+    """Run a form's service call as one transaction: commit it, or, when it breaks a rule, roll
+    back and flash the rule's message for the form page. Returns (committed, the call's result)."""
+    from flask import flash
+
+    from .extensions import db
+    try:
+        result = call()
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return False, None
+    return True, result
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json")

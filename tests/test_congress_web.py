@@ -124,3 +124,25 @@ def test_add_and_edit_delegate_and_reissue(client, auth, congress_id, app):
         d = db.session.get(Delegate, did)
         assert d.membership == "full" and d.position == "Bí thư" and d.card_hash != old_hash
     assert client.get(f"/congresses/{congress_id}/delegates/{did}/card.pdf").status_code == 200
+
+
+def test_form_refused_by_a_rule_keeps_the_page_and_writes_nothing(client, auth, congress_id, app):
+    """A service refusal on a form is flashed on the same page, rolled back, and not audited."""
+    from congress_vote.audit.models import AuditEvent
+    from congress_vote.congress.models import Delegate
+    auth.login("admin")
+    data = {"code": "N1", "full_name": "Lò Văn Mới", "branch": "Chi bộ Mới",
+            "membership": "full", "gender": "M", "birth_year": "1990", "position": ""}
+    assert client.post(f"/congresses/{congress_id}/delegates/new", data=data).status_code == 302
+    with app.app_context():
+        events = db.session.query(AuditEvent).count()
+    r = client.post(f"/congresses/{congress_id}/delegates/new",
+                    data=data | {"full_name": "Lò Văn Khác"})
+    assert r.status_code == 200
+    assert "flash-error" in r.get_data(as_text=True) and "N1" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Delegate).filter_by(code="N1").count() == 1
+        assert db.session.query(AuditEvent).count() == events
+    r = client.post("/users", data={"username": "admin", "full_name": "", "password": "longenough",
+                                    "roles": ["observer"]})
+    assert r.status_code == 200 and "flash-error" in r.get_data(as_text=True)

@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from ..errors import ServiceError
+from ..errors import commit_or_flash
 from ..extensions import db, limiter, login_manager
 from ..security import public, roles, staff
 from .forms import LoginForm, UserForm
@@ -53,13 +53,10 @@ def users():
     form = UserForm()
     if form.validate_on_submit():
         from ..security import current_actor
-        try:
-            create_user(form.username.data, form.password.data, form.roles.data,
-                        full_name=form.full_name.data or "", actor=current_actor())
-            db.session.commit()
+        done, _ignored = commit_or_flash(lambda: create_user(
+            form.username.data, form.password.data, form.roles.data,
+            full_name=form.full_name.data or "", actor=current_actor()))
+        if done:
             flash(_("User created."), "ok")
             return redirect(url_for("auth.users"))
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
     return render_template("auth/users.html", form=form, users=list_users())

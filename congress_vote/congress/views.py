@@ -12,7 +12,7 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 
 from .. import codes
-from ..errors import ServiceError
+from ..errors import ServiceError, commit_or_flash
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db
 from ..security import current_actor, roles, staff
@@ -49,13 +49,9 @@ def _form_data(form: CongressForm) -> dict:
 def new():
     form = CongressForm()
     if form.validate_on_submit():
-        try:
-            c = svc.create_congress(_form_data(form), actor=current_actor())
-            db.session.commit()
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
+        done, c = commit_or_flash(lambda: svc.create_congress(_form_data(form),
+                                                              actor=current_actor()))
+        if done:
             flash(_("Congress created. Now import the delegate list."), "ok")
             return redirect(url_for("congress.show", cid=c.id))
     return render_template("congress/form.html", form=form, congress=None)
@@ -75,13 +71,9 @@ def edit(cid: int):
     form = CongressForm(obj=c)
     branch_form = BranchForm(prefix="b")
     if form.validate_on_submit():
-        try:
-            svc.update_congress(c, _form_data(form), actor=current_actor())
-            db.session.commit()
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
+        done, _ignored = commit_or_flash(
+            lambda: svc.update_congress(c, _form_data(form), actor=current_actor()))
+        if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.show", cid=c.id))
     return render_template("congress/form.html", form=form, congress=c, branch_form=branch_form)
@@ -93,13 +85,10 @@ def add_branch(cid: int):
     c = _congress(cid)
     form = BranchForm(prefix="b")
     if form.validate_on_submit():
-        try:
-            svc.add_branch(c, form.branch_name.data, actor=current_actor())
-            db.session.commit()
+        done, _ignored = commit_or_flash(
+            lambda: svc.add_branch(c, form.branch_name.data, actor=current_actor()))
+        if done:
             flash(_("Branch added."), "ok")
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
     else:
         flash(_("Give the branch a name."), "error")
     return redirect(url_for("congress.edit", cid=c.id))
@@ -127,13 +116,9 @@ def delegate_new(cid: int):
     c = _congress(cid)
     form = DelegateForm()
     if form.validate_on_submit():
-        try:
-            svc.add_delegate(c, form.data, actor=current_actor())
-            db.session.commit()
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
+        done, _ignored = commit_or_flash(
+            lambda: svc.add_delegate(c, form.data, actor=current_actor()))
+        if done:
             flash(_("Delegate added."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
     return render_template("congress/delegate_form.html", congress=c, form=form, delegate=None)
@@ -149,13 +134,9 @@ def delegate_edit(cid: int, did: int):
         "membership": d.membership, "gender": d.gender or "", "birth_year": d.birth_year,
         "position": d.position or ""})
     if form.validate_on_submit():
-        try:
-            svc.update_delegate(d, form.data, actor=current_actor())
-            db.session.commit()
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
+        done, _ignored = commit_or_flash(
+            lambda: svc.update_delegate(d, form.data, actor=current_actor()))
+        if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
     return render_template("congress/delegate_form.html", congress=c, form=form, delegate=d,
