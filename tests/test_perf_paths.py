@@ -55,6 +55,9 @@ def _events(app, action: str) -> int:
 
 
 def test_cast_runs_six_statements_and_chains_one_event(hall, app, client):
+    """The Flask path (the kiosk's ballot form; API casts that the lean path hands over). The
+    lean path's own statements are checked in tests/test_fastcast.py."""
+    app.config["FAST_CAST"] = False
     cid, poll, tokens = hall.open_poll_with_ballots(3)
     kept = [poll["candidates"][0]["id"]]
     assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
