@@ -4,14 +4,35 @@ SQLite: WAL journal, a busy timeout and foreign keys on every connection, and BE
 transactions of requests that change state (POST/PUT/PATCH/DELETE and CLI commands), so two
 writers queue on the database lock instead of failing when a read transaction tries to upgrade.
 Read-only requests begin deferred and read a WAL snapshot without blocking anybody.
+
+Write queue (SQLite file databases). SQLite's own wait for the write lock is a busy handler that
+sleeps 1, 2, 5, 10 … 50, 100 ms between tries: a writer that just missed the lock may sleep up to
+100 ms while the database sits idle, which is what made the check-in and casting p99. So before
+BEGIN IMMEDIATE every pooled connection first takes an exclusive `flock` on its own descriptor of
+a lock file next to the database (`<db>-writelock`): waiters, in any thread or process, block in
+the kernel (the GIL released) and wake as soon as the holder lets go. The flock is let go right
+after the driver's COMMIT or ROLLBACK has completed (the dialect's `do_commit` / `do_rollback`,
+not SQLAlchemy's "commit" event, which fires before the driver commits), and a connection going
+back to the pool never keeps it (the pool's "checkin" event). SQLite's lock and busy timeout stay
+as they were: the queue only decides who goes next; anything outside it (the sqlite3 shell, a
+backup) is still waited for by the busy handler. `acquire_write_queue` / `release_write_queue`
+are the same steps for code that begins a write transaction on a raw DB-API connection.
 """
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import weakref
 from datetime import datetime, timezone
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,8 +61,135 @@ def _wants_immediate() -> bool:
     return True
 
 
+# ---- write queue -------------------------------------------------------------------------------
+
+WRITE_LOCK_SUFFIX = "-writelock"
+# (lock file, thread) pairs holding the queue: a thread that already holds it through one
+# connection and begins a write on a second connection must not wait for itself (it would wait
+# forever); that second connection goes without the queue, as before the queue existed.
+_holders: set[tuple[str, int]] = set()
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A pysqlite connection that carries its own descriptor of the write-lock file."""
+
+    _wq_fd: int | None = None
+    _wq_path: str | None = None
+    _wq_held: bool = False
+    _wq_holder: tuple[str, int] | None = None
+    _wq_closer = None
+
+    def _wq_open(self, lock_path: str) -> None:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:  # a read-only folder: work without the queue
+            log.warning("SQLite write queue off (cannot open %s: %s)", lock_path, exc)
+            return
+        self._wq_fd, self._wq_path = fd, lock_path
+        # Closed with the connection, or when it is garbage collected without close().
+        self._wq_closer = weakref.finalize(self, os.close, fd)
+
+    def close(self) -> None:
+        try:
+            super().close()  # rolls back an open transaction first
+        finally:
+            _release(self)
+            if self._wq_closer is not None:
+                self._wq_closer()
+
+
+def _lock_path(database: str | None) -> str | None:
+    """The write-lock file of a SQLite database, None when it is not a plain file."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database) + WRITE_LOCK_SUFFIX
+
+
+def _raw(connection):
+    """The DB-API connection behind a pool proxy (or the connection itself)."""
+    return getattr(connection, "dbapi_connection", None) or connection
+
+
+def acquire_write_queue(dbapi_connection) -> bool:
+    """Wait for this connection's turn to write (call it just before BEGIN IMMEDIATE).
+
+    Blocks on the flock, the GIL released, until no other connection of any process holds the
+    queue. Answers True when this call took it; False when there is nothing to take (not a
+    SQLite file connection, already held by this connection, or held by this thread through
+    another connection)."""
+    conn = _raw(dbapi_connection)
+    fd = getattr(conn, "_wq_fd", None)
+    if fd is None or conn._wq_held:
+        return False
+    holder = (conn._wq_path, threading.get_ident())
+    if holder in _holders:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    conn._wq_held, conn._wq_holder = True, holder
+    _holders.add(holder)
+    return True
+
+
+def release_write_queue(dbapi_connection) -> None:
+    """Let the next writer go (call it right after COMMIT or ROLLBACK has completed).
+    A no-op when the connection does not hold the queue."""
+    _release(_raw(dbapi_connection))
+
+
+def _release(conn) -> None:
+    if not getattr(conn, "_wq_held", False):
+        return
+    conn._wq_held = False
+    _holders.discard(conn._wq_holder)
+    try:
+        fcntl.flock(conn._wq_fd, fcntl.LOCK_UN)
+    except OSError:  # pragma: no cover (descriptor already closed: nothing is held)
+        pass
+
+
+def write_queue_held(dbapi_connection) -> bool:
+    """Whether this connection holds the write queue (for tests and diagnostics)."""
+    return bool(getattr(_raw(dbapi_connection), "_wq_held", False))
+
+
+def _release_when_done(conn) -> None:
+    """After the driver's COMMIT/ROLLBACK: let go unless a transaction is still open (a failed
+    COMMIT keeps it; the ROLLBACK that follows lets go)."""
+    conn = _raw(conn)
+    if getattr(conn, "_wq_held", False) and not conn.in_transaction:
+        _release(conn)
+
+
 def configure_sqlite(engine: Engine) -> None:
-    """Install the pragmas and the BEGIN behaviour on a SQLite engine."""
+    """Install the pragmas, the write queue and the BEGIN behaviour on a SQLite engine."""
+    lock_path = _lock_path(engine.url.database)
+
+    if lock_path is not None:
+        @event.listens_for(engine, "do_connect")
+        def _factory(_dialect, _record, _cargs, cparams):
+            cparams.setdefault("factory", QueuedConnection)
+
+        dialect = engine.dialect
+        plain_commit, plain_rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection):
+            try:
+                plain_commit(dbapi_connection)
+            finally:
+                _release_when_done(dbapi_connection)
+
+        def do_rollback(dbapi_connection):
+            try:
+                plain_rollback(dbapi_connection)
+            finally:
+                _release_when_done(dbapi_connection)
+
+        # Per engine (the dialect object is this engine's own).
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+        @event.listens_for(engine, "checkin")
+        def _checkin(dbapi_connection, _record):
+            release_write_queue(dbapi_connection)  # never back in the pool holding the queue
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
@@ -53,7 +201,19 @@ def configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        if lock_path is not None and isinstance(dbapi_connection, QueuedConnection):
+            dbapi_connection._wq_open(lock_path)
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate() else "BEGIN")
+        if not _wants_immediate():
+            conn.exec_driver_sql("BEGIN")
+            return
+        raw = conn.connection.dbapi_connection
+        took = acquire_write_queue(raw)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if took:
+                release_write_queue(raw)
+            raise
