@@ -162,25 +162,94 @@ def test_count_fast_path_builds_the_same_ballot(choice, source, reason, receipt)
     assert _rules_ballot(text, source, reason, receipt) == expected
 
 
-def test_checkin_statements_and_answer(app, client, auth, hall):
-    cid = hall.congress(voters=3, present=0)
+def _orm_answer(app, did: int) -> dict:
+    """The check-in answer as the ORM path builds it (delegate_dict of the stored row)."""
+    from congress_vote.congress.models import Delegate
+    from congress_vote.congress.services import delegate_dict
+    with app.app_context():
+        return delegate_dict(db.session.get(Delegate, did), with_card=False)
+
+
+def test_checkin_statements_and_answer(app, client, auth, hall, staff):
+    from congress_vote.audit.models import AuditEvent
+    from congress_vote.congress.models import Branch, Delegate
+    cid = hall.congress(voters=3, present=0, excused=1)  # the first one excused
     cards = list(hall.cards.items())
+    with app.app_context():  # it has a reason, a branch and a position; the others neither
+        b = Branch(congress_id=cid, name="Chi bộ Văn phòng")
+        db.session.add(b)
+        db.session.flush()
+        first = db.session.get(Delegate, cards[0][0])
+        assert first.status == "excused"
+        first.branch_id, first.position, first.absence_reason = b.id, "Bí thư", "Ốm"
+        db.session.commit()
     headers = auth.headers("registrar")
+    url = f"/api/v1/congresses/{cid}/checkin"
     with Statements(app) as st:
-        r = client.post(f"/api/v1/congresses/{cid}/checkin", json={"card": cards[0][1]},
-                        headers=headers)
+        r = client.post(url, json={"card": cards[0][1]}, headers=headers)
     assert r.status_code == 200, r.json
     assert r.json["already_present"] is False
     d = r.json["delegate"]
     assert d["id"] == cards[0][0] and d["status"] == "present" and d["checked_in_at"]
-    # token+user, congress, delegate+branch, conditional UPDATE, audit head, event, head
-    assert len(st.work) == 7, st.work
+    # an excused delegate who turns up is present, the reason gone
+    assert d["branch"] == "Chi bộ Văn phòng" and d["position"] == "Bí thư"
+    assert d["absence_reason"] is None
+    assert d == _orm_answer(app, cards[0][0])
+    # token+user, UPDATE … RETURNING (delegate and branch name), then the audit append last:
+    # head lock, event, head
+    assert len(st.work) == 5, st.work
+    assert st.work[1].upper().startswith("UPDATE DELEGATE")
+    assert [w.split()[0].upper() for w in st.work[2:]] == ["SELECT", "INSERT", "UPDATE"]
+    assert "audit_head" in st.work[2] and "audit_event" in st.work[3]
     assert "Set-Cookie" not in r.headers
-    r = client.post(f"/api/v1/congresses/{cid}/checkin", json={"card": cards[0][1]},
-                    headers=headers)
+    for did, card in cards[1:]:  # no branch
+        r = client.post(url, json={"card": card}, headers=headers)
+        assert r.status_code == 200 and r.json["already_present"] is False
+        assert r.json["delegate"] == _orm_answer(app, did)
+        assert r.json["delegate"]["branch"] == ""
+    # present already: the same answer, nothing written
+    with Statements(app) as st:
+        r = client.post(url, json={"card": cards[0][1]}, headers=headers)
     assert r.status_code == 200 and r.json["already_present"] is True
-    assert r.json["delegate"]["status"] == "present"
-    assert _events(app, "delegate.checked_in") == 1
+    assert r.json["delegate"] == _orm_answer(app, cards[0][0])
+    assert not any(w.upper().startswith("INSERT") for w in st.work)
+    assert _events(app, "delegate.checked_in") == 3
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "delegate.checked_in").order_by(AuditEvent.seq)).all()
+        assert [json.loads(e.data) for e in events] == [
+            {"delegate_id": did, "via": "card"} for did, _ in cards]
+        assert {e.actor_id for e in events} == {staff["registrar"]}
+        assert {e.congress_id for e in events} == {cid}
+        from congress_vote.audit.services import verify_chain
+        assert verify_chain().ok
+
+
+def test_checkin_refusals_keep_their_codes_and_order(app, client, auth, hall):
+    """An unknown congress answers 404 before anything about the body or the card; then a
+    bad body 400, not a card 422, an unknown card or another congress's card 404. Nothing is
+    written for any of them."""
+    cid = hall.congress(voters=2, present=0)
+    other = hall.congress(voters=1, present=0, name="Đại hội khác")
+    mine, theirs = list(hall.cards.values())[0], list(hall.cards.values())[2]
+    headers = auth.headers("registrar")
+    nowhere = "/api/v1/congresses/999999/checkin"
+    for body in ({"card": mine}, {"card": "rubbish"}, {"card": 42}, {}, ["x"]):
+        r = client.post(nowhere, json=body, headers=headers)
+        assert r.status_code == 404 and r.json["error"]["code"] == "not_found", body
+    url = f"/api/v1/congresses/{cid}/checkin"
+    for body, status, code in (
+            ({}, 400, "bad_request"), ({"card": 42}, 400, "bad_request"),
+            (["x"], 400, "bad_request"), ({"card": "rubbish"}, 422, "not_a_card_code"),
+            ({"card": "CV1:C:" + codes.new_code()}, 404, "unknown_card"),
+            ({"card": theirs}, 404, "card_of_another_congress")):
+        r = client.post(url, json=body, headers=headers)
+        assert (r.status_code, r.json["error"]["code"]) == (status, code), body
+    assert client.post(url, json={"card": mine}).status_code == 401
+    assert client.post(url, json={"card": mine},
+                       headers=auth.headers("counter1")).status_code == 403
+    assert _events(app, "delegate.checked_in") == 0
+    assert {s for _, _, _, s in hall.delegates(cid) + hall.delegates(other)} == {"absent"}
 
 
 def test_bearer_token_of_an_inactive_or_expired_user_is_refused(app, client, auth, staff):

@@ -144,15 +144,17 @@ def delegate_attendance(cid: int, did: int):
                                                  "already_present": {"type": "boolean"}}},
      tag="congress")
 def checkin(cid: int):
-    c = svc.get_congress(cid)
-    card = field(json_body(), "card", str)
-    d, already = svc.check_in(c, card, actor=current_actor())
-    # Build the answer before the commit: after it every attribute is expired and reading them
-    # would reload the delegate (and its branch) in a second transaction, which on SQLite is a
-    # BEGIN IMMEDIATE holding the write lock while the response is serialised (bench/README.md).
-    out = {"delegate": svc.delegate_dict(d, with_card=False), "already_present": already}
+    try:
+        card = field(json_body(), "card", str)
+    except ServiceError:
+        svc.get_congress(cid)  # an unknown congress answers 404 before a bad body
+        raise
+    # The answer is built inside the service, before the audit append and the commit: after
+    # the commit every ORM attribute is expired and reading one would begin a second
+    # transaction (on SQLite a BEGIN IMMEDIATE, the write lock again; bench/README.md).
+    delegate, already = svc.check_in_by_card(cid, card, actor=current_actor())
     db.session.commit()
-    return ok(out)
+    return ok({"delegate": delegate, "already_present": already})
 
 
 @bp.get("/congresses/<int:cid>/attendance")
