@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -24,8 +24,7 @@ class AuditEvent(db.Model):
     data: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-    __table_args__ = (Index("ix_audit_event_action", "action"),)
+    # (No index on `action`: nothing looks events up by it, and every cast appends an event.)
 
 
 class AuditHead(db.Model):

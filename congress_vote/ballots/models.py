@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import utcnow
@@ -34,13 +34,14 @@ class BallotToken(db.Model):
     __tablename__ = "ballot_token"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
+    # Indexed by poll only: `state` changes on every cast, and an index holding it would be
+    # rewritten (two B-tree pages) by each one; turnout counts a poll's few thousand rows.
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("issue_batch.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(10), default="unused")  # unused | used | void
 
     __table_args__ = (
         CheckConstraint("state in ('unused', 'used', 'void')", name="state"),
-        Index("ix_ballot_token_poll_state", "poll_id", "state"),
     )
 
 
@@ -52,7 +53,8 @@ class Ballot(db.Model):
     __tablename__ = "ballot"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, not sequential
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    # No index of its own: uq_ballot_poll_receipt (poll_id, receipt) serves lookups by poll.
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(ForeignKey("ballot_token.token_hash"), unique=True)
     source: Mapped[str] = mapped_column(String(10), default="tablet")  # tablet | paper
     choice: Mapped[str] = mapped_column(Text, default="{}")

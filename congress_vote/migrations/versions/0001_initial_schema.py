@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:56:51.537254
+Create Date: 2026-11-27 10:35:17.949266
 
 """
 from alembic import op
@@ -76,7 +76,6 @@ def upgrade():
     sa.UniqueConstraint('hash', name=op.f('uq_audit_event_hash'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_event_action', ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_congress_id'), ['congress_id'], unique=False)
 
     op.create_table('branch',
@@ -209,7 +208,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_ballot_token'))
     )
     with op.batch_alter_table('ballot_token', schema=None) as batch_op:
-        batch_op.create_index('ix_ballot_token_poll_state', ['poll_id', 'state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ballot_token_poll_id'), ['poll_id'], unique=False)
 
     op.create_table('candidate',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -271,9 +270,6 @@ def upgrade():
     sa.UniqueConstraint('token_hash', name=op.f('uq_ballot_token_hash')),
     sqlite_with_rowid=False
     )
-    with op.batch_alter_table('ballot', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ballot_poll_id'), ['poll_id'], unique=False)
-
     op.create_table('paper_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('poll_id', sa.Integer(), nullable=False),
@@ -303,9 +299,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_paper_entry_poll_id'))
 
     op.drop_table('paper_entry')
-    with op.batch_alter_table('ballot', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ballot_poll_id'))
-
     op.drop_table('ballot')
     with op.batch_alter_table('named_vote', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_named_vote_poll_id'))
@@ -317,7 +310,7 @@ def downgrade():
 
     op.drop_table('candidate')
     with op.batch_alter_table('ballot_token', schema=None) as batch_op:
-        batch_op.drop_index('ix_ballot_token_poll_state')
+        batch_op.drop_index(batch_op.f('ix_ballot_token_poll_id'))
 
     op.drop_table('ballot_token')
     op.drop_table('signoff')
@@ -342,7 +335,6 @@ def downgrade():
     op.drop_table('branch')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_congress_id'))
-        batch_op.drop_index('ix_audit_event_action')
 
     op.drop_table('audit_event')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
