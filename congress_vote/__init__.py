@@ -40,6 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
+    # The lean cast (ballots/fastcast.py) sits inside ProxyFix, which security installs.
+    from .ballots.fastcast import FastCast
+    app.wsgi_app = app.extensions["fast_cast"] = FastCast(app, app.wsgi_app)
+
     from . import security
     security.init_app(app)
 

@@ -130,9 +130,8 @@ def ctx(app):
 
 # ---- factories -------------------------------------------------------------------------------
 
-@pytest.fixture
-def staff(app):
-    """The standard staff users (name -> id), all with password PASSWORD."""
+def make_staff(app) -> dict[str, int]:
+    """Create the standard staff users (name -> id), all with password PASSWORD."""
     from congress_vote.auth.services import create_user
     ids = {}
     with app.app_context():
@@ -140,6 +139,12 @@ def staff(app):
             ids[name] = create_user(name, PASSWORD, roles, full_name=name.title()).id
         db.session.commit()
     return ids
+
+
+@pytest.fixture
+def staff(app):
+    """The standard staff users (name -> id), all with password PASSWORD."""
+    return make_staff(app)
 
 
 class Auth:
@@ -178,6 +183,10 @@ def auth(app, client, staff):
 @pytest.fixture
 def api(client, auth):
     """Call the JSON API as a given staff user: api("admin").post(path, json=...)."""
+    return api_as(client, auth)
+
+
+def api_as(client, auth):
     class _As:
         def __init__(self, username):
             self.h = auth.headers(username) if username else {}

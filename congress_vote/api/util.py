@@ -28,7 +28,7 @@ def json_body(required: tuple[str, ...] = ()) -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ServiceError("bad_request", _("The body must be a JSON object."), status=400)
-    if _has_huge_int(data):
+    if has_huge_int(data):
         # Ids and counts are database INTEGERs: 10**20 would end as OverflowError/DataError (500).
         raise ServiceError("bad_request", _("A number in the body is out of range."), status=400)
     missing = [k for k in required if k not in data]
@@ -42,7 +42,7 @@ def json_body(required: tuple[str, ...] = ()) -> dict:
 _INT_LIMIT = 2**31 - 1
 
 
-def _has_huge_int(value, depth: int = 0) -> bool:
+def has_huge_int(value, depth: int = 0) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -50,9 +50,9 @@ def _has_huge_int(value, depth: int = 0) -> bool:
     if depth > 20:
         return False
     if isinstance(value, dict):
-        return any(_has_huge_int(v, depth + 1) for v in value.values())
+        return any(has_huge_int(v, depth + 1) for v in value.values())
     if isinstance(value, list):
-        return any(_has_huge_int(v, depth + 1) for v in value)
+        return any(has_huge_int(v, depth + 1) for v in value)
     return False
 
 

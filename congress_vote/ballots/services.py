@@ -272,11 +272,9 @@ _MESSAGES = {
 }
 
 
-def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
-    """Validate a choice with the rules engine; answer its canonical JSON or raise 422.
-    `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
-    a `kind`)."""
-    if poll.kind == "resolution":
+def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
+    """The rules engine's Ballot of a choice as the API sends it; 400 when malformed."""
+    if kind == "resolution":
         if answers is None:
             answers = {}
         if not isinstance(answers, dict):
@@ -289,17 +287,29 @@ def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
             raise _err("bad_request", _("kept must be a list of candidate ids."), 400)
         raw = {"kept": kept}
     try:
-        ballot = RulesBallot.from_dict(raw)
+        return RulesBallot.from_dict(raw)
     except RulesInputError as exc:
         raise _err("bad_request", str(exc), 400) from None
+
+
+def canonical_choice(ballot: RulesBallot) -> str:
+    """How a valid choice is stored (Ballot.choice)."""
+    if ballot.kept is not None:
+        return canonical({"kept": sorted(ballot.kept)})
+    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
+
+
+def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
+    """Validate a choice with the rules engine; answer its canonical JSON or raise 400/422.
+    `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
+    a `kind`)."""
+    ballot = parse_choice(poll.kind, kept, answers)
     spec, settings = rules if rules is not None else poll_rules(poll)
     reason = validate_ballot(spec, settings, ballot)
     if reason is not None:
         message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
         raise _err(str(reason), str(message), 422)
-    if ballot.kept is not None:
-        return canonical({"kept": sorted(ballot.kept)})
-    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
+    return canonical_choice(ballot)
 
 
 def receipt_for(receipt_key: str, token_hash: str) -> str:
