@@ -95,16 +95,24 @@ def test_a_resolution_vote_takes_the_fast_path(hall, app, client):
     assert choice == '{"answers":{"%d":"for","%d":"against"}}' % (items[0], items[1])
 
 
-def test_the_fast_path_runs_six_statements(hall, app, client, monkeypatch):
+def test_one_cast_alone_runs_six_statements(hall, app, client, monkeypatch):
     cid, poll, tokens = _warm(hall, client)
     seen = []
     real = fastcast._Statement.run
+
+    real_many = fastcast._Statement.run_many
 
     def spy(self, cursor, **values):
         seen.append(" ".join(self.sql.split()).lower())
         return real(self, cursor, **values)
 
+    def spy_many(self, cursor, rows):
+        seen.append(" ".join(self.sql.split()).lower())
+        assert len(rows) == 1  # one cast alone: a batch of one
+        return real_many(self, cursor, rows)
+
     monkeypatch.setattr(fastcast._Statement, "run", spy)
+    monkeypatch.setattr(fastcast._Statement, "run_many", spy_many)
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][1]["id"]]})
     assert r.status_code == 201
     # token UPDATE ... RETURNING, poll, ballot INSERT, audit head lock, event INSERT, head UPDATE
@@ -160,7 +168,7 @@ def test_a_database_error_on_the_fast_path_is_rolled_back_and_flask_casts(hall, 
     class Boom:
         sql = "INSERT"
 
-        def run(self, cursor, **values):
+        def run_many(self, cursor, rows):
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(plan, "ballot", Boom())  # after the token UPDATE, before the INSERT
@@ -240,3 +248,32 @@ def test_the_fast_path_lets_go_of_the_sqlite_write_queue(hall, app, client):
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def test_a_batch_stores_the_good_casts_and_hands_back_the_rest(hall, app, client):
+    """One group-commit batch: two good casts, an over-vote, the same token twice, an unknown
+    token. The good ones are stored with one chained event each; the over-voted token is given
+    back inside the transaction (still unused); the rest are left for Flask to answer."""
+    from congress_vote.audit.services import verify_chain
+    cid, poll, tokens = _warm(hall, client, n=4)
+    cands = [c["id"] for c in poll["candidates"]]
+    h = [codes.code_hash(codes.normalise(t)) for t in tokens]
+    unknown = codes.code_hash(codes.new_code())
+    batch = [fastcast._Cast(h[0], cands[:1], None), fastcast._Cast(h[1], cands[1:3], None),
+             fastcast._Cast(h[2], cands, None),  # 3 kept, 2 seats
+             fastcast._Cast(h[0], cands[:1], None), fastcast._Cast(unknown, cands[:1], None)]
+    events_before = len(_cast_events(app))
+    _fast(app)._write(batch)
+    assert all(item.done for item in batch)
+    assert [item.receipt is not None for item in batch] == [True, True, False, False, False]
+    rows = _ballots(app)
+    assert rows[h[0]][0] == '{"kept":[%d]}' % cands[0]
+    assert rows[h[1]][0] == '{"kept":[%d,%d]}' % tuple(sorted(cands[1:3]))
+    assert h[2] not in rows and _token_state(app, tokens[2]) == "unused"
+    assert (_token_state(app, tokens[0]), _token_state(app, tokens[1])) == ("used", "used")
+    assert len(_cast_events(app)) == events_before + 2
+    with app.app_context():
+        assert verify_chain().ok
+    # The given-back token still votes (through whichever path).
+    r = client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": cands[:2]})
+    assert r.status_code == 201
