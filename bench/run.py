@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -217,6 +218,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.runs = 1
+    needs = {"wrk": "wrk", "createdb": "postgresql-client"} if args.db != "sqlite" else {"wrk": "wrk"}
+    missing = [pkg for tool, pkg in needs.items() if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"bench/run.py needs {', '.join(missing)}: apt-get install {' '.join(missing)}")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     settings = {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"}
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
