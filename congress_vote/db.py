@@ -68,6 +68,10 @@ WRITE_LOCK_SUFFIX = "-writelock"
 # connection and begins a write on a second connection must not wait for itself (it would wait
 # forever); that second connection goes without the queue, as before the queue existed.
 _holders: set[tuple[str, int]] = set()
+# Every connection with a lock-file descriptor, so that a forked child (the cards PDF's process
+# pool forks) can drop its copies: a flock belongs to the open file, which fork shares, so a
+# child that outlived its parent would otherwise keep the parent's queue taken.
+_queued: "weakref.WeakSet[QueuedConnection]" = weakref.WeakSet()
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -88,6 +92,14 @@ class QueuedConnection(sqlite3.Connection):
         self._wq_fd, self._wq_path = fd, lock_path
         # Closed with the connection, or when it is garbage collected without close().
         self._wq_closer = weakref.finalize(self, os.close, fd)
+        _queued.add(self)
+
+    def _wq_forget(self) -> None:
+        """In a forked child: close this copy of the descriptor, queue off for the connection
+        (the child must not use the parent's connections anyway)."""
+        if self._wq_closer is not None:
+            self._wq_closer()
+        self._wq_fd, self._wq_held, self._wq_holder = None, False, None
 
     def close(self) -> None:
         try:
@@ -96,6 +108,16 @@ class QueuedConnection(sqlite3.Connection):
             _release(self)
             if self._wq_closer is not None:
                 self._wq_closer()
+
+
+def _forget_in_child() -> None:
+    for conn in list(_queued):
+        conn._wq_forget()
+    _queued.clear()
+    _holders.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _lock_path(database: str | None) -> str | None:

@@ -242,3 +242,30 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
         assert verify_chain().ok
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_forked_child_drops_its_copy_of_the_lock(sqlite_app):
+    """fork shares the open lock file (and so the flock) with the child: the child closes its
+    copies at once, so a child that outlives its parent cannot keep the queue taken."""
+    app = sqlite_app
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            conn = raw.dbapi_connection
+            fd = conn._wq_fd
+            assert fd is not None and acquire_write_queue(raw)
+            pid = os.fork()
+            if pid == 0:  # the child: exit code 0 only when the copy is gone
+                try:
+                    os.fstat(fd)
+                    code = 1
+                except OSError:
+                    code = 0 if conn._wq_fd is None and not write_queue_held(conn) else 2
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+            assert write_queue_held(raw) and queue_taken(app)
+            release_write_queue(raw)
+            assert not queue_taken(app)
+        finally:
+            raw.close()
