@@ -39,3 +39,55 @@ def test_event_rolled_back_with_its_transaction(app):
         db.session.rollback()
         rep = verify_chain()
         assert rep.ok and rep.events == 1
+
+
+# ---- the one-statement append (PostgreSQL) and the hash prefix it relies on -------------------
+
+from datetime import datetime  # noqa: E402
+import hashlib  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from congress_vote.audit.services import canonical, event_hash, hash_prefix  # noqa: E402
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seq=st.integers(1, 10**9), action=_TEXT, actor=st.none() | st.integers(1, 10**6),
+       congress=st.none() | st.integers(1, 10**6),
+       data=st.dictionaries(_TEXT, _TEXT | st.integers() | st.none(), max_size=3),
+       micros=st.integers(0, 999_999), prev=st.text("0123456789abcdef", min_size=64,
+                                                     max_size=64))
+def test_prefix_plus_prev_and_seq_is_the_hashed_body(seq, action, actor, congress, data,
+                                                     micros, prev):
+    """What PostgreSQL hashes (prefix || prev || '","seq":' || seq || '}') is exactly the body
+    event_hash hashes in Python, whatever the text (quotes, backslashes, Vietnamese, emoji)."""
+    at = datetime(2026, 11, 27, 10, 0, 0, micros)
+    payload = canonical(data)
+    body = hash_prefix(at, actor, action, congress, payload) + prev + '","seq":' + str(seq) + "}"
+    assert hashlib.sha256(body.encode()).hexdigest() == event_hash(seq, at, actor, action,
+                                                                   congress, payload, prev)
+
+
+def test_appends_return_what_was_stored_and_verify(app, staff):
+    """Events with awkward text, appended by record() (one statement on PostgreSQL, three on
+    SQLite): the answer is the stored row and the chain verifies (the server's hash is
+    Python's)."""
+    from congress_vote.audit.models import AuditEvent
+    awkward = ['Bầu "Ban Chấp hành" \\ khóa mới', "tab\there\nnewline", "emoji 🗳️", "", "x" * 300]
+    with app.app_context():
+        record("first", data={})  # creates the head if there is none
+        answers = [record(f"test.{i}", actor=staff["admin"] if i % 2 else None,
+                          congress_id=i or None, data={"text": t, "n": i})
+                   for i, t in enumerate(awkward)]
+        db.session.commit()
+        for ev in answers:
+            row = db.session.get(AuditEvent, ev.seq)
+            assert (row.hash, row.prev_hash, row.action, row.actor_id, row.congress_id,
+                    row.data, row.at) == (ev.hash, ev.prev_hash, ev.action, ev.actor_id,
+                                          ev.congress_id, ev.data, ev.at)
+        assert [a.seq for a in answers] == list(range(answers[0].seq, answers[0].seq + 5))
+        assert all(b.prev_hash == a.hash for a, b in zip(answers, answers[1:]))
+        assert verify_chain().ok

@@ -107,6 +107,7 @@ class _Plan:
         self.event = _Statement(insert(audit._EVENTS).values(
             {c: bindparam(c) for c in ev_cols}), d)
         self.move = _Statement(audit._MOVE_HEAD, d)
+        self.append = _Statement(audit.APPEND_PG, d) if d.name == "postgresql" else None
 
 
 class _Refer(Exception):
@@ -277,6 +278,13 @@ class FastCast:
                 stored.append((item, poll, receipt))
             if stored:
                 plan.ballot.run_many(cur, ballots)
+            if stored and plan.append is not None:  # PostgreSQL: one statement per event
+                for _item, poll, _receipt in stored:
+                    params = audit.append_params("ballot.cast", None, {"poll_id": poll[0]},
+                                                 poll[1])
+                    if plan.append.run(cur, **params).fetchone() is None:
+                        raise _Refer  # an empty chain: record() creates the head
+            elif stored:
                 head = plan.head.run(cur).fetchone()
                 if head is None:
                     raise _Refer  # an empty chain: record() creates the head
