@@ -83,6 +83,17 @@ def test_fast_and_flask_paths_store_the_same_ballot_event_and_answer(hall, app, 
         assert verify_chain().ok  # the lean path's time and hash read back as written
 
 
+def test_over_https_the_fast_answer_carries_hsts(hall, app, client):
+    cid, poll, tokens = _warm(hall, client, n=2)
+    served = _fast(app).served
+    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]},
+                    base_url="https://vote.test")
+    assert r.status_code == 201 and _fast(app).served == served + 1
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]})
+    assert r.status_code == 409 and "Strict-Transport-Security" not in r.headers
+
+
 def test_a_resolution_vote_takes_the_fast_path(hall, app, client):
     cid, poll, tokens = _warm(hall, client, n=2, kind="resolution")
     items = [i["id"] for i in poll["items"]]
@@ -105,24 +116,31 @@ def test_one_cast_alone_runs_its_few_statements(hall, app, client, monkeypatch):
         seen.append(" ".join(self.sql.split()).lower())
         return real(self, cursor, **values)
 
-    def spy_many(self, cursor, rows):
+    def spy_many(self, cursor, rows, **kw):
         seen.append(" ".join(self.sql.split()).lower())
         assert len(rows) == 1  # one cast alone: a batch of one
-        return real_many(self, cursor, rows)
+        return real_many(self, cursor, rows, **kw)
 
     monkeypatch.setattr(fastcast._Statement, "run", spy)
     monkeypatch.setattr(fastcast._Statement, "run_many", spy_many)
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][1]["id"]]})
     assert r.status_code == 201
-    # token UPDATE ... RETURNING, poll, ballot INSERT, then the audit append: on SQLite head
-    # lock, event INSERT, head UPDATE; on PostgreSQL the one statement audit.APPEND_PG
-    assert seen[0].startswith("update ballot_token") and "returning" in seen[0]
-    assert seen[1].startswith("select") and seen[2].startswith("insert into ballot ")
     with app.app_context():
         pg = db.engine.dialect.name == "postgresql"
     if pg:
-        assert len(seen) == 4 and seen[3].startswith("with h as (select seq, hash from audit_head")
+        # the chain head is there; token UPDATE … FROM poll … RETURNING; the ballot; the
+        # one-statement audit append (audit.APPEND_PG)
+        assert len(seen) == 4, seen
+        assert seen[0].startswith("select audit_head.id from audit_head")
+        assert seen[1].startswith("update ballot_token") and "from poll" in seen[1]
+        assert "returning" in seen[1] and seen[2].startswith("insert into ballot ")
+        assert seen[3].startswith("with h as (select seq, hash from audit_head")
     else:
+        # token UPDATE … RETURNING, poll, ballot INSERT, then the audit append: head lock,
+        # event INSERT, head UPDATE
+        assert len(seen) == 6, seen
+        assert seen[0].startswith("update ballot_token") and "returning" in seen[0]
+        assert seen[1].startswith("select") and seen[2].startswith("insert into ballot ")
         assert [s.split()[0] for s in seen[3:]] == ["select", "insert", "update"]
         assert seen[4].startswith("insert into audit_event")
 

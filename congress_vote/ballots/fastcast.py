@@ -40,10 +40,11 @@ import json
 import secrets
 import threading
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 
 from .. import codes
 from .. import db as db_module
+from ..api.util import has_huge_int
 from ..audit import services as audit
 from ..extensions import db, limiter
 from ..errors import ServiceError
@@ -53,6 +54,9 @@ from . import services
 from .models import Ballot
 
 PREFIX = "/api/v1/ballot/"
+# The headers of every answer but Content-Type/-Length, over http and https (HSTS).
+_HEADERS = {secure: [("Content-Security-Policy", CSP), *security_headers(secure),
+                     ("Vary", "Cookie")] for secure in (False, True)}
 MAX_BODY = 16 * 1024  # a 200-candidate choice is ~1.5 KB; bigger bodies take the Flask path
 
 
@@ -82,8 +86,8 @@ class _Statement:
         cursor.execute(self.sql, self._params(values))
         return cursor
 
-    def run_many(self, cursor, rows: list[dict]) -> None:
-        cursor.executemany(self.sql, [self._params(v) for v in rows])
+    def run_many(self, cursor, rows: list[dict], **kw) -> None:
+        cursor.executemany(self.sql, [self._params(v) for v in rows], **kw)
 
 
 class _Plan:
@@ -107,7 +111,23 @@ class _Plan:
         self.event = _Statement(insert(audit._EVENTS).values(
             {c: bindparam(c) for c in ev_cols}), d)
         self.move = _Statement(audit._MOVE_HEAD, d)
-        self.append = _Statement(audit.APPEND_PG, d) if d.name == "postgresql" else None
+        self.pg = d.name == "postgresql"
+        if self.pg:
+            # PostgreSQL: the token UPDATE also checks the poll (open, secret) and returns what
+            # the cast needs of it (UPDATE … FROM poll), so a batch starts with one round trip.
+            polls, slips = services._POLLS, services.IssueBatch.__table__
+            self.consume_pg = _Statement(
+                update(toks).where(toks.c.token_hash == bindparam("h"),
+                                   toks.c.state == "unused", polls.c.id == toks.c.poll_id,
+                                   polls.c.status == "open", polls.c.secrecy == "secret",
+                                   toks.c.batch_id.in_(select(slips.c.id)
+                                                       .where(slips.c.kind == "slip")))
+                .values(state="used")
+                .returning(polls.c.id, polls.c.congress_id, polls.c.kind, polls.c.status,
+                           polls.c.secrecy, polls.c.receipt_key, polls.c.setup_fingerprint), d)
+            self.append = _Statement(audit.APPEND_PG, d)
+            heads = audit._HEAD
+            self.has_head = _Statement(select(heads.c.id).where(heads.c.id == 1), d)
 
 
 class _Refer(Exception):
@@ -166,7 +186,6 @@ class FastCast:
             return None
         if not isinstance(data, dict):
             return None
-        from ..api.util import has_huge_int
         if has_huge_int(data) or self._over_limit(environ):
             return None
         try:
@@ -178,10 +197,8 @@ class FastCast:
             return None
         self.served += 1
         out = json.dumps({"receipt": receipt}, separators=(",", ":")).encode() + b"\n"
-        secure = environ.get("wsgi.url_scheme") == "https"
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(out))),
-                   ("Content-Security-Policy", CSP), *security_headers(secure),
-                   ("Vary", "Cookie")]
+                   *_HEADERS[environ.get("wsgi.url_scheme") == "https"]]
         return out, headers
 
     # -- rate limit ----------------------------------------------------------------------------
@@ -240,65 +257,24 @@ class FastCast:
     def _write(self, batch: list[_Cast]) -> None:
         """One transaction for the batch. Per cast, as `services.cast_ballot`: the conditional
         token UPDATE, the poll (open, secret, rules cached), the choice, the ballot; then one
-        audit append per stored ballot, in order, under one lock of the chain head. A cast that
-        cannot be served gets its token back inside the transaction (so it commits unchanged)
-        and is handed to Flask; any error rolls the whole batch back and hands it all over."""
+        audit append per stored ballot, in order. A cast that cannot be served is handed to
+        Flask (its token, if taken, given back inside the transaction); any error rolls the
+        whole batch back and hands it all over. Answers are set only after the COMMIT."""
         plan = self._get_plan()
         conn = plan.engine.raw_connection()
         began = False
+        stored: list[tuple[_Cast, tuple, str]] = []
         try:
             cur = conn.cursor()
-            if plan.sqlite:
+            if plan.pg:
+                began = True
+                stored = self._write_pg(plan, conn, cur, batch)
+            else:
                 db_module.acquire_write_queue(conn)
                 cur.execute("BEGIN IMMEDIATE")
-            began = True
-            polls: dict[int, tuple | None] = {}
-            ballots, stored = [], []
-            for item in batch:
-                row = plan.consume.run(cur, h=item.h).fetchone()
-                if row is None:
-                    continue  # unknown, used, voided or paper: Flask says which
-                pid = row[0]
-                if pid not in polls:
-                    polls[pid] = plan.poll.run(cur, pid=pid).fetchone()
-                poll = polls[pid]
-                # (id, congress_id, kind, status, secrecy, receipt_key, setup_fingerprint)
-                choice = None
-                if poll is not None and poll[3] == "open" and poll[4] == "secret":
-                    rules = services._SPEC_CACHE.get((poll[0], poll[6]))
-                    if rules is not None:  # else Flask builds and caches this poll's rules
-                        choice = _valid_choice(poll[2], item.kept, item.answers, rules)
-                if choice is None:
-                    plan.give_back.run(cur, h=item.h)
-                    continue
-                receipt = services.receipt_for(poll[5], item.h)
-                ballots.append({"id": secrets.token_hex(16), "poll_id": pid,
-                                "token_hash": item.h, "source": "tablet", "choice": choice,
-                                "invalid_reason": None, "receipt": receipt})
-                stored.append((item, poll, receipt))
-            if stored:
-                plan.ballot.run_many(cur, ballots)
-            if stored and plan.append is not None:  # PostgreSQL: one statement per event
-                for _item, poll, _receipt in stored:
-                    params = audit.append_params("ballot.cast", None, {"poll_id": poll[0]},
-                                                 poll[1])
-                    if plan.append.run(cur, **params).fetchone() is None:
-                        raise _Refer  # an empty chain: record() creates the head
-            elif stored:
-                head = plan.head.run(cur).fetchone()
-                if head is None:
-                    raise _Refer  # an empty chain: record() creates the head
-                seq, prev = head
-                events = []
-                for _item, poll, _receipt in stored:
-                    ev = audit.next_event(seq, prev, "ballot.cast", None, {"poll_id": poll[0]},
-                                          poll[1])
-                    events.append(ev)
-                    seq, prev = ev["seq"], ev["hash"]
-                plan.event.run_many(cur, events)
-                plan.move.run(cur, new_seq=seq, new_hash=prev)
-            cur.close()
-            conn.commit()
+                began = True
+                stored = self._write_sqlite(plan, cur, batch)
+                conn.commit()
             began = False
             for item, _poll, receipt in stored:
                 item.receipt = receipt
@@ -315,6 +291,89 @@ class FastCast:
             conn.close()  # back to the pool
             for item in batch:
                 item.done = True
+
+    @staticmethod
+    def _ballot(item: _Cast, poll) -> dict | None:
+        """The ballot row of a cast whose token was taken, or None to hand it to Flask.
+        poll: (id, congress_id, kind, status, secrecy, receipt_key, setup_fingerprint)."""
+        if poll is None or poll[3] != "open" or poll[4] != "secret":
+            return None
+        rules = services._SPEC_CACHE.get((poll[0], poll[6]))
+        if rules is None:  # Flask builds and caches this poll's rules
+            return None
+        choice = _valid_choice(poll[2], item.kept, item.answers, rules)
+        if choice is None:
+            return None
+        return {"id": secrets.token_hex(16), "poll_id": poll[0], "token_hash": item.h,
+                "source": "tablet", "choice": choice, "invalid_reason": None,
+                "receipt": services.receipt_for(poll[5], item.h)}
+
+    def _write_sqlite(self, plan: _Plan, cur, batch: list[_Cast]) -> list:
+        """In-process calls, under the write queue: statement by statement."""
+        polls: dict[int, tuple | None] = {}
+        ballots, stored = [], []
+        for item in batch:
+            row = plan.consume.run(cur, h=item.h).fetchone()
+            if row is None:
+                continue  # unknown, used, voided or paper: Flask says which
+            if row[0] not in polls:
+                polls[row[0]] = plan.poll.run(cur, pid=row[0]).fetchone()
+            ballot = self._ballot(item, polls[row[0]])
+            if ballot is None:
+                plan.give_back.run(cur, h=item.h)
+                continue
+            ballots.append(ballot)
+            stored.append((item, polls[row[0]], ballot["receipt"]))
+        if not stored:
+            return stored
+        plan.ballot.run_many(cur, ballots)
+        head = plan.head.run(cur).fetchone()
+        if head is None:
+            raise _Refer  # an empty chain: record() creates the head
+        seq, prev = head
+        events = []
+        for _item, poll, _receipt in stored:
+            ev = audit.next_event(seq, prev, "ballot.cast", None, {"poll_id": poll[0]}, poll[1])
+            events.append(ev)
+            seq, prev = ev["seq"], ev["hash"]
+        plan.event.run_many(cur, events)
+        plan.move.run(cur, new_seq=seq, new_hash=prev)
+        return stored
+
+    @staticmethod
+    def _write_pg(plan: _Plan, conn, cur, batch: list[_Cast]) -> list:
+        """Two round trips for the whole batch (psycopg pipelines executemany and the
+        `pipeline()` block): the token UPDATEs with their polls, and the chain head's presence;
+        then the given-back tokens, the ballots, one APPEND_PG per event and the COMMIT. The
+        head's row lock is taken by the first APPEND and held only while the server runs the
+        rest of that second trip."""
+        if plan.has_head.run(cur).fetchone() is None:
+            raise _Refer  # an empty chain: record() creates the head
+        plan.consume_pg.run_many(cur, [{"h": item.h} for item in batch], returning=True)
+        taken = []
+        for item in batch:
+            taken.append((item, cur.fetchone()))
+            cur.nextset()
+        give_back, ballots, stored = [], [], []
+        for item, poll in taken:
+            if poll is None:
+                continue  # unknown, used, voided, paper or closed: Flask says which
+            ballot = FastCast._ballot(item, poll)
+            if ballot is None:
+                give_back.append({"h": item.h})
+                continue
+            ballots.append(ballot)
+            stored.append((item, poll, ballot["receipt"]))
+        with conn.driver_connection.pipeline():
+            if give_back:
+                plan.give_back.run_many(cur, give_back)
+            if ballots:
+                plan.ballot.run_many(cur, ballots)
+            for _item, poll, _receipt in stored:
+                plan.append.run(cur, **audit.append_params("ballot.cast", None,
+                                                          {"poll_id": poll[0]}, poll[1]))
+            conn.commit()
+        return stored
 
 
 class _Cast:
