@@ -1,6 +1,12 @@
+import hashlib
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
-from congress_vote.audit.services import record, verify_chain
+from congress_vote.audit.services import (canonical, event_hash, hash_prefix, record,
+                                          verify_chain)
 from congress_vote.extensions import db
 
 
@@ -42,14 +48,6 @@ def test_event_rolled_back_with_its_transaction(app):
 
 
 # ---- the one-statement append (PostgreSQL) and the hash prefix it relies on -------------------
-
-from datetime import datetime  # noqa: E402
-import hashlib  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from congress_vote.audit.services import canonical, event_hash, hash_prefix  # noqa: E402
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
