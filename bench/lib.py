@@ -129,10 +129,13 @@ def gunicorn(app_spec: str, env: dict, workers: int, threads: int, worker_class:
         cmd += ["-c", str(conf)]
     else:
         cmd += ["-c", "/dev/null"]
-    # Explicit settings win over the repo's file: the bench compares like with like.
+    # Explicit settings win over the repo's file: the bench compares like with like. No worker
+    # recycling (the repo's max_requests): a worker restarting mid-measurement would charge its
+    # start-up to whichever scenario it falls in, and only the app's servers serve enough
+    # requests to reach it.
     cmd += ["-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", worker_class,
             "--threads", str(threads), "--backlog", "2048", "--timeout", "120",
-            "--log-level", "warning", app_spec]
+            "--max-requests", "0", "--log-level", "warning", app_spec]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     out = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=out, start_new_session=True)
@@ -161,7 +164,8 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of the live processes of a process group (master + workers).
+    """User + system CPU seconds of a process group (master + workers), including its reaped
+    children (a worker that exited: its time moves to the master's cutime/cstime).
 
     Load-independent: on a busy shared machine wall-clock figures wobble, CPU per request not."""
     total = 0
@@ -171,7 +175,8 @@ def group_cpu_seconds(pgid: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == pgid:  # field 5 (pgrp), counted after the ")" of comm
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            # utime, stime, cutime, cstime (fields 14-17)
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / _TICK
 
 
