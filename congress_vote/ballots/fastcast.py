@@ -9,16 +9,18 @@ poll, a valid choice, a client under its rate limit — with the very statements
 `services.cast_ballot` on a pooled DB-API connection, in one transaction:
 
   1. UPDATE ballot_token SET state='used' WHERE hash=? AND state='unused' AND slip … RETURNING
-  2. SELECT the poll (open, secret, its receipt key and setup fingerprint)
+  2. SELECT the poll (open, secret, its receipt key and setup fingerprint) — on PostgreSQL part
+     of 1 (UPDATE … FROM poll … RETURNING the poll's columns)
   3. INSERT the ballot (random id, no delegate, no time), receipt = HMAC(poll key, token hash)
-  4. the audit append of `audit.services.record`: lock the head, INSERT the event, move the head
+  4. the audit append of `audit.services.record`: on SQLite lock the head, INSERT the event,
+     move the head; on PostgreSQL the one statement `audit.services.APPEND_PG`
 
 Group commit: casts that arrive while another thread of the process is writing wait for it and
-are then written together, by one thread, in one transaction (statements 1-3 per cast, one
-chain-head lock and one UPDATE of the head per batch, one COMMIT). On PostgreSQL the chain head's
-row lock is held until COMMIT, so casts are serialised on it: one commit per batch instead of
-per cast is what lets the throughput grow with the load. Each answer is sent only after the
-batch's COMMIT succeeded.
+are then written together, by one thread, in one transaction (one write-queue turn on SQLite,
+one COMMIT per batch). On PostgreSQL the chain head's row lock is held until COMMIT, so casts
+are serialised on it: the batch takes two round trips (the token UPDATEs pipelined; then the
+ballots, the appends and the COMMIT in one pipeline), so the lock is held only while the server
+runs the second. Each answer is sent only after the batch's COMMIT succeeded.
 
 Everything else goes to Flask unchanged, which gives the canonical answer and message: any
 refusal (unknown, used, paper or voided ballot, closed poll, over-vote, malformed body, huge
