@@ -205,6 +205,25 @@ def test_a_database_error_on_the_fast_path_is_rolled_back_and_flask_casts(hall, 
     monkeypatch.undo()
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]})
     assert r.status_code == 409  # and never twice
+    # The failed batch's connection was dropped; the next cast takes the fast path on a new one.
+    r = client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": [poll["candidates"][0]["id"]]})
+    assert r.status_code == 201 and _fast(app).served == served + 1
+
+
+def test_the_writer_keeps_one_connection_until_the_engine_is_disposed(hall, app, client):
+    cid, poll, tokens = _warm(hall, client)
+    kept = [poll["candidates"][0]["id"]]
+    assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
+    first = _fast(app)._conn
+    assert first is not None
+    assert client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": kept}).status_code == 201
+    assert _fast(app)._conn is first  # no pool check-out per batch
+    with app.app_context():
+        db.engine.dispose()
+    assert _fast(app)._conn is None  # closed with the engine's pool, not left open
+    served = _fast(app).served
+    assert client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served + 1 and _fast(app)._conn is not None
 
 
 @pytest.fixture

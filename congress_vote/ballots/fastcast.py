@@ -42,7 +42,7 @@ import json
 import secrets
 import threading
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 
 from .. import codes
 from .. import db as db_module
@@ -143,6 +143,7 @@ class FastCast:
         self.app = app
         self.wsgi_app = wsgi_app
         self._plan: _Plan | None = None
+        self._proxy = self._conn = None  # see _connection
         self._limits = None
         self.served = 0  # casts answered here (read by the tests)
         # Group commit: casts that arrive while a batch is being written wait for the next one.
@@ -230,7 +231,9 @@ class FastCast:
     def _get_plan(self) -> _Plan:
         if self._plan is None:
             with self.app.app_context():
-                self._plan = _Plan(db.engine)
+                plan = _Plan(db.engine)
+            event.listen(plan.engine, "engine_disposed", self._drop_connection)
+            self._plan = plan
         return self._plan
 
     def _cast(self, h: str, kept, answers) -> str:
@@ -263,8 +266,8 @@ class FastCast:
         Flask (its token, if taken, given back inside the transaction); any error rolls the
         whole batch back and hands it all over. Answers are set only after the COMMIT."""
         plan = self._get_plan()
-        conn = plan.engine.raw_connection()
-        began = False
+        conn = self._connection(plan)
+        began = failed = False
         stored: list[tuple[_Cast, tuple, str]] = []
         try:
             cur = conn.cursor()
@@ -281,6 +284,7 @@ class FastCast:
             for item, _poll, receipt in stored:
                 item.receipt = receipt
         except Exception:  # noqa: BLE001 - rolled back below; every cast goes to Flask
+            failed = True
             self.app.logger.debug("fast cast batch handed over after an error", exc_info=True)
         finally:
             if began:
@@ -290,9 +294,28 @@ class FastCast:
                     pass
             if plan.sqlite:
                 db_module.release_write_queue(conn)
-            conn.close()  # back to the pool
+            if failed:
+                self._drop_connection()  # the next batch starts on a fresh one
             for item in batch:
                 item.done = True
+
+    def _connection(self, plan: _Plan):
+        """The batch writer's DB-API connection. One batch at a time per process (`_busy`), so
+        one connection serves them all: taken from the engine's pool once and kept, like the
+        ceiling app's per-thread connection (no pool check-out, reset and check-in per batch).
+        Dropped after a failed batch and when the engine is disposed."""
+        if self._conn is None:
+            self._proxy = plan.engine.raw_connection()
+            self._conn = self._proxy.driver_connection
+        return self._conn
+
+    def _drop_connection(self, *_args) -> None:
+        proxy, self._proxy, self._conn = self._proxy, None, None
+        if proxy is not None:
+            try:
+                proxy.invalidate()  # closes the DB-API connection, never back in the pool
+            except Exception:  # noqa: BLE001
+                pass
 
     @staticmethod
     def _ballot(item: _Cast, poll) -> dict | None:
@@ -366,7 +389,7 @@ class FastCast:
                 continue
             ballots.append(ballot)
             stored.append((item, poll, ballot["receipt"]))
-        with conn.driver_connection.pipeline():
+        with conn.pipeline():
             if give_back:
                 plan.give_back.run_many(cur, give_back)
             if ballots:
