@@ -187,9 +187,17 @@ def test_html_kiosk_errors(hall, client):
     html = page.data.decode()
     assert 'data-scanner data-target="#code-input" data-submit="true"' in html
     assert "js/scanner.js" in html and 'autocomplete="off"' in html
-    assert client.post(f"/kiosk/{cid}", data={"code": "hello"}).status_code == 404
+    # The service's own message, translated (Vietnamese by default): a mistyped code and a
+    # well-formed code nobody issued are told apart.
+    typo = client.post(f"/kiosk/{cid}", data={"code": "hello"})
+    assert typo.status_code == 404
+    assert "Mã này không phải phiếu bầu — hãy kiểm tra lại các ký tự." in typo.data.decode()
     assert client.post(f"/kiosk/{cid}", data={"code": _typo(tokens[0])}).status_code == 404
-    assert client.post(f"/kiosk/{cid}", data={"code": codes.new_code()}).status_code == 404
+    unknown = client.post(f"/kiosk/{cid}", data={"code": codes.new_code()})
+    assert unknown.status_code == 404
+    assert "Không có phiếu bầu nào mang mã này." in unknown.data.decode()
+    page = client.get(f"/b/{codes.new_code()}")
+    assert page.status_code == 404 and "Không có phiếu bầu nào mang mã này." in page.data.decode()
     r = client.post(f"/kiosk/{cid}", data={"code": f"http://vote.test/b/{tokens[0]}"})
     assert r.status_code == 303
     assert client.get(f"/b/{_typo(tokens[0])}").status_code == 404

@@ -157,8 +157,8 @@ def kiosk_code(cid):
                                delegate=delegate)
     except ServiceError as exc:
         db.session.rollback()
-        return render_template("ballots/kiosk.html", congress=congress, error=exc.message,
-                               error_code=exc.code), exc.status
+        return render_template("ballots/kiosk.html", congress=congress,
+                               error=exc.message), exc.status
 
 
 @bp.route("/kiosk/<int:cid>/vote/<int:pid>", methods=["GET", "POST"])
