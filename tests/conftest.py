@@ -102,6 +102,29 @@ def _empty_tables():
 
 
 @pytest.fixture
+def rate_limited_app(_schema, database_url):
+    """Factory: an app with the rate limiter on (`code_entry` limit), on empty tables and a
+    fresh limiter. Use it instead of the `app` fixture: creating that app too would re-init
+    the shared limiter with the limiter off."""
+    from congress_vote.extensions import limiter
+    made = []
+
+    def make(code_entry: str):
+        app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_CODE_ENTRY=code_entry)
+        with app.app_context():
+            _empty_tables()
+            limiter.reset()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            _empty_tables()
+            limiter.reset()
+
+
+@pytest.fixture
 def app(_schema, database_url):
     app = make_app(database_url)
     with app.app_context():

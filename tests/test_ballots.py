@@ -285,16 +285,8 @@ def test_audit_of_a_cast_names_only_the_poll(hall, client):
 
 
 @pytest.fixture
-def limited_app(database_url, _schema):
-    from tests.conftest import _empty_tables, make_app
-    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_CODE_ENTRY="5 per minute")
-    from congress_vote.extensions import limiter
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
-    yield app
-    with app.app_context():
-        _empty_tables()
+def limited_app(rate_limited_app):
+    return rate_limited_app("5 per minute")
 
 
 @pytest.fixture

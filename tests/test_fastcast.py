@@ -226,26 +226,12 @@ def test_the_writer_keeps_one_connection_until_the_engine_is_disposed(hall, app,
     assert _fast(app).served == served + 1 and _fast(app)._conn is not None
 
 
-@pytest.fixture
-def limited(database_url, _schema):
-    from congress_vote.extensions import limiter
-    from tests.conftest import _empty_tables, make_app
-    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_CODE_ENTRY="3 per minute")
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
-    yield app
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
-
-
-def test_a_client_over_the_code_entry_limit_cannot_cast_on_the_fast_path(limited):
+def test_a_client_over_the_code_entry_limit_cannot_cast_on_the_fast_path(rate_limited_app):
     """Failed lookups use up the budget; then even a valid ballot is refused (429) for that
     client, or the fast path would let a guesser test codes without limit."""
     from tests.conftest import Auth, api_as, make_staff
     from tests.fx_polls import Hall
-    app = limited  # (no `app` fixture here: its init would switch the shared limiter off)
+    app = rate_limited_app("3 per minute")
     staff_client = app.test_client()
     hall = Hall(app, api_as(staff_client, Auth(app, staff_client)), make_staff(app))
     client = app.test_client()
