@@ -18,9 +18,9 @@ poll, a valid choice, a client under its rate limit — with the very statements
 Group commit: casts that arrive while another thread of the process is writing wait for it and
 are then written together, by one thread, in one transaction (one write-queue turn on SQLite,
 one COMMIT per batch). On PostgreSQL the chain head's row lock is held until COMMIT, so casts
-are serialised on it: the batch takes two round trips (the token UPDATEs pipelined; then the
-ballots, the appends and the COMMIT in one pipeline), so the lock is held only while the server
-runs the second. Each answer is sent only after the batch's COMMIT succeeded.
+are serialised on it: the batch takes three round trips (the head's presence; the token
+UPDATEs pipelined; then the ballots, the appends and the COMMIT in one pipeline), so the lock is
+held only while the server runs the last. Each answer is sent only after the batch's COMMIT succeeded.
 
 Everything else goes to Flask unchanged, which gives the canonical answer and message: any
 refusal (unknown, used, paper or voided ballot, closed poll, over-vote, malformed body, huge
@@ -99,24 +99,17 @@ class _Plan:
         d = engine.dialect
         self.engine = engine
         self.sqlite = d.name == "sqlite"
-        self.consume = _Statement(services._CONSUME_TOKEN, d)
+        self.pg = d.name == "postgresql"
         toks = services._TOKENS
         self.give_back = _Statement(update(toks).where(toks.c.token_hash == bindparam("h"),
                                                        toks.c.state == "used")
                                     .values(state="unused"), d)
-        self.poll = _Statement(services._POLL_FOR_CAST, d)
         cols = ("id", "poll_id", "token_hash", "source", "choice", "invalid_reason", "receipt")
         self.ballot = _Statement(insert(Ballot.__table__).values(
             {c: bindparam(c) for c in cols}), d)
-        self.head = _Statement(audit._SELECT_HEAD, d)
-        ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash", "hash")
-        self.event = _Statement(insert(audit._EVENTS).values(
-            {c: bindparam(c) for c in ev_cols}), d)
-        self.move = _Statement(audit._MOVE_HEAD, d)
-        self.pg = d.name == "postgresql"
         if self.pg:
             # PostgreSQL: the token UPDATE also checks the poll (open, secret) and returns what
-            # the cast needs of it (UPDATE … FROM poll), so a batch starts with one round trip.
+            # the cast needs of it (UPDATE … FROM poll); the audit append is one statement.
             polls, slips = services._POLLS, services.IssueBatch.__table__
             self.consume_pg = _Statement(
                 update(toks).where(toks.c.token_hash == bindparam("h"),
@@ -130,6 +123,16 @@ class _Plan:
             self.append = _Statement(audit.APPEND_PG, d)
             heads = audit._HEAD
             self.has_head = _Statement(select(heads.c.id).where(heads.c.id == 1), d)
+        else:
+            # SQLite: `services.cast_ballot`'s statements and `audit.services.record`'s three.
+            self.consume = _Statement(services._CONSUME_TOKEN, d)
+            self.poll = _Statement(services._POLL_FOR_CAST, d)
+            self.head = _Statement(audit._SELECT_HEAD, d)
+            ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash",
+                       "hash")
+            self.event = _Statement(insert(audit._EVENTS).values(
+                {c: bindparam(c) for c in ev_cols}), d)
+            self.move = _Statement(audit._MOVE_HEAD, d)
 
 
 class _Refer(Exception):
@@ -367,11 +370,11 @@ class FastCast:
 
     @staticmethod
     def _write_pg(plan: _Plan, conn, cur, batch: list[_Cast]) -> list:
-        """Two round trips for the whole batch (psycopg pipelines executemany and the
-        `pipeline()` block): the token UPDATEs with their polls, and the chain head's presence;
-        then the given-back tokens, the ballots, one APPEND_PG per event and the COMMIT. The
-        head's row lock is taken by the first APPEND and held only while the server runs the
-        rest of that second trip."""
+        """Three round trips for the whole batch: the chain head is there (else record() must
+        create it first); the token UPDATEs with their polls (one pipelined executemany); then
+        the given-back tokens, the ballots, one APPEND_PG per event and the COMMIT in one
+        pipeline. The head's row lock is taken by the first APPEND and held only while the
+        server runs the rest of that last trip."""
         if plan.has_head.run(cur).fetchone() is None:
             raise _Refer  # an empty chain: record() creates the head
         plan.consume_pg.run_many(cur, [{"h": item.h} for item in batch], returning=True)
