@@ -218,7 +218,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.runs = 1
-    needs = {"wrk": "wrk", "createdb": "postgresql-client"} if args.db != "sqlite" else {"wrk": "wrk"}
+    needs = {"wrk": "wrk"}
+    if args.db != "sqlite":
+        needs["createdb"] = "postgresql-client"
     missing = [pkg for tool, pkg in needs.items() if shutil.which(tool) is None]
     if missing:
         sys.exit(f"bench/run.py needs {', '.join(missing)}: apt-get install {' '.join(missing)}")

@@ -20,7 +20,8 @@ are then written together, by one thread, in one transaction (one write-queue tu
 one COMMIT per batch). On PostgreSQL the chain head's row lock is held until COMMIT, so casts
 are serialised on it: the batch takes three round trips (the head's presence; the token
 UPDATEs pipelined; then the ballots, the appends and the COMMIT in one pipeline), so the lock is
-held only while the server runs the last. Each answer is sent only after the batch's COMMIT succeeded.
+held only while the server runs the last. Each answer is sent only after the batch's COMMIT
+succeeded.
 
 Everything else goes to Flask unchanged, which gives the canonical answer and message: any
 refusal (unknown, used, paper or voided ballot, closed poll, over-vote, malformed body, huge
