@@ -1,5 +1,9 @@
 import hashlib
+import threading
+import time
 from datetime import datetime
+
+import pytest
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +93,42 @@ def test_appends_return_what_was_stored_and_verify(app, staff):
         assert [a.seq for a in answers] == list(range(answers[0].seq, answers[0].seq + 5))
         assert all(b.prev_hash == a.hash for a, b in zip(answers, answers[1:]))
         assert verify_chain().ok
+
+
+def test_first_events_of_two_transactions_at_once_both_land_on_one_chain(app):
+    """An empty chain (a new database) and two writers at once (two logins, say): the second
+    waits for the first to create the head, then follows it, instead of failing (500) on the
+    head's duplicate key."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's writers are serialised from BEGIN")
+        assert db.session.execute(text("SELECT count(*) FROM audit_head")).scalar() == 0
+    first_written, second_started = threading.Event(), threading.Event()
+    errors = []
+
+    def second():
+        with app.app_context():
+            try:
+                first_written.wait(10)
+                second_started.set()
+                record("second", data={})  # waits for the first transaction's head row
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                db.session.rollback()
+
+    t = threading.Thread(target=second)
+    t.start()
+    with app.app_context():
+        record("first", data={})  # creates the head, uncommitted
+        first_written.set()
+        second_started.wait(10)
+        time.sleep(0.5)  # the second is now blocked on the head row
+        db.session.commit()
+    t.join(20)
+    assert errors == []
+    with app.app_context():
+        rep = verify_chain()
+        assert rep.ok and rep.events == 2
+        actions = db.session.execute(text("SELECT action FROM audit_event ORDER BY seq")).scalars()
+        assert list(actions) == ["first", "second"]

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import DateTime, Integer, String, Text, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..db import utcnow
 from ..extensions import db
@@ -42,9 +43,17 @@ def _lock_head() -> tuple[int, str]:
     """(seq, hash) of the chain head, row-locked for this transaction (FOR UPDATE on
     PostgreSQL; SQLite's write transaction holds the database lock already)."""
     row = db.session.execute(_SELECT_HEAD).first()
-    if row is None:
+    if row is not None:
+        return row[0], row[1]
+    if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS))
         return 0, GENESIS
+    # The first event ever, perhaps in several transactions at once (two logins, say): one
+    # creates the head, the others wait for it and then lock and follow it (instead of failing
+    # on the duplicate key).
+    db.session.execute(pg_insert(_HEAD).values(id=1, seq=0, hash=GENESIS)
+                       .on_conflict_do_nothing(index_elements=["id"]))
+    row = db.session.execute(_SELECT_HEAD).one()
     return row[0], row[1]
 
 
