@@ -4,7 +4,7 @@ which answers exactly as before (refusals, rate limit, database errors)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from congress_vote import codes
 from congress_vote.ballots import fastcast
@@ -108,41 +108,50 @@ def test_a_resolution_vote_takes_the_fast_path(hall, app, client):
 
 def test_one_cast_alone_runs_its_few_statements(hall, app, client, monkeypatch):
     cid, poll, tokens = _warm(hall, client)
-    seen = []
-    real = fastcast._Statement.run
-    real_many = fastcast._Statement.run_many
-
-    def spy(self, cursor, **values):
-        seen.append(" ".join(self.sql.split()).lower())
-        return real(self, cursor, **values)
-
-    def spy_many(self, cursor, rows, **kw):
-        seen.append(" ".join(self.sql.split()).lower())
-        assert len(rows) == 1  # one cast alone: a batch of one
-        return real_many(self, cursor, rows, **kw)
-
-    monkeypatch.setattr(fastcast._Statement, "run", spy)
-    monkeypatch.setattr(fastcast._Statement, "run_many", spy_many)
-    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][1]["id"]]})
-    assert r.status_code == 201
     with app.app_context():
         pg = db.engine.dialect.name == "postgresql"
+    seen = []
     if pg:
-        # the chain head is there; token UPDATE … FROM poll … RETURNING; the ballot; the
-        # one-statement audit append (audit.APPEND_PG)
-        assert len(seen) == 4, seen
-        assert seen[0].startswith("select audit_head.id from audit_head")
-        assert seen[1].startswith("update ballot_token") and "from poll" in seen[1]
-        assert "returning" in seen[1] and seen[2].startswith("insert into ballot ")
-        assert seen[3].startswith("with h as (select seq, hash from audit_head")
+        import psycopg
+        real = psycopg.Connection.execute
+
+        def spy(self, query, params=None, **kw):
+            seen.append((" ".join(str(query).split()).lower(), params))
+            return real(self, query, params, **kw)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", spy)
     else:
-        # token UPDATE … RETURNING, poll, ballot INSERT, then the audit append: head lock,
+        real = fastcast._Statement.run
+        real_many = fastcast._Statement.run_many
+
+        def spy(self, cursor, **values):
+            seen.append(" ".join(self.sql.split()).lower())
+            return real(self, cursor, **values)
+
+        def spy_many(self, cursor, rows, **kw):
+            seen.append(" ".join(self.sql.split()).lower())
+            assert len(rows) == 1  # one cast alone: a batch of one
+            return real_many(self, cursor, rows, **kw)
+
+        monkeypatch.setattr(fastcast._Statement, "run", spy)
+        monkeypatch.setattr(fastcast._Statement, "run_many", spy_many)
+    served = _fast(app).served
+    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][1]["id"]]})
+    assert r.status_code == 201 and _fast(app).served == served + 1
+    if pg:
+        # the session's function is created with the kept connection (the warm-up cast went
+        # through Flask), then the whole cast is one call: one round trip, one transaction
+        calls = [(q, p) for q, p in seen if q.startswith("select pg_temp.cv_cast_ballots")]
+        assert len(calls) == 1 and len(seen) <= 2, seen
+        assert len(calls[0][1][0]) == 1  # a batch of one
+    else:
+        # token UPDATE checking the poll, ballot INSERT, then the audit append: head lock,
         # event INSERT, head UPDATE
-        assert len(seen) == 6, seen
-        assert seen[0].startswith("update ballot_token") and "returning" in seen[0]
-        assert seen[1].startswith("select") and seen[2].startswith("insert into ballot ")
-        assert [s.split()[0] for s in seen[3:]] == ["select", "insert", "update"]
-        assert seen[4].startswith("insert into audit_event")
+        assert len(seen) == 5, seen
+        assert seen[0].startswith("update ballot_token") and "exists (select" in seen[0]
+        assert seen[1].startswith("insert into ballot ")
+        assert [s.split()[0] for s in seen[2:]] == ["select", "insert", "update"]
+        assert seen[3].startswith("insert into audit_event")
 
 
 @pytest.mark.parametrize("case", ["overvote", "used", "unknown", "malformed", "not_json",
@@ -187,18 +196,24 @@ def test_a_database_error_on_the_fast_path_is_rolled_back_and_flask_casts(hall, 
     from congress_vote.audit.services import verify_chain
     cid, poll, tokens = _warm(hall, client)
     plan = _fast(app)._get_plan()
+    if plan.pg:
+        # The call runs to its end (token taken, ballot and event written), then fails.
+        monkeypatch.setattr(plan, "call", "SELECT s || 1 / (cardinality(s) - cardinality(s)) "
+                            f"FROM ({plan.call} AS s OFFSET 0) q")
+    else:
+        class Boom:
+            sql = "INSERT"
 
-    class Boom:
-        sql = "INSERT"
+            def run_many(self, cursor, rows):
+                raise RuntimeError("disk on fire")
 
-        def run_many(self, cursor, rows):
-            raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(plan, "ballot", Boom())  # after the token UPDATE, before the INSERT
+        monkeypatch.setattr(plan, "ballot", Boom())  # after the token UPDATE, before the INSERT
     served, n = _fast(app).served, len(_ballots(app))
+    events = len(_cast_events(app))
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]})
     assert r.status_code == 201 and _fast(app).served == served
     assert len(_ballots(app)) == n + 1  # one ballot, cast by the Flask path
+    assert len(_cast_events(app)) == events + 1
     assert _token_state(app, tokens[0]) == "used"
     with app.app_context():
         assert verify_chain().ok
@@ -278,30 +293,135 @@ def test_the_fast_path_lets_go_of_the_sqlite_write_queue(hall, app, client):
         os.close(fd)
 
 
-def test_a_batch_stores_the_good_casts_and_hands_back_the_rest(hall, app, client):
-    """One group-commit batch: two good casts, an over-vote, the same token twice, an unknown
-    token. The good ones are stored with one chained event each; the over-voted token is given
-    back inside the transaction (still unused); the rest are left for Flask to answer."""
+def test_a_batch_stores_the_good_casts_and_leaves_the_rest_untouched(hall, app, client):
+    """One group-commit batch: two good casts, the same token twice, an unknown token, a token
+    of another poll. The good ones are stored with one chained event each; the rest change
+    nothing and are left for Flask to answer. An over-vote never reaches the database."""
     from congress_vote.audit.services import verify_chain
     cid, poll, tokens = _warm(hall, client, n=4)
+    _cid2, _poll2, other = _warm(hall, client, n=2)
     cands = [c["id"] for c in poll["candidates"]]
     h = [codes.code_hash(codes.normalise(t)) for t in tokens]
+    assert fastcast.prepare(h[2], cands, None) is None  # 3 kept, 2 seats: Flask says so
     unknown = codes.code_hash(codes.new_code())
-    batch = [fastcast._Cast(h[0], cands[:1], None), fastcast._Cast(h[1], cands[1:3], None),
-             fastcast._Cast(h[2], cands, None),  # 3 kept, 2 seats
-             fastcast._Cast(h[0], cands[:1], None), fastcast._Cast(unknown, cands[:1], None)]
+    of_other = codes.code_hash(codes.normalise(other[0]))
+    batch = [fastcast.prepare(x, kept, None) for x, kept in (
+        (h[0], cands[:1]), (h[1], cands[1:3]), (h[0], cands[:1]), (unknown, cands[:1]),
+        (of_other, cands[:1]))]
+    assert {item.poll.id for item in batch} == {poll["id"]}  # the choice names the poll
     events_before = len(_cast_events(app))
     _fast(app)._write(batch)
     assert all(item.done for item in batch)
-    assert [item.receipt is not None for item in batch] == [True, True, False, False, False]
+    assert [item.stored for item in batch] == [True, True, False, False, False]
     rows = _ballots(app)
     assert rows[h[0]][0] == '{"kept":[%d]}' % cands[0]
     assert rows[h[1]][0] == '{"kept":[%d,%d]}' % tuple(sorted(cands[1:3]))
-    assert h[2] not in rows and _token_state(app, tokens[2]) == "unused"
+    assert rows[h[0]][2] == batch[0].receipt and of_other not in rows
     assert (_token_state(app, tokens[0]), _token_state(app, tokens[1])) == ("used", "used")
+    assert _token_state(app, tokens[2]) == _token_state(app, other[0]) == "unused"
     assert len(_cast_events(app)) == events_before + 2
     with app.app_context():
         assert verify_chain().ok
-    # The given-back token still votes (through whichever path).
-    r = client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": cands[:2]})
-    assert r.status_code == 201
+    # The token of the other poll, cast with this poll's candidates: Flask refuses the choice.
+    r = client.post(f"/api/v1/ballot/{other[0]}", json={"kept": cands[:1]})
+    assert r.status_code == 422 and _token_state(app, other[0]) == "unused"
+
+
+def test_the_choice_finds_its_poll_among_the_open_ones(hall, app, client):
+    """Two elections open at once (the committee and the delegates, say): each cast goes to
+    the lean path with the poll its candidates belong to. A blank ballot (valid under
+    vn-party) fits both, so Flask casts it, on the token's own poll."""
+    _c1, p1, t1 = _warm(hall, client, n=3)
+    _c2, p2, t2 = _warm(hall, client, n=3)
+    served = _fast(app).served
+    for poll, tokens in ((p1, t1), (p2, t2)):
+        r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][2]["id"]]})
+        assert r.status_code == 201
+    assert _fast(app).served == served + 2
+    rows = _ballots(app)
+    for poll, tokens in ((p1, t1), (p2, t2)):
+        assert rows[codes.code_hash(codes.normalise(tokens[0]))][0] == \
+            '{"kept":[%d]}' % poll["candidates"][2]["id"]
+    h = codes.code_hash(codes.normalise(t1[1]))
+    assert fastcast.prepare(h, [], None) is None
+    r = client.post(f"/api/v1/ballot/{t1[1]}", json={"kept": []})
+    assert r.status_code == 201 and _fast(app).served == served + 2
+    assert _ballots(app)[h][0] == '{"kept":[]}'
+    with app.app_context():
+        from congress_vote.ballots.models import Ballot
+        assert db.session.scalar(select(Ballot.poll_id).where(Ballot.token_hash == h)) == p1["id"]
+
+
+def test_a_poll_this_process_has_not_seen_is_cast_by_flask_first(hall, app, client):
+    """The first cast of a poll in a process goes through Flask, which remembers the poll; a
+    tablet that opened the ballot page first has already made it known."""
+    cid, poll, tokens = hall.open_poll_with_ballots(3)
+    kept = [poll["candidates"][0]["id"]]
+    served = _fast(app).served
+    assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served
+    assert client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served + 1
+    from congress_vote.ballots import services
+    services._CAST_POLLS.clear()
+    assert client.get(f"/api/v1/ballot/{tokens[2]}").status_code == 200
+    assert client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served + 2
+
+
+def test_a_stale_memory_of_a_poll_is_refused_by_the_database(hall, app, client):
+    """Whatever the process remembers of a poll (key, fingerprint, congress) is checked by the
+    database in the cast itself: a wrong value stores nothing and Flask casts."""
+    from congress_vote.ballots import services
+    from congress_vote.ballots.services import receipt_for
+    from congress_vote.polls.models import Poll
+    cid, poll, tokens = _warm(hall, client, n=5)
+    kept = [poll["candidates"][0]["id"]]
+    good = services._CAST_POLLS[poll["id"]]
+    # rules under the wrong fingerprint too, so that the wrong one reaches the database
+    services._SPEC_CACHE[(poll["id"], "f" * 64)] = services._SPEC_CACHE[
+        (poll["id"], good.setup_fingerprint)]
+    with app.app_context():
+        key = db.session.get(Poll, poll["id"]).receipt_key
+    for n, wrong in enumerate((good._replace(receipt_key="00" * 32),
+                               good._replace(setup_fingerprint="f" * 64),
+                               good._replace(congress_id=good.congress_id + 1))):
+        services._CAST_POLLS[poll["id"]] = wrong
+        assert fastcast.prepare("0" * 64, kept, None).poll == wrong
+        served = _fast(app).served
+        r = client.post(f"/api/v1/ballot/{tokens[n]}", json={"kept": kept})
+        assert r.status_code == 201 and _fast(app).served == served  # Flask cast it
+        h = codes.code_hash(codes.normalise(tokens[n]))
+        assert r.json["receipt"] == _ballots(app)[h][2] == receipt_for(key, h)
+    assert services._CAST_POLLS[poll["id"]] == good  # Flask's cast put the truth back
+    served = _fast(app).served
+    assert client.post(f"/api/v1/ballot/{tokens[3]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served + 1
+    with app.app_context():
+        assert [e for e in _cast_events(app) if e[2] != cid] == []
+
+
+def test_without_the_postgresql_function_flask_casts_for_a_while(hall, app, client, monkeypatch,
+                                                                 caplog):
+    """A database user without the TEMP privilege cannot create the session's function: the
+    casts go through Flask (all stored, once), the log says why, and the lean path does not
+    retry on every request."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the session function is PostgreSQL's")
+        db.engine.dispose()  # the next lean batch opens a new connection
+    cid, poll, tokens = _warm(hall, client, n=4)
+    monkeypatch.setattr(fastcast, "PG_FUNCTION", "CREATE FUNCTION pg_temp.nope(")  # fails
+    kept = [poll["candidates"][0]["id"]]
+    served = _fast(app).served
+    with caplog.at_level("WARNING"):
+        assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
+    assert "cannot create pg_temp.cv_cast_ballots" in caplog.text
+    assert _fast(app)._conn is None and _fast(app)._off_until > 0
+    monkeypatch.setattr(fastcast, "prepare", lambda *a: pytest.fail("the lean path retried"))
+    assert client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served and len(_cast_events(app)) == 3
+    monkeypatch.undo()
+    _fast(app)._off_until = 0.0  # a minute later
+    assert client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": kept}).status_code == 201
+    assert _fast(app).served == served + 1
