@@ -121,8 +121,8 @@ def test_one_cast_alone_runs_its_few_statements(hall, app, client, monkeypatch):
 
         monkeypatch.setattr(psycopg.Connection, "execute", spy)
     else:
-        real = fastcast._Statement.run
-        real_many = fastcast._Statement.run_many
+        real = fastcast.Statement.run
+        real_many = fastcast.Statement.run_many
 
         def spy(self, cursor, **values):
             seen.append(" ".join(self.sql.split()).lower())
@@ -133,8 +133,8 @@ def test_one_cast_alone_runs_its_few_statements(hall, app, client, monkeypatch):
             assert len(rows) == 1  # one cast alone: a batch of one
             return real_many(self, cursor, rows, **kw)
 
-        monkeypatch.setattr(fastcast._Statement, "run", spy)
-        monkeypatch.setattr(fastcast._Statement, "run_many", spy_many)
+        monkeypatch.setattr(fastcast.Statement, "run", spy)
+        monkeypatch.setattr(fastcast.Statement, "run_many", spy_many)
     served = _fast(app).served
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][1]["id"]]})
     assert r.status_code == 201 and _fast(app).served == served + 1

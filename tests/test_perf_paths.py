@@ -180,7 +180,10 @@ def _orm_answer(app, did: int) -> dict:
 
 
 def test_checkin_statements_and_answer(app, client, auth, hall, staff):
+    """The Flask path (a browser's check-in; API check-ins the lean path hands over). The lean
+    path (congress/fastcheckin.py) is checked against it in tests/test_fastcheckin.py."""
     from congress_vote.audit.models import AuditEvent
+    app.config["FAST_CHECKIN"] = False
     from congress_vote.congress.models import Branch, Delegate
     cid = hall.congress(voters=3, present=0, excused=1)  # the first one excused
     cards = list(hall.cards.items())

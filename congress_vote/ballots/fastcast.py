@@ -47,8 +47,6 @@ ways).
 """
 from __future__ import annotations
 
-import io
-import json
 import secrets
 import threading
 import time
@@ -57,19 +55,15 @@ from sqlalchemy import bindparam, event, exists, insert, select, update
 
 from .. import codes
 from .. import db as db_module
-from ..api.util import has_huge_int
 from ..audit import services as audit
 from ..extensions import db, limiter
 from ..errors import ServiceError
+from ..lean import Statement, answer, read_json_object
 from ..rules import validate_ballot
-from ..security import CSP, security_headers
 from . import services
 from .models import Ballot, IssueBatch
 
 PREFIX = "/api/v1/ballot/"
-# The headers of every answer but Content-Type/-Length, over http and https (HSTS).
-_HEADERS = {secure: [("Content-Security-Policy", CSP), *security_headers(secure),
-                     ("Vary", "Cookie")] for secure in (False, True)}
 MAX_BODY = 16 * 1024  # a 200-candidate choice is ~1.5 KB; bigger bodies take the Flask path
 RETRY_AFTER_S = 60  # after the PostgreSQL function could not be created, Flask casts this long
 
@@ -128,36 +122,6 @@ PG_CALL = ("SELECT pg_temp.cv_cast_ballots(%s::text[], %s::integer[], %s::text[]
            "%s::text[])")
 
 
-class _Statement:
-    """A core statement compiled once for the engine's dialect, run on a DB-API cursor with the
-    dialect's own parameter style and type processing."""
-
-    def __init__(self, stmt, dialect):
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.defaults = {name: b.effective_value for name, b in compiled.binds.items()
-                         if not b.required}
-        self.order = compiled.positiontup if dialect.positional else None
-        self.procs = {}
-        for key, bind in compiled.binds.items():
-            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                self.procs[key] = proc
-
-    def _params(self, values: dict):
-        params = {**self.defaults, **values}
-        for key, proc in self.procs.items():
-            params[key] = proc(params[key])
-        return [params[k] for k in self.order] if self.order else params
-
-    def run(self, cursor, **values):
-        cursor.execute(self.sql, self._params(values))
-        return cursor
-
-    def run_many(self, cursor, rows: list[dict], **kw) -> None:
-        cursor.executemany(self.sql, [self._params(v) for v in rows], **kw)
-
-
 class _Plan:
     """What a batch runs on one engine: SQLite's compiled statements, or PostgreSQL's call."""
 
@@ -169,7 +133,7 @@ class _Plan:
         self.call = PG_CALL  # PostgreSQL (the tests replace it to make the call fail)
         if self.sqlite:
             toks, polls, slips = services._TOKENS, services._POLLS, IssueBatch.__table__
-            self.consume = _Statement(
+            self.consume = Statement(
                 update(toks).where(
                     toks.c.token_hash == bindparam("h"), toks.c.state == "unused",
                     toks.c.poll_id == bindparam("pid"),
@@ -182,14 +146,14 @@ class _Plan:
                 .values(state="used"), d)
             cols = ("id", "poll_id", "token_hash", "source", "choice", "invalid_reason",
                     "receipt")
-            self.ballot = _Statement(insert(Ballot.__table__).values(
+            self.ballot = Statement(insert(Ballot.__table__).values(
                 {c: bindparam(c) for c in cols}), d)
-            self.head = _Statement(audit._SELECT_HEAD, d)
+            self.head = Statement(audit._SELECT_HEAD, d)
             ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash",
                        "hash")
-            self.event = _Statement(insert(audit._EVENTS).values(
+            self.event = Statement(insert(audit._EVENTS).values(
                 {c: bindparam(c) for c in ev_cols}), d)
-            self.move = _Statement(audit._MOVE_HEAD, d)
+            self.move = Statement(audit._MOVE_HEAD, d)
 
 
 class _Refer(Exception):
@@ -228,29 +192,11 @@ class FastCast:
         token = environ["PATH_INFO"][len(PREFIX):]
         if not token or "/" in token or time.monotonic() < self._off_until:
             return None
-        if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != "application/json":
-            return None
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            return None
-        if not 0 < length <= MAX_BODY:
-            return None
-        body = environ["wsgi.input"].read(length)
-        # Whatever happens next, the Flask path can read the same body.
-        environ["wsgi.input"] = io.BytesIO(body)
-        if len(body) != length:
+        data = read_json_object(environ, MAX_BODY)
+        if data is None:
             return None
         code = services.resolve_code(token)
-        if code is None:
-            return None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        if has_huge_int(data) or self._over_limit(environ):
+        if code is None or self._over_limit(environ):
             return None
         item = prepare(codes.code_hash(code), data.get("kept"), data.get("answers"))
         if item is None:
@@ -263,10 +209,7 @@ class FastCast:
             self.app.logger.debug("fast cast handed over after an error", exc_info=True)
             return None
         self.served += 1
-        out = json.dumps({"receipt": receipt}, separators=(",", ":")).encode() + b"\n"
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(out))),
-                   *_HEADERS[environ.get("wsgi.url_scheme") == "https"]]
-        return out, headers
+        return answer({"receipt": receipt}, environ)
 
     # -- rate limit ----------------------------------------------------------------------------
 
