@@ -6,11 +6,12 @@ machinery costs more CPU than the check-in does in the database; on a 2-core lap
 p99 latency over its 50 ms target (bench/README.md). Like the lean cast (ballots/fastcast.py),
 this WSGI middleware serves only the *ordinary* check-in, with the statements of the Flask path:
 
-  1. the bearer token and its user (`auth.services.user_for_api_token`'s one statement): the
-     token must be known and unexpired, the user active and a registrar (`@roles("registrar")`);
-  2. `services._CHECK_IN_BY_CARD`: one `UPDATE delegate … RETURNING` of the absent or excused
-     holder of the card in that congress;
-  3. the audit event of `services.check_in_by_card`, appended last (`audit.services.record`'s
+  1. `services._CHECK_IN_BY_CARD`: one `UPDATE delegate … RETURNING` of the absent or excused
+     holder of the card in that congress, only if the bearer token is known and unexpired and
+     its user active and a registrar (`user_for_api_token` and `@roles("registrar")`; on
+     PostgreSQL a sub-select of the same statement, which also answers the user's id; on
+     SQLite a SELECT just before it, in the same transaction);
+  2. the audit event of `services.check_in_by_card`, appended last (`audit.services.record`'s
      statements: on PostgreSQL `APPEND_PG`, on SQLite lock the head, insert, move the head),
 
 in one transaction (on SQLite under the write queue, BEGIN IMMEDIATE), on a pooled DB-API
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, literal, select
 
 from .. import codes
 from .. import db as db_module
@@ -50,12 +51,25 @@ class _Plan:
         self.engine = engine
         self.sqlite = d.name == "sqlite"
         tokens, users = ApiToken.__table__, User.__table__
-        self.actor = Statement(
-            select(users.c.id, users.c.roles, users.c.active)
-            .join(users, users.c.id == tokens.c.user_id)
-            .where(tokens.c.token_hash == bindparam("h"), tokens.c.expires_at >= bindparam("now")),
-            d)
-        self.check_in = Statement(services._CHECK_IN_BY_CARD, d)
+        # The bearer token's user, if the token is unexpired and the user active and a
+        # registrar (`user_for_api_token` and `@roles("registrar")`; roles are comma-separated).
+        actor = (select(users.c.id)
+                 .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
+                 .where(tokens.c.token_hash == bindparam("h"),
+                        tokens.c.expires_at >= bindparam("now"), users.c.active.is_(True),
+                        (literal(",") + users.c.roles + literal(",")).like(f"%,{ROLE},%")))
+        if self.sqlite:  # in-process calls: the user first, then the check-in
+            self.actor = Statement(actor, d)
+            self.check_in = Statement(services._CHECK_IN_BY_CARD, d)
+        else:
+            # One statement: the check-in only for such a user, answering who (not on SQLite:
+            # its RETURNING is compiled without table names, see _CHECK_IN_BY_CARD), and only
+            # once the audit chain has its head (never deleted), so that the append that
+            # follows in the COMMIT's round trip cannot miss.
+            self.check_in = Statement(
+                services._CHECK_IN_BY_CARD.where(actor.exists(),
+                                                 exists().where(audit._HEAD.c.id == 1))
+                .returning(actor.scalar_subquery()), d)
         if self.sqlite:
             self.head = Statement(audit._SELECT_HEAD, d)
             ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash",
@@ -128,31 +142,44 @@ class FastCheckIn:
         conn = proxy.driver_connection
         try:
             cur = conn.cursor()
-            now = utcnow()
-            actor = plan.actor.run(cur, h=token_h, now=now).fetchone()
-            if actor is None or not actor[2] or ROLE not in actor[1].split(","):
-                raise _Refer  # unknown or expired token, inactive user, another role: 401/403
             if plan.sqlite:
-                conn.rollback()  # the read above; the write transaction starts in the queue
                 db_module.acquire_write_queue(conn)
                 cur.execute("BEGIN IMMEDIATE")
-            row = plan.check_in.run(cur, b_card_hash=card_hash, b_congress_id=cid,
-                                    now=now).fetchone()
+            now = utcnow()
+            if plan.sqlite:
+                user = plan.actor.run(cur, h=token_h, now=now).fetchone()
+                if user is None:
+                    raise _Refer  # Flask answers 401 or 403
+            if plan.sqlite:
+                row = plan.check_in.run(cur, h=token_h, b_card_hash=card_hash,
+                                        b_congress_id=cid, now=now).fetchone()
+            else:
+                row = plan.check_in.run(cur, h=token_h, b_card_hash=card_hash,
+                                        b_congress_id=cid, now=now).fetchone()
             if row is None:
-                raise _Refer  # present already, unknown, another congress: Flask names it
-            did, code, full_name, branch, membership, gender, birth_year, position = row
+                # a bad token or role (401/403), present already, an unknown card or one of
+                # another congress: Flask names the case
+                raise _Refer
+            did, code, full_name, branch, membership, gender, birth_year, position = row[:8]
+            actor = user[0] if plan.sqlite else row[8]
             data = {"delegate_id": did, "via": "card"}
             if plan.sqlite:
                 seq, prev = plan.head.run(cur).fetchone() or (None, None)
                 if seq is None:
                     raise _Refer  # an empty chain: record() creates the head
-                ev = audit.next_event(seq, prev, "delegate.checked_in", actor[0], data, cid)
+                ev = audit.next_event(seq, prev, "delegate.checked_in", actor, data, cid)
                 plan.event.run(cur, **ev)
                 plan.move.run(cur, new_seq=ev["seq"], new_hash=ev["hash"])
-            elif plan.append.run(cur, **audit.append_params(
-                    "delegate.checked_in", actor[0], data, cid)).fetchone() is None:
-                raise _Refer
-            conn.commit()
+                conn.commit()
+            else:
+                # The append and the COMMIT in one round trip: the chain head's row lock,
+                # which every state change queues on, is held only while the server runs them.
+                with conn.pipeline():
+                    plan.append.run(cur, **audit.append_params(
+                        "delegate.checked_in", actor, data, cid))
+                    conn.commit()
+                if cur.fetchone() is None:  # cannot be: the head was there (see _Plan)
+                    raise RuntimeError("the audit append wrote nothing")
         except BaseException:
             try:
                 conn.rollback()
