@@ -7,6 +7,7 @@ Big documents are rendered in batches and joined with pypdf (`render_batches`).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 import qrcode
@@ -68,7 +69,8 @@ def render_pdf(template: str, **context) -> bytes:
     return html_to_pdf(render_template(template, **context))
 
 
-def join_pdfs(parts: list[bytes]) -> bytes:
+def join_pdfs(parts: Iterable[bytes]) -> bytes:
+    """PDFs -> one PDF; a part is appended as soon as the iterable gives it (e.g. from a pool)."""
     from pypdf import PdfWriter
     writer = PdfWriter()
     for part in parts:
