@@ -261,7 +261,7 @@ def _cards_html_class() -> type[HTML]:
     sheet = CSS(string=cards_ua_css(UA), counter_style=CounterStyle())
 
     class CardsHTML(HTML):
-        def _ua_stylesheets(self, forms=False):
+        def _ua_stylesheets(self, *args, **kwargs):  # (forms=False): cards have no form
             return [sheet]
 
     return CardsHTML
