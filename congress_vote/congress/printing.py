@@ -55,108 +55,14 @@ BATCH_PAGES = 25  # 250 cards per WeasyPrint run
 # --- QR codes ------------------------------------------------------------------------------
 #
 # A card's QR holds `CV1:C:` + 17 characters, all of the QR alphanumeric set: version 2 (25 x 25
-# modules), error correction M, mask 4 always (any mask decodes; the qrcode package would try
-# all eight). For that case the modules are placed here, on a template of the fixed patterns
-# drawn once by the qrcode package; tests check that every module equals the package's. Any
-# other text goes through the package.
+# modules), error correction M, one alphanumeric segment, mask 4 always (any mask decodes; the
+# qrcode package would otherwise score all eight, most of its time). The modules come from the
+# qrcode package; only the PNG around them is written here (8-bit gray, which WeasyPrint embeds
+# as it is; it converted the package's 1-bit images to RGB).
 
-_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_ALNUM_INDEX = {c: i for i, c in enumerate(_ALNUM)}
-_V2M_CHARS = 38                          # alphanumeric capacity of version 2-M
-_V2M_DATA, _V2M_EC, _V2_SIZE = 28, 16, 25  # codewords (one block), modules per side
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+_V2M_CHARS = 38  # alphanumeric capacity of version 2-M
 _MASK = 4
-
-# GF(256) of QR codes (x^8 + x^4 + x^3 + x^2 + 1); antilog table doubled, so that
-# _EXP[log a + log b] needs no modulo.
-_EXP = [0] * 512
-_LOG = [0] * 256
-_x = 1
-for _i in range(255):
-    _EXP[_i] = _EXP[_i + 255] = _x
-    _LOG[_x] = _i
-    _x <<= 1
-    if _x & 0x100:
-        _x ^= 0x11D
-del _x, _i
-
-
-@cache
-def _rs_generator_logs(n: int) -> tuple[int, ...]:
-    """Logs of the coefficients after the leading 1 of the generator polynomial of n error
-    correction codewords, (x - a^0)(x - a^1)...(x - a^(n-1)), highest degree first."""
-    gen = [1]
-    for i in range(n):
-        times = [0] + [0 if c == 0 else _EXP[_LOG[c] + i] for c in gen]
-        gen = [a ^ b for a, b in zip(gen + [0], times)]
-    assert all(gen)  # true of every QR generator: a log for each
-    return tuple(_LOG[c] for c in gen[1:])
-
-
-def rs_codewords(data: list[int], n: int) -> list[int]:
-    """The n Reed-Solomon error correction codewords of `data` (a shift register)."""
-    gen = _rs_generator_logs(n)
-    ec = [0] * n
-    for byte in data:
-        f = byte ^ ec[0]
-        del ec[0]
-        ec.append(0)
-        if f:
-            lf = _LOG[f]
-            ec = [e ^ _EXP[lf + g] for e, g in zip(ec, gen)]
-    return ec
-
-
-def _v2m_codewords(text: str) -> list[int]:
-    """Data and error correction codewords of alphanumeric `text` in a version 2-M code."""
-    bits, n = 0b0010 << 9 | len(text), 13  # mode, character count (9 bits below version 10)
-    for i in range(0, len(text) - 1, 2):
-        bits, n = bits << 11 | 45 * _ALNUM_INDEX[text[i]] + _ALNUM_INDEX[text[i + 1]], n + 11
-    if len(text) % 2:
-        bits, n = bits << 6 | _ALNUM_INDEX[text[-1]], n + 6
-    pad = min(4, _V2M_DATA * 8 - n)  # terminator
-    pad += -(n + pad) % 8            # to a whole byte
-    data = list((bits << pad).to_bytes((n + pad) // 8, "big"))
-    data += [0xEC, 0x11] * ((_V2M_DATA - len(data) + 1) // 2)
-    data = data[:_V2M_DATA]
-    return data + rs_codewords(data, _V2M_EC)
-
-
-@cache
-def _v2m_modules() -> list[tuple[int, int, bool]]:
-    """(row, column, mask bit) of each data module of a version 2 code, in placement order."""
-    n = _V2_SIZE
-    fixed = [[False] * n for _ in range(n)]
-    for rows, cols in ((range(9), range(9)), (range(9), range(n - 8, n)),  # finders, format
-                       (range(n - 8, n), range(9)),                        # (and dark module)
-                       (range(6, 7), range(n)), (range(n), range(6, 7)),   # timing
-                       (range(16, 21), range(16, 21))):                    # alignment
-        for r in rows:
-            for c in cols:
-                fixed[r][c] = True
-    order, upward, col = [], True, n - 1
-    while col > 0:
-        if col == 6:  # the vertical timing pattern
-            col -= 1
-        for r in (range(n - 1, -1, -1) if upward else range(n)):
-            order += [(r, c, (r // 2 + c // 3) % 2 == 0) for c in (col, col - 1)
-                      if not fixed[r][c]]
-        upward, col = not upward, col - 2
-    assert len(order) == (_V2M_DATA + _V2M_EC) * 8 + 7  # 7 remainder bits in version 2
-    return order
-
-
-@cache
-def _v2m_template(border: int) -> tuple[bytes, list[tuple[int, bool]]]:
-    """PNG scanlines (filter byte, then one gray byte per module) of a version 2-M mask 4 code
-    with its data modules still to set, and (byte index, mask bit) of each data module."""
-    qr = qrcode.QRCode(version=2, error_correction=qrcode.constants.ERROR_CORRECT_M,
-                       border=border, mask_pattern=_MASK)
-    qr.add_data("0")
-    qr.make(fit=False)
-    stride = _V2_SIZE + 2 * border + 1
-    lines = b"".join(b"\x00" + bytes(0 if m else 255 for m in row) for row in qr.get_matrix())
-    where = [((r + border) * stride + 1 + c + border, mask) for r, c, mask in _v2m_modules()]
-    return lines, where
 
 
 def _png(lines: bytes, size: int) -> bytes:
@@ -170,17 +76,17 @@ def _png(lines: bytes, size: int) -> bytes:
 
 
 def _fits_v2m(data: str) -> bool:
-    return len(data) <= _V2M_CHARS and all(c in _ALNUM_INDEX for c in data)
+    return len(data) <= _V2M_CHARS and all(c in _ALNUM for c in data)
 
 
 def qr_matrix(data: str, border: int = 2) -> list[list[bool]]:
     """The modules of a QR code (error correction M, mask 4) of `data`, quiet zone included, by
     the qrcode package; text of the alphanumeric set as one alphanumeric segment (for a card's
-    text, what the package chooses itself), in version 2 when it fits, as qr_png."""
+    text, what the package chooses itself), in version 2 when it fits."""
     fits = _fits_v2m(data)
     qr = qrcode.QRCode(version=2 if fits else None, border=border, mask_pattern=_MASK,
                        error_correction=qrcode.constants.ERROR_CORRECT_M)
-    if all(c in _ALNUM_INDEX for c in data):
+    if all(c in _ALNUM for c in data):
         qr.add_data(qrcode.util.QRData(data.encode(), mode=qrcode.util.MODE_ALPHA_NUM))
     else:
         qr.add_data(data)
@@ -191,15 +97,7 @@ def qr_matrix(data: str, border: int = 2) -> list[list[bool]]:
 def qr_png(data: str, border: int = 2) -> bytes:
     """A QR code (error correction M) as an 8-bit grayscale PNG with one pixel per module:
     printed with `image-rendering: pixelated`, as sharp as vector squares and much faster to
-    lay out. Same modules as qr_matrix."""
-    if _fits_v2m(data):
-        lines, where = _v2m_template(border)
-        px = bytearray(lines)
-        bits = format(int.from_bytes(bytes(_v2m_codewords(data)), "big") << 7, "b")
-        bits = bits.zfill(len(where))
-        for (i, mask), bit in zip(where, bits):
-            px[i] = 255 if (bit == "1") == mask else 0  # dark = bit xor mask
-        return _png(bytes(px), _V2_SIZE + 2 * border)
+    lay out. The modules of qr_matrix."""
     matrix = qr_matrix(data, border)
     return _png(b"".join(b"\x00" + bytes(0 if m else 255 for m in row) for row in matrix),
                 len(matrix))
