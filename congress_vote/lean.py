@@ -6,13 +6,20 @@ from __future__ import annotations
 import io
 import json
 
+from sqlalchemy import bindparam
+
 from .api.util import has_huge_int
+from .audit import services as audit
 from .security import CSP, security_headers
 
 # The headers of every lean answer but Content-Type/-Length, over http and https (HSTS): what
 # the Flask path sends on a JSON API answer (tests compare the two).
 HEADERS = {secure: [("Content-Security-Policy", CSP), *security_headers(secure),
                     ("Vary", "Cookie")] for secure in (False, True)}
+
+
+class Refer(Exception):
+    """Not the ordinary case: roll back and let the Flask path answer."""
 
 
 def read_json_object(environ, max_body: int) -> dict | None:
@@ -77,3 +84,32 @@ class Statement:
 
     def run_many(self, cursor, rows: list[dict], **kw) -> None:
         cursor.executemany(self.sql, [self._params(v) for v in rows], **kw)
+
+
+class SqliteAppend:
+    """`audit.services.record`'s three statements on SQLite (lock the head, insert the event,
+    move the head), for several events in order, on a DB-API cursor inside the caller's write
+    transaction. (PostgreSQL's paths use `audit.APPEND_PG` or their own function.)"""
+
+    _COLUMNS = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash", "hash")
+
+    def __init__(self, dialect):
+        self.head = Statement(audit._SELECT_HEAD, dialect)
+        self.event = Statement(audit._EVENTS.insert().values(
+            {c: bindparam(c) for c in self._COLUMNS}), dialect)
+        self.move = Statement(audit._MOVE_HEAD, dialect)
+
+    def run(self, cursor, events: list[tuple]) -> None:
+        """Append (action, actor_id, data, congress_id) events; Refer on an empty chain (the
+        Flask path's record() creates its head)."""
+        head = self.head.run(cursor).fetchone()
+        if head is None:
+            raise Refer
+        seq, prev = head
+        rows = []
+        for action, actor_id, data, congress_id in events:
+            ev = audit.next_event(seq, prev, action, actor_id, data, congress_id)
+            rows.append(ev)
+            seq, prev = ev["seq"], ev["hash"]
+        self.event.run_many(cursor, rows)
+        self.move.run(cursor, new_seq=seq, new_hash=prev)

@@ -58,7 +58,7 @@ from .. import db as db_module
 from ..audit import services as audit
 from ..extensions import db, limiter
 from ..errors import ServiceError
-from ..lean import Statement, answer, read_json_object
+from ..lean import Refer, SqliteAppend, Statement, answer, read_json_object
 from ..rules import validate_ballot
 from . import services
 from .models import Ballot, IssueBatch
@@ -148,16 +148,7 @@ class _Plan:
                     "receipt")
             self.ballot = Statement(insert(Ballot.__table__).values(
                 {c: bindparam(c) for c in cols}), d)
-            self.head = Statement(audit._SELECT_HEAD, d)
-            ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash",
-                       "hash")
-            self.event = Statement(insert(audit._EVENTS).values(
-                {c: bindparam(c) for c in ev_cols}), d)
-            self.move = Statement(audit._MOVE_HEAD, d)
-
-
-class _Refer(Exception):
-    """Not an ordinary cast: roll back and let the Flask path answer."""
+            self.append = SqliteAppend(d)
 
 
 class FastCast:
@@ -182,10 +173,10 @@ class FastCast:
         if (environ.get("REQUEST_METHOD") == "POST"
                 and environ.get("PATH_INFO", "").startswith(PREFIX)
                 and self.app.config.get("FAST_CAST", True)):
-            answer = self._try(environ)
-            if answer is not None:
-                start_response("201 CREATED", answer[1])
-                return [answer[0]]
+            out = self._try(environ)
+            if out is not None:
+                start_response("201 CREATED", out[1])
+                return [out[0]]
         return self.wsgi_app(environ, start_response)
 
     def _try(self, environ):
@@ -203,7 +194,7 @@ class FastCast:
             return None
         try:
             receipt = self._cast(item)
-        except _Refer:
+        except Refer:
             return None
         except Exception:  # noqa: BLE001 - any failure: the Flask path answers (503, 500 ...)
             self.app.logger.debug("fast cast handed over after an error", exc_info=True)
@@ -262,7 +253,7 @@ class FastCast:
                     self._busy = False
                     self._cv.notify_all()
         if not item.stored:
-            raise _Refer
+            raise Refer
         return item.receipt
 
     def _write(self, batch: list[_Cast]) -> None:
@@ -271,8 +262,8 @@ class FastCast:
         `stored` is set only after the COMMIT."""
         plan = self._get_plan()
         stored: list[_Cast] = []
-        conn = began = None
-        failed = False
+        conn = None
+        began = failed = False
         try:
             conn = self._connection(plan)
             if plan.pg:
@@ -353,18 +344,8 @@ class FastCast:
         if not stored:
             return stored
         plan.ballot.run_many(cur, ballots)
-        head = plan.head.run(cur).fetchone()
-        if head is None:
-            raise _Refer  # an empty chain: record() creates the head
-        seq, prev = head
-        events = []
-        for item in stored:
-            ev = audit.next_event(seq, prev, "ballot.cast", None, {"poll_id": item.poll.id},
-                                  item.poll.congress_id)
-            events.append(ev)
-            seq, prev = ev["seq"], ev["hash"]
-        plan.event.run_many(cur, events)
-        plan.move.run(cur, new_seq=seq, new_hash=prev)
+        plan.append.run(cur, [("ballot.cast", None, {"poll_id": item.poll.id},
+                               item.poll.congress_id) for item in stored])
         return stored
 
     @staticmethod

@@ -36,7 +36,7 @@ from ..auth.models import ApiToken, User
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
-from ..lean import Statement, answer, read_json_object
+from ..lean import Refer, SqliteAppend, Statement, answer, read_json_object
 from ..security import token_hash
 from . import services
 
@@ -71,18 +71,9 @@ class _Plan:
                                                  exists().where(audit._HEAD.c.id == 1))
                 .returning(actor.scalar_subquery()), d)
         if self.sqlite:
-            self.head = Statement(audit._SELECT_HEAD, d)
-            ev_cols = ("seq", "at", "actor_id", "action", "congress_id", "data", "prev_hash",
-                       "hash")
-            self.event = Statement(audit._EVENTS.insert().values(
-                {c: bindparam(c) for c in ev_cols}), d)
-            self.move = Statement(audit._MOVE_HEAD, d)
+            self.append = SqliteAppend(d)
         else:
             self.append = Statement(audit.APPEND_PG, d)
-
-
-class _Refer(Exception):
-    """Not an ordinary check-in: roll back and let the Flask path answer."""
 
 
 class FastCheckIn:
@@ -121,7 +112,7 @@ class FastCheckIn:
             return None
         try:
             delegate = self._check_in(int(m.group(1)), token_hash(bearer), card_hash)
-        except _Refer:
+        except Refer:
             return None
         except Exception:  # noqa: BLE001 - any failure: the Flask path answers (503, 500 ...)
             self.app.logger.debug("fast check-in handed over after an error", exc_info=True)
@@ -136,47 +127,36 @@ class FastCheckIn:
         return self._plan
 
     def _check_in(self, cid: int, token_h: str, card_hash: str) -> dict:
-        """One transaction; the delegate's answer (services.check_in_by_card's), or _Refer."""
+        """One transaction; the delegate's answer (services.check_in_by_card's), or Refer."""
         plan = self._get_plan()
         proxy = plan.engine.raw_connection()
         conn = proxy.driver_connection
         try:
             cur = conn.cursor()
+            now = utcnow()
             if plan.sqlite:
                 db_module.acquire_write_queue(conn)
                 cur.execute("BEGIN IMMEDIATE")
-            now = utcnow()
-            if plan.sqlite:
                 user = plan.actor.run(cur, h=token_h, now=now).fetchone()
                 if user is None:
-                    raise _Refer  # Flask answers 401 or 403
-            if plan.sqlite:
-                row = plan.check_in.run(cur, h=token_h, b_card_hash=card_hash,
-                                        b_congress_id=cid, now=now).fetchone()
-            else:
-                row = plan.check_in.run(cur, h=token_h, b_card_hash=card_hash,
-                                        b_congress_id=cid, now=now).fetchone()
+                    raise Refer  # Flask answers 401 or 403
+            row = plan.check_in.run(cur, h=token_h, b_card_hash=card_hash, b_congress_id=cid,
+                                    now=now).fetchone()
             if row is None:
                 # a bad token or role (401/403), present already, an unknown card or one of
                 # another congress: Flask names the case
-                raise _Refer
-            did, code, full_name, branch, membership, gender, birth_year, position = row[:8]
-            actor = user[0] if plan.sqlite else row[8]
-            data = {"delegate_id": did, "via": "card"}
+                raise Refer
+            delegate = services.checked_in_dict(row, now)
+            event = ("delegate.checked_in", user[0] if plan.sqlite else row[8],
+                     {"delegate_id": delegate["id"], "via": "card"}, cid)
             if plan.sqlite:
-                seq, prev = plan.head.run(cur).fetchone() or (None, None)
-                if seq is None:
-                    raise _Refer  # an empty chain: record() creates the head
-                ev = audit.next_event(seq, prev, "delegate.checked_in", actor, data, cid)
-                plan.event.run(cur, **ev)
-                plan.move.run(cur, new_seq=ev["seq"], new_hash=ev["hash"])
+                plan.append.run(cur, [event])
                 conn.commit()
             else:
                 # The append and the COMMIT in one round trip: the chain head's row lock,
                 # which every state change queues on, is held only while the server runs them.
                 with conn.pipeline():
-                    plan.append.run(cur, **audit.append_params(
-                        "delegate.checked_in", actor, data, cid))
+                    plan.append.run(cur, **audit.append_params(*event))
                     conn.commit()
                 if cur.fetchone() is None:  # cannot be: the head was there (see _Plan)
                     raise RuntimeError("the audit append wrote nothing")
@@ -190,8 +170,4 @@ class FastCheckIn:
             if plan.sqlite:
                 db_module.release_write_queue(conn)
             proxy.close()  # back to the pool
-        return {"id": did, "code": code, "full_name": full_name, "branch": branch or "",
-                "membership": membership, "can_vote": membership == "full",
-                "status": "present", "gender": gender, "birth_year": birth_year,
-                "position": position, "absence_reason": None,
-                "checked_in_at": now.isoformat()}
+        return delegate

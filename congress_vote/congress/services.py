@@ -634,14 +634,20 @@ def check_in_by_card(cid: int, text: str, actor=None) -> tuple[dict, bool]:
     if row is None:
         d, already = check_in(get_congress(cid), text, actor=actor)
         return delegate_dict(d, with_card=False), already
-    did, code, full_name, branch, membership, gender, birth_year, position = row
-    out = {"id": did, "code": code, "full_name": full_name, "branch": branch or "",
-           "membership": membership, "can_vote": membership == "full", "status": "present",
-           "gender": gender, "birth_year": birth_year, "position": position,
-           "absence_reason": None, "checked_in_at": now.isoformat()}
+    out = checked_in_dict(row, now)
     record("delegate.checked_in", actor=actor, congress_id=cid,
-           data={"delegate_id": did, "via": "card"})
+           data={"delegate_id": out["id"], "via": "card"})
     return out, False
+
+
+def checked_in_dict(row, now) -> dict:
+    """delegate_dict (without the card) of a delegate just checked in, from the row that
+    _CHECK_IN_BY_CARD returns and the time it set (also used by congress/fastcheckin.py)."""
+    did, code, full_name, branch, membership, gender, birth_year, position = row[:8]
+    return {"id": did, "code": code, "full_name": full_name, "branch": branch or "",
+            "membership": membership, "can_vote": membership == "full", "status": "present",
+            "gender": gender, "birth_year": birth_year, "position": position,
+            "absence_reason": None, "checked_in_at": now.isoformat()}
 
 
 def check_in_delegate(delegate: Delegate, actor=None) -> bool:
