@@ -10,9 +10,8 @@ What keeps 2,000 cards fast (bench/bench_cards.py; WeasyPrint's work per card is
 * the QR images are drawn by the URL fetcher of the process that lays out the batch, from a
   `cvqr:` URL in the HTML: no base64 data: URI to build, tokenize and decode, and the PNG is
   grayscale (WeasyPrint converts a 1-bit PNG to RGB and encodes it twice more);
-* a card's QR modules are placed by the small encoder below (~0.08 ms a code; the qrcode
-  package took ~0.5 ms, mostly its Reed-Solomon polynomial arithmetic), checked module by
-  module against the package in tests;
+* a card's QR modules come from the qrcode package with a fixed mask (it would otherwise score
+  all eight masks, most of its time);
 * the cards are laid out with WeasyPrint's user-agent stylesheet minus its rules for the
   list-marker and footnote pseudo-elements of every element, which cards never have: with them
   WeasyPrint computes six extra styles for each of the ~2,250 elements of a batch;
@@ -24,11 +23,10 @@ What keeps 2,000 cards fast (bench/bench_cards.py; WeasyPrint's work per card is
 from __future__ import annotations
 
 import gc
+import io
 import multiprocessing
 import os
 import re
-import struct
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from email.message import EmailMessage
@@ -38,6 +36,7 @@ import qrcode
 import qrcode.util
 from flask import current_app, render_template
 from flask_babel import force_locale, format_datetime
+from PIL import Image
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcherResponse
 
@@ -57,22 +56,12 @@ BATCH_PAGES = 25  # 250 cards per WeasyPrint run
 # A card's QR holds `CV1:C:` + 17 characters, all of the QR alphanumeric set: version 2 (25 x 25
 # modules), error correction M, one alphanumeric segment, mask 4 always (any mask decodes; the
 # qrcode package would otherwise score all eight, most of its time). The modules come from the
-# qrcode package; only the PNG around them is written here (8-bit gray, which WeasyPrint embeds
-# as it is; it converted the package's 1-bit images to RGB).
+# qrcode package, written by Pillow as an 8-bit gray PNG (WeasyPrint embeds that as it is; it
+# converted 1-bit images to RGB).
 
 _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _V2M_CHARS = 38  # alphanumeric capacity of version 2-M
 _MASK = 4
-
-
-def _png(lines: bytes, size: int) -> bytes:
-    """An 8-bit grayscale PNG of `size` x `size` pixels from its scanlines."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body)))
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit gray, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(lines))
-            + chunk(b"IEND", b""))
 
 
 def _fits_v2m(data: str) -> bool:
@@ -99,8 +88,11 @@ def qr_png(data: str, border: int = 2) -> bytes:
     printed with `image-rendering: pixelated`, as sharp as vector squares and much faster to
     lay out. The modules of qr_matrix."""
     matrix = qr_matrix(data, border)
-    return _png(b"".join(b"\x00" + bytes(0 if m else 255 for m in row) for row in matrix),
-                len(matrix))
+    n = len(matrix)
+    img = Image.frombytes("L", (n, n), bytes(0 if m else 255 for row in matrix for m in row))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
 
 
 _QR_SCHEME = "cvqr:"
@@ -194,9 +186,7 @@ def cards_html(congress: Congress, delegates: list[Delegate]) -> list[str]:
 
 def _layout(html: str) -> bytes:
     """Lay out one batch of cards (runs in a worker process)."""
-    doc = _cards_html_class()(string=html, base_url=str(STATIC) + "/",
-                              url_fetcher=CardsFetcher(allowed_protocols=("data", "file")))
-    return doc.write_pdf()
+    return html_to_pdf(html, _cards_html_class(), CardsFetcher)
 
 
 def _workers(n_docs: int) -> int:

@@ -58,9 +58,13 @@ def qr_svg(data: str, size_mm: float = 30, border: int = 2) -> Markup:
         f'fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>')
 
 
-def html_to_pdf(html: str) -> bytes:
-    return HTML(string=html, base_url=str(STATIC) + "/",
-                url_fetcher=LocalOnlyFetcher(allowed_protocols=("data", "file"))).write_pdf()
+def html_to_pdf(html: str, html_class: type[HTML] = HTML,
+                fetcher: type[LocalOnlyFetcher] = LocalOnlyFetcher) -> bytes:
+    """Lay out `html` (static/ as its base) with `fetcher`, a LocalOnlyFetcher (or a subclass
+    that answers more, like the cards' QR codes), and `html_class` (the cards' trims
+    WeasyPrint's user-agent stylesheet)."""
+    return html_class(string=html, base_url=str(STATIC) + "/",
+                      url_fetcher=fetcher(allowed_protocols=("data", "file"))).write_pdf()
 
 
 def render_pdf(template: str, **context) -> bytes:
