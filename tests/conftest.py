@@ -6,6 +6,7 @@ test every table is emptied.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -136,6 +137,31 @@ def app(_schema, database_url):
     with app.app_context():
         _empty_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(app):
+    """The app, on SQLite only (the write queue is SQLite's; PostgreSQL locks rows)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the write queue is SQLite's; this run is on PostgreSQL")
+    return app
+
+
+def queue_taken(app) -> bool:
+    """Whether some connection holds the SQLite writers' queue (congress_vote/db.py), probed
+    with a non-blocking flock from a descriptor of our own."""
+    from congress_vote.db import WRITE_LOCK_SUFFIX
+    with app.app_context():
+        path = os.path.abspath(db.engine.url.database) + WRITE_LOCK_SUFFIX
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also lets go of the probe's own lock
+    return False
 
 
 @pytest.fixture

@@ -268,29 +268,18 @@ def test_a_client_over_the_code_entry_limit_cannot_cast_on_the_fast_path(rate_li
     assert r.status_code == 201 and _fast(app).served == served + 4
 
 
-def test_the_fast_path_lets_go_of_the_sqlite_write_queue(hall, app, client):
+def test_the_fast_path_lets_go_of_the_sqlite_write_queue(hall, sqlite_app, client):
     """After a cast and after a hand-over, no connection holds the writers' queue: another
     process could take it at once (non-blocking flock)."""
-    import fcntl
-    import os
-
-    from congress_vote.db import WRITE_LOCK_SUFFIX
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("the write queue is SQLite's (PostgreSQL locks rows)")
-        path = os.path.abspath(db.engine.url.database) + WRITE_LOCK_SUFFIX
+    from tests.conftest import queue_taken
+    app = sqlite_app
     cid, poll, tokens = _warm(hall, client)
     served = _fast(app).served
     kept = [poll["candidates"][0]["id"]]
     assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
     assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 409
     assert _fast(app).served == served + 1
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError when held
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    assert not queue_taken(app)
 
 
 def test_a_batch_stores_the_good_casts_and_leaves_the_rest_untouched(hall, app, client):

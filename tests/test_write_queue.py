@@ -4,43 +4,16 @@ the pool holding it; writers of other threads wait for it instead of SQLite's sl
 handler."""
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import threading
 
-import pytest
 from sqlalchemy import event, func, select, text
 
-from congress_vote.db import (WRITE_LOCK_SUFFIX, acquire_write_queue, release_write_queue,
+from congress_vote.db import (acquire_write_queue, release_write_queue,
                               write_queue_held)
 from congress_vote.extensions import db
-from tests.conftest import make_app
-
-
-@pytest.fixture
-def sqlite_app(app):
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("the write queue is SQLite's; this run is on PostgreSQL")
-    return app
-
-
-def _lock_file(app) -> str:
-    with app.app_context():
-        return os.path.abspath(db.engine.url.database) + WRITE_LOCK_SUFFIX
-
-
-def queue_taken(app) -> bool:
-    """Whether some connection holds the queue (probed from a descriptor of our own)."""
-    fd = os.open(_lock_file(app), os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # also lets go of the probe's own lock
-    return False
+from tests.conftest import make_app, queue_taken
 
 
 def _write(action: str = "test.write") -> None:
