@@ -40,13 +40,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    # The lean cast (ballots/fastcast.py) and check-in (congress/fastcheckin.py) sit inside
-    # ProxyFix, which security installs.
-    from .ballots.fastcast import FastCast
-    from .congress.fastcheckin import FastCheckIn
-    app.wsgi_app = app.extensions["fast_cast"] = FastCast(app, app.wsgi_app)
-    app.wsgi_app = app.extensions["fast_checkin"] = FastCheckIn(app, app.wsgi_app)
-
     from . import security
     security.init_app(app)
 

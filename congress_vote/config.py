@@ -43,9 +43,6 @@ class Defaults:
     PROXY_FIX_X_HOST = 0
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # an Excel list of 2,000 delegates is far smaller
     API_TOKEN_LIFETIME_HOURS = 24
-    # Cast ordinary ballots on the lean WSGI path (ballots/fastcast.py); refusals go to Flask.
-    FAST_CAST = True
-    FAST_CHECKIN = True  # congress/fastcheckin.py: the ordinary API check-in without Flask
     PRIVACY_MIN_BALLOTS = 5  # reports over fewer ballots warn that a vote may be identifiable
 
 

@@ -167,8 +167,7 @@ class _IdConverter(IntegerConverter):
 
 
 def security_headers(secure: bool, static: bool = False) -> list[tuple[str, str]]:
-    """The headers every response carries besides the CSP (also used by the lean casting path,
-    ballots/fastcast.py, which answers without Flask)."""
+    """The headers every response carries besides the CSP."""
     h = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
          # Ballot URLs carry the token: never send them on as a referrer.
          ("Referrer-Policy", "no-referrer"),

@@ -91,9 +91,6 @@ def _schema(database_url):
 
 
 def _empty_tables():
-    from congress_vote.ballots import services as ballot_services
-    # Ids start again on empty tables: forget the polls the last test's casts remembered.
-    ballot_services._CAST_POLLS.clear()
     db.session.remove()
     tables = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:

@@ -63,9 +63,6 @@ def _events(app, action: str) -> int:
 
 
 def test_cast_runs_six_statements_and_chains_one_event(hall, app, client):
-    """The Flask path (the kiosk's ballot form; API casts that the lean path hands over). The
-    lean path's own statements are checked in tests/test_fastcast.py."""
-    app.config["FAST_CAST"] = False
     cid, poll, tokens = hall.open_poll_with_ballots(3)
     kept = [poll["candidates"][0]["id"]]
     assert client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}).status_code == 201
@@ -180,10 +177,7 @@ def _orm_answer(app, did: int) -> dict:
 
 
 def test_checkin_statements_and_answer(app, client, auth, hall, staff):
-    """The Flask path (a browser's check-in; API check-ins the lean path hands over). The lean
-    path (congress/fastcheckin.py) is checked against it in tests/test_fastcheckin.py."""
     from congress_vote.audit.models import AuditEvent
-    app.config["FAST_CHECKIN"] = False
     from congress_vote.congress.models import Branch, Delegate
     cid = hall.congress(voters=3, present=0, excused=1)  # the first one excused
     cards = list(hall.cards.items())
@@ -207,10 +201,13 @@ def test_checkin_statements_and_answer(app, client, auth, hall, staff):
     assert d["branch"] == "Chi bộ Văn phòng" and d["position"] == "Bí thư"
     assert d["absence_reason"] is None
     assert d == _orm_answer(app, cards[0][0])
-    # token+user, UPDATE … RETURNING (delegate and branch name), then the audit append last
-    assert st.work[1].upper().startswith("UPDATE DELEGATE")
-    assert [w.split()[0].upper() for w in st.work[2:]] == _append_statements(app), st.work
-    assert "audit_head" in st.work[2] and "audit_event" in " ".join(st.work[2:])
+    # An upper bound, not exact SQL: token+user, congress, the card's delegate, the conditional
+    # UPDATE, then the audit append last.
+    work = [w.split()[0].upper() for w in st.work]
+    append = _append_statements(app)
+    assert len(st.work) <= 4 + len(append), st.work
+    assert any(w.upper().startswith("UPDATE DELEGATE") for w in st.work), st.work
+    assert work[-len(append):] == append, st.work
     assert "Set-Cookie" not in r.headers
     for did, card in cards[1:]:  # no branch
         r = client.post(url, json={"card": card}, headers=headers)

@@ -149,12 +149,13 @@ def checkin(cid: int):
     except ServiceError:
         svc.get_congress(cid)  # an unknown congress answers 404 before a bad body
         raise
-    # The answer is built inside the service, before the audit append and the commit: after
-    # the commit every ORM attribute is expired and reading one would begin a second
-    # transaction (on SQLite a BEGIN IMMEDIATE, the write lock again; bench/README.md).
-    delegate, already = svc.check_in_by_card(cid, card, actor=current_actor())
+    delegate, already = svc.check_in(svc.get_congress(cid), card, actor=current_actor())
+    # Built before the commit: afterwards every ORM attribute is expired and reading one would
+    # begin a second transaction (on SQLite a BEGIN IMMEDIATE, the write lock again).
+    answer = {"delegate": svc.delegate_dict(delegate, with_card=False),
+              "already_present": already}
     db.session.commit()
-    return ok({"delegate": delegate, "already_present": already})
+    return ok(answer)
 
 
 @bp.get("/congresses/<int:cid>/attendance")

@@ -119,8 +119,7 @@ def record(action: str, actor=None, data: dict | None = None, congress_id: int |
 
 def next_event(head_seq: int, head_hash_: str, action: str, actor_id, data: dict | None,
                congress_id) -> dict:
-    """The row of the event that follows the head (seq, hash): what `record` inserts (and the
-    lean casting path, ballots/fastcast.py, with the same three statements)."""
+    """The row of the event that follows the head (seq, hash): what `record` inserts."""
     payload = canonical(data or {})
     at = utcnow()
     seq = head_seq + 1

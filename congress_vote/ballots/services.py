@@ -19,11 +19,9 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -221,7 +219,6 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
         if poll.status == "open" and congress_id in (None, poll.congress_id):
             batch = db.session.get(IssueBatch, token.batch_id)
             if batch is None or batch.kind != "paper":
-                note_cast_poll(poll)
                 return poll, token
     _diagnose(h, congress_id)  # every refusal, in one order, comes from there
     raise AssertionError("unreachable")  # pragma: no cover
@@ -241,46 +238,6 @@ def _build_spec(poll: Poll) -> PollSpec:
 # item lazy loads and the rules parsing on every cast (the setup is frozen while votes arrive).
 _SPEC_CACHE: dict[tuple[int, str], tuple[PollSpec, object]] = {}
 _SPEC_CACHE_MAX = 512
-
-
-class CastPoll(NamedTuple):
-    """What casting on a poll needs besides its rules (see _CAST_POLLS)."""
-    id: int
-    congress_id: int
-    kind: str
-    receipt_key: str
-    setup_fingerprint: str
-
-
-# Per process, the open secret polls that showed or took a tablet ballot lately (newest last),
-# with what a cast needs of them. The lean casting path (fastcast.py) finds a cast's poll here
-# from its choice, without asking the database, and the database then checks every value it
-# used (the token's poll, open, secret, fingerprint, receipt key, congress) in the cast itself,
-# so a stale entry can only send a cast to the Flask path, never store a wrong one.
-_CAST_POLLS: dict[int, CastPoll] = {}
-_CAST_POLLS_MAX = 16
-_CAST_POLLS_LOCK = threading.Lock()
-
-
-def note_cast_poll(poll) -> None:
-    """Remember an open secret poll (an ORM Poll or a _POLL_FOR_CAST row) for the lean path."""
-    if poll.status != "open" or poll.secrecy != "secret" or poll.setup_fingerprint is None:
-        return
-    entry = CastPoll(poll.id, poll.congress_id, poll.kind, poll.receipt_key,
-                     poll.setup_fingerprint)
-    if _CAST_POLLS.get(poll.id) == entry:
-        return
-    with _CAST_POLLS_LOCK:
-        _CAST_POLLS.pop(poll.id, None)
-        while len(_CAST_POLLS) >= _CAST_POLLS_MAX:
-            del _CAST_POLLS[next(iter(_CAST_POLLS))]
-        _CAST_POLLS[poll.id] = entry
-
-
-def cast_polls() -> tuple[CastPoll, ...]:
-    """The remembered polls, newest first."""
-    with _CAST_POLLS_LOCK:
-        return tuple(reversed(_CAST_POLLS.values()))
 
 
 def poll_rules(poll: Poll) -> tuple[PollSpec, object]:
@@ -412,7 +369,6 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     if rules is None:  # the first cast of this setup in this process
         rules = poll_rules(db.session.get(Poll, poll.id))
     choice = check_choice(poll, kept, answers, rules=rules)
-    note_cast_poll(poll)
     receipt = receipt_for(poll.receipt_key, h)
     db.session.execute(_INSERT_BALLOT, {
         "id": secrets.token_hex(16), "poll_id": poll.id, "token_hash": h, "source": source,

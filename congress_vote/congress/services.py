@@ -21,7 +21,7 @@ from fractions import Fraction
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -594,60 +594,6 @@ def check_in(congress: Congress, text: str, actor=None) -> tuple[Delegate, bool]
     UPDATE). An excused delegate who turns up becomes present."""
     d = find_card(congress, text)
     return d, _mark_present(d, actor, via="card")
-
-
-_DELEGATE = Delegate.__table__
-# The API check-in in one statement (built once): mark the holder of this card in this congress
-# present unless present already, and answer what the desk shows (the branch name by a
-# sub-select: no second query, no ORM load).
-_CHECK_IN_BY_CARD = (
-    update(_DELEGATE)
-    .where(_DELEGATE.c.card_hash == bindparam("b_card_hash"),
-           _DELEGATE.c.congress_id == bindparam("b_congress_id"),
-           _DELEGATE.c.status != "present")
-    .values(status="present", checked_in_at=bindparam("now"), absence_reason=None)
-    .returning(_DELEGATE.c.id, _DELEGATE.c.code, _DELEGATE.c.full_name,
-               # Spelt out: SQLite's RETURNING is compiled without table names, which would
-               # leave the sub-select's columns to name resolution.
-               literal_column("(SELECT branch.name FROM branch "
-                              "WHERE branch.id = delegate.branch_id)").label("branch"),
-               _DELEGATE.c.membership, _DELEGATE.c.gender, _DELEGATE.c.birth_year,
-               _DELEGATE.c.position))
-
-
-def check_in_by_card(cid: int, text: str, actor=None) -> tuple[dict, bool]:
-    """The API check-in: (delegate_dict without the card, already_present) for the holder of
-    the card `text` in congress `cid`; the same answers and errors as get_congress + check_in.
-
-    An absent or excused delegate is checked in by one conditional UPDATE … RETURNING and one
-    audit event, appended last (on PostgreSQL the chain head's row lock is then held only for
-    the append and the commit). Anything else (present already, an unknown or foreign card, an
-    unknown congress) goes the long way, which names the case."""
-    try:
-        card_hash = codes.code_hash(_card_lookup(text))
-    except ServiceError:
-        get_congress(cid)  # an unknown congress answers 404 first, as on the long way
-        raise
-    now = utcnow()
-    row = db.session.execute(_CHECK_IN_BY_CARD, {"b_card_hash": card_hash, "b_congress_id": cid,
-                                                 "now": now}).first()
-    if row is None:
-        d, already = check_in(get_congress(cid), text, actor=actor)
-        return delegate_dict(d, with_card=False), already
-    out = checked_in_dict(row, now)
-    record("delegate.checked_in", actor=actor, congress_id=cid,
-           data={"delegate_id": out["id"], "via": "card"})
-    return out, False
-
-
-def checked_in_dict(row, now) -> dict:
-    """delegate_dict (without the card) of a delegate just checked in, from the row that
-    _CHECK_IN_BY_CARD returns and the time it set (also used by congress/fastcheckin.py)."""
-    did, code, full_name, branch, membership, gender, birth_year, position = row[:8]
-    return {"id": did, "code": code, "full_name": full_name, "branch": branch or "",
-            "membership": membership, "can_vote": membership == "full", "status": "present",
-            "gender": gender, "birth_year": birth_year, "position": position,
-            "absence_reason": None, "checked_in_at": now.isoformat()}
 
 
 def check_in_delegate(delegate: Delegate, actor=None) -> bool:
