@@ -10,6 +10,7 @@ import secrets
 
 from congress_vote import codes
 from congress_vote.ballots.models import Ballot, BallotToken, IssueBatch
+from congress_vote.ballots.receipts import random_receipt
 from congress_vote.congress.models import Congress, Delegate
 from congress_vote.counting.models import PollResult, Signoff
 from congress_vote.counting.services import count_poll
@@ -49,7 +50,7 @@ def make_poll(congress, kind, title, names=(), items=(), seats=0, alternate_seat
               committee_ids=()) -> Poll:
     p = Poll(congress_id=congress.id, kind=kind, title=title, seats=seats,
              alternate_seats=alternate_seats, rules=json.dumps({"preset": "vn-party"}),
-             agenda_order=order, receipt_key=secrets.token_hex(16), status="draft")
+             agenda_order=order, status="draft")
     db.session.add(p)
     db.session.flush()
     for n, name in enumerate(names):
@@ -84,19 +85,10 @@ def issue(p: Poll, n: int) -> list[str]:
     return hashes
 
 
-def receipt(p: Poll, h: str) -> str:
-    import hashlib
-    import hmac
-    v = int.from_bytes(hmac.new(bytes.fromhex(p.receipt_key), h.encode(), hashlib.sha256)
-                       .digest()[:5], "big")
-    s = "".join(codes.ALPHABET[(v >> (5 * k)) & 31] for k in reversed(range(8)))
-    return f"{s[:4]}-{s[4:]}"
-
-
 def cast(p: Poll, token_hash: str, choice: dict) -> str:
     db.session.query(BallotToken).filter_by(token_hash=token_hash).update({"state": "used"})
-    r = receipt(p, token_hash)
-    db.session.add(Ballot(id=secrets.token_hex(16), poll_id=p.id, token_hash=token_hash,
+    r = random_receipt()
+    db.session.add(Ballot(id=secrets.token_hex(16), poll_id=p.id,
                           source="tablet", choice=json.dumps(choice, sort_keys=True), receipt=r))
     db.session.flush()
     return r

@@ -3,7 +3,11 @@
 Secrecy (QĐ 190-QĐ/TW: secret ballot): nothing in `ballot_token` or `ballot` leads to a delegate.
 Tokens are issued anonymously in batches; a token row stores only SHA-256 of the token and whether
 it is unused, used or void — no time of use. A cast ballot's primary key is random (not sequential,
-so ids do not reveal the order of voting) and it has no timestamp. Named (open) votes live in their
+so ids do not reveal the order of voting) and it has no timestamp. A `ballot` row carries no column
+that joins to a token, batch, kiosk, user or time: the token is consumed by its own conditional
+UPDATE in the transaction that inserts the ballot, and the receipt is random (not derived from the
+token). Token rows keep no print order: their key is the SHA-256 of the token, a batch's rows are
+inserted in random order and on SQLite the table has no hidden sequential rowid. Named (open) votes live in their
 own table, `named_vote`, which is the only one that names a delegate.
 """
 from __future__ import annotations
@@ -42,6 +46,8 @@ class BallotToken(db.Model):
 
     __table_args__ = (
         CheckConstraint("state in ('unused', 'used', 'void')", name="state"),
+        # SQLite: no hidden sequential rowid that would keep the print order of a batch.
+        {"sqlite_with_rowid": False},
     )
 
 
@@ -55,11 +61,10 @@ class Ballot(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, not sequential
     # No index of its own: uq_ballot_poll_receipt (poll_id, receipt) serves lookups by poll.
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(ForeignKey("ballot_token.token_hash"), unique=True)
     source: Mapped[str] = mapped_column(String(10), default="tablet")  # tablet | paper
     choice: Mapped[str] = mapped_column(Text, default="{}")
     invalid_reason: Mapped[str | None] = mapped_column(String(40))
-    receipt: Mapped[str] = mapped_column(String(20))
+    receipt: Mapped[str] = mapped_column(String(20))  # random (ballots.receipts), unique per poll
 
     __table_args__ = (
         UniqueConstraint("poll_id", "receipt", name="uq_ballot_poll_receipt"),
@@ -85,12 +90,17 @@ class NamedVote(db.Model):
 
 class PaperEntry(db.Model):
     """One counter's entry of one paper ballot. Two agreeing entries by different counters make
-    one counted Ballot (source 'paper'); disagreeing entries stay 'disputed' until settled."""
+    one counted Ballot (source 'paper'); disagreeing entries stay 'disputed' until settled.
+
+    `token_hash` names the paper ballot only while its entries are compared: once the ballot is
+    counted (agreed or settled) it is cleared on every entry of that ballot, so no row ties a
+    paper ballot's content to its code (and through it to the batch and time of issue)."""
     __tablename__ = "paper_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(ForeignKey("ballot_token.token_hash"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(ForeignKey("ballot_token.token_hash"),
+                                                   index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     choice: Mapped[str] = mapped_column(Text, default="{}")
     invalid_reason: Mapped[str | None] = mapped_column(String(40))

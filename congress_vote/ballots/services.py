@@ -9,13 +9,12 @@ Guarantees:
   transaction as the stored ballot and its audit event: a token yields at most one ballot, even
   under concurrent casts, on SQLite and PostgreSQL; a refused choice (over-vote, unknown ids)
   raises before commit, so the token stays unused;
-- a stored secret ballot carries no delegate, no time and a random id; its receipt is
-  HMAC(poll.receipt_key, token_hash) so it cannot be derived without the poll's secret nonce.
+- a stored secret ballot carries no delegate, no time, no token, batch or kiosk and a random id;
+  its receipt is random (ballots.receipts), so neither the token row nor anything else stored
+  derives it; a batch's token rows are inserted in random order (no print order kept).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -34,11 +33,14 @@ from ..congress.models import Congress
 from ..congress.services import attendance, delegate_by_card
 from ..errors import ServiceError
 from ..extensions import db
+from ..ids import bad_id, check_ids
+from ..polls.committee import require_committee
 from ..polls.models import Poll
 from ..polls.services import require_status, settings_of
+from ..rules import BadIdError, PollSpec, RulesInputError, validate_ballot
 from ..rules import Ballot as RulesBallot
-from ..rules import PollSpec, RulesInputError, validate_ballot
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
+from .receipts import new_receipt
 
 MAX_BATCH = 5000
 SLIP_FILE_TTL = 3600  # seconds a slips PDF may wait for its single download
@@ -69,8 +71,10 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
 
     409 when the poll is not open or not secret, or when count would exceed voters present minus
     ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
-    ballots, printed by the counting area from the returned codes).
+    ballots, printed by the counting area from the returned codes). 403 `not_on_committee`
+    unless `actor` is on this poll's counting committee (checked first).
     """
+    require_committee(poll, actor)
     if isinstance(count, bool) or not isinstance(count, int):
         raise _err("bad_request", _("count must be an integer."), 400)
     if count < 1 or count > MAX_BATCH:
@@ -98,9 +102,11 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
     db.session.add(batch)
     db.session.flush()
     plain = [codes.new_code() for _ in range(count)]
-    db.session.execute(insert(BallotToken), [
-        {"token_hash": codes.code_hash(c), "poll_id": poll.id, "batch_id": batch.id,
-         "state": "unused"} for c in plain])
+    rows = [{"token_hash": codes.code_hash(c), "poll_id": poll.id, "batch_id": batch.id,
+             "state": "unused"} for c in plain]
+    # Stored in random order, never in the print order of `plain` (the slips' order).
+    secrets.SystemRandom().shuffle(rows)
+    db.session.execute(insert(BallotToken), rows)
     record("ballots.issued", actor=actor, congress_id=poll.congress_id,
            data={"poll_id": poll.id, "batch_id": batch.id, "count": count, "kind": kind})
     return IssuedBatch(batch, plain)
@@ -273,7 +279,8 @@ _MESSAGES = {
 
 
 def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
-    """The rules engine's Ballot of a choice as the API sends it; 400 when malformed."""
+    """The rules engine's Ballot of a choice as the API sends it; 400 when malformed, 422
+    `bad_id` when an id in it is no id ("²", 1.5, -1...)."""
     if kind == "resolution":
         if answers is None:
             answers = {}
@@ -287,9 +294,14 @@ def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
             raise _err("bad_request", _("kept must be a list of candidate ids."), 400)
         raw = {"kept": kept}
     try:
-        return RulesBallot.from_dict(raw)
+        ballot = RulesBallot.from_dict(raw)
+    except BadIdError:
+        raise bad_id("answers" if kind == "resolution" else "kept") from None
     except RulesInputError as exc:
         raise _err("bad_request", str(exc), 400) from None
+    check_ids(ballot.kept or (), "kept")
+    check_ids((i for i, _a in ballot.answers or ()), "answers")
+    return ballot
 
 
 def canonical_choice(ballot: RulesBallot) -> str:
@@ -312,18 +324,6 @@ def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
     return canonical_choice(ballot)
 
 
-def receipt_for(receipt_key: str, token_hash: str) -> str:
-    """First 40 bits of HMAC-SHA256(poll.receipt_key, token_hash) as `XXXX-XXXX`."""
-    digest = hmac.new(bytes.fromhex(receipt_key), token_hash.encode(), hashlib.sha256).digest()
-    value = int.from_bytes(digest[:5], "big")
-    chars = []
-    for _i in range(8):
-        value, r = divmod(value, 32)
-        chars.append(codes.ALPHABET[r])
-    s = "".join(reversed(chars))
-    return f"{s[:4]}-{s[4:]}"
-
-
 # Built once (core table statements: no ORM bulk-update machinery, no per-call construction).
 _TOKENS = BallotToken.__table__
 _CONSUME_TOKEN = (
@@ -336,7 +336,7 @@ _CONSUME_TOKEN = (
 _INSERT_BALLOT = insert(Ballot.__table__)
 _POLLS = Poll.__table__
 _POLL_FOR_CAST = select(_POLLS.c.id, _POLLS.c.congress_id, _POLLS.c.kind, _POLLS.c.status,
-                        _POLLS.c.secrecy, _POLLS.c.receipt_key, _POLLS.c.setup_fingerprint
+                        _POLLS.c.secrecy, _POLLS.c.setup_fingerprint
                         ).where(_POLLS.c.id == bindparam("pid"))
 
 
@@ -369,9 +369,10 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     if rules is None:  # the first cast of this setup in this process
         rules = poll_rules(db.session.get(Poll, poll.id))
     choice = check_choice(poll, kept, answers, rules=rules)
-    receipt = receipt_for(poll.receipt_key, h)
+    # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
+    receipt = new_receipt(Ballot, poll.id)
     db.session.execute(_INSERT_BALLOT, {
-        "id": secrets.token_hex(16), "poll_id": poll.id, "token_hash": h, "source": source,
+        "id": secrets.token_hex(16), "poll_id": poll.id, "source": source,
         "choice": choice, "invalid_reason": None, "receipt": receipt})
     record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
     return receipt
@@ -420,7 +421,7 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
     choice = check_choice(poll, kept, answers)
     if named_vote_exists(poll, delegate.id):
         raise _err("ballot_used", _("This delegate has already voted in this poll."), 409)
-    receipt = receipt_for(poll.receipt_key, f"named:{delegate.id}")
+    receipt = new_receipt(NamedVote, poll.id)
     from sqlalchemy.exc import IntegrityError
     try:
         with db.session.begin_nested():

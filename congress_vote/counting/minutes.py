@@ -16,6 +16,7 @@ from ..extensions import db
 from ..polls.models import Poll
 from ..reports.pdf import render_pdf
 from . import services as cs
+from .paper_figures import paper_figures
 
 
 def pick_lang(lang: str | None) -> str:
@@ -34,6 +35,7 @@ def committee(poll: Poll) -> list[dict]:
 
 def minutes_context(poll: Poll) -> dict:
     result = cs.result_dict(poll)
+    stored = cs.stored_result(poll) or {}
     congress = db.session.get(Congress, poll.congress_id)
     att = cs.attendance_snapshot(poll)
     fig = result["figures"] or {}
@@ -58,6 +60,9 @@ def minutes_context(poll: Poll) -> dict:
         "head": next((m for m in members if m["head"]), None),
         "entry_log_ref": cs.entry_log_reference(poll),
         "paper_entries": len(cs.entry_log(poll)),
+        # the paper figures the digest covers (stored with the count), else as they are now
+        "paper": stored.get("paper") or paper_figures(poll),
+        "ballots_fingerprint": (stored.get("digest_parts") or {}).get("ballots"),
         "audit_head": cs.audit_head(), "fingerprint": poll.setup_fingerprint,
         "att": att, "privacy_warning": 0 < fig.get("ballots_returned", 0)
         < _privacy_min(),
@@ -99,7 +104,9 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
         else:
             content = "; ".join(f"{texts.get(k, k)}: {v}" for k, v in
                                 (choice.get("answers") or {}).items()) or "—"
-        rows.append({"e": e, "ballot": e.token_hash[:12], "user": users.get(e.user_id, "?"),
+        # A counted paper ballot's entries no longer name its code (ballots.models.PaperEntry).
+        rows.append({"e": e, "ballot": (e.token_hash or "")[:12] or "—",
+                     "user": users.get(e.user_id, "?"),
                      "content": content})
     lang = pick_lang(lang)
     with force_locale(lang):

@@ -31,18 +31,24 @@ from sqlalchemy import delete, func, select, update
 
 from .. import rules
 from ..audit.services import head_hash, record
+from ..rules.digest import RESULT_FORMAT
 from ..rules.model import SOURCES
 from ..ballots.models import Ballot, BallotToken, HandCount, IssueBatch, NamedVote, PaperEntry
-from ..ballots.services import poll_spec, receipt_for, resolve_code
+from ..ballots.receipts import new_receipt
+from ..ballots.services import _build_spec, poll_spec, resolve_code
 from ..codes import code_hash
 from ..congress.models import Congress
 from ..congress.services import attendance
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
+from ..ids import bad_id, check_ids
+from ..polls.committee import is_committee_member, require_committee
 from ..polls.models import Poll, PollItem
 from ..polls.services import committee_ids, create_poll, settings_of
 from .models import PollResult, Signoff
+from .paper_figures import require_after_close, require_entry_room, require_return, \
+    require_return_before_count
 
 PAPER_INVALID_REASONS = ("identifying_mark", "added_names", "not_issued", "torn", "other")
 LOCKED = ("certified", "published")
@@ -56,15 +62,9 @@ def _refuse_locked(poll: Poll) -> None:
                              "change any more (a correction is a new round)."), status=409)
 
 
-def is_committee_member(poll: Poll, user) -> bool:
-    uid = getattr(user, "id", user)
-    return any(m.user_id == uid for m in poll.committee)
-
-
-def _require_committee(poll: Poll, user) -> None:
-    if not is_committee_member(poll, user):
-        raise ServiceError("not_on_committee", _("Only members of this poll's counting committee "
-                             "may do this."), status=403)
+# Every verb on a poll's ballots and count is for THAT poll's committee (polls.committee); the
+# guard comes first, before any state check, so an outsider learns nothing and changes nothing.
+_require_committee = require_committee
 
 
 def attendance_snapshot(poll: Poll) -> dict:
@@ -119,7 +119,7 @@ def rules_inputs(poll: Poll):
     """(PollSpec, Attendance, [rules.Ballot], Settings, HandCount | None) from the stored rows:
     Ballot rows (secret polls), NamedVote rows (open polls) or HandCount rows (show of hands),
     and the attendance snapshot taken at close. See the module docstring for the figures."""
-    spec = poll_spec(poll)
+    spec = _build_spec(poll)  # the rows as they are now: a recount must see any change
     settings = settings_of(poll)
     att = attendance_snapshot(poll)
     present = int(att.get("voters_present", 0) or 0)
@@ -152,12 +152,22 @@ def rules_inputs(poll: Poll):
 
 
 def _count(poll: Poll) -> rules.Result:
+    return _count_doc(poll)[0]
+
+
+def _count_doc(poll: Poll):
+    """(rules.Result, DigestDocument): the count from the stored rows, its ``digest`` replaced
+    by the result digest over every input (counting.digest_inputs)."""
+    from .digest_inputs import document_for
     spec, attendance, ballots, settings, hand = rules_inputs(poll)
     try:
-        return rules.count(spec, attendance, ballots, settings, hand)
+        result = rules.count(spec, attendance, ballots, settings, hand)
     except rules.RulesInputError as err:
         raise ServiceError("cannot_count", _("The poll cannot be counted: %(error)s", error=err),
                            status=409)
+    doc = document_for(poll, attendance, ballots, settings, hand)
+    result.digest = doc.digest
+    return result, doc
 
 
 def _named_result(poll: Poll, result: rules.Result) -> dict:
@@ -192,7 +202,9 @@ def count_poll(poll: Poll, actor) -> PollResult:
     Allowed when the poll is closed (first count, or after a late paper ballot) or counted (a
     recount); refused (409) before close, once certified, and while any paper ballot has a
     single entry or a dispute. A recount replaces the stored result and clears the signatures.
+    403 unless `actor` is on the poll's counting committee.
     """
+    _require_committee(poll, actor)
     _refuse_locked(poll)
     if poll.status not in ("closed", "counted"):
         raise ServiceError("poll_not_closed", _("Count after the poll is closed."), status=409)
@@ -203,8 +215,16 @@ def count_poll(poll: Poll, actor) -> PollResult:
             _("Paper ballots still need entry or settling: %(pending)s with a single "
               "entry, %(disputed)s in dispute.", pending=waiting["pending"],
               disputed=waiting["disputed"]), status=409, **waiting)
-    result = _count(poll)
+    require_return_before_count(poll)
+    if not poll.attendance:
+        # freeze the figures this count uses, so a later check-in cannot move a signed result
+        poll.attendance = json.dumps(attendance_snapshot(poll), sort_keys=True)
+    result, doc = _count_doc(poll)
     data = _named_result(poll, result)
+    # what the digest covers, part by part, so recount / verify-audit can name what changed
+    data["digest_format"] = RESULT_FORMAT
+    data["digest_parts"] = doc.part_hashes()
+    data["paper"] = json.loads(doc.parts["paper"])
     stored = db.session.get(PollResult, poll.id)
     recount = stored is not None
     previous = stored.digest if stored else None
@@ -318,8 +338,8 @@ def sign_result(poll: Poll, user, digest: str) -> Signoff:
     `checks_failed` (a reconciliation check fails) or `certified`. When the required number of
     members (rules setting signoff_required: all, or N) have signed, the poll is certified.
     """
-    _refuse_locked(poll)
     _require_committee(poll, user)
+    _refuse_locked(poll)
     row = db.session.get(PollResult, poll.id)
     if poll.status != "counted" or row is None:
         raise ServiceError("not_counted", _("There is no current result to sign; count first."),
@@ -354,7 +374,9 @@ def sign_result(poll: Poll, user, digest: str) -> Signoff:
 
 
 def set_complaints(poll: Poll, text: str, actor) -> PollResult:
-    """Minutes section 6: complaints and how they were settled. Before certification only."""
+    """Minutes section 6: complaints and how they were settled. Before certification only; by
+    the poll's counting committee."""
+    _require_committee(poll, actor)
     _refuse_locked(poll)
     row = db.session.get(PollResult, poll.id)
     if row is None:
@@ -444,11 +466,11 @@ def _token_for(poll: Poll, code_text: str) -> BallotToken:
 
 
 def _check_entry_allowed(poll: Poll, actor) -> None:
-    _refuse_locked(poll)
-    if poll.status not in ("open", "closed", "counted"):
-        raise ServiceError("poll_not_open", _("Paper ballots are entered once the poll is open."),
-                           status=409)
     _require_committee(poll, actor)
+    _refuse_locked(poll)
+    # after the close, and after the committee recorded the unused paper ballots collected back
+    require_after_close(poll)
+    require_return(poll)
 
 
 def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> Ballot:
@@ -469,11 +491,14 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
                           if content.answers is not None else None, source="paper")
         reason = rules.validate_ballot(poll_spec(poll), settings_of(poll), rb)
         reason = str(reason) if reason else None
-    ballot = Ballot(id=secrets.token_hex(16), poll_id=poll.id, token_hash=tok.token_hash,
-                    source="paper", choice=content.choice_json(), invalid_reason=reason,
-                    receipt=receipt_for(poll.receipt_key, tok.token_hash))
+    # The counted ballot names no token (random id, random receipt), and the entries of this
+    # paper ballot stop naming its code: nothing stored ties its content to the code any more.
+    ballot = Ballot(id=secrets.token_hex(16), poll_id=poll.id, source="paper",
+                    choice=content.choice_json(), invalid_reason=reason,
+                    receipt=new_receipt(Ballot, poll.id))
     db.session.add(ballot)
     db.session.flush()
+    _unlink_entries(tok.token_hash)
     if poll.status == "counted":
         # A late paper ballot changes the ballot set: the signed digest no longer holds.
         cleared = _clear_signoffs(poll)
@@ -485,11 +510,11 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
     return ballot
 
 
-def _entry_log_data(content: EntryContent) -> dict:
-    # Paper entries are made by named counters; what they typed is logged (it is the paper
-    # ballot's content, not a voter's identity) so the entry log can be rebuilt from the chain.
-    return {"kept": content.kept, "answers": content.answers,
-            "invalid_reason": content.invalid_reason}
+def _unlink_entries(token_hash: str) -> None:
+    """Clear the code on every entry of a counted paper ballot (in the session too)."""
+    for e in db.session.scalars(select(PaperEntry).where(PaperEntry.token_hash == token_hash)):
+        e.token_hash = None
+    db.session.flush()
 
 
 def enter_paper_ballot(poll: Poll, code_text: str, actor, kept=None, answers=None,
@@ -504,6 +529,7 @@ def enter_paper_ballot(poll: Poll, code_text: str, actor, kept=None, answers=Non
     _check_entry_allowed(poll, actor)
     tok = _token_for(poll, code_text)
     content = _content(poll, kept, answers, invalid_reason)
+    require_entry_room(poll, tok.token_hash)  # no more ballots than issued − unused
     uid = getattr(actor, "id", actor)
     entries = list(db.session.scalars(select(PaperEntry).where(
         PaperEntry.token_hash == tok.token_hash, PaperEntry.state != "superseded")
@@ -531,9 +557,11 @@ def enter_paper_ballot(poll: Poll, code_text: str, actor, kept=None, answers=Non
         db.session.flush()
         if agree:
             _count_paper(poll, tok, content, actor)
+    # The audit log says that an entry happened and its outcome, never what it held nor which
+    # ballot (code, hash, entry row) it was: content beside a ballot identifier is for the
+    # committee's entry log (paper_entry), not for every reader of the chain.
     record("paper.entered", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "entry_id": entry.id, "ballot": tok.token_hash[:12],
-                 "outcome": outcome, **_entry_log_data(content)})
+           data={"poll_id": poll.id, "outcome": outcome})
     return entry
 
 
@@ -569,8 +597,7 @@ def settle_dispute(poll: Poll, code_text: str, actor, kept=None, answers=None,
     db.session.flush()
     _count_paper(poll, tok, content, actor)
     record("paper.settled", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "entry_id": entry.id, "ballot": tok.token_hash[:12],
-                 "superseded": [e.id for e in disputed], **_entry_log_data(content)})
+           data={"poll_id": poll.id, "outcome": "settled"})
     return entry
 
 
@@ -609,8 +636,9 @@ def entry_log_reference(poll: Poll) -> str:
 
 def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
     """The counts of a show of hands, per resolution item: while the poll is open or closed,
-    before counting. Each item's for + against + abstain must not exceed the voters present
-    (422). Entering again replaces the item's counts."""
+    before counting, by the poll's counting committee. Each item's for + against + abstain must
+    not exceed the voters present (422). Entering again replaces the item's counts."""
+    _require_committee(poll, actor)
     _refuse_locked(poll)
     if poll.kind != "resolution":
         raise ServiceError("not_resolution", _("Only a resolution is voted by show of hands."),
@@ -628,8 +656,11 @@ def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
                              "abstain}}."), status=400)
     try:
         hand = rules.HandCount.from_dict({"items": items})
+    except rules.BadIdError:
+        raise bad_id("items") from None
     except rules.RulesInputError as err:
-        raise ServiceError("bad_hand_count", str(err), status=422)
+        raise ServiceError("bad_hand_count", str(err), status=422) from None
+    check_ids(hand.items, "items")
     known = {i.id for i in poll.items}
     unknown = sorted(set(hand.items) - known)
     if unknown:
@@ -665,8 +696,12 @@ REVIEW_PAGE = 50
 
 def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = "",
                    source: str = "") -> dict:
-    """The anonymous ballots of a closed poll, ordered by receipt (never by insertion), with the
-    ruling of the rules engine, filterable by validity/reason/source, 50 per page."""
+    """The anonymous ballots of a closed poll, ordered by their content (never by insertion),
+    with the ruling of the rules engine, filterable by validity/reason/source, 50 per page.
+
+    No receipt (nor any other code) is shown next to a ballot's content: the receipt board shows
+    receipts without contents, this page contents without receipts, so no login maps a receipt
+    to a vote."""
     if poll.status in ("draft", "open"):
         raise ServiceError("poll_not_closed",
                            _("Ballots can be reviewed after the poll is closed."),
@@ -674,15 +709,16 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
     spec, settings = poll_spec(poll), settings_of(poll)
     names = {c.id: c.full_name for c in poll.candidates}
     texts = {i.id: i.text for i in poll.items}
-    q = select(Ballot.receipt, Ballot.choice, Ballot.source, Ballot.invalid_reason).where(
+    q = select(Ballot.choice, Ballot.source, Ballot.invalid_reason).where(
         Ballot.poll_id == poll.id)
     if source in ("tablet", "paper"):
         q = q.where(Ballot.source == source)
-    rows = db.session.execute(q.order_by(Ballot.receipt)).all()
+    rows = db.session.execute(q).all()
+    rows.sort(key=lambda r: (r[1], r[2] or "", r[0] or ""))
     listed = []
     reasons: dict[str, int] = {}
-    for receipt, choice, src, stored_reason in rows:
-        rb = _rules_ballot(choice, src, stored_reason, receipt)
+    for choice, src, stored_reason in rows:
+        rb = _rules_ballot(choice, src, stored_reason, None)
         ruling = rules.validate_ballot(spec, settings, rb)
         ruling = str(ruling) if ruling else None
         if ruling:
@@ -693,7 +729,7 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
             continue
         if reason and ruling != reason:
             continue
-        listed.append({"receipt": receipt, "source": src, "invalid_reason": ruling,
+        listed.append({"source": src, "invalid_reason": ruling,
                        "kept": [names.get(c, f"#{c}") for c in (rb.kept or ())],
                        "struck": [n for cid, n in names.items() if rb.kept is not None
                                   and cid not in rb.kept],
@@ -788,10 +824,15 @@ def recount_compare(poll: Poll) -> tuple[rules.Result, list[str]]:
     if row is None:
         raise ServiceError("not_counted", _("The poll has no stored result to compare with."),
                            status=409)
-    fresh = _count(poll)
+    fresh, doc = _count_doc(poll)
     stored = json.loads(row.data)
     payload = {"digest": row.digest, "result": stored}
     diffs = rules.compare_with_payload(payload, fresh)
+    if fresh.digest != row.digest:
+        # name the inputs that changed after the count (and so after any signature)
+        changed = doc.differing(stored.get("digest_parts"))
+        diffs.insert(0, "inputs changed since the count: " + (", ".join(changed) or
+                     "none of the recorded parts (the stored part hashes were altered)"))
     if stored.get("digest") != row.digest:
         diffs.append(f"stored result.digest {stored.get('digest')} ≠ poll_result.digest "
                      f"{row.digest}")
@@ -800,23 +841,36 @@ def recount_compare(poll: Poll) -> tuple[rules.Result, list[str]]:
     return fresh, diffs
 
 
+def _paper_key(choice: str | None, reason: str | None) -> str:
+    """A paper ballot's content as entered: the engine's own rulings (over-vote…) are not part
+    of an entry, only the reasons a counter gives (PAPER_INVALID_REASONS)."""
+    try:
+        data = json.loads(choice or "{}")
+    except ValueError:
+        data = choice
+    return json.dumps([data, reason if reason in PAPER_INVALID_REASONS else None],
+                      sort_keys=True)
+
+
 def _name_changed_ballots(poll: Poll, fresh: rules.Result) -> list[str]:
-    """Point at the stored rows that no longer match the audit trail of their making: a paper
-    ballot whose content differs from its agreed entries is named by its receipt."""
+    """Point at the stored rows that no longer match the audit trail of their making. A counted
+    paper ballot is not linked to its entries (secrecy): the multiset of the paper ballots'
+    contents is compared with that of the agreed entries, and each content that differs in
+    number is named (never a receipt: that would pair a receipt with a content)."""
+    from collections import Counter
     out = []
-    rows = db.session.execute(select(Ballot.receipt, Ballot.token_hash, Ballot.choice,
-                                     Ballot.invalid_reason, Ballot.source)
+    rows = db.session.execute(select(Ballot.choice, Ballot.invalid_reason, Ballot.source)
                               .where(Ballot.poll_id == poll.id)).all()
-    agreed = {}
-    for e in db.session.scalars(select(PaperEntry).where(PaperEntry.poll_id == poll.id,
-                                                         PaperEntry.state == "agreed")):
-        agreed[e.token_hash] = e
-    for receipt, th, choice, reason, source in rows:
-        e = agreed.get(th)
-        if source == "paper" and e is not None and (
-                json.loads(e.choice or "{}") != json.loads(choice or "{}")
-                or (e.invalid_reason and e.invalid_reason != reason)):
-            out.append(f"ballot {receipt}: stored content differs from its paper entries")
+    entries = db.session.execute(select(PaperEntry.choice, PaperEntry.invalid_reason).where(
+        PaperEntry.poll_id == poll.id, PaperEntry.state == "agreed")).all()
+    # A paper ballot has two agreed entries (the two counters) or one (a settled dispute): so
+    # for each content, ballots stored <= agreed entries <= 2 x ballots stored.
+    stored = Counter(_paper_key(c, r) for c, r, s in rows if s == "paper")
+    entered = Counter(_paper_key(c, r) for c, r in entries)
+    for key in sorted(set(stored) | set(entered)):
+        if not stored[key] <= entered[key] <= 2 * stored[key]:
+            out.append(f"paper ballots with content {key}: {stored[key]} stored, "
+                       f"{entered[key]} agreed entries")
     used = db.session.scalar(select(func.count()).select_from(BallotToken).where(
         BallotToken.poll_id == poll.id, BallotToken.state == "used")) or 0
     if poll.secrecy != "open" and used != len(rows):

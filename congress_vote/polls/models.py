@@ -32,7 +32,6 @@ class Poll(db.Model):
     rules: Mapped[str] = mapped_column(Text, default="{}")
     agenda_order: Mapped[int] = mapped_column(default=0)
     setup_fingerprint: Mapped[str | None] = mapped_column(String(64))
-    receipt_key: Mapped[str] = mapped_column(String(64))  # secret nonce for receipt codes
     # Attendance figures (JSON) frozen when the poll closes: the count uses the hall as it was.
     attendance: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime | None]

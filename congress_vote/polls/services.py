@@ -15,7 +15,6 @@ from __future__ import annotations
 from flask_babel import gettext as _
 import hashlib
 import json
-import secrets
 import unicodedata
 
 from sqlalchemy import func, select, update
@@ -29,6 +28,7 @@ from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n.collation import name_sort_key
+from ..ids import parse_id, parse_ids
 from ..rules import RulesInputError, Settings, candidate_list_warning, settings_for
 from .models import POLL_KINDS, Candidate, CommitteeMember, Poll, PollItem
 
@@ -189,9 +189,7 @@ def _parse_candidates(congress, value) -> list[dict]:
         position = _str(c, "position", 200, required=False) or ""
         did = c.get("delegate_id")
         if did is not None:
-            if isinstance(did, bool) or not isinstance(did, int):
-                raise _bad("bad_request", _("candidates[%(n)s].delegate_id must be an integer.",
-                                                    n=n), 400)
+            did = parse_id(did, f"candidates[{n}].delegate_id")
             d = db.session.get(Delegate, did)
             if d is None or d.congress_id != congress.id:
                 raise _bad("unknown_delegate", _("Candidate %(name)s: no such delegate in this "
@@ -219,9 +217,7 @@ def _parse_items(value) -> list[str]:
 
 
 def _parse_committee(value) -> list:
-    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int)
-                                          for v in value):
-        raise _bad("bad_request", _("counting_committee must be a list of user ids."), 400)
+    value = parse_ids(value, "counting_committee")
     if len(set(value)) != len(value):
         raise _bad("duplicate_committee_member", _("A user is named twice in the committee."))
     users = []
@@ -324,7 +320,7 @@ def create_poll(congress, data: dict, actor) -> Poll:
     if not isinstance(data, dict):
         raise _bad("bad_request", _("The body must be a JSON object."), 400)
     poll = Poll(congress_id=congress.id, status="draft", round=1,
-                receipt_key=secrets.token_hex(32), candidates=[], items=[], committee=[])
+                candidates=[], items=[], committee=[])
     _apply(poll, congress, data, creating=True)
     last = db.session.scalar(select(func.max(Poll.agenda_order))
                              .where(Poll.congress_id == congress.id)) or 0

@@ -1,0 +1,127 @@
+"""Issue 14, hole 5: a reader of the database cannot link a ballot to its slip or its moment.
+
+The attack: with a copy of the database, join `ballot.token_hash` to `ballot_token` (whose stored
+order is the print order of the slips) and to its `issue_batch` (issue time); or recompute a
+receipt from a token row with `poll.receipt_key`. Casting goes through the public API; the
+checks read the database file (SQLite) or server (PostgreSQL) directly, as that reader would.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import inspect, text
+
+from congress_vote import codes
+from congress_vote.extensions import db
+
+LINKED = ("ballot_token", "issue_batch", "kiosk", "user")
+RECEIPT = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")
+
+
+def _cast_all(hall, client, n: int, voters: int = 20):
+    cid, poll, tokens = hall.open_poll_with_ballots(n, voters=voters)
+    ids = [c["id"] for c in poll["candidates"]]
+    receipts = []
+    for k, t in enumerate(tokens):
+        r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1 + k % 2]})
+        assert r.status_code == 201, r.json
+        receipts.append(r.json["receipt"])
+    return cid, poll, tokens, receipts
+
+
+def _rows(table: str) -> list[dict]:
+    with db.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+
+
+def _spearman(xs: list[int]) -> float:
+    """Rank correlation of positions 0..n-1 with `xs` (a permutation of 0..n-1)."""
+    n = len(xs)
+    d2 = sum((i - x) ** 2 for i, x in enumerate(xs))
+    return 1 - 6 * d2 / (n * (n * n - 1))
+
+
+def test_no_column_of_ballot_joins_a_token_batch_kiosk_user_or_time(hall, app, client):
+    _cid, poll, tokens, receipts = _cast_all(hall, client, 6)
+    with app.app_context():
+        insp = inspect(db.engine)
+        fks = insp.get_foreign_keys("ballot")
+        assert {fk["referred_table"] for fk in fks} == {"poll"}, fks
+        cols = insp.get_columns("ballot")
+        names = {c["name"] for c in cols}
+        assert "token_hash" not in names
+        for c in cols:
+            kind = type(c["type"]).__name__.lower()
+            assert "time" not in kind and "date" not in kind and not c["name"].endswith("_at"), c
+        ballots = _rows("ballot")
+        assert len(ballots) == len(tokens)
+        # No ballot value (other than the poll it belongs to) equals any value stored in a
+        # token, batch, kiosk or user row: nothing to join on, whatever the column is called.
+        values = {str(v) for b in ballots for k, v in b.items() if k != "poll_id" and v is not None}
+        tables = [t for t in LINKED if insp.has_table(t)]
+        assert {"ballot_token", "issue_batch", "user"} <= set(tables)
+        for table in tables:
+            theirs = {str(v) for row in _rows(table) for v in row.values() if v is not None}
+            assert not values & theirs, (table, values & theirs)
+        # and no token hash (the join key of the slips) appears inside any ballot value
+        hashes = [codes.code_hash(codes.normalise(t)) for t in tokens]
+        blob = " ".join(values)
+        assert not [h for h in hashes if h in blob or h[:12] in blob]
+
+
+def test_receipts_are_random_not_derived_from_the_token(hall, app, client):
+    _cid, poll, tokens, receipts = _cast_all(hall, client, 4)
+    assert all(RECEIPT.match(r) for r in receipts), receipts
+    assert len(set(receipts)) == len(receipts)
+    with app.app_context():
+        cols = {c["name"] for c in inspect(db.engine).get_columns("poll")}
+        assert not [c for c in cols if "key" in c or "nonce" in c or "secret" in c], cols
+        # Replay the same token on the same poll: put the database back as it was before the
+        # cast (token unused, that ballot gone) and cast again. A receipt computed from the
+        # token row (and anything else stored) would come out the same; a random one does not.
+        h = codes.code_hash(codes.normalise(tokens[0]))
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM ballot WHERE receipt = :r"), {"r": receipts[0]})
+            conn.execute(text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"),
+                         {"h": h})
+    ids = [c["id"] for c in poll["candidates"]]
+    again = set()
+    for _ in range(3):
+        r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": ids[:1]})
+        assert r.status_code == 201, r.json
+        again.add(r.json["receipt"])
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM ballot WHERE receipt = :r"), {"r": r.json["receipt"]})
+            conn.execute(text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"),
+                         {"h": h})
+    assert receipts[0] not in again and len(again) == 3, (receipts[0], again)
+
+
+def test_token_rows_do_not_keep_the_print_order(hall, app, client):
+    cid = hall.congress(voters=60)
+    poll = hall.poll(cid)
+    hall.open(poll["id"])
+    printed = hall.issue(poll["id"], 50)["tokens"]  # the order of the slips in the PDF
+    rank = {codes.code_hash(codes.normalise(t)): n for n, t in enumerate(printed)}
+    with app.app_context():
+        with db.engine.connect() as conn:
+            for sql in ("SELECT token_hash FROM ballot_token",
+                        "SELECT token_hash FROM ballot_token WHERE poll_id = :p",
+                        "SELECT * FROM ballot_token WHERE poll_id = :p"):
+                stored = [r[0] for r in conn.execute(text(sql), {"p": poll["id"]})]
+                assert sorted(stored) == sorted(rank)
+                rho = _spearman([rank[h] for h in stored])
+                assert rho < 0.5, (sql, rho)
+            insp = inspect(db.engine)
+            assert insp.get_pk_constraint("ballot_token")["constrained_columns"] == ["token_hash"]
+            if db.engine.dialect.name == "sqlite":
+                # No hidden sequential rowid that keeps the insertion (= print) order.
+                ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                        "AND name = 'ballot_token'")).scalar()
+                assert "WITHOUT ROWID" in ddl.upper()
+                try:
+                    conn.execute(text("SELECT rowid FROM ballot_token")).all()
+                except Exception as exc:  # noqa: BLE001 — "no such column: rowid"
+                    assert "rowid" in str(exc)
+                else:
+                    raise AssertionError("ballot_token still has a rowid")
