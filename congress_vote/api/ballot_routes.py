@@ -6,6 +6,7 @@ CSRF-exempt, and rate limited per client so codes cannot be guessed.
 from flask import current_app
 
 from ..ballots.services import cast_ballot, cast_named_vote, open_ballot, voter_by_card
+from ..ballots.views import failed_lookup
 from ..congress.models import Congress
 from ..extensions import db, limiter
 from ..polls.services import get_poll
@@ -32,12 +33,6 @@ RECEIPT = {"type": "object", "properties": {"receipt": _STR}}
 
 def code_entry_limit():
     return current_app.config["RATELIMIT_CODE_ENTRY"]
-
-
-def failed_lookup(response) -> bool:
-    """Only failed lookups (unknown or malformed codes and cards) use up the budget: a kiosk
-    tablet is one client for every voter in its queue, and a vote takes several requests."""
-    return response.status_code in (400, 404)
 
 
 def ballot_view(poll) -> dict:

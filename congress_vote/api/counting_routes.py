@@ -11,7 +11,7 @@ from ..extensions import db
 from ..polls.services import get_poll, poll_to_dict
 from ..security import current_actor, public, roles
 from . import bp
-from .util import doc, field, json_body, ok
+from .util import check_id_keys, doc, field, ids_field, json_body, ok
 
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 RESULT_SCHEMA = {
@@ -107,9 +107,7 @@ def api_signoff(pid):
 def api_round(pid):
     poll = _poll(pid)
     data = json_body()
-    ids = field(data, "candidate_ids", list)
-    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise ServiceError("bad_request", _("candidate_ids must be integers."), status=400)
+    ids = ids_field(data, "candidate_ids")
     seats = field(data, "seats", int)
     alt = field(data, "alternate_seats", int, required=False, default=0)
     names = field(data, "new_names", list, required=False, default=[])
@@ -138,8 +136,9 @@ def api_paper(pid):
     poll = _poll(pid)
     data = json_body()
     code = field(data, "code", str)
-    kept = field(data, "kept", list, required=False)
+    kept = ids_field(data, "kept", required=False)
     answers = field(data, "answers", dict, required=False)
+    check_id_keys(answers, "answers")
     reason = field(data, "invalid_reason", str, required=False)
     settle = field(data, "settle", bool, required=False, default=False)
     fn = cs.settle_dispute if settle else cs.enter_paper_ballot
@@ -163,6 +162,7 @@ def api_hand_count(pid):
     poll = _poll(pid)
     data = json_body()
     items = field(data, "items", dict)
+    check_id_keys(items, "items")
     rows = cs.enter_hand_count(poll, items, current_actor())
     db.session.commit()
     return ok({"poll_id": poll.id, "items": {str(r.item_id): {

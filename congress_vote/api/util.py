@@ -5,6 +5,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
+from ..ids import parse_id, parse_ids
 
 
 def doc(summary: str, body: dict | None = None, response: dict | None = None,
@@ -30,7 +31,7 @@ def json_body(required: tuple[str, ...] = ()) -> dict:
         raise ServiceError("bad_request", _("The body must be a JSON object."), status=400)
     if has_huge_int(data):
         # Ids and counts are database INTEGERs: 10**20 would end as OverflowError/DataError (500).
-        raise ServiceError("bad_request", _("A number in the body is out of range."), status=400)
+        raise ServiceError("out_of_range", _("A number in the body is out of range."), status=422)
     missing = [k for k in required if k not in data]
     if missing:
         raise ServiceError("bad_request",
@@ -72,6 +73,20 @@ def field(data: dict, name: str, kind, required: bool = True, default=None):
         raise ServiceError("bad_request", _("%(field)s must be of type %(types)s.",
                                              field=name, types=names), status=400)
     return value
+
+
+def ids_field(data: dict, name: str, required: bool = True, default=None) -> list[int] | None:
+    """A list of ids in a JSON body: 400 when it is not a list, 422 `bad_id` when an element is
+    not an id (congress_vote/ids.py)."""
+    value = field(data, name, list, required=required, default=default)
+    return value if value is None else parse_ids(value, name)
+
+
+def check_id_keys(value, name: str) -> None:
+    """422 `bad_id` when a key of the JSON object `value` ({id: ...}) is not an id."""
+    if isinstance(value, dict):
+        for key in value:
+            parse_id(key, name)
 
 
 def ok(obj, status: int = 200):

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from ..congress.services import get_congress
 from ..errors import ServiceError
 from ..extensions import db, limiter
+from ..ids import id_or_none
 from ..polls.models import Poll
 from ..rules import max_kept
 from ..security import csrf_exempt, public
@@ -31,15 +32,20 @@ def code_entry_limit():
     return current_app.config["RATELIMIT_CODE_ENTRY"]
 
 
+# Every answer about a code other than its ballot: malformed (400), unknown (404), used or its
+# poll not open (409), not for this device (403). Each tells a prober something about the code.
+LOOKUP_FAILURES = frozenset((400, 403, 404, 409))
+
+
 def failed_lookup(response) -> bool:
-    """Only failed lookups (unknown or malformed codes and cards) use up the budget: a kiosk
-    tablet is one client for every voter in its queue, and a vote takes several requests."""
-    return response.status_code in (400, 404)
+    """Only lookups that give no ballot use up the budget — unknown, malformed, used codes and
+    cards, whether looked up to vote or to see their status: a kiosk tablet is one client for
+    every voter in its queue, and a vote takes several requests that succeed."""
+    return response.status_code in LOOKUP_FAILURES
 
 
 def _kiosk_cid() -> int | None:
-    raw = request.values.get("k", "")
-    return int(raw) if raw.isdigit() else None
+    return id_or_none(request.values.get("k", ""))
 
 
 # ---- reading a choice from the form -------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
+from ..ids import id_or_none
 
 
 def _int(form, name: str, default: int) -> int:
@@ -19,6 +20,11 @@ def _int(form, name: str, default: int) -> int:
     except ValueError:
         raise ServiceError("bad_request", _("%(field)s must be a whole number.", field=name),
                            status=422) from None
+
+
+def committee_ids(form) -> list[int]:
+    """The ticked committee members' user ids (anything that is not an id is left out)."""
+    return [i for i in map(id_or_none, form.getlist("counting_committee")) if i is not None]
 
 
 def poll_data_from_form(form) -> dict:
@@ -37,16 +43,11 @@ def poll_data_from_form(form) -> dict:
             name, _, position = ln.partition("|")
             cands.append({"full_name": name.strip(), "position": position.strip()})
         data["candidates"] = cands
-    committee = []
-    for v in form.getlist("counting_committee"):
-        try:
-            committee.append(int(v))
-        except ValueError:
-            pass
-    head = form.get("committee_head")
-    if head and head.isdigit() and int(head) in committee:
-        committee.remove(int(head))
-        committee.insert(0, int(head))
+    committee = committee_ids(form)
+    head = id_or_none(form.get("committee_head"))
+    if head in committee:
+        committee.remove(head)
+        committee.insert(0, head)
     data["counting_committee"] = committee
     rules = {"preset": form.get("preset") or "vn-party"}
     for key in ("denominator", "fraction"):

@@ -14,6 +14,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles, staff
+from .forms import committee_ids as _committee_ids_of
 from .forms import form_from_poll, poll_data_from_form
 from .services import (close_poll, create_poll, get_poll, open_poll, polls_of, settings_of,
                        update_poll, warnings_of)
@@ -57,8 +58,7 @@ def new(cid):
             db.session.rollback()
             flash(exc.message, "error")
             return _form_page(congress, request.form.to_dict() | {
-                "counting_committee": [int(v) for v in request.form.getlist("counting_committee")
-                                       if v.isdigit()]}, status=422)
+                "counting_committee": _committee_ids_of(request.form)}, status=422)
         db.session.commit()
         flash(_("Poll created."), "ok")
         return redirect(url_for("polls.show", pid=poll.id))
@@ -84,8 +84,7 @@ def edit(pid):
                 raise
             flash(exc.message, "error")
             return _form_page(congress, request.form.to_dict() | {
-                "counting_committee": [int(v) for v in request.form.getlist("counting_committee")
-                                       if v.isdigit()]}, poll=poll, status=422)
+                "counting_committee": _committee_ids_of(request.form)}, poll=poll, status=422)
         db.session.commit()
         flash(_("Poll saved."), "ok")
         return redirect(url_for("polls.show", pid=poll.id))

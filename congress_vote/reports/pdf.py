@@ -7,8 +7,11 @@ Big documents are rendered in batches and joined with pypdf (`render_batches`).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import qrcode
 import qrcode.image.svg
@@ -20,17 +23,35 @@ from weasyprint.urls import URLFetcher
 STATIC = (Path(__file__).resolve().parent.parent.parent / "static").resolve()
 
 
+def static_file(url: str) -> Path | None:
+    """The real path of a file: URL when it names a file inside static/, else None.
+
+    The path is percent-decoded first (`%2e%2e` is `..`, as urllib reads it when it opens the
+    file), then resolved with every symlink followed: `file://<static>/%2e%2e/…`, `..` and a link
+    out of static/ all land outside and are refused."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    raw = url2pathname(parts.path)
+    if "\x00" in raw or not raw.startswith("/"):
+        return None
+    path = Path(os.path.realpath(raw))
+    if path == STATIC or STATIC in path.parents:
+        return path if path.is_file() else None
+    return None
+
+
 class LocalOnlyFetcher(URLFetcher):
     """Only data: URIs and files under static/; anything else is refused."""
 
     def fetch(self, url, headers=None):
         if url.startswith("data:"):
             return super().fetch(url, headers)
-        if url.startswith("file://"):
-            path = Path(url[len("file://"):].split("?")[0]).resolve()
-            if path == STATIC or STATIC in path.parents:
-                return super().fetch(url, headers)
-        raise ValueError(f"refused to fetch {url[:80]!r}: printing never uses the network")
+        path = static_file(url)
+        if path is not None:
+            # The checked real path, not the URL: nothing is decoded or resolved a second time.
+            return super().fetch(path.as_uri(), headers)
+        raise ValueError(f"refused to fetch {url[:80]!r}: printing reads only static/ files")
 
 
 def qr_svg(data: str, size_mm: float = 30, border: int = 2) -> Markup:

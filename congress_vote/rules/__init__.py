@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes
 from .digest import ballot_digest, canonical_json
-from .errors import RulesInputError
+from .errors import BadIdError, RulesInputError
 from .export import (
     PAYLOAD_FORMAT,
     compare_with_payload,
@@ -58,6 +58,7 @@ __all__ = [
     "PAYLOAD_FORMAT",
     "PRESETS",
     "Attendance",
+    "BadIdError",
     "Ballot",
     "CandidateListWarning",
     "HandCount",

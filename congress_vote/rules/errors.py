@@ -10,3 +10,8 @@ class RulesInputError(ValueError):
     Rule violations inside well-formed ballots (over-votes, unknown ids) are never raised:
     they are invalid-ballot reasons in the result.
     """
+
+
+class BadIdError(RulesInputError):
+    """An id that is not an integer: a bool, a float, text that is not plain ASCII digits
+    ("²", "١", "５", "1e3") or a number beyond 64 bits. Callers answer it as a malformed id."""

@@ -5,11 +5,12 @@ to and from JSON-safe dicts (used by the recount export).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import RulesInputError
+from .errors import BadIdError, RulesInputError
 
 KINDS: tuple[str, ...] = ("committee", "slate", "resolution")
 ANSWERS: tuple[str, ...] = ("for", "against", "abstain")
@@ -38,15 +39,29 @@ class InvalidReason(StrEnum):
     OTHER = "other"
 
 
-def _int(value: Any, what: str) -> int:
+# Plain ASCII digits only: str.isdigit() and int() also take "²", "١" or "５" (the first even
+# passes isdigit() and then fails int()), and a JSON object key is text.
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}")
+_INT_BOUND = 2**63
+
+
+def _int(value: Any, what: str, error: type[RulesInputError] = RulesInputError) -> int:
     # bool is an int subclass in Python; a JSON true is never a valid id or count
-    if isinstance(value, bool):
-        raise RulesInputError(f"{what} must be an integer, not {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool) and -_INT_BOUND < value < _INT_BOUND:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip(" ")):
         return int(value)
-    raise RulesInputError(f"{what} must be an integer, not {value!r}")
+    raise error(f"{what} must be an integer, not {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _id(value: Any, what: str) -> int:
+    """An id: an integer or its ASCII digits (JSON object keys); :class:`BadIdError` else."""
+    return _int(value, what, BadIdError)
 
 
 def _count(value: Any, what: str) -> int:
@@ -103,8 +118,8 @@ class PollSpec:
             kind=data.get("kind", ""),
             seats=_count(data.get("seats", 0), "seats"),
             alternate_seats=_count(data.get("alternate_seats", 0), "alternate_seats"),
-            candidate_ids=tuple(_int(c, "candidate id") for c in data.get("candidate_ids") or ()),
-            item_ids=tuple(_int(i, "item id") for i in data.get("item_ids") or ()),
+            candidate_ids=tuple(_id(c, "candidate id") for c in data.get("candidate_ids") or ()),
+            item_ids=tuple(_id(i, "item id") for i in data.get("item_ids") or ()),
         )
 
 
@@ -204,7 +219,7 @@ class Ballot:
         if kept is not None:
             if not isinstance(kept, (list, tuple)):
                 raise RulesInputError("kept must be a list of candidate ids")
-            kept = tuple(_int(c, "candidate id") for c in kept)
+            kept = tuple(_id(c, "candidate id") for c in kept)
         answers = data.get("answers")
         if answers is not None:
             pairs = answers.items() if isinstance(answers, dict) else answers
@@ -217,7 +232,7 @@ class Ballot:
                 item, answer = pair
                 if not isinstance(answer, str):
                     raise RulesInputError(f"answer must be a string, not {answer!r}")
-                out.append((_int(item, "item id"), answer))
+                out.append((_id(item, "item id"), answer))
             answers = tuple(out)
         reason = data.get("invalid_reason")
         if reason is not None and not isinstance(reason, str):
@@ -265,6 +280,6 @@ class HandCount:
         for key, value in raw.items():
             if not isinstance(value, dict):
                 raise RulesInputError(f"hand count of item {key} must be {{for, against, abstain}}")
-            items[_int(key, "item id")] = tuple(  # type: ignore[assignment]
+            items[_id(key, "item id")] = tuple(  # type: ignore[assignment]
                 _count(value.get(a, 0), f"{a} of item {key}") for a in ANSWERS)
         return cls(items)
