@@ -242,3 +242,56 @@ def test_status_lookups_use_up_the_code_entry_budget(rate_limited_app, lookup):
     assert answers == [409] * 4, answers
     assert ask(used).status_code == 429
     assert ask(closed).status_code == 429
+
+
+# ---- invisible characters in candidate names and item texts ------------------------------------
+
+INVISIBLE = ["\u200b", "\u202e", "\u200d", "\ufeff", "\u2066", "\u00ad"]
+
+
+def _stored_names(app, pid):
+    from congress_vote.polls.models import Poll
+    with app.app_context():
+        poll = db.session.get(Poll, pid)
+        return ([c.full_name for c in poll.candidates], [c.position for c in poll.candidates],
+                [i.text for i in poll.items], poll.title)
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+def test_candidate_names_are_cleaned_of_invisible_characters(hall, api, app, mark):
+    cid = hall.congress(voters=3)
+    url = f"/api/v1/congresses/{cid}/polls"
+    # two candidates that look the same: refused as a duplicate
+    r = api("admin").post(url, json=hall.body(candidates=[
+        {"full_name": "Nguyễn Văn An"}, {"full_name": f"Nguyễn Văn{mark} An"}]))
+    assert r.status_code == 422 and r.json["error"]["code"] == "duplicate_candidate", r.json
+    # a name of invisible characters only is empty
+    r = api("admin").post(url, json=hall.body(candidates=[
+        {"full_name": mark * 3}, {"full_name": "Trần Văn Bình"}]))
+    assert r.status_code == 422, r.json
+    # otherwise stored without them
+    r = api("admin").post(url, json=hall.body(title=f"Bầu{mark} Ban Chấp hành", candidates=[
+        {"full_name": f"{mark}Lê Minh Châu", "position": f"Bí{mark} thư"},
+        {"full_name": "Trần Văn Bình"}, {"full_name": f"Nguyễn{mark} Thị An"}]))
+    assert r.status_code == 201, r.json
+    names, positions, _items, title = _stored_names(app, r.json["id"])
+    assert dict(zip(names, positions)) == {"Lê Minh Châu": "Bí thư", "Trần Văn Bình": "",
+                                           "Nguyễn Thị An": ""}
+    assert title == "Bầu Ban Chấp hành"
+    assert [c["full_name"] for c in r.json["candidates"]] == names
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\u202e"])
+def test_item_texts_are_cleaned_of_invisible_characters(hall, api, app, mark):
+    cid = hall.congress(voters=3)
+    url = f"/api/v1/congresses/{cid}/polls"
+    r = api("admin").post(url, json=hall.body("resolution", items=[
+        {"text": "Báo cáo chính trị"}, {"text": f"Báo cáo{mark} chính trị"}]))
+    assert r.status_code == 422 and r.json["error"]["code"] == "duplicate_item", r.json
+    r = api("admin").post(url, json=hall.body("resolution", items=[{"text": mark}]))
+    assert r.status_code == 422, r.json
+    r = api("admin").post(url, json=hall.body("resolution", items=[
+        {"text": f"{mark}Báo cáo chính trị{mark}"}, {"text": f"Chương trình{mark}hành động"}]))
+    assert r.status_code == 201, r.json
+    assert sorted(_stored_names(app, r.json["id"])[2]) == ["Báo cáo chính trị",
+                                                           "Chương trình hành động"]

@@ -23,7 +23,7 @@ from ..audit.services import canonical, record
 from ..auth.models import User
 from ..ballots.models import BallotToken, NamedVote
 from ..congress.models import Congress, Delegate
-from ..congress.services import attendance
+from ..congress.services import attendance, clean_name
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
@@ -140,7 +140,9 @@ def _str(data: dict, key: str, max_len: int, required: bool = True) -> str | Non
         return None
     if not isinstance(value, str):
         raise _bad("bad_request", _("%(field)s must be a string.", field=key), 400)
-    value = value.strip()
+    # As a delegate's name: NFC, single spaces, no zero-width or bidi-override characters (two
+    # names that look the same are the same name; none displays reversed).
+    value = clean_name(value)
     if required and not value:
         raise _bad(f"missing_{key}", _("%(field)s must not be empty.", field=key))
     if len(value) > max_len:
@@ -208,11 +210,15 @@ def _parse_items(value) -> list[str]:
         raise _bad("bad_request", _("items must be a list."), 400)
     if len(value) > MAX_ITEMS:
         raise _bad("too_many_items", _("At most %(n)s items.", n=MAX_ITEMS))
-    out = []
+    out, seen = [], set()
     for n, it in enumerate(value, 1):
         if not isinstance(it, dict):
             raise _bad("bad_request", _("items[%(n)s] must be an object.", n=n), 400)
-        out.append(_str(it, "text", 5000))
+        text = _str(it, "text", 5000)
+        if _norm_name(text) in seen:
+            raise _bad("duplicate_item", _("“%(text)s” is on the list twice.", text=text[:80]))
+        seen.add(_norm_name(text))
+        out.append(text)
     return out
 
 
