@@ -42,6 +42,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import security
     security.init_app(app)
+    from .auth import sessions as staff_sessions
+    from .auth.cookie import HttpsAwareSessionInterface
+    app.session_interface = HttpsAwareSessionInterface()
+    staff_sessions.init_app(app)
 
     from .api import bp as api_bp
     from .audit.views import bp as audit_bp
@@ -65,6 +69,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
 def _finish_config(app: Flask) -> None:
     cfg = app.config
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
@@ -82,5 +89,11 @@ def _finish_config(app: Flask) -> None:
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         cfg["SECRET_KEY"] = key_file.read_text().strip()
+    key = cfg["SECRET_KEY"]
+    if cfg.get("CONGRESS_VOTE_ENV") == "production" and \
+            len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_BYTES:
+        raise RuntimeError(f"SECRET_KEY is too short for production: it must have at least "
+                           f"{MIN_SECRET_KEY_BYTES} bytes (e.g. the output of "
+                           "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
     cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     cfg["PUBLIC_BASE_URL"] = cfg["PUBLIC_BASE_URL"].rstrip("/")

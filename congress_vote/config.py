@@ -43,6 +43,16 @@ class Defaults:
     PROXY_FIX_X_HOST = 0
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # an Excel list of 2,000 delegates is far smaller
     API_TOKEN_LIFETIME_HOURS = 24
+    # Failed sign-ins, counted in the database for every worker (auth/throttle.py): after the
+    # free failures of an account (of an address) each further failure within the window locks
+    # it for the base delay, doubling per failure, never longer than the maximum.
+    LOGIN_THROTTLE_ENABLED = True
+    LOGIN_ACCOUNT_FREE_FAILURES = 5
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_LOCK_BASE_SECONDS = 60
+    LOGIN_LOCK_MAX_SECONDS = 15 * 60
+    LOGIN_THROTTLE_WINDOW_SECONDS = 3600
+    SESSION_COOKIE_SECURE = False  # also Secure whenever the request is https (auth/cookie.py)
     PRIVACY_MIN_BALLOTS = 5  # reports over fewer ballots warn that a vote may be identifiable
 
 

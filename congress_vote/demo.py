@@ -1,9 +1,9 @@
 """`flask --app wsgi demo`: a demo congress from the sample delegate list.
 
 Creates the staff users admin, registrar, counter1..3, chair and observer (one shared password:
-DEMO_PASSWORD from the environment, else a fresh `demo-<word>-<nn>`), a congress modelled on the
-real one, imports data/delegates-145.csv, excuses 2 full members and checks in 130 delegates
-(deterministic: by list code). Refuses to run twice: if the demo congress exists, it says so and
+--password or DEMO_PASSWORD, at least 12 characters, else a fresh random one, printed once), a
+congress modelled on the real one, imports data/delegates-145.csv, excuses 2 full members and
+checks in 130 delegates (deterministic: by list code). Refuses to run twice: if the demo congress exists, it says so and
 changes nothing.
 """
 from __future__ import annotations
@@ -23,14 +23,21 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "delegates-145.csv"
 DEMO_USERS = {"admin": ["admin"], "registrar": ["registrar"], "counter1": ["counter"],
               "counter2": ["counter"], "counter3": ["counter"], "chair": ["chair"],
               "observer": ["observer"]}
-_WORDS = ("sen", "tre", "lua", "song", "nui", "bien", "sao", "trang", "hoa", "may")
+# Lower-case letters and digits without look-alikes (l/1, o/0): easy to type from the screen.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+MIN_DEMO_PASSWORD = 12
 CHECKED_IN = 130
 EXCUSED = (("Ốm, có đơn xin phép"), ("Đi công tác theo quyết định của Sở"))
 
 
+def random_password() -> str:
+    """16 random characters in groups of four (80 bits), e.g. `k3mz-8qpa-w2rt-7hxe`."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4))
+                    for _ in range(4))
+
+
 def demo_password() -> str:
-    return os.environ.get("DEMO_PASSWORD") or \
-        f"demo-{secrets.choice(_WORDS)}-{secrets.randbelow(90) + 10}"
+    return os.environ.get("DEMO_PASSWORD") or random_password()
 
 
 def create_demo(password: str) -> dict:
@@ -116,9 +123,13 @@ def register_cli(app: Flask) -> None:
         """A demo congress from the sample delegate list, with demo staff users."""
         from .cli import _ensure_audit_head
         from flask_migrate import upgrade
+        password = password or demo_password()
+        if len(password) < MIN_DEMO_PASSWORD:
+            raise click.UsageError(f"the demo password needs at least {MIN_DEMO_PASSWORD} "
+                                   "characters")
         upgrade()
         _ensure_audit_head()
-        result = create_demo(password or demo_password())
+        result = create_demo(password)
         if not result["created"]:
             click.echo(f"The demo congress exists already (id {result['congress_id']}); "
                        "nothing was changed.")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import session_routes, congress_routes, poll_routes, ballot_routes, counting_routes, report_routes, openapi  # noqa: E402,F401,E501
+from . import session_routes, user_routes, congress_routes, kiosk_routes, poll_routes, ballot_routes, counting_routes, paper_return_routes, report_routes, openapi  # noqa: E402,F401,E501

@@ -33,18 +33,23 @@ def normalise_roles(roles) -> str:
     return ",".join(r for r in ROLES if r in roles)
 
 
-def create_user(username: str, password: str, roles, full_name: str = "", actor=None) -> User:
+def create_user(username: str, password: str, roles, full_name: str = "", actor=None,
+                title: str = "") -> User:
     """Create a staff user; the password is stored as an Argon2id hash only."""
     username = (username or "").strip()
     if not username or len(username) > 80:
         raise ServiceError("bad_username", _("A username of 1 to 80 characters is required."))
     if len(password or "") < 8:
         raise ServiceError("weak_password", _("The password must have at least 8 characters."))
+    if len((full_name or "").strip()) > 200 or len((title or "").strip()) > 200:
+        raise ServiceError("bad_request", _("A full name or title has at most 200 characters."),
+                           status=400)
     if db.session.scalar(select(User).where(User.username == username)):
         raise ServiceError("username_taken", _("The username “%(name)s” is taken.", name=username),
                            status=409)
     user = User(username=username, password_hash=_hasher.hash(password),
-                roles=normalise_roles(roles), full_name=full_name.strip())
+                roles=normalise_roles(roles), full_name=(full_name or "").strip(),
+                title=(title or "").strip())
     db.session.add(user)
     db.session.flush()
     record("user.created", actor=actor, data={"user_id": user.id, "username": username,
@@ -57,6 +62,13 @@ def set_password(user: User, password: str, actor=None) -> None:
         raise ServiceError("weak_password", _("The password must have at least 8 characters."))
     user.password_hash = _hasher.hash(password)
     record("user.password_changed", actor=actor, data={"user_id": user.id})
+
+
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def authenticate(username: str, password: str) -> User | None:

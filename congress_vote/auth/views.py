@@ -3,19 +3,22 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from ..errors import commit_or_flash
+from ..audit.services import record
+from ..errors import ServiceError, commit_or_flash
 from ..extensions import db, limiter, login_manager
-from ..security import public, roles, staff
+from ..security import current_actor, public, roles, staff
+from . import sessions
+from .accounts import sign_in
 from .forms import LoginForm, UserForm
-from .models import User
-from .services import authenticate, create_user, list_users
+from .services import create_user, list_users
+from .throttle import client_address
 
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return sessions.user_for_session(user_id)
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,20 +32,30 @@ def _safe_next(target: str | None) -> str:
 @public
 def login():
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        db.session.commit()
-        if user is None:
-            flash(_("Wrong username or password."), "error")
+        try:
+            user = sign_in(form.username.data, form.password.data, client_address())
+        except ServiceError as err:
+            db.session.commit()  # keep the record of the failure (nothing is written on a 429)
+            flash(err.message, "error")
+            status = err.status if err.status == 429 else 200
         else:
+            sessions.prune(user.id)
+            sessions.start_session(user)
+            db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
 @staff
 def logout():
+    actor = current_actor()
+    sessions.end_current_session()
+    record("auth.logout", actor=actor, data={"user_id": getattr(actor, "id", None)})
+    db.session.commit()
     logout_user()
     return redirect(url_for("main.index"))
 
@@ -52,11 +65,14 @@ def logout():
 def users():
     form = UserForm()
     if form.validate_on_submit():
-        from ..security import current_actor
         done, _ignored = commit_or_flash(lambda: create_user(
             form.username.data, form.password.data, form.roles.data,
-            full_name=form.full_name.data or "", actor=current_actor()))
+            full_name=form.full_name.data or "", actor=current_actor(),
+            title=form.title.data or ""))
         if done:
             flash(_("User created."), "ok")
             return redirect(url_for("auth.users"))
     return render_template("auth/users.html", form=form, users=list_users())
+
+
+from . import account_views  # noqa: F401  (the account pages register on bp)
