@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .count import Result, count
-from .digest import _ballot_json, ballot_digest
+from .digest import _ballot_json, ballot_digest, result_document
 from .errors import RulesInputError
 from .model import Attendance, Ballot, HandCount, PollSpec
 from .settings import Settings
@@ -19,11 +19,16 @@ PAYLOAD_FORMAT = "congress-vote-ballots/1"
 def recount_payload(spec: PollSpec, attendance: Attendance, settings: Settings,
                     ballots: Iterable[Ballot], hand_count: HandCount | None = None,
                     meta: dict[str, Any] | None = None, result: Result | dict | None = None,
-                    include_receipts: bool = False) -> dict[str, Any]:
+                    digest_inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """A JSON-safe export of everything a recount needs, plus its digest.
 
+    With ``digest_inputs`` (``{poll, candidates, items, paper, seal}``, the parts of the result
+    document that are not counting inputs, see :func:`result_document`) the file carries them
+    and ``digest`` is the result digest the committee signs; without, it is the ballot-set
+    fingerprint (:func:`ballot_digest`).
+
     Ballots are written in canonical (sorted) order, never in the order they were cast, so the
-    file does not reveal when anyone voted. Receipts are left out unless ``include_receipts``:
+    file does not reveal when anyone voted. Receipts are always left out (there is no option):
     together with the ballot contents they would let a receipt holder's vote be read. ``meta``
     is free JSON (poll id, title, names); ``result`` (a :class:`Result` or its dict) lets the
     recount compare figures as well as the digest.
@@ -35,20 +40,23 @@ def recount_payload(spec: PollSpec, attendance: Attendance, settings: Settings,
         "spec": spec.to_dict(),
         "attendance": attendance.to_dict(),
         "settings": settings.to_dict(),
-        "ballots": [_export(b, include_receipts) for b in ordered],
+        "ballots": [_export(b) for b in ordered],
         "hand_count": None if hand_count is None else hand_count.to_dict(),
         "digest": ballot_digest(spec, settings, ballots, hand_count),
         "meta": dict(meta or {}),
     }
+    if digest_inputs is not None:
+        out["digest_inputs"] = dict(digest_inputs)
+        out["digest"] = _document(out["digest_inputs"], attendance, settings, ballots,
+                                  hand_count).digest
     if result is not None:
         out["result"] = result.to_dict() if isinstance(result, Result) else dict(result)
     return out
 
 
-def _export(ballot: Ballot, include_receipts: bool) -> dict[str, Any]:
+def _export(ballot: Ballot) -> dict[str, Any]:
     data = ballot.to_dict()
-    if not include_receipts:
-        del data["receipt"]
+    del data["receipt"]  # never a receipt next to a ballot's content
     return data
 
 
@@ -71,7 +79,33 @@ def recount_from_payload(payload: dict[str, Any]) -> Result:
     with what the file claims is :func:`compare_with_payload`'s job.
     """
     spec, attendance, settings, ballots, hand = _inputs(payload)
-    return count(spec, attendance, ballots, settings, hand)
+    result = count(spec, attendance, ballots, settings, hand)
+    extra = payload.get("digest_inputs")
+    if extra is not None:
+        if not isinstance(extra, dict) or not isinstance(extra.get("poll"), dict):
+            raise RulesInputError("digest_inputs must be an object with a poll")
+        _same_spec(spec, extra)
+        result.digest = _document(extra, attendance, settings, ballots, hand).digest
+    return result
+
+
+def _document(extra: dict[str, Any], attendance: Attendance, settings: Settings,
+              ballots: Iterable[Ballot], hand: HandCount | None):
+    return result_document(extra.get("poll") or {}, settings, extra.get("candidates") or (),
+                           extra.get("items") or (), attendance, ballots, hand,
+                           extra.get("paper"), extra.get("seal"))
+
+
+def _same_spec(spec: PollSpec, extra: dict[str, Any]) -> None:
+    """The spec counted must be the one the digest names (kind, seats, candidates, items)."""
+    poll = extra["poll"]
+    named = (poll.get("kind"), poll.get("seats"), poll.get("alternate_seats"),
+             [c.get("id") for c in extra.get("candidates") or () if isinstance(c, dict)],
+             [i.get("id") for i in extra.get("items") or () if isinstance(i, dict)])
+    counted = (spec.kind, spec.seats, spec.alternate_seats, list(spec.candidate_ids),
+               list(spec.item_ids))
+    if named != counted:
+        raise RulesInputError("the spec does not match the poll and candidates of digest_inputs")
 
 
 _COMPARED_TOP = ("denominator", "threshold_votes", "elected_order", "ties", "unfilled_seats",
