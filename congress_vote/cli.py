@@ -44,8 +44,10 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("verify-audit")
     def verify_audit():
-        """Check the audit chain; name the first bad event."""
+        """Check the audit chain, naming the first bad event; then recount every counted poll
+        and compare its result digest, naming the poll and the inputs that changed."""
         from .audit.services import verify_chain
+        from .counting.verify_results import verify_results
         report = verify_chain()
         if report.ok:
             click.echo(f"Audit chain OK: {report.events} events, head {report.head}")
@@ -53,6 +55,16 @@ def register_cli(app: Flask) -> None:
             click.echo(f"Audit chain BROKEN at event {report.first_bad_seq}: {report.problem}",
                        err=True)
             sys.exit(1)
+        try:
+            checked, problems = verify_results()
+        finally:
+            db.session.rollback()
+        if problems:
+            click.echo("RESULTS DIFFER from their inputs:", err=True)
+            for line in problems:
+                click.echo(f"  {line}", err=True)
+            sys.exit(1)
+        click.echo(f"Results OK: {checked} counted polls recounted, digests agree")
 
     # Area commands (demo, recount, backup, restore, import-delegates) register themselves here.
     from . import cli_extra

@@ -285,4 +285,6 @@ def ballots_export(poll: Poll) -> dict:
               if k in ("figures", "denominator", "threshold_votes", "elected_order", "ties",
                        "unfilled_seats", "unfilled_alternate_seats", "alternates_pending",
                        "checks_ok", "digest", "candidates", "items")}
-    return recount_payload(spec, att, settings, ballots, hand, meta=meta, result=stored)
+    from ..counting.digest_inputs import digest_inputs
+    return recount_payload(spec, att, settings, ballots, hand, meta=meta, result=stored,
+                           digest_inputs=digest_inputs(poll))

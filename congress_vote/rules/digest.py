@@ -1,12 +1,14 @@
-"""The fingerprint of a counted ballot set (domain.md, "Counting, checks and the minutes", 7)."""
+"""Digests: the fingerprint of a counted ballot set (domain.md, "Counting, checks and the
+minutes", 7) and the result digest over every input of a result (api.md, "The digest")."""
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from .model import Ballot, HandCount, PollSpec
+from .model import Attendance, Ballot, HandCount, PollSpec
 from .settings import Settings
 
 DIGEST_FORMAT = "congress-vote-digest/1"
@@ -83,3 +85,95 @@ def ballot_digest(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot],
     """
     text = canonical_json(spec, settings, ballots, hand_count)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# --- the result digest: everything the result depends on (api.md, "The digest") -------------
+
+RESULT_FORMAT = "congress-vote-result/2"
+
+#: The parts of the result document, in document order, and how a report names each one.
+PART_LABELS: dict[str, str] = {
+    "poll": "poll (id, kind, round, seats)",
+    "rules": "rules",
+    "candidates": "candidates",
+    "items": "items",
+    "attendance": "attendance",
+    "ballots": "ballots",
+    "hand_count": "hand counts",
+    "paper": "paper figures",
+    "seal": "seal (box key and trackers)",
+}
+
+
+@dataclass(frozen=True)
+class DigestDocument:
+    """The canonical, versioned document a result digest is the SHA-256 of.
+
+    ``parts`` maps each name of :data:`PART_LABELS` (plus ``format``) to its canonical JSON
+    text. The document is ``{"attendance":…,"ballots":[…],…}`` with keys sorted, no spaces,
+    ASCII only (``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``),
+    so anyone can rebuild it with the standard library from a published board or an export.
+    """
+
+    parts: dict[str, str]
+
+    def text(self) -> str:
+        return "{" + ",".join(f"{json.dumps(k)}:{self.parts[k]}" for k in sorted(self.parts)) \
+            + "}"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text().encode("ascii")).hexdigest()
+
+    def part_hashes(self) -> dict[str, str]:
+        """SHA-256 of each part's text: stored beside the result, so a later check can name
+        which input changed after signing."""
+        return {k: hashlib.sha256(v.encode("ascii")).hexdigest() for k, v in self.parts.items()}
+
+    def differing(self, stored: dict[str, str] | None) -> list[str]:
+        """The labels of the parts whose hash differs from ``stored`` (a former
+        :meth:`part_hashes`); every part when nothing usable was stored."""
+        mine = self.part_hashes()
+        if not isinstance(stored, dict):
+            return [PART_LABELS.get(k, k) for k in mine if k != "format"]
+        return [PART_LABELS.get(k, k) for k in mine if stored.get(k) != mine[k]]
+
+
+def result_document(poll: dict[str, Any], settings: Settings, candidates: Iterable[dict],
+                    items: Iterable[dict], attendance: Attendance, ballots: Iterable[Ballot],
+                    hand_count: HandCount | None = None, paper: dict[str, Any] | None = None,
+                    seal: dict[str, Any] | None = None) -> DigestDocument:
+    """Build the one document every result digest is made from (count, recount, verify-audit,
+    the stored result, the export).
+
+    * ``poll``: ``{id, kind, round, seats, alternate_seats, secrecy}``;
+    * ``settings``: every rules setting (:meth:`Settings.to_dict`);
+    * ``candidates`` in ballot order, each ``{id, full_name, position, delegate_id}`` (what tells
+      namesakes apart), or ``items`` ``{id, text}`` in order;
+    * ``attendance``: the figures the count used (:meth:`Attendance.to_dict`);
+    * ``ballots``: the counted ballot set, each as in :func:`canonical_json`, sorted;
+    * ``hand_count``: a show of hands (or null);
+    * ``paper``: ``{issued, unused, returned, entered}`` paper ballots (unused/returned null
+      until the committee records the return);
+    * ``seal``: for a sealed poll the box's public key and the trackers (null until sealed
+      ballot boxes exist).
+    """
+    cands = [{"id": int(c["id"]), "full_name": str(c.get("full_name") or ""),
+              "position": str(c.get("position") or ""),
+              "delegate_id": c.get("delegate_id")} for c in candidates]
+    names = {c["id"]: str(c["id"]) for c in cands}
+    parts = {
+        "format": _dumps(RESULT_FORMAT),
+        "poll": _dumps({k: poll.get(k) for k in ("id", "kind", "round", "seats",
+                                                  "alternate_seats", "secrecy")}),
+        "rules": _dumps(settings.to_dict()),
+        "candidates": _dumps(cands),
+        "items": _dumps([{"id": int(i["id"]), "text": str(i.get("text") or "")}
+                         for i in items]),
+        "attendance": _dumps(attendance.to_dict()),
+        "ballots": "[" + ",".join(sorted(_ballot_json(b, names) for b in ballots)) + "]",
+        "hand_count": _dumps(None if hand_count is None else hand_count.to_dict()),
+        "paper": _dumps(paper),
+        "seal": _dumps(seal),
+    }
+    return DigestDocument(parts)
