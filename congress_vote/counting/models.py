@@ -38,3 +38,16 @@ class Signoff(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaperReturn(db.Model):
+    """The unused paper ballots the counting committee collected back after the close (counted
+    by hand and sealed). Recorded before any paper ballot is entered; may be corrected until
+    the first entry exists, then frozen. Paper entries are refused beyond issued − unused."""
+    __tablename__ = "paper_return"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    unused: Mapped[int]
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,11 @@ Figures (documented choices where domain.md is silent):
   polls count their NamedVote rows; their "issued" is the voters present (every present full
   member may vote by card). A show of hands (HandCount rows) has no ballots.
 * Attendance comes from ``Poll.attendance``, the snapshot taken when the poll closed; a poll
-  closed without one (older data, fixtures) uses the congress's attendance now.
+  closed without one (older data, fixtures) uses the congress's attendance at its first count,
+  which freezes it then.
+* The stored result's ``digest`` is the result digest over every input (counting.digest_inputs,
+  rules.digest.result_document), with a hash per part so recount / verify-audit name what
+  changed.
 """
 from __future__ import annotations
 

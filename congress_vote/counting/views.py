@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..ballots.services import issue_ballots, poll_spec
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.committee import committee_route
 from ..polls.services import get_poll, settings_of
 from ..reports.pdf import pdf_response, qr_svg, render_pdf
 from ..rules import max_kept
@@ -16,6 +17,8 @@ from . import rounds
 from . import services as cs
 from .forms import HandCountForm, PaperPrintForm
 from .minutes import committee
+from .paper_figures import has_paper_entries, paper_figures
+from .paper_returns import record_paper_return
 
 bp = Blueprint("counting", __name__)
 
@@ -50,6 +53,8 @@ def result(pid):
         proposal_rows=_proposal_rows(proposal), later=rounds.later_round(poll),
         earlier=get_poll(poll.parent_id) if poll.parent_id else None,
         pending=cs.pending_paper(poll), on_committee=cs.is_committee_member(poll, actor),
+        paper=paper_figures(poll) if poll.secrecy == "secret" else None,
+        paper_frozen=has_paper_entries(poll),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
         names={c.id: c.full_name for c in poll.candidates},
         members=committee(poll))
@@ -73,6 +78,18 @@ def count(pid):
     cs.count_poll(poll, current_actor())
     db.session.commit()
     flash(_("Counted. Check the figures, then sign."), "ok")
+    return _back(pid)
+
+
+@bp.post("/polls/<int:pid>/paper-returns")
+@roles("counter")
+@committee_route()
+def paper_returns(pid):
+    """The count page's form: the unused paper ballots collected back (counting.paper_returns)."""
+    poll = get_poll(pid)
+    record_paper_return(poll, request.form.get("unused", ""), current_actor())
+    db.session.commit()
+    flash(_("Paper return recorded: paper ballots can now be entered."), "ok")
     return _back(pid)
 
 
@@ -120,6 +137,7 @@ def _endpoints():
 
 @bp.get("/polls/<int:pid>/ballots")
 @roles("counter", "chair", "observer")
+@committee_route(readers=("chair", "observer"))
 def review(pid):
     poll = get_poll(pid)
     page = request.args.get("page", 1, type=int) or 1
@@ -133,6 +151,7 @@ def review(pid):
 
 @bp.get("/polls/<int:pid>/paper")
 @roles("counter")
+@committee_route()
 def paper(pid):
     poll = get_poll(pid)
     return render_template("counting/paper.html", poll=poll, queue=cs.paper_queue(poll),
@@ -197,7 +216,8 @@ def paper_ballots_pdf(poll, codes_: list[str], size: str = "A4") -> bytes:
 
 
 @bp.get("/polls/<int:pid>/entry-log.pdf")
-@roles("counter", "chair", "observer")
+@roles("counter")
+@committee_route()  # each entry by ballot code: the committee's archive, nobody else's
 def entry_log(pid):
     from .minutes import entry_log_pdf
     poll = get_poll(pid)
@@ -207,6 +227,7 @@ def entry_log(pid):
 
 @bp.get("/polls/<int:pid>/minutes.pdf")
 @roles("counter", "chair")
+@committee_route(readers=("chair",))
 def minutes(pid):
     from .minutes import minutes_pdf
     poll = get_poll(pid)
@@ -216,6 +237,7 @@ def minutes(pid):
 
 @bp.route("/polls/<int:pid>/hand-count", methods=["GET", "POST"])
 @roles("counter")
+@committee_route()
 def hand_count(pid):
     poll = get_poll(pid)
     form = HandCountForm()
