@@ -204,7 +204,8 @@ def _wait_port(port: int, proc, timeout: float = 40) -> None:
 
 def wrk_requests(base: str, requests: list[tuple], connections: int,
                  max_seconds: int = 60) -> dict:
-    """Send each (method, path, body[, bearer]) exactly once over `connections` keep-alive connections.
+    """Send each (method, path, body[, bearer[, kiosk token]]) exactly once over `connections`
+    keep-alive connections.
 
     wrk runs one thread per connection, so every thread has exactly one request in flight and
     its Lua script can time each request itself (LuaJIT FFI clock) and stop when its share is
@@ -215,9 +216,10 @@ def wrk_requests(base: str, requests: list[tuple], connections: int,
         shares = [requests[i::connections] for i in range(connections)]
         for i, share in enumerate(shares):
             with open(work / f"req-{i}.txt", "w") as f:
-                for method, path, body, *bearer in share:
+                for method, path, body, *extra in share:
+                    bearer, kiosk = (list(extra) + ["", ""])[:2]
                     f.write(f"{method}\t{path}\t{json.dumps(body, separators=(',', ':'))}"
-                            f"\t{bearer[0] if bearer else ''}\n")
+                            f"\t{bearer}\t{kiosk}\n")
         env = {**os.environ, "CVBENCH_DIR": str(work)}
         cmd = ["wrk", "-t", str(connections), "-c", str(connections), "-d", f"{max_seconds}s",
                "--timeout", "20s", "-s", str(BENCH / "requests.lua"), base]

@@ -1,6 +1,6 @@
 -- wrk script: each thread (one connection per thread) sends its own list of requests exactly
 -- once, times each one with a monotonic clock, and stops when its list is done.
--- Input:  $CVBENCH_DIR/req-<thread>.txt, lines "METHOD<TAB>PATH<TAB>JSON BODY[<TAB>BEARER]"
+-- Input:  $CVBENCH_DIR/req-<thread>.txt, lines "METHOD<TAB>PATH<TAB>JSON BODY<TAB>BEARER<TAB>KIOSK"
 -- Output: $CVBENCH_DIR/done-<thread>.txt, "start end" (seconds) then "status ms" per request.
 local ffi = require("ffi")
 ffi.cdef[[
@@ -28,9 +28,11 @@ function init(args)
   local f = io.open(dir .. "/req-" .. id .. ".txt", "r")
   if f then
     for line in f:lines() do
-      local method, path, body, bearer = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?(.*)$")
+      local method, path, body, bearer, kiosk =
+        line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?([^\t]*)\t?(.*)$")
       local headers = {["Content-Type"] = "application/json"}
       if bearer ~= nil and bearer ~= "" then headers["Authorization"] = "Bearer " .. bearer end
+      if kiosk ~= nil and kiosk ~= "" then headers["X-Kiosk-Token"] = kiosk end
       if method == "GET" then body = nil end
       reqs[#reqs + 1] = wrk.format(method, path, headers, body)
     end

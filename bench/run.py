@@ -80,7 +80,7 @@ def run_kind(kind: str, args, settings: dict, log: Path) -> dict:
                 print(f"[{kind}] tablet weight", flush=True)
                 pid = s.poll(cid, 9, 11)
                 tokens, _ = s.issue(pid, 1)
-                res["tablet"] = sc.tablet_weight(base, cid, tokens[0])
+                res["tablet"] = sc.tablet_weight(base, cid, tokens[0], s.kiosks[cid])
             big = None
             if "counting" in wanted or "printing" in wanted:
                 print(f"[{kind}] 200-candidate poll, 2,000 ballots", flush=True)

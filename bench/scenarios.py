@@ -61,6 +61,7 @@ class Setup:
                 self.user_ids[name] = create_user(name, PASSWORD, roles).id
             db.session.commit()
         self.client = self.app.test_client()
+        self.kiosks: dict[int, str] = {}  # congress id -> an enrolled kiosk's token
         self.tokens = {}
         for name in STAFF:
             r = self.client.post("/api/v1/session", json={"username": name, "password": PASSWORD})
@@ -84,8 +85,20 @@ class Setup:
             "kind": "delegates"}).json
         self.call("admin", "POST", f"/api/v1/congresses/{c['id']}/delegates/import",
                   data=delegates_csv(n, self.seq), content_type="text/csv")
-        ds = self.call("admin", "GET", f"/api/v1/congresses/{c['id']}/delegates").json
-        return c["id"], [d["card_code"] for d in ds]
+        # A kiosk of the congress: casts send its token (kiosk_only is on by default).
+        self.kiosks[c["id"]] = self.call("registrar1", "POST",
+                                         f"/api/v1/congresses/{c['id']}/kiosks",
+                                         json={"label": "bench"}).json["token"]
+        return c["id"], self.card_codes(c["id"])
+
+    def card_codes(self, cid: int) -> list[str]:
+        """The delegates' card codes, as printed on their cards (the API never shows them)."""
+        from congress_vote.congress.models import Delegate
+        from congress_vote.congress.services import card_code
+        from congress_vote.extensions import db
+        with self.app.app_context():
+            return [card_code(d) for d in db.session.scalars(
+                db.select(Delegate).where(Delegate.congress_id == cid).order_by(Delegate.id))]
 
     def check_in_all(self, cid: int) -> None:
         from congress_vote.congress.models import Delegate
@@ -177,9 +190,10 @@ def casting(s: Setup, base: str, cid: int, connections: int = 32, seats: int = 9
     tokens, issue_s = s.issue(pid, N_VOTERS)
     rng = random.Random(pid)
     # Warm-up: read (not consume) ballots, so every worker has its imports and connections.
-    lib.wrk_requests(base, [("GET", f"/api/v1/ballot/{t}", {}) for t in tokens[:WARMUP]],
-                     connections)
-    reqs = [("POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, cands, seats)})
+    kiosk = s.kiosks[cid]
+    lib.wrk_requests(base, [("GET", f"/api/v1/ballot/{t}", {}, "", kiosk)
+                            for t in tokens[:WARMUP]], connections)
+    reqs = [("POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, cands, seats)}, "", kiosk)
             for t in tokens]
     r = lib.wrk_requests(base, reqs, connections)
     r["stored"] = s.stored_ballots(pid)
@@ -210,7 +224,7 @@ def ceiling(kind: str, which: str, settings: dict, runs: int, connections: int =
     return out
 
 
-def tablet_weight(base: str, cid: int, token: str) -> dict:
+def tablet_weight(base: str, cid: int, token: str, kiosk: str) -> dict:
     """Bytes transferred (headers + bodies) to load the kiosk page and a ballot page, and every
     host they asked for, in headless Chromium."""
     from urllib.parse import urlsplit
@@ -223,6 +237,7 @@ def tablet_weight(base: str, cid: int, token: str) -> dict:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
         for name, path in (("kiosk", f"/kiosk/{cid}"), ("ballot", f"/b/{token}")):
             ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+            ctx.add_cookies([{"name": "cv_kiosk", "value": kiosk, "url": base}])
             page = ctx.new_page()
             reqs = []
             page.on("requestfinished", lambda req: reqs.append(req))
@@ -259,7 +274,7 @@ def big_poll(s: Setup, base: str, cid: int, n_candidates: int = 200, seats: int 
     for t in tokens:
         kept = rng.sample(popular, rng.randint(len(popular) // 2, len(popular)))
         kept += rng.sample(cands[len(popular):], rng.randint(0, seats - len(kept)))
-        reqs.append(("POST", f"/api/v1/ballot/{t}", {"kept": kept}))
+        reqs.append(("POST", f"/api/v1/ballot/{t}", {"kept": kept}, "", s.kiosks[cid]))
     r = lib.wrk_requests(base, reqs, 32)
     if r["statuses"].get("201") != N_VOTERS:
         print(f"warning: {r['statuses']} of {N_VOTERS} casts for the counting poll", flush=True)

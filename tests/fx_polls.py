@@ -8,11 +8,28 @@ from congress_vote.extensions import db
 
 
 class Hall:
-    def __init__(self, app, api, staff):
+    def __init__(self, app, api, staff, client=None):
         self.app = app
         self.api = api
         self.staff = staff
+        self.client = client
         self.cards: dict[int, str] = {}  # delegate id -> card code
+        self.kiosk_tokens: dict[int, str] = {}  # congress id -> its kiosk's token
+
+    def enrol_kiosk(self, cid: int, label: str = "Máy 1") -> str:
+        """Enrol a kiosk of the congress through the API (as the registrar) and make the test
+        client send its token (X-Kiosk-Token) on every request from now on: casts and named
+        votes need an enrolled kiosk (congress setting kiosk_only, on by default)."""
+        r = self.api("registrar").post(f"/api/v1/congresses/{cid}/kiosks", json={"label": label})
+        assert r.status_code == 201, r.json
+        self.kiosk_tokens[cid] = r.json["token"]
+        self.use_kiosk(cid)
+        return r.json["token"]
+
+    def use_kiosk(self, cid: int) -> None:
+        """Make the test client a kiosk of congress `cid` (the last one enrolled there)."""
+        if self.client is not None:
+            self.client.environ_base["HTTP_X_KIOSK_TOKEN"] = self.kiosk_tokens[cid]
 
     def congress(self, voters: int = 10, present: int | None = None, probationary: int = 0,
                  excused: int = 0, name: str = "Đại hội thử") -> int:
@@ -40,7 +57,9 @@ class Hall:
                 db.session.flush()
                 self.cards[d.id] = code
             db.session.commit()
-            return c.id
+            cid = c.id
+        self.enrol_kiosk(cid)
+        return cid
 
     def delegates(self, cid: int) -> list:
         from congress_vote.congress.models import Delegate
@@ -92,5 +111,5 @@ class Hall:
 
 
 @pytest.fixture
-def hall(app, api, staff):
-    return Hall(app, api, staff)
+def hall(app, api, staff, client):
+    return Hall(app, api, staff, client)

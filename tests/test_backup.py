@@ -248,6 +248,7 @@ def test_backup_taken_mid_poll_restores_and_recounts(app, runner, tmp_path):
         assert cast(caller, t, kept).status == 201
     pending = list(tokens[20:])
     thread_caller = FlaskCaller(app.test_client())
+    thread_caller.kiosk = sc.kiosk
 
     def cast_one():
         if not pending:

@@ -131,11 +131,13 @@ def test_other_congress_at_a_kiosk(hall, client):
     r = client.post(f"/kiosk/{other}", data={"code": codes.format_code(tokens[0])})
     assert r.status_code == 409 and "another congress".encode() in r.data.replace(
         b"\xc4\x91", b"").lower() or r.status_code == 409
+    # the kiosk of another congress opens and casts none of this congress's ballots
     r = client.post(f"/b/{tokens[0]}?k={other}", data={"step": "cast"})
-    assert r.status_code == 409
+    assert r.status_code == 403
     r = client.get(f"/b/{tokens[0]}?k={other}")
-    assert r.status_code == 409
+    assert r.status_code == 403
     # still usable at its own congress's kiosk
+    hall.use_kiosk(cid)
     r = client.post(f"/kiosk/{cid}", data={"code": codes.format_code(tokens[0])})
     assert r.status_code == 303 and r.location.endswith(f"/b/{tokens[0]}?k={cid}")
 
@@ -313,8 +315,11 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
         open_poll(p, None)
         tokens = issue_ballots(p, 8, None).codes
         cid = c.id
+        from congress_vote.congress.kiosks import enrol_kiosk
+        kiosk = enrol_kiosk(c, "Máy 1", None)[1]
         db.session.commit()
     client = app.test_client()
+    client.environ_base["HTTP_X_KIOSK_TOKEN"] = kiosk  # an enrolled tablet
     for t in tokens:  # 8 voters x 4 requests, well over 5 per minute
         assert client.post(f"/kiosk/{cid}", data={"code": t}).status_code == 303
         assert client.get(f"/b/{t}?k={cid}").status_code == 200

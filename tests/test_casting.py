@@ -20,6 +20,7 @@ def test_concurrent_casts_store_exactly_one_ballot_per_token(hall, app):
 
     def worker(offset: int):
         client = app.test_client()  # its own client: its own request context and session
+        client.environ_base["HTTP_X_KIOSK_TOKEN"] = hall.kiosk_tokens[cid]  # an enrolled tablet
         barrier.wait()
         order = tokens[offset % 7:] + tokens[:offset % 7]  # different orders collide more
         for t in order:

@@ -22,7 +22,7 @@ def _pages(pdf: bytes, tmp_path, dpi=150) -> list:
 
 
 def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(api, sample_congress,
-                                                                      tmp_path):
+                                                                      tmp_path, card_of):
     ds = api("admin").get(f"/api/v1/congresses/{sample_congress}/delegates").json
     r = api("admin").get(f"/api/v1/congresses/{sample_congress}/cards.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
@@ -45,7 +45,7 @@ def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(api, sample
                              text=True).stdout.split()
         assert sorted(out) == sorted(decoded[:10])
     # every decoded value checks in exactly its delegate (the printed code is on the card too)
-    by_code = {d["card_code"].replace("-", ""): d["id"] for d in ds}
+    by_code = {card_of(d["id"])[0]: d["id"] for d in ds}
     for text in decoded:
         r = api("registrar").post(f"/api/v1/congresses/{sample_congress}/checkin",
                                   json={"card": text})
@@ -55,11 +55,12 @@ def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(api, sample
     assert att["present"] == 145 and att["quorum_met"] is True
 
 
-def test_printed_card_code_is_on_the_card(api, sample_congress):
+def test_printed_card_code_is_on_the_card(api, sample_congress, card_of):
+    from congress_vote import codes
     ds = api("admin").get(f"/api/v1/congresses/{sample_congress}/delegates").json
     r = api("admin").get(f"/api/v1/congresses/{sample_congress}/cards.pdf")
     text = PdfReader(io.BytesIO(r.data)).pages[0].extract_text()
-    assert ds[0]["card_code"] in text and ds[0]["code"] in text
+    assert codes.format_code(card_of(ds[0]["id"])[0]) in text and ds[0]["code"] in text
 
 
 def test_attendance_report_pdf(api, sample_congress, app):

@@ -154,6 +154,7 @@ def test_sigkill_mid_vote_loses_no_acknowledged_ballot(app, database_url, tmp_pa
     server = Server(database_url, tmp_path)
     try:
         http = server.start()
+        http.kiosk = sc.kiosk  # an enrolled kiosk of the congress
         got = issue(http, sc, VOTERS)
         assert got is not None, "ballot issuance through the API failed"
         tokens = got["tokens"]
@@ -218,6 +219,7 @@ def test_sigkill_mid_vote_loses_no_acknowledged_ballot(app, database_url, tmp_pa
 
         # --- restart and re-cast what was not acknowledged ----------------------------------
         http = server.start()
+        http.kiosk = sc.kiosk  # an enrolled kiosk of the congress
         outcome = {201: 0, 409: 0}
         for t in unacked + never_sent:
             r = cast(http, t, kept)

@@ -26,6 +26,7 @@ def w(app):
     sc = setup_open_poll(caller, token, uid, voters=12)
     assert sc is not None
     got = issue(caller, sc, 6)
+    client.environ_base["HTTP_X_KIOSK_TOKEN"] = sc.kiosk  # the pages too: an enrolled kiosk
     return {"app": app, "client": client, "call": caller, "token": token, "sc": sc,
             "tokens": got["tokens"], "codes": got["codes"], "uid": uid}
 

@@ -1,12 +1,15 @@
 """API routes: voting with a ballot token, and named votes with a delegate's card (see api.md).
 
 No staff login: the token (or card) in the path/body is the credential, so these are public and
-CSRF-exempt, and rate limited per client so codes cannot be guessed.
+CSRF-exempt, and rate limited per client so codes cannot be guessed. With the congress setting
+kiosk_only they must come from an enrolled kiosk (X-Kiosk-Token or the kiosk cookie): 403
+kiosk_required otherwise, checked before anything else (congress/kiosks.py).
 """
 from flask import current_app
 
 from ..ballots.services import cast_ballot, cast_named_vote, open_ballot, voter_by_card
 from ..ballots.views import failed_lookup
+from ..congress.kiosks import require_kiosk, require_kiosk_for_ballot
 from ..congress.models import Congress
 from ..extensions import db, limiter
 from ..polls.services import get_poll
@@ -57,8 +60,9 @@ def ballot_view(poll) -> dict:
 @public
 @csrf_exempt
 @doc("The ballot of a token (or its printed code)", response=BALLOT_SCHEMA,
-     statuses=(200, 404, 409, 429))
+     statuses=(200, 403, 404, 409, 429))
 def get_ballot(token):
+    require_kiosk_for_ballot(token)
     poll, _ = open_ballot(token)
     return ok(ballot_view(poll))
 
@@ -68,8 +72,9 @@ def get_ballot(token):
 @public
 @csrf_exempt
 @doc("Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
-     body=CHOICE_BODY, response=RECEIPT, statuses=(201, 400, 404, 409, 422, 429))
+     body=CHOICE_BODY, response=RECEIPT, statuses=(201, 400, 403, 404, 409, 422, 429))
 def post_ballot(token):
+    require_kiosk_for_ballot(token)
     data = json_body()
     receipt = cast_ballot(token, kept=data.get("kept"), answers=data.get("answers"))
     db.session.commit()
@@ -83,11 +88,12 @@ def post_ballot(token):
 @doc("Vote by name in an open poll, unlocked by the delegate's card",
      body={"type": "object", "required": ["card"], "properties": {
          "card": {"type": "string"}, **CHOICE_BODY["properties"]}},
-     response=RECEIPT, statuses=(201, 400, 404, 409, 422, 429))
+     response=RECEIPT, statuses=(201, 400, 403, 404, 409, 422, 429))
 def post_named_vote(pid):
+    poll = get_poll(pid)
+    require_kiosk(poll.congress_id)
     data = json_body()
     card = field(data, "card", str)
-    poll = get_poll(pid)
     delegate = voter_by_card(db.session.get(Congress, poll.congress_id), card)
     receipt = cast_named_vote(poll, delegate, kept=data.get("kept"), answers=data.get("answers"))
     db.session.commit()

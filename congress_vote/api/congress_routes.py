@@ -20,20 +20,20 @@ CONGRESS_BODY = {"type": "object", "required": ["name"], "properties": {
                                                                    "maxLength": 50},
     "venue": {"type": "string", "maxLength": 300}, "starts_on": _DATE, "ends_on": _DATE,
     "kind": {"type": "string", "enum": ["members", "delegates"]},
-    "quorum_fraction": {"type": "string", "pattern": r"^\d+/\d+$"}}}
+    "quorum_fraction": {"type": "string", "pattern": r"^\d+/\d+$"},
+    "kiosk_only": {"type": "boolean", "default": True}}}
 CONGRESS = {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": _STR, "organisation": _STR, "term": _STR, "venue": _STR,
     "starts_on": {"type": "string", "nullable": True}, "ends_on": {"type": "string",
                                                                    "nullable": True},
-    "kind": _STR, "quorum_fraction": _STR,
+    "kind": _STR, "quorum_fraction": _STR, "kiosk_only": {"type": "boolean"},
     "branches": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "integer"}, "name": _STR}}}}}
 DELEGATE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "code": _STR, "full_name": _STR, "branch": _STR,
     "membership": {"type": "string", "enum": ["full", "probationary"]},
     "can_vote": {"type": "boolean"},
-    "status": {"type": "string", "enum": ["absent", "present", "excused"]},
-    "card_code": _STR}}
+    "status": {"type": "string", "enum": ["absent", "present", "excused"]}}}
 ATTENDANCE = {"type": "object", "required": [
     "summoned", "voters_summoned", "excused", "denominator", "present", "voters_present",
     "quorum_fraction", "quorum_met"], "properties": {
@@ -48,13 +48,16 @@ IMPORT_ERRORS = {"type": "object", "properties": {"error": {"type": "object"}, "
         "row": {"type": "integer"}, "field": _STR, "message": _STR}}}}}
 
 
-def _congress_data(data: dict) -> dict:
+def _congress_data(data: dict, partial: bool = False) -> dict:
     out = {}
     for key in ("name", "organisation", "term", "venue", "starts_on", "ends_on", "kind",
                 "quorum_fraction"):
-        value = field(data, key, str, required=key == "name")
+        value = field(data, key, str, required=key == "name" and not partial)
         if value is not None:
             out[key] = value
+    only = field(data, "kiosk_only", bool, required=False)
+    if only is not None:
+        out["kiosk_only"] = only
     return out
 
 
@@ -80,6 +83,19 @@ def congress_create():
 @doc("A congress", response=CONGRESS, tag="congress")
 def congress_get(cid: int):
     return ok(svc.congress_dict(svc.get_congress(cid)))
+
+
+@bp.patch("/congresses/<int:cid>")
+@roles("admin")
+@doc("Change fields of a congress (those given; e.g. {kiosk_only: false})",
+     body={**CONGRESS_BODY, "required": []}, response=CONGRESS, statuses=(200, 400, 404, 422),
+     tag="congress")
+def congress_update(cid: int):
+    c = svc.update_congress(svc.get_congress(cid), _congress_data(json_body(), partial=True),
+                            actor=current_actor())
+    answer = svc.congress_dict(c)
+    db.session.commit()
+    return ok(answer)
 
 
 @bp.post("/congresses/<int:cid>/delegates/import")
@@ -152,7 +168,7 @@ def checkin(cid: int):
     delegate, already = svc.check_in(svc.get_congress(cid), card, actor=current_actor())
     # Built before the commit: afterwards every ORM attribute is expired and reading one would
     # begin a second transaction (on SQLite a BEGIN IMMEDIATE, the write lock again).
-    answer = {"delegate": svc.delegate_dict(delegate, with_card=False),
+    answer = {"delegate": svc.delegate_dict(delegate),
               "already_present": already}
     db.session.commit()
     return ok(answer)

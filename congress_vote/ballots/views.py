@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask import url_for
 from flask_babel import gettext as _
 
+from ..congress import kiosks
 from ..congress.services import get_congress
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..ids import id_or_none
 from ..polls.models import Poll
 from ..rules import max_kept
-from ..security import csrf_exempt, public
+from ..security import csrf_exempt, current_actor, public, roles
 from .services import (cast_ballot, cast_named_vote, check_choice, named_vote_exists,
                        open_ballot, open_named_polls, poll_spec, resolve_code, settings_of,
                        voter_by_card)
@@ -120,12 +122,57 @@ def _ballot_flow(poll: Poll, action: str, cast, kiosk_cid: int | None, **extra):
 
 # ---- the kiosk -------------------------------------------------------------------------------
 
+@bp.app_errorhandler(kiosks.KioskRequired)
+def kiosk_required(err: kiosks.KioskRequired):
+    """403 kiosk_required, for the API and every page (raised by kiosks.require_kiosk): the page
+    says where to vote and nothing about the ballot."""
+    from ..errors import json_error, wants_json
+    db.session.rollback()
+    if wants_json():
+        return json_error(err.status, err.code, err.message)
+    return render_template("ballots/kiosk_required.html", cid=err.congress_id,
+                           message=err.message), err.status
+
+
+def _may_enrol() -> bool:
+    actor = current_actor()
+    return actor is not None and bool({"registrar", "counter"} & set(actor.role_list))
+
+
 @bp.get("/kiosk/<int:cid>")
 @public
 def kiosk(cid):
+    """The kiosk's start page (scan a slip or a card). A registrar or counter signed in on a
+    device that is not yet a kiosk of this congress sees the form that enrols it."""
     congress = get_congress(cid)
     session.pop("named", None)
-    return render_template("ballots/kiosk.html", congress=congress, error=None)
+    enrol = _may_enrol() and not kiosks.is_kiosk_of(cid)
+    can_vote = not kiosks.kiosk_needed(cid)
+    if not (enrol or can_vote):
+        raise kiosks.KioskRequired(cid)
+    return render_template("ballots/kiosk.html", congress=congress, error=None, enrol=enrol,
+                           can_vote=can_vote, is_kiosk=kiosks.is_kiosk_of(cid))
+
+
+@bp.post("/kiosk/<int:cid>/enrol")
+@roles("registrar", "counter")
+def kiosk_enrol(cid):
+    """Enrol this browser as a kiosk of the congress: it gets the kiosk cookie; the staff member
+    can then sign out and leave the tablet to the delegates."""
+    congress = get_congress(cid)
+    try:
+        kiosk, token = kiosks.enrol_kiosk(congress, request.form.get("label"),
+                                          actor=current_actor())
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("ballots.kiosk", cid=cid), 303)
+    flash(_("This tablet is now the kiosk “%(label)s” of this congress. Sign out and leave it "
+            "to the delegates.", label=kiosk.label), "ok")
+    response = redirect(url_for("ballots.kiosk", cid=cid), 303)
+    kiosks.set_kiosk_cookie(response, token)
+    return response
 
 
 @bp.post("/kiosk/<int:cid>")
@@ -135,6 +182,7 @@ def kiosk(cid):
 def kiosk_code(cid):
     """A scanned or typed ballot code (→ its ballot page) or a delegate card (→ named vote)."""
     congress = get_congress(cid)
+    kiosks.require_kiosk(cid)
     text = (request.form.get("code") or "").strip()
     code = resolve_code(text)
     try:
@@ -173,6 +221,7 @@ def named(cid, pid):
     """A named ballot of an open poll, unlocked at this kiosk by a delegate's card."""
     from ..congress.models import Delegate
     congress = get_congress(cid)
+    kiosks.require_kiosk(cid)
     poll = db.session.get(Poll, pid)
     if poll is None or poll.congress_id != cid:
         raise ServiceError("unknown_poll", _("No such poll."), status=404)
@@ -204,6 +253,7 @@ def named(cid, pid):
 def ballot(code):
     """The ballot of a token: the QR code's URL, opened at the kiosk or with a phone camera."""
     kiosk_cid = _kiosk_cid()
+    kiosks.require_kiosk_for_ballot(code)
     norm = resolve_code(code)
     try:
         poll, _token = open_ballot(code, congress_id=kiosk_cid)

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
@@ -18,6 +18,7 @@ class CongressForm(FlaskForm):
     quorum_fraction = StringField(_l("Quorum (fraction of voters summoned)"), default="2/3",
                                   validators=[DataRequired(), Regexp(r"^\s*\d+\s*/\s*\d+\s*$",
                                               message=_l("Write a fraction such as 2/3."))])
+    kiosk_only = BooleanField(_l("Votes only from enrolled kiosks"), default=True)
 
 
 class BranchForm(FlaskForm):

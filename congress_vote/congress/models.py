@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
@@ -23,6 +23,8 @@ class Congress(db.Model):
     ends_on: Mapped[date | None]
     kind: Mapped[str] = mapped_column(String(20), default="members")  # members | delegates
     quorum_fraction: Mapped[str] = mapped_column(String(20), default="2/3")
+    # Casts and named votes only from enrolled kiosks (congress/kiosks.py).
+    kiosk_only: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branches: Mapped[list["Branch"]] = relationship(back_populates="congress",
@@ -86,3 +88,20 @@ class Delegate(db.Model):
     @property
     def branch_name(self) -> str:
         return self.branch.name if self.branch else ""
+
+
+class Kiosk(db.Model):
+    """An enrolled voting device of a congress (congress/kiosks.py). The device holds a random
+    token (cookie or X-Kiosk-Token); only its SHA-256 is stored. It belongs to the congress:
+    `enrolled_by` is kept for the audit only, and the user's logout or deactivation does not
+    touch it; `revoked_at` ends it."""
+    __tablename__ = "kiosk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"),
+                                             index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enrolled_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]

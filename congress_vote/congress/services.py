@@ -11,8 +11,6 @@ cancels the old card. Rotating SECRET_KEY would cancel every card: keep it for t
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 import unicodedata
@@ -32,6 +30,8 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..i18n.collation import name_sort_key
 from .models import Branch, Congress, Delegate
+from .tables import read_table
+from .tables import reject_rows as _reject
 
 QR_PREFIX = "CV1:C:"
 KINDS = ("members", "delegates")
@@ -39,6 +39,7 @@ MEMBERSHIPS = ("full", "probationary")
 STATUSES = ("absent", "present", "excused")
 MAX_LEN = {"code": 50, "full_name": 200, "branch": 300, "position": 200}
 MAX_IMPORT_ROWS = 5000
+MAX_TABLE_ROWS = MAX_IMPORT_ROWS + 100  # rows read from a file: the header and some blank rows
 
 
 # ---- small helpers ---------------------------------------------------------------------------
@@ -126,6 +127,11 @@ def _congress_fields(data: dict, partial: bool = False) -> dict:
     if "quorum_fraction" in data or not partial:
         frac = parse_fraction(data.get("quorum_fraction") or "2/3")
         out["quorum_fraction"] = f"{frac.numerator}/{frac.denominator}"
+    if "kiosk_only" in data or not partial:
+        only = data.get("kiosk_only", True)
+        if not isinstance(only, bool):
+            raise ServiceError("bad_kiosk_only", _("kiosk_only must be true or false."))
+        out["kiosk_only"] = only
     return out
 
 
@@ -144,7 +150,8 @@ def create_congress(data: dict, actor=None) -> Congress:
     db.session.flush()
     record("congress.created", actor=actor, congress_id=congress.id,
            data={"name": congress.name, "kind": congress.kind,
-                 "quorum_fraction": congress.quorum_fraction})
+                 "quorum_fraction": congress.quorum_fraction,
+                 "kiosk_only": congress.kiosk_only})
     return congress
 
 
@@ -375,56 +382,6 @@ _HEADER_INDEX = {alias: key for key, aliases in _HEADERS.items() for alias in al
 REQUIRED_COLUMNS = ("code", "full_name", "branch", "membership")
 
 
-def _reject(rows: list[dict], message: str | None = None):
-    n = len({r["row"] for r in rows})
-    raise ServiceError("invalid_rows", message or
-                       _("The file was not imported: %(n)s row(s) have errors. Nothing was saved.",
-                         n=n),
-                       status=422, rows=rows)
-
-
-def _decode_csv(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        guess = _("Windows-1258 (Vietnamese Windows)")
-        try:
-            data.decode("cp1258")
-        except UnicodeDecodeError:
-            guess = _("Latin-1 or another 8-bit encoding")
-        line = data[:err.start].count(b"\n") + 1
-        _reject([{"row": line, "field": "file",
-                  "message": _("the file is not UTF-8 (byte %(byte)s, it looks like %(guess)s); "
-                               "save it as “CSV UTF-8” and import again",
-                               byte=err.start + 1, guess=guess)}],
-                _("The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
-                  "CSV UTF-8) and import it again. Nothing was saved."))
-
-
-def read_table(data: bytes) -> list[list]:
-    """The rows of a CSV (UTF-8, BOM or not) or XLSX file, header first."""
-    if data[:4] == b"PK\x03\x04":
-        try:
-            from openpyxl import load_workbook
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            ws = wb.worksheets[0]
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            wb.close()
-            return rows
-        except Exception:  # a damaged or non-XLSX zip
-            _reject([{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
-                    _("The file is not a readable XLSX workbook. Nothing was saved."))
-    if b"\x00" in data[:4096]:
-        _reject([{"row": 0, "field": "file", "message": _("binary file (UTF-16 or not a CSV)")}],
-                _("The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved."))
-    text = _decode_csv(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
-
-
 def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list[dict]]:
     """Map the header to fields; returns ([(row number, raw dict)], errors). Row numbers count
     the header as row 1, as a spreadsheet shows them."""
@@ -462,7 +419,7 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
     if not data:
         _reject([{"row": 0, "field": "file", "message": _("the file is empty")}],
                 _("The file is empty. Nothing was saved."))
-    rows, errors = parse_delegate_rows(read_table(data))
+    rows, errors = parse_delegate_rows(read_table(data, MAX_TABLE_ROWS))
     if errors:
         _reject(errors)
     if not rows:
@@ -724,22 +681,21 @@ def absentees(congress: Congress) -> tuple[list[Delegate], list[Delegate]]:
             [d for d in items if d.status == "excused"])
 
 
-def delegate_dict(d: Delegate, with_card: bool = True) -> dict:
-    out = {"id": d.id, "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
-           "membership": d.membership, "can_vote": d.can_vote, "status": d.status,
-           "gender": d.gender, "birth_year": d.birth_year, "position": d.position,
-           "absence_reason": d.absence_reason,
-           "checked_in_at": d.checked_in_at.isoformat() if d.checked_in_at else None}
-    if with_card:
-        out["card_code"] = codes.format_code(card_code(d))
-    return out
+def delegate_dict(d: Delegate) -> dict:
+    """A delegate as JSON shows it. Never the card code: a card code is a credential and
+    exists only on the printed card (printing.cards_pdf)."""
+    return {"id": d.id, "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
+            "membership": d.membership, "can_vote": d.can_vote, "status": d.status,
+            "gender": d.gender, "birth_year": d.birth_year, "position": d.position,
+            "absence_reason": d.absence_reason,
+            "checked_in_at": d.checked_in_at.isoformat() if d.checked_in_at else None}
 
 
 def congress_dict(c: Congress) -> dict:
     return {"id": c.id, "name": c.name, "organisation": c.organisation, "term": c.term,
             "venue": c.venue, "starts_on": c.starts_on.isoformat() if c.starts_on else None,
             "ends_on": c.ends_on.isoformat() if c.ends_on else None, "kind": c.kind,
-            "quorum_fraction": c.quorum_fraction,
+            "quorum_fraction": c.quorum_fraction, "kiosk_only": c.kiosk_only,
             "branches": [{"id": b.id, "name": b.name} for b in c.branches]}
 
 

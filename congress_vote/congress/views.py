@@ -11,7 +11,6 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_babel import format_time
 from flask_babel import gettext as _
 
-from .. import codes
 from ..errors import ServiceError, commit_or_flash
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db
@@ -39,7 +38,7 @@ def _delegate(congress, did: int):
 def _form_data(form: CongressForm) -> dict:
     return {k: getattr(form, k).data for k in ("name", "organisation", "term", "venue",
                                                "starts_on", "ends_on", "kind",
-                                               "quorum_fraction")}
+                                               "quorum_fraction", "kiosk_only")}
 
 
 # ---- congress --------------------------------------------------------------------------------
@@ -139,20 +138,22 @@ def delegate_edit(cid: int, did: int):
         if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
-    return render_template("congress/delegate_form.html", congress=c, form=form, delegate=d,
-                           card=codes.format_code(svc.card_code(d)))
+    return render_template("congress/delegate_form.html", congress=c, form=form, delegate=d)
 
 
 @bp.post("/congresses/<int:cid>/delegates/<int:did>/reissue")
 @roles("admin")
 def reissue(cid: int, did: int):
+    """Cancel a lost card and answer the new printed card (PDF): the new code is shown on no
+    page, only on the card."""
+    from ..reports.pdf import pdf_response
+    from .printing import cards_pdf
     c = _congress(cid)
     d = _delegate(c, did)
     svc.reissue_card(d, actor=current_actor())
+    pdf = cards_pdf(c, [d])  # rendered before the commit: a failed render reissues nothing
     db.session.commit()
-    flash(_("A new card was issued for %(name)s; the old card no longer works. Print the new "
-            "card from this page.", name=d.full_name), "ok")
-    return redirect(url_for("congress.delegate_edit", cid=c.id, did=d.id))
+    return pdf_response(pdf, f"card-{d.id}.pdf")
 
 
 @bp.get("/congresses/<int:cid>/delegates/<int:did>/card.pdf")
@@ -241,8 +242,7 @@ def _feedback(kind: str, message: str, delegate=None, status: int = 200):
     last = svc.last_check_in(c)
     if _wants_json():
         return jsonify({"kind": kind, "message": message,
-                        "delegate": svc.delegate_dict(delegate, with_card=False)
-                        if delegate else None,
+                        "delegate": svc.delegate_dict(delegate) if delegate else None,
                         "attendance": figures,
                         "last": {"id": last.id, "full_name": last.full_name} if last else None
                         }), status
@@ -336,3 +336,6 @@ def attendance_set(cid: int, did: int):
               "absent": _("Marked absent: %(name)s", name=d.full_name),
               "present": _("Checked in: %(name)s", name=d.full_name)}
     return _feedback("excused" if status == "excused" else "ok", labels[status], d)
+
+
+from . import kiosk_views  # noqa: E402,F401  (its routes are on this blueprint)

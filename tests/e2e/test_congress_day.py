@@ -408,8 +408,27 @@ class Hall:
     def kiosk(self, portrait: bool = False):
         attr = "kiosk_p" if portrait else "kiosk_l"
         if not hasattr(self, attr):
-            setattr(self, attr, self.screens.open("tablet_portrait" if portrait else "tablet"))
+            tablet = self.screens.open("tablet_portrait" if portrait else "tablet")
+            self.enrol_tablet(tablet, "Máy dọc" if portrait else "Máy ngang")
+            setattr(self, attr, tablet)
         return getattr(self, attr)
+
+    def enrol_tablet(self, tablet, label: str):
+        """Before it takes votes a tablet is enrolled as a kiosk: a registrar signs in on it,
+        enrols it on the kiosk page, signs out and leaves it to the delegates."""
+        tablet.goto(self.live(f"/kiosk/{self.cid}"))  # not a kiosk yet: no scanner
+        assert tablet.locator("#code-input").count() == 0
+        login(tablet, self.live, "registrar")
+        tablet.goto(self.live(f"/kiosk/{self.cid}"))
+        tablet.fill("#kiosk-label", label)
+        tablet.locator("form.kiosk-enrol-form button").click()
+        tablet.wait_for_load_state()
+        assert label in flash_text(tablet), flash_text(tablet)
+        tablet.locator("form.kiosk-signout button").click()
+        tablet.wait_for_load_state()
+        tablet.goto(self.live(f"/kiosk/{self.cid}"))
+        assert tablet.locator("#code-input").count() == 1, tablet.inner_text("main")[:300]
+        assert tablet.locator(".who").count() == 0 and tablet.locator("#kiosk-label").count() == 0
 
     def open_ballot(self, tablet, qr_text: str, typed: bool):
         tablet.goto(self.live(f"/kiosk/{self.cid}"))

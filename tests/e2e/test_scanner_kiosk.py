@@ -58,7 +58,10 @@ def issued_slips(app, api, staff, tmp_path):
     _ok(chair.post(f"/api/v1/polls/{pid}/open"), 200)
     batch = _ok(counter.post(f"/api/v1/polls/{pid}/ballots", json={"count": 2}), 201).json
     pdf = _ok(counter.get(batch["pdf_url"]), 200).data
-    return cid, batch["codes"], pdf
+    # The tablet must be an enrolled kiosk of the congress (kiosk_only is on by default).
+    kiosk = _ok(api("registrar").post(f"/api/v1/congresses/{cid}/kiosks",
+                                      json={"label": "Máy quét"}), 201).json["token"]
+    return cid, batch["codes"], pdf, kiosk
 
 
 def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
@@ -100,7 +103,7 @@ def live(app):
 def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
-    cid, codes, pdf = issued_slips
+    cid, codes, pdf, kiosk = issued_slips
     raw = codes[0].replace("-", "")
     png, qr_text = slip_from_pdf(pdf, codes[0], tmp_path)
     y4m = png_to_y4m(png, tmp_path / "slip.y4m")
@@ -109,6 +112,8 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
         browser = launch_chromium(p, y4m)
         try:
             ctx = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
+            ctx.add_cookies([{"name": "cv_kiosk", "value": kiosk, "url": live,
+                              "httpOnly": True, "sameSite": "Strict"}])
             ctx.add_init_script(NO_BARCODE_DETECTOR)
             page = ctx.new_page()
             page.on("request", lambda r: requests.append(r.url))

@@ -29,14 +29,19 @@ class Answer:
 
 
 class FlaskCaller:
-    """call(method, path, json=..., token=...) through a Flask test client."""
+    """call(method, path, json=..., token=...) through a Flask test client. `kiosk`, once set
+    (setup_open_poll enrols one), is sent as X-Kiosk-Token on every call: this caller is then an
+    enrolled voting kiosk of the scenario's congress."""
+
+    kiosk: str | None = None
 
     def __init__(self, client):
         self.client = client
 
     def __call__(self, method, path, json=None, data=None, content_type=None, token=None,
                  headers=None) -> Answer:
-        h = dict(headers or {})
+        h = {"X-Kiosk-Token": self.kiosk} if self.kiosk else {}
+        h.update(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
         kw = {"headers": h}
@@ -52,12 +57,15 @@ class FlaskCaller:
 class HttpCaller:
     """The same over HTTP/1.1 (one connection per call: simple and thread-safe)."""
 
+    kiosk: str | None = None
+
     def __init__(self, host: str, port: int, timeout: float = 30):
         self.host, self.port, self.timeout = host, port, timeout
 
     def __call__(self, method, path, json=None, data=None, content_type=None, token=None,
                  headers=None) -> Answer:
-        h = dict(headers or {})
+        h = {"X-Kiosk-Token": self.kiosk} if self.kiosk else {}
+        h.update(headers or {})
         body = None
         if json is not None:
             body = _json.dumps(json).encode()
@@ -128,6 +136,7 @@ class Scenario:
     seats: int
     token: str           # bearer token of the all-roles user
     user_id: int
+    kiosk: str | None = None  # the token of the congress's enrolled kiosk (X-Kiosk-Token)
 
 
 def setup_open_poll(call, token: str, user_id: int, voters: int, seats: int = 3,
@@ -160,7 +169,12 @@ def setup_open_poll(call, token: str, user_id: int, voters: int, seats: int = 3,
         r = call("POST", f"/api/v1/polls/{pid}/open", token=token)
         poll = _need(r, 200, "open poll")
         cands = [c["id"] for c in poll["candidates"]]
-        return Scenario(cid, pid, cands, seats, token, user_id)
+        # Votes come only from enrolled kiosks (kiosk_only, on by default): this caller is one.
+        r = call("POST", f"/api/v1/congresses/{cid}/kiosks", token=token,
+                 json={"label": "Máy thử"})
+        kiosk = _need(r, 201, "enrol kiosk")["token"]
+        call.kiosk = kiosk
+        return Scenario(cid, pid, cands, seats, token, user_id, kiosk)
     except Missing:
         return None
 
