@@ -310,10 +310,13 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
             db.session.add(Delegate(congress_id=c.id, code=f"d{n}", full_name=f"A {n}",
                                     sort_key="", membership="full", status="present",
                                     card_nonce="n", card_hash=codes.code_hash(codes.new_code())))
+        from congress_vote.auth.services import create_user
+        counter = create_user("dem", "password123", ["counter"])  # the poll's committee
         p = create_poll(c, {"kind": "committee", "title": "T", "seats": 2,
+                            "counting_committee": [counter.id],
                             "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}]}, None)
         open_poll(p, None)
-        tokens = issue_ballots(p, 8, None).codes
+        tokens = issue_ballots(p, 8, counter).codes
         cid = c.id
         from congress_vote.congress.kiosks import enrol_kiosk
         kiosk = enrol_kiosk(c, "Máy 1", None)[1]

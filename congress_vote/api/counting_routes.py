@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..counting import services as cs
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.committee import committee_route
 from ..polls.services import get_poll, poll_to_dict
 from ..security import current_actor, public, roles
 from . import bp
@@ -172,6 +173,7 @@ def api_hand_count(pid):
 
 @bp.get("/polls/<int:pid>/minutes.pdf")
 @roles("counter", "chair")
+@committee_route(readers=("chair",))
 @doc("The counting minutes (Biên bản kiểm phiếu) as PDF; ?lang=en for English",
      produces="application/pdf", statuses=(200, 404, 409), tag="counting")
 def api_minutes(pid):

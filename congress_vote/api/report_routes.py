@@ -10,6 +10,7 @@ from ..audit.services import head_hash
 from ..errors import ServiceError
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db, limiter
+from ..polls.committee import committee_route
 from ..polls.services import poll_to_dict
 from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
@@ -119,6 +120,7 @@ def export_xlsx(pid: int):
 
 @bp.get("/polls/<int:pid>/ballots.json")
 @roles("counter", "chair", "observer")
+@committee_route(readers=("chair", "observer"))
 @doc("Anonymous ballots of a counted poll for an independent recount "
      "(python -m congress_vote.rules.recount FILE)", response={"type": "object"},
      statuses=(200, 409))

@@ -1,16 +1,19 @@
 """The counting actions a person may take on a poll, for the poll page's "Counting" panel.
 
 One place decides which counting page applies in which state and for which role, mirroring the
-roles of counting.views (so a link is never shown to someone the page would refuse):
+roles of counting.views and the committee guard (polls.committee), so a link is never shown to
+someone the page would refuse. "Committee" below is a member of THIS poll's counting committee (a
+counter of another poll's committee gets only what any counter reads):
 
 - result / count page (``counting.result``): admin, counter, chair, observer, once the poll is
   closed (and while it is open for a show of hands, whose counts are entered then);
-- count the ballots: counter, when closed (the button is on the result page);
-- review ballots: counter, chair, observer, after close;
-- paper ballot entry: counter, secret polls, while open, closed or counted;
-- show of hands: counter, open-vote resolutions, while open or closed, before any ballot;
-- sign: a member of the poll's counting committee, when counted and not yet signed by them;
-- counting minutes (PDF): counter, chair, once counted;
+- count the ballots: committee, when closed (the button is on the result page);
+- review ballots: committee, chair, observer, after close;
+- paper ballots: committee, secret polls, while open (printing), closed or counted (entry,
+  which waits for the close and the paper return: counting.paper_figures);
+- show of hands: committee, open-vote resolutions, while open or closed, before any ballot;
+- sign: committee, when counted and not yet signed by them;
+- counting minutes (PDF): committee, chair, once counted;
 - next round: admin, when the chain of rounds proposes one (counting.rounds.chain_proposal).
 """
 from __future__ import annotations
@@ -45,30 +48,31 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
         return []
     out: list[Action] = []
     is_ = actor.has_role
+    member = cs.is_committee_member(poll, actor)
     result_url = url_for("counting.result", pid=poll.id)
     hands = (poll.kind == "resolution" and poll.secrecy == "open"
-             and poll.status in ("open", "closed") and is_("counter")
+             and poll.status in ("open", "closed") and member
              and not db.session.scalar(select(func.count()).select_from(Ballot)
                                        .where(Ballot.poll_id == poll.id)))
     if hands:
         out.append(Action("hand_count", url_for("counting.hand_count", pid=poll.id),
                           primary=poll.status == "open"))
-    if is_("counter") and poll.status == "closed":
+    if member and poll.status == "closed":
         out.append(Action("count", result_url, primary=True))
     elif is_("admin", "counter", "chair", "observer") and (
             poll.status in AFTER_CLOSE or hands):
         out.append(Action("result", result_url))
-    if is_("counter") and poll.secrecy == "secret" and poll.status in ("open", "closed",
+    if member and poll.secrecy == "secret" and poll.status in ("open", "closed",
                                                                        "counted"):
         out.append(Action("paper", url_for("counting.paper", pid=poll.id)))
-    if is_("counter", "chair", "observer") and poll.status in AFTER_CLOSE:
+    if (member or is_("chair", "observer")) and poll.status in AFTER_CLOSE:
         out.append(Action("review", url_for("counting.review", pid=poll.id)))
-    if poll.status == "counted" and cs.is_committee_member(poll, actor):
+    if poll.status == "counted" and member:
         signed = db.session.scalar(select(func.count()).select_from(Signoff).where(
             Signoff.poll_id == poll.id, Signoff.user_id == actor.id))
         if not signed:
             out.append(Action("sign", result_url + "#sign", primary=True))
-    if is_("counter", "chair") and poll.status in COUNTED:
+    if (member or is_("chair")) and poll.status in COUNTED:
         out.append(Action("minutes", url_for("counting.minutes", pid=poll.id)))
     if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED:
         from .rounds import chain_proposal
