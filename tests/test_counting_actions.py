@@ -70,7 +70,7 @@ def test_draft_and_open_secret_poll_have_no_count_links(world, auth, client):
         assert _actions(client, auth, who, draft.id) == {}, who
     draft.status = "open"
     db.session.commit()
-    # open: only paper entry (paper ballots may come in while the poll is open)
+    # open: only the paper ballots page (printing; entry waits for the close and the return)
     assert _actions(client, auth, "counter1", draft.id) == {"paper": f"/polls/{draft.id}/paper"}
     assert _actions(client, auth, "chair", draft.id) == {}
 

@@ -146,3 +146,18 @@ def test_minutes_show_the_four_paper_figures(world, api):
             line = next((x for x in lines if label in x), None)
             assert line is not None, (label, text)
             assert line.rstrip().endswith(value), (label, line)
+
+
+def test_paper_page_says_entry_waits(world, auth, client):
+    poll, _ = _poll(world)
+    auth.login("counter1")
+    html = client.get(f"/polls/{poll.id}/paper").get_data(as_text=True)
+    assert "flash-warn" in html and 'class="primary big" disabled' in html
+    world.close(poll)
+    db.session.commit()
+    html = client.get(f"/polls/{poll.id}/paper").get_data(as_text=True)
+    assert f"/polls/{poll.id}/count#paper-return" in html
+    assert 'class="primary big" disabled' in html
+    client.post(f"/polls/{poll.id}/paper-returns", data={"unused": "0"})
+    html = client.get(f"/polls/{poll.id}/paper").get_data(as_text=True)
+    assert 'class="primary big" disabled' not in html

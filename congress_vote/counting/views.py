@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..ballots.services import issue_ballots, poll_spec
+from ..ballots.services import issue_batch
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import committee_route
-from ..polls.services import get_poll, settings_of
-from ..reports.pdf import pdf_response, qr_svg, render_pdf
-from ..rules import max_kept
+from ..polls.services import get_poll
+from ..reports.pdf import pdf_response
 from ..security import current_actor, roles
 from . import rounds
 from . import services as cs
@@ -158,7 +157,8 @@ def paper(pid):
                            pending=cs.pending_paper(poll), reasons=cs.PAPER_INVALID_REASONS,
                            can_settle=cs.can_settle(poll, current_actor()),
                            on_committee=cs.is_committee_member(poll, current_actor()),
-                           print_form=PaperPrintForm(), settle=request.args.get("settle"))
+                           print_form=PaperPrintForm(), settle=request.args.get("settle"),
+                           paper=paper_figures(poll))
 
 
 @bp.post("/polls/<int:pid>/paper")
@@ -193,26 +193,12 @@ def paper_print(pid):
     if not form.validate_on_submit():
         raise ServiceError("bad_count", _("Give a number of ballots between 1 and 2000."),
                            status=422)
-    issued = issue_ballots(poll, form.count.data, current_actor(), kind="paper")
+    # Rendered before the commit and kept (sealed) until the close: downloadable again from
+    # the poll page or GET /api/v1/polls/<pid>/batches/<batch_id>.pdf.
+    _issued, pdf = issue_batch(poll, form.count.data, current_actor(), kind="paper",
+                               size=form.size.data)
     db.session.commit()
-    pdf = paper_ballots_pdf(poll, list(issued.codes), form.size.data)
     return pdf_response(pdf, f"phieu-bau-{poll.id}.pdf")
-
-
-def paper_ballots_pdf(poll, codes_: list[str], size: str = "A4") -> bytes:
-    """One full paper ballot per page: header, title, candidates (or items) in ballot order,
-    instructions, the QR of PUBLIC_BASE_URL/b/<code> and the printed code."""
-    from flask import current_app
-
-    from ..codes import format_code
-    from ..congress.models import Congress
-    base = current_app.config["PUBLIC_BASE_URL"]
-    congress = db.session.get(Congress, poll.congress_id)
-    ballots = [{"code": format_code(c), "qr": qr_svg(f"{base}/b/{c}", size_mm=26)}
-               for c in codes_]
-    return render_pdf("print/paper_ballots.html", poll=poll, congress=congress, ballots=ballots,
-                      size="A5" if size == "A5" else "A4",
-                      max_kept=max_kept(poll_spec(poll), settings_of(poll)))
 
 
 @bp.get("/polls/<int:pid>/entry-log.pdf")
