@@ -140,3 +140,29 @@ def test_nothing_typed_is_stored(proxied, staff):
     stored = " ".join(r.key for r in rows)
     assert "someone-typed-this" not in stored and "198.51.100.9" not in stored
     assert "typed-secret" not in stored
+
+
+def test_the_real_admins_browser_is_not_locked_out(proxied, staff):
+    """An attacker who keeps the admin account locked from elsewhere does not keep the admin out
+    of a browser where they signed in before; a browser that never did stays locked, and a
+    known-device cookie of another account does not help."""
+    def form(client, password, address, username="admin"):
+        return client.post("/login", data={"username": username, "password": password},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           headers={"X-Forwarded-For": address})
+    admins = proxied.test_client()
+    assert form(admins, PASSWORD, "10.9.0.1").status_code == 302
+    assert admins.get_cookie("cv_device") is not None
+    admins.post("/logout")
+    chairs = proxied.test_client()
+    assert form(chairs, PASSWORD, "10.9.0.2", "chair").status_code == 302
+    attacker = proxied.test_client()
+    codes = [form(attacker, f"guess-{i}", f"198.51.100.{i}").status_code for i in range(8)]
+    assert codes == [200] * 6 + [429] * 2
+    assert form(attacker, PASSWORD, "198.51.100.50").status_code == 429
+    assert form(chairs, PASSWORD, "10.9.0.2").status_code == 429  # the chair's browser
+    forged = proxied.test_client()
+    forged.set_cookie("cv_device", "forged-value")
+    assert form(forged, PASSWORD, "10.9.0.3").status_code == 429
+    assert form(admins, PASSWORD, "10.9.0.1").status_code == 302  # the admin's own browser
+    assert admins.get("/users").status_code == 200

@@ -5,8 +5,10 @@ After LOGIN_ACCOUNT_FREE_FAILURES failures of an account (LOGIN_ADDRESS_FREE_FAI
 address) within LOGIN_THROTTLE_WINDOW_SECONDS of each other, every further failure locks that
 key for LOGIN_LOCK_BASE_SECONDS, doubling per failure up to LOGIN_LOCK_MAX_SECONDS: a lock is
 always time-bounded, so nobody can lock the real admin out for good, only slow the guesses down to
-a few an hour. While a key is locked no password is checked, the right one included. A success
-clears the account's count. Keys are SHA-256 digests: nothing typed is stored.
+a few an hour; and an account lock does not apply in a browser where that account signed in
+before (auth/devices.py), so the real user keeps their way in. While a key is locked no password
+is checked, the right one included. A success clears the account's count. Keys are SHA-256
+digests: nothing typed is stored.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..audit.services import record
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
+from . import devices
 from .models import LoginThrottle
 
 
@@ -50,6 +53,8 @@ def check(username: str, address: str) -> None:
     if not _enabled():
         return
     keys = [k for k, _free in _keys(username, address)]
+    if devices.is_known(username):
+        keys = keys[1:]  # the account's own browser: only the address limit applies
     now = utcnow()
     until = db.session.scalar(select(LoginThrottle.locked_until).where(
         LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)

@@ -7,7 +7,7 @@ from ..audit.services import record
 from ..errors import ServiceError, commit_or_flash
 from ..extensions import db, limiter, login_manager
 from ..security import current_actor, public, roles, staff
-from . import sessions
+from . import devices, sessions
 from .accounts import sign_in
 from .forms import LoginForm, UserForm
 from .services import create_user, list_users
@@ -45,7 +45,9 @@ def login():
             sessions.start_session(user)
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            resp = redirect(_safe_next(request.args.get("next")))
+            devices.remember(resp, user.username)
+            return resp
     return render_template("auth/login.html", form=form), status
 
 
