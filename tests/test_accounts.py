@@ -334,3 +334,12 @@ def test_demo_prints_a_random_password_of_12_characters(app, runner, client, mon
     assert len(printed) >= 12
     r = client.post("/api/v1/session", json={"username": "admin", "password": printed})
     assert r.status_code == 201
+
+
+def test_account_pages_are_vietnamese(app, client, staff):
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    for path, vi, english in (("/account", "Đổi mật khẩu của tôi", "Change my password"),
+                              (f"/users/{staff['chair']}", "Vô hiệu hóa", "Deactivate"),
+                              ("/users", "Chức vụ", "Title (office held)")):
+        text = client.get(path).get_data(as_text=True)
+        assert vi in text and english not in text, path
