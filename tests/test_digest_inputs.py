@@ -138,7 +138,7 @@ def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path)
         path = tmp_path / "ballots.json"
         path.write_text(json.dumps(data, ensure_ascii=False))
         return subprocess.run([sys.executable, "-m", "congress_vote.rules.recount", str(path)],
-                              capture_output=True, text=True, cwd=root)
+                              capture_output=True, text=True, cwd=root, check=False)
     good = run(payload)
     assert good.returncode == 0, good.stderr
     assert res["digest"] in good.stdout
@@ -150,3 +150,50 @@ def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path)
     bad["attendance"]["voters_present"] += 1
     out = run(bad)
     assert out.returncode == 1 and "digest" in out.stderr
+
+
+def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runner):
+    """The full attack: the attendance is edited AND the stored result's figures are rewritten
+    to what the edited attendance gives, keeping the signed digest. Only a digest covering the
+    attendance catches it."""
+    from congress_vote.counting import services as cs
+    from congress_vote.counting.models import PollResult
+    poll = world.election()
+    _certify(api, poll)
+    pid = poll.id
+    row = db.session.get(Poll, pid)
+    att = json.loads(row.attendance)
+    att["voters_summoned"] = att["summoned"] = 40
+    row.attendance = json.dumps(att)
+    db.session.flush()
+    stored = db.session.get(PollResult, pid)
+    old = json.loads(stored.data)
+    fresh = cs._named_result(row, cs._count(row))
+    fresh["digest"] = stored.digest
+    for key in ("digest_parts", "digest_format", "paper"):
+        if key in old:
+            fresh[key] = old[key]
+    assert fresh["candidates"] != old["candidates"]  # who is elected changed
+    stored.data = json.dumps(fresh, ensure_ascii=False, sort_keys=True)
+    db.session.commit()
+    _both_fail_naming(runner, pid, "attendance")
+
+
+def test_a_result_counted_before_the_full_digest_still_recounts(world, api, runner):
+    """A result stored by the former format (ballot-set digest, no digest_parts) is compared
+    on that digest: upgrading does not make every old counted poll fail."""
+    from congress_vote import rules
+    from congress_vote.counting import services as cs
+    from congress_vote.counting.models import PollResult
+    poll = world.election()
+    api("counter1").post(f"/api/v1/polls/{poll.id}/count")
+    row = db.session.get(PollResult, poll.id)
+    data = json.loads(row.data)
+    for key in ("digest_parts", "digest_format", "paper"):
+        data.pop(key)
+    spec, _att, ballots, settings, hand = cs.rules_inputs(poll)
+    data["digest"] = row.digest = rules.ballot_digest(spec, settings, ballots, hand)
+    row.data = json.dumps(data)
+    db.session.commit()
+    out = _recount(runner, poll.id)
+    assert out.exit_code == 0, out.output

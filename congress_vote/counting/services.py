@@ -35,8 +35,6 @@ from sqlalchemy import delete, func, select, update
 
 from .. import rules
 from ..audit.services import head_hash, record
-from ..rules.digest import RESULT_FORMAT
-from ..rules.model import SOURCES
 from ..ballots.models import Ballot, BallotToken, HandCount, IssueBatch, NamedVote, PaperEntry
 from ..ballots.receipts import new_receipt
 from ..ballots.services import _build_spec, poll_spec, resolve_code
@@ -50,9 +48,15 @@ from ..ids import bad_id, check_ids
 from ..polls.committee import is_committee_member, require_committee
 from ..polls.models import Poll, PollItem
 from ..polls.services import committee_ids, create_poll, settings_of
+from ..rules.digest import RESULT_FORMAT
+from ..rules.model import SOURCES
 from .models import PollResult, Signoff
-from .paper_figures import require_after_close, require_entry_room, require_return, \
-    require_return_before_count
+from .paper_figures import (
+    require_after_close,
+    require_entry_room,
+    require_return,
+    require_return_before_count,
+)
 
 PAPER_INVALID_REASONS = ("identifying_mark", "added_names", "not_issued", "torn", "other")
 LOCKED = ("certified", "published")
@@ -830,9 +834,13 @@ def recount_compare(poll: Poll) -> tuple[rules.Result, list[str]]:
                            status=409)
     fresh, doc = _count_doc(poll)
     stored = json.loads(row.data)
+    if "digest_format" not in stored:
+        # counted before the digest covered every input: compare the ballot-set digest it has
+        spec, _att, ballots, settings, hand = rules_inputs(poll)
+        fresh.digest = rules.ballot_digest(spec, settings, ballots, hand)
     payload = {"digest": row.digest, "result": stored}
     diffs = rules.compare_with_payload(payload, fresh)
-    if fresh.digest != row.digest:
+    if fresh.digest != row.digest and "digest_format" in stored:
         # name the inputs that changed after the count (and so after any signature)
         changed = doc.differing(stored.get("digest_parts"))
         diffs.insert(0, "inputs changed since the count: " + (", ".join(changed) or

@@ -6,7 +6,6 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
