@@ -1,10 +1,14 @@
-"""API routes: polls (see api.md): create, read, list, open, issue ballots, close, turnout."""
+"""API routes: polls (see api.md): create, read, list, open, issue ballots and download a batch's
+PDF again, close, turnout."""
 from flask import url_for
 
-from ..ballots.services import issue_slips, turnout
+from ..ballots.batch_pdfs import batch_pdf
+from ..ballots.services import issue_batch, turnout
 from ..congress.services import get_congress
 from ..extensions import db
+from ..polls.committee import committee_route
 from ..polls.services import close_poll, create_poll, get_poll, open_poll, poll_to_dict, polls_of
+from ..reports.pdf import pdf_response
 from ..security import current_actor, roles, staff
 from . import bp
 from .util import doc, field, json_body, ok
@@ -102,21 +106,37 @@ def close_poll_route(pid):
 @roles("counter")
 @doc("Issue N anonymous ballots; the only time the tokens exist in plain text",
      body={"type": "object", "required": ["count"],
-           "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 5000}}},
+           "properties": {"count": {"type": "integer", "minimum": 1, "maximum": 5000},
+                          "kind": {"type": "string", "enum": ["slip", "paper"]},
+                          "size": {"type": "string", "enum": ["A4", "A5"]}}},
      response={"type": "object", "properties": {
          "tokens": {"type": "array", "items": _STR}, "codes": {"type": "array", "items": _STR},
-         "pdf_url": _STR, "batch_id": _ID}},
-     statuses=(201, 400, 404, 409, 422))
+         "pdf_url": _STR, "batch_id": _ID, "kind": _STR}},
+     statuses=(201, 400, 403, 404, 409, 422))
 def issue_ballots_route(pid):
     from .. import codes
     data = json_body()
     count = field(data, "count", int)
+    kind = field(data, "kind", str, required=False, default="slip")
+    size = field(data, "size", str, required=False, default="A4")
     poll = get_poll(pid)
-    issued, fid = issue_slips(poll, count, current_actor())
+    issued, _pdf = issue_batch(poll, count, current_actor(), kind=kind, size=size)
     db.session.commit()
     return ok({"tokens": issued.codes, "codes": [codes.format_code(c) for c in issued.codes],
-               "pdf_url": url_for("polls.slips_pdf", pid=pid, fid=fid),
-               "batch_id": issued.batch.id}, 201)
+               "pdf_url": url_for("polls.slips_pdf", pid=pid, fid=issued.batch.id),
+               "batch_id": issued.batch.id, "kind": kind}, 201)
+
+
+@bp.get("/polls/<int:pid>/batches/<int:batch_id>.pdf")
+@roles("counter")
+@committee_route()  # it holds usable ballots: the poll's own committee only
+@doc("An issued batch's PDF (slips or paper ballots) again, until the poll closes",
+     produces="application/pdf", statuses=(200, 403, 404, 409))
+def batch_pdf_route(pid, batch_id):
+    poll = get_poll(pid)
+    data = batch_pdf(poll, batch_id, current_actor())
+    db.session.commit()  # the download's audit event
+    return pdf_response(data, f"batch-{pid}-{batch_id}.pdf")
 
 
 @bp.get("/polls/<int:pid>/turnout")

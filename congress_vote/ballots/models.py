@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import utcnow
@@ -126,3 +126,15 @@ class HandCount(db.Model):
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("poll_id", "item_id", name="uq_hand_count_poll_item"),)
+
+
+class BatchPdf(db.Model):
+    """An issued batch's PDF (slips or paper ballots) while its poll is open, so that a lost
+    download does not cost the poll: AES-GCM sealed with a key derived from SECRET_KEY and the
+    batch id (ballots/batch_pdfs.py), deleted by the poll's close. Never plain text at rest."""
+    __tablename__ = "batch_pdf"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("issue_batch.id", ondelete="CASCADE"),
+                                          primary_key=True, autoincrement=False)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # nonce (12 bytes) ‖ ciphertext ‖ tag

@@ -16,11 +16,8 @@ Guarantees:
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -43,7 +40,6 @@ from .models import Ballot, BallotToken, IssueBatch, NamedVote
 from .receipts import new_receipt
 
 MAX_BATCH = 5000
-SLIP_FILE_TTL = 3600  # seconds a slips PDF may wait for its single download
 
 
 @dataclass
@@ -116,64 +112,26 @@ def ballot_url(code: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/b/{code}"
 
 
-# ---- slips PDF (download once) ----------------------------------------------------------------
+# ---- a batch and its PDF ------------------------------------------------------------------------
 
-def _slips_dir() -> Path:
-    d = Path(current_app.instance_path) / "slips"
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return d
-
-
-def purge_old_slips(now: float | None = None) -> int:
-    """Delete slips PDFs nobody fetched within SLIP_FILE_TTL; they hold usable ballots."""
-    now = now or time.time()
-    n = 0
-    for f in _slips_dir().glob("*.pdf"):
-        try:
-            if now - f.stat().st_mtime > SLIP_FILE_TTL:
-                f.unlink()
-                n += 1
-        except FileNotFoundError:
-            pass
-    return n
-
-
-def store_slips_pdf(poll_id: int, pdf: bytes) -> str:
-    """Write the PDF (0600) under a random 128-bit name; answer its id."""
-    purge_old_slips()
-    fid = f"{poll_id}-{secrets.token_hex(16)}"
-    path = _slips_dir() / f"{fid}.pdf"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pdf)
-    return fid
-
-
-def take_slips_pdf(poll_id: int, fid: str) -> bytes:
-    """Read and delete a stored slips PDF (it can be fetched once). 404 when gone."""
-    import re
-    if not re.fullmatch(rf"{poll_id}-[0-9a-f]{{32}}", fid or ""):
-        raise _err("unknown_file", _("No such slips file (each file can be downloaded once)."), 404)
-    path = _slips_dir() / f"{fid}.pdf"
-    try:
-        data = path.read_bytes()
-        path.unlink()
-    except FileNotFoundError:
-        raise _err("unknown_file", _("No such slips file (each file can be downloaded once)."),
-                   404) from None
-    return data
-
-
-def issue_slips(poll: Poll, count, actor) -> tuple[IssuedBatch, str]:
-    """Issue `count` slip ballots and render their slips PDF; answer the batch and the PDF id.
-
-    The PDF is rendered before the caller commits: if rendering fails, nothing is issued.
-    """
-    from .slips import render_slips
-    issued = issue_ballots(poll, count, actor, kind="slip")
-    pdf = render_slips(poll, issued.codes)
-    fid = store_slips_pdf(poll.id, pdf)
-    return issued, fid
+def issue_batch(poll: Poll, count, actor, kind: str = "slip",
+                size: str = "A4") -> tuple[IssuedBatch, bytes]:
+    """Issue `count` ballots and render their PDF: QR slips, or full paper ballots (`size` A4
+    or A5). The PDF is kept sealed in the database until the poll closes (batch_pdfs), so it can
+    be downloaded again. Rendered before the caller commits: if rendering fails, nothing is
+    issued."""
+    from .batch_pdfs import keep_batch_pdf
+    if size not in ("A4", "A5"):
+        raise _err("bad_size", _("size must be A4 or A5."), 422)
+    issued = issue_ballots(poll, count, actor, kind=kind)
+    if kind == "paper":
+        from .paper_ballots import paper_ballots_pdf
+        pdf = paper_ballots_pdf(poll, list(issued.codes), size)
+    else:
+        from .slips import render_slips
+        pdf = render_slips(poll, issued.codes)
+    keep_batch_pdf(issued.batch, pdf)
+    return issued, pdf
 
 
 # ---- resolving a ballot --------------------------------------------------------------------------

@@ -388,9 +388,13 @@ def close_poll(poll: Poll, actor) -> Poll:
     poll.attendance = canonical(figures)
     poll.status = "closed"
     poll.closed_at = utcnow()
+    # The kept batch PDFs (usable ballots until now) go with the close, in its transaction.
+    from ..ballots.batch_pdfs import drop_poll_pdfs
+    pdfs = drop_poll_pdfs(poll.id)
     db.session.flush()
     record("poll.closed", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "ballots_issued": issued, "ballots_voided": voided})
+           data={"poll_id": poll.id, "ballots_issued": issued, "ballots_voided": voided,
+                 "batch_pdfs_deleted": pdfs})
     return poll
 
 

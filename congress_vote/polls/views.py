@@ -8,12 +8,15 @@ from sqlalchemy import func, select
 
 from ..auth.models import User
 from ..ballots.models import Ballot, BallotToken
-from ..ballots.services import issue_slips, take_slips_pdf, turnout
+from ..ballots.batch_pdfs import batch_pdf
+from ..ballots.services import issue_batch, turnout
 from ..congress.services import get_congress
 from ..errors import ServiceError
 from ..extensions import db
+from ..ids import id_or_none
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles, staff
+from .committee import committee_route, is_committee_member
 from .forms import committee_ids as _committee_ids_of
 from .forms import form_from_poll, poll_data_from_form
 from .services import (close_poll, create_poll, get_poll, open_poll, polls_of, settings_of,
@@ -102,6 +105,7 @@ def show(pid):
     return render_template("polls/show.html", poll=poll, congress=congress,
                            settings=settings_of(poll), turnout=turnout(poll),
                            warnings=warnings_of(poll), committee=committee,
+                           on_committee=is_committee_member(poll, current_actor()),
                            count_actions=poll_actions(poll, current_actor()))
 
 
@@ -127,18 +131,21 @@ def close(pid):
 @roles("counter")
 def issue(pid):
     poll = get_poll(pid)
-    raw = (request.form.get("count") or "").strip()
-    if not raw.isdigit():
+    count = id_or_none((request.form.get("count") or "").strip())
+    if count is None:
         raise ServiceError("bad_count", _("Enter how many ballots to issue."), status=422)
-    issued, fid = issue_slips(poll, int(raw), current_actor())
+    issued, _pdf = issue_batch(poll, count, current_actor())
     db.session.commit()
     return render_template("polls/issued.html", poll=poll, count=len(issued.codes),
-                           pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=fid))
+                           pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=issued.batch.id))
 
 
 @bp.get("/polls/<int:pid>/slips/<fid>.pdf")
 @roles("counter")
+@committee_route()  # the slips hold usable ballots: the poll's own committee only
 def slips_pdf(pid, fid):
-    get_poll(pid)
-    data = take_slips_pdf(pid, fid)
-    return pdf_response(data, f"slips-poll-{pid}.pdf")
+    """A batch's PDF (slips or paper ballots), as often as needed until the poll closes."""
+    poll = get_poll(pid)
+    data = batch_pdf(poll, id_or_none(fid), current_actor())
+    db.session.commit()  # the download's audit event
+    return pdf_response(data, f"slips-poll-{pid}-{fid}.pdf")
