@@ -101,13 +101,15 @@ def scene(app, hall, auth, api, staff):
     toks = hall.issue(other["id"], 2)["tokens"]
     ids = [c["id"] for c in other["candidates"]]
     client = app.test_client()
+    client.environ_base["HTTP_X_KIOSK_TOKEN"] = hall.kiosk_tokens[cid]  # an enrolled tablet
     for t in toks:
         r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1]})
         assert r.status_code in (200, 201), r.json
     hall.close(other["id"])
     r = api("counter1").post(f"/api/v1/polls/{other['id']}/count")
     assert r.status_code == 200, r.json
-    return {"cid": cid, "poll": poll["id"], "token": tokens[0], "counted": other["id"]}
+    return {"cid": cid, "poll": poll["id"], "token": tokens[0], "counted": other["id"],
+            "kiosk": hall.kiosk_tokens[cid]}
 
 
 # (path, who signs in, Vietnamese phrase, its English source)
@@ -129,6 +131,8 @@ PAGES = [
 def test_pages_are_vietnamese_by_default_and_english_on_request(app, scene, auth, path, who,
                                                                  vi, en):
     client = app.test_client()
+    if path.startswith(("/kiosk/", "/b/")):  # voting pages: on an enrolled kiosk
+        client.environ_base["HTTP_X_KIOSK_TOKEN"] = scene["kiosk"]
     if who:
         client.post("/login", data={"username": who, "password": "password123"})
     url = path.format(**scene)
@@ -150,7 +154,7 @@ def test_browser_accept_language_does_not_switch_pages(app, scene):
     language switch changes them."""
     client = app.test_client()
     html = client.get(f"/kiosk/{scene['cid']}", headers={
-        "Accept-Language": "en-US,en;q=0.9",
+        "X-Kiosk-Token": scene["kiosk"], "Accept-Language": "en-US,en;q=0.9",
         "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}).get_data(as_text=True)
     assert "Quét phiếu bầu của bạn" in html
 

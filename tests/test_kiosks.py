@@ -153,6 +153,7 @@ def test_cast_with_a_photographed_slip_needs_a_kiosk(app, hall, client):
     html = page.get_data(as_text=True)
     assert page.status_code == 403 and poll["title"] not in html
     assert "Trần Văn Bình" not in html and f"/kiosk/{cid}" in html
+    assert 'lang="vi"' in html and "Hãy bỏ phiếu tại máy bỏ phiếu trong hội trường" in html
     assert outside.post(f"/b/{tokens[0]}", data={"step": "cast"}).status_code == 403
     # nothing was consumed: the kiosk casts the same slip
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept})

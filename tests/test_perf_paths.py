@@ -69,10 +69,13 @@ def test_cast_runs_six_statements_and_chains_one_event(hall, app, client):
     with Statements(app) as st:
         r = client.post(f"/api/v1/ballot/{tokens[1]}", json={"kept": kept})
     assert r.status_code == 201
+    # the kiosk check (congress/kiosks.py), one read before anything is written
+    check, work = st.work[0], st.work[1:]
+    assert check.upper().startswith("SELECT") and "kiosk" in check.lower(), st.work
     # token UPDATE ... RETURNING, poll, ballot INSERT, the audit append (see _append_statements)
-    assert [w.split()[0].upper() for w in st.work[3:]] == _append_statements(app), st.work
-    assert st.work[0].upper().startswith("UPDATE BALLOT_TOKEN")
-    assert st.work[2].upper().startswith("INSERT INTO BALLOT ")
+    assert [w.split()[0].upper() for w in work[3:]] == _append_statements(app), st.work
+    assert work[0].upper().startswith("UPDATE BALLOT_TOKEN")
+    assert work[2].upper().startswith("INSERT INTO BALLOT ")
     assert "Set-Cookie" not in r.headers  # a tablet's cast gets no session cookie
     assert _events(app, "ballot.cast") == 2
     from congress_vote.audit.services import head_hash, verify_chain
@@ -173,7 +176,7 @@ def _orm_answer(app, did: int) -> dict:
     from congress_vote.congress.models import Delegate
     from congress_vote.congress.services import delegate_dict
     with app.app_context():
-        return delegate_dict(db.session.get(Delegate, did), with_card=False)
+        return delegate_dict(db.session.get(Delegate, did))
 
 
 def test_checkin_statements_and_answer(app, client, auth, hall, staff):

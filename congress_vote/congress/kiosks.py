@@ -19,7 +19,7 @@ import secrets
 
 from flask import request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import exists, false, select
 
 from ..audit.services import record
 from ..db import utcnow
@@ -135,40 +135,54 @@ def is_kiosk_of(congress_id: int) -> bool:
     return kiosk is not None and kiosk.congress_id == congress_id
 
 
+def _is_kiosk_column(congress_id_column):
+    """SQL: whether this request's kiosk token is an unrevoked kiosk of that congress."""
+    token = presented_token()
+    if token is None:
+        return false()
+    return exists().where(Kiosk.congress_id == congress_id_column,
+                          Kiosk.token_hash == _hash(token), Kiosk.revoked_at.is_(None))
+
+
+def _refuse_unless(row) -> None:
+    """row: (congress id, kiosk_only, is a kiosk of it) or None (nothing to check)."""
+    if row is not None and row[1] and not row[2]:
+        raise KioskRequired(row[0])
+
+
 def kiosk_needed(congress_id: int) -> bool:
     """Whether this request must come from a kiosk of the congress and does not."""
-    only = db.session.scalar(select(Congress.kiosk_only).where(Congress.id == congress_id))
-    return bool(only) and not is_kiosk_of(congress_id)
+    try:
+        require_kiosk(congress_id)
+    except KioskRequired:
+        return True
+    return False
 
 
 def require_kiosk(congress_id: int) -> None:
     """THE kiosk check (API and pages): refuse with 403 kiosk_required unless the congress lets
-    any device vote or this request comes from one of its unrevoked kiosks. Call it before any
-    token is consumed or any card is looked up."""
-    if kiosk_needed(congress_id):
-        raise KioskRequired(congress_id)
+    any device vote or this request comes from one of its unrevoked kiosks. One statement; call
+    it before any token is consumed or any card is looked up."""
+    _refuse_unless(db.session.execute(
+        select(Congress.id, Congress.kiosk_only, _is_kiosk_column(Congress.id))
+        .where(Congress.id == congress_id)).first())
 
 
-def ballot_congress_id(text) -> int | None:
-    """The congress of the ballot a scanned or typed text names, or None when it names none
-    (then the ballot lookup itself answers its 404). Reads only."""
+def require_kiosk_for_ballot(text) -> None:
+    """require_kiosk for the congress of the ballot `text` names (nothing to check when it names
+    none: the ballot lookup itself then answers its 404). One read-only statement."""
     from .. import codes
     from ..ballots.models import BallotToken
     from ..ballots.services import resolve_code
     from ..polls.models import Poll
     code = resolve_code(text)
     if code is None:
-        return None
-    return db.session.scalar(select(Poll.congress_id).join(
-        BallotToken, BallotToken.poll_id == Poll.id).where(
-        BallotToken.token_hash == codes.code_hash(code)))
-
-
-def require_kiosk_for_ballot(text) -> None:
-    """require_kiosk for the congress of the ballot `text` names (when it names one)."""
-    congress_id = ballot_congress_id(text)
-    if congress_id is not None:
-        require_kiosk(congress_id)
+        return
+    _refuse_unless(db.session.execute(
+        select(Poll.congress_id, Congress.kiosk_only, _is_kiosk_column(Poll.congress_id))
+        .select_from(BallotToken).join(Poll, Poll.id == BallotToken.poll_id)
+        .join(Congress, Congress.id == Poll.congress_id)
+        .where(BallotToken.token_hash == codes.code_hash(code))).first())
 
 
 def set_kiosk_cookie(response, token: str) -> None:
