@@ -252,6 +252,15 @@ def test_the_committee_still_does_its_work(w, app):
                                   json={"digest": digest}).status_code == 403
     assert w.api("counter1").post(f"/api/v1/polls/{a}/signoffs",
                                   json={"digest": digest}).status_code == 201
+    # read-only views keep their readers (api.md): the chair reads the minutes, the chair and
+    # observers review the ballots; any staff reads the result
+    assert w.api("chair").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 200
+    assert w.api("counter3").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 403
+    assert w.api("observer").get(f"/api/v1/polls/{a}/ballots.json").status_code == 200
+    assert w.api("counter3").get(f"/api/v1/polls/{a}/ballots.json").status_code == 403
+    assert _login(app, "observer").get(f"/polls/{a}/ballots").status_code == 200
+    assert w.html["chair"].get(f"/polls/{a}/ballots").status_code == 200
+    assert w.html["counter3"].get(f"/polls/{a}/count").status_code == 200
     result = w.api("chair").get(f"/api/v1/polls/{a}/result").json
     assert result["complaints"] == "Không có khiếu nại."
     assert [s["user_id"] for s in result["signoffs"]] == [w.staff["counter1"]]
