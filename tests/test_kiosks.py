@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -308,3 +309,23 @@ def test_secret_ballot_and_cast_event_carry_no_kiosk(app, hall, client):
         data = json.loads(event.data)
         assert "kiosk" not in event.data and set(data) <= {"poll_id"}
         assert event.actor_id is None
+
+
+def test_kiosk_only_in_the_congress_form_and_secure_cookie_over_https(app, hall):
+    cid = hall.congress(voters=2)
+    web = _cookie_client(app, "admin")
+    page = web.get(f"/congresses/{cid}/edit").get_data(as_text=True)
+    box = re.search(r'<input[^>]*name="kiosk_only"[^>]*>', page).group(0)
+    assert "checked" in box  # on by default
+    r = web.post(f"/congresses/{cid}/edit", data={"name": "Đại hội thử", "kind": "members",
+                                                  "quorum_fraction": "2/3"})
+    assert r.status_code in (302, 303)
+    from congress_vote.congress.models import Congress
+    with app.app_context():
+        assert db.session.get(Congress, cid).kiosk_only is False
+    tablet = app.test_client()
+    tablet.post("/login", data={"username": "counter1", "password": PASSWORD},
+                base_url="https://vote.test")
+    r = tablet.post(f"/kiosk/{cid}/enrol", data={"label": "Máy TLS"},
+                    base_url="https://vote.test")
+    assert r.status_code == 303 and "Secure" in r.headers["Set-Cookie"]
