@@ -127,7 +127,7 @@ class Setup:
         t0 = time.perf_counter()
         r = self.call("counter1", "POST", f"/api/v1/polls/{pid}/ballots", json={"count": count})
         seconds = time.perf_counter() - t0
-        # Fetch the download-once slips file so no usable tokens stay in instance/slips/.
+        # Fetch the slips PDF as the counter would (kept sealed in the database until the close).
         self.call("counter1", "GET", r.json["pdf_url"], expect=(200, 404))
         return r.json["tokens"], seconds
 

@@ -174,3 +174,20 @@ def test_paper_batches_are_kept_too(hall, api, app, auth, client):
     bad = api("counter1").post(f"/api/v1/polls/{pid}/ballots",
                                json={"count": 1, "kind": "paper", "size": "A3"})
     assert bad.status_code == 422
+
+
+def test_the_poll_page_links_the_kept_pdfs_for_the_committee(issued, hall, app):
+    from tests.conftest import PASSWORD
+    pid, bid = issued["pid"], issued["batch_id"]
+
+    def page(user):
+        c = app.test_client()
+        c.post("/login", data={"username": user, "password": PASSWORD})
+        return c, c.get(f"/polls/{pid}").get_data(as_text=True)
+    c, html = page("counter1")
+    assert issued["pdf_url"] in html
+    assert c.get(issued["pdf_url"]).data[:5] == b"%PDF-"
+    assert f"/polls/{pid}/slips/" not in page("counter3")[1]
+    assert f"/polls/{pid}/slips/" not in page("observer")[1]
+    hall.close(pid)
+    assert f"/polls/{pid}/slips/{bid}.pdf" not in page("counter1")[1]

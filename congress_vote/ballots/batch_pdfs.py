@@ -92,3 +92,10 @@ def batch_pdf(poll: Poll, batch_id, actor) -> bytes:
 def drop_poll_pdfs(poll_id: int) -> int:
     """Delete every kept PDF of the poll (its close); answers how many."""
     return db.session.execute(delete(BatchPdf).where(BatchPdf.poll_id == poll_id)).rowcount or 0
+
+
+def kept_batches(poll_id: int) -> list[IssueBatch]:
+    """The poll's batches whose PDF is still kept (the poll page's download links)."""
+    return list(db.session.scalars(
+        select(IssueBatch).join(BatchPdf, BatchPdf.batch_id == IssueBatch.id)
+        .where(BatchPdf.poll_id == poll_id).order_by(IssueBatch.id)))

@@ -1,5 +1,5 @@
 """HTML views: the agenda of polls, poll setup, the poll page (lifecycle actions, issuance,
-live turnout) and the download-once slips PDF."""
+live turnout) and the batch PDFs (slips, paper ballots), kept until the poll closes."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..auth.models import User
 from ..ballots.models import Ballot, BallotToken
-from ..ballots.batch_pdfs import batch_pdf
+from ..ballots.batch_pdfs import batch_pdf, kept_batches
 from ..ballots.services import issue_batch, turnout
 from ..congress.services import get_congress
 from ..errors import ServiceError
@@ -102,10 +102,13 @@ def show(pid):
     committee = [db.session.get(User, m.user_id) for m in
                  sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
     from ..counting.actions import poll_actions  # the counting pages for this role and state
+    on_committee = is_committee_member(poll, current_actor())
+    # the kept PDFs of the issued batches, downloadable again until the close (committee only)
+    batches = kept_batches(poll.id) if on_committee and poll.status == "open" else []
     return render_template("polls/show.html", poll=poll, congress=congress,
                            settings=settings_of(poll), turnout=turnout(poll),
                            warnings=warnings_of(poll), committee=committee,
-                           on_committee=is_committee_member(poll, current_actor()),
+                           on_committee=on_committee, batches=batches,
                            count_actions=poll_actions(poll, current_actor()))
 
 
