@@ -57,7 +57,8 @@ def test_no_column_of_ballot_joins_a_token_batch_kiosk_user_or_time(hall, app, c
         assert len(ballots) == len(tokens)
         # No ballot value (other than the poll it belongs to) equals any value stored in a
         # token, batch, kiosk or user row: nothing to join on, whatever the column is called.
-        values = {str(v) for b in ballots for k, v in b.items() if k != "poll_id" and v is not None}
+        values = {str(v) for b in ballots for k, v in b.items()
+                  if k not in ("poll_id", "source") and v is not None}
         tables = [t for t in LINKED if insp.has_table(t)]
         assert {"ballot_token", "issue_batch", "user"} <= set(tables)
         for table in tables:
@@ -125,3 +126,50 @@ def test_token_rows_do_not_keep_the_print_order(hall, app, client):
                     assert "rowid" in str(exc)
                 else:
                     raise AssertionError("ballot_token still has a rowid")
+
+
+def test_counted_paper_ballot_joins_neither_its_token_nor_its_entries(hall, app, api, staff):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.conftest import PASSWORD
+    cid = hall.congress(voters=10)
+    poll = hall.poll(cid, counting_committee=[staff["counter1"], staff["counter2"]])
+    pid = poll["id"]
+    x, y, _z = (c["id"] for c in poll["candidates"])
+    hall.open(pid)
+    c1 = app.test_client()
+    assert c1.post("/login", data={"username": "counter1", "password": PASSWORD}).status_code == 302
+    pdf = c1.post(f"/polls/{pid}/paper/print", data={"count": "3", "size": "A4"})
+    assert pdf.status_code == 200
+    text_ = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    paper = list(dict.fromkeys(re.findall(r"(?:[2-9A-HJ-NP-Z]{4}-){4}[2-9A-HJ-NP-Z]", text_)))
+    assert len(paper) == 3, paper
+    hall.close(pid)
+    if any(r.rule.endswith("/paper-returns") for r in app.url_map.iter_rules()):
+        r = api("counter1").post(f"/api/v1/polls/{pid}/paper-returns", json={"unused": 1})
+        assert r.status_code in (200, 201), r.json
+    for code, kept in zip(paper[:2], ([x], [x, y])):
+        for who in ("counter1", "counter2"):
+            r = api(who).post(f"/api/v1/polls/{pid}/paper-ballots",
+                              json={"code": code, "kept": kept})
+            assert r.status_code == 201, r.json
+    hashes = {codes.code_hash(codes.normalise(p)) for p in paper}
+    with app.app_context():
+        ballots = _rows("ballot")
+        assert len(ballots) == 2 and {b["source"] for b in ballots} == {"paper"}
+        # poll_id and source ('paper') are shared by whole categories of rows, not links
+        values = {str(v) for b in ballots for k, v in b.items()
+                  if k not in ("poll_id", "source") and v is not None}
+        for table in ("ballot_token", "issue_batch"):
+            theirs = {str(v) for row in _rows(table) for v in row.values() if v is not None}
+            assert not values & theirs, (table, values & theirs)
+        assert not [v for v in values for h in hashes if h[:12] in v]
+        # the entries hold the same content (they are what was typed), but no shared id/receipt
+        ids = {str(b[k]) for b in ballots for k in ("id", "receipt")}
+        theirs = {str(v) for row in _rows("paper_entry") for v in row.values() if v is not None}
+        assert not ids & theirs
+        # the entries of a counted paper ballot no longer name its code
+        entries = _rows("paper_entry")
+        assert len(entries) == 4 and {e["token_hash"] for e in entries} == {None}
