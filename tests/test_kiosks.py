@@ -133,7 +133,7 @@ def test_named_vote_with_a_known_card_needs_a_kiosk(app, hall, client):
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
     # the kiosk page refuses too, before looking at the card
     r = outside.post(f"/kiosk/{cid}", data={"code": f"CV1:C:{card}"})
-    assert r.status_code == 403 and "/kiosk/%d" % cid in r.get_data(as_text=True)
+    assert r.status_code == 403 and f"/kiosk/{cid}" in r.get_data(as_text=True)
     r = outside.get(f"/kiosk/{cid}/vote/{poll['id']}")
     assert r.status_code == 403
     # from the enrolled kiosk (the `client`, which hall enrolled) it is accepted
@@ -175,8 +175,8 @@ def test_revoked_kiosk_and_another_congress_kiosk_are_refused(app, hall, api):
                  headers={"X-Kiosk-Token": other_token})
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
     token = hall.enrol_kiosk(cid, "Máy 2")
-    kid = [k for k in api("counter1").get(f"/api/v1/congresses/{cid}/kiosks").json
-           if k["label"] == "Máy 2"][0]["id"]
+    kid = next(k["id"] for k in api("counter1").get(f"/api/v1/congresses/{cid}/kiosks").json
+               if k["label"] == "Máy 2")
     r = hall.client.delete(f"/api/v1/kiosks/{kid}", headers=hall.api("counter1").h)
     assert r.status_code == 200 and r.json["active"] is False
     r = dev.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept},
