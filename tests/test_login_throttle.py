@@ -73,7 +73,7 @@ def test_the_limit_holds_across_two_workers(app, database_url, staff):
 def test_locks_grow_and_are_time_bounded(proxied, staff, monkeypatch):
     """1 min after the 6th failure, doubling per further failure, never more than 15 min; when
     the lock runs out the right password signs in and clears the account's count."""
-    import congress_vote.auth.throttle as throttle
+    from congress_vote.auth import throttle
     c = proxied.test_client()
     now = [utcnow()]
     monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
@@ -99,7 +99,7 @@ def test_locks_grow_and_are_time_bounded(proxied, staff, monkeypatch):
 
 
 def test_failures_are_forgotten_after_the_window(proxied, staff, monkeypatch):
-    import congress_vote.auth.throttle as throttle
+    from congress_vote.auth import throttle
     c = proxied.test_client()
     now = [utcnow()]
     monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
