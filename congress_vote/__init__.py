@@ -12,7 +12,9 @@ from .config import Defaults, load_env
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, security hooks, CLI."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+    from .paths import STATIC, TEMPLATES
+
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 instance_relative_config=True)
     app.config.from_object(Defaults)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

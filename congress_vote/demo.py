@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 import click
 from flask import Flask
 from sqlalchemy import select
 
 from .extensions import db
+from .paths import DATA
 
 DEMO_NAME = ("Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XI, nhiệm kỳ 2025–2030")
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "delegates-145.csv"
+SAMPLE = DATA / "delegates-145.csv"
 DEMO_USERS = {"admin": ["admin"], "registrar": ["registrar"], "counter1": ["counter"],
               "counter2": ["counter"], "counter3": ["counter"], "chair": ["chair"],
               "observer": ["observer"]}

@@ -14,22 +14,15 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAGMENTS = ROOT / "congress_vote" / "i18n" / "vi"
-OUT = ROOT / "congress_vote" / "i18n" / "translations" / "vi" / "LC_MESSAGES"
+sys.path.insert(0, str(ROOT))
+# the merge and compile steps live in the package, so the package build uses the same ones
+from congress_vote.i18n import build
+
+FRAGMENTS = build.FRAGMENTS
 POT = ROOT / "congress_vote" / "i18n" / "messages.pot"
-
-
-def _replace(path: Path, write) -> None:
-    """Write through a temporary file and rename: a test run or server reading the catalogue
-    while another run rebuilds it never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        write(f)
-    os.replace(tmp, path)
 
 
 def extract() -> Catalog:
@@ -44,34 +37,15 @@ def extract() -> Catalog:
 
 
 def translations() -> dict:
-    known: dict = {}
-    for frag in sorted(FRAGMENTS.glob("*.po")):
-        with frag.open("rb") as f:
-            cat = read_po(f, locale="vi")
-        for m in cat:
-            if m.id and m.string:
-                known.setdefault(m.id, m.string)
-    return known
+    """Every translated message of the fragments (the first fragment wins on a duplicate;
+    tests/test_i18n.py checks that duplicates agree)."""
+    return build.translations(FRAGMENTS)
 
 
 def main() -> int:
-    template = extract()
-    known = translations()
-    cat = Catalog(locale="vi", project="congress-vote", charset="utf-8")
-    missing = []
-    total = 0
-    for m in template:
-        if not m.id:
-            continue
-        total += 1
-        string = known.get(m.id)
-        if string is None:
-            missing.append(m.id if isinstance(m.id, str) else m.id[0])
-        cat.add(m.id, string or ("" if isinstance(m.id, str) else ("", "")),
-                flags=m.flags - {"fuzzy"})
-    OUT.mkdir(parents=True, exist_ok=True)
-    _replace(OUT / "messages.po", lambda f: write_po(f, cat, width=100))
-    _replace(OUT / "messages.mo", lambda f: write_mo(f, cat))
+    cat, missing = build.catalogue(translations(), extract())
+    build.write_catalogue(cat)
+    total = len([m for m in cat if m.id])
     print(f"{total - len(missing)} translated, {len(missing)} missing")
     for mid in missing:
         print("  missing:", mid)

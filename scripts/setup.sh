@@ -22,7 +22,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   python3 -m venv .venv
 fi
-extras=""; [ $want_test = 1 ] && extras="[test]"
+# [postgres]: PostgreSQL's driver (an SQLite-only install can leave it out)
+extras="[postgres]"; [ $want_test = 1 ] && extras="[postgres,test]"
 echo "==> installing congress-vote$extras into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
 echo "==> compiling translations"

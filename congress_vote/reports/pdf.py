@@ -20,7 +20,9 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-STATIC = (Path(__file__).resolve().parent.parent.parent / "static").resolve()
+from .. import paths
+
+STATIC = paths.STATIC.resolve()
 
 
 def static_file(url: str) -> Path | None:
