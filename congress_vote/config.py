@@ -43,6 +43,9 @@ class Defaults:
     PROXY_FIX_X_HOST = 0
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # an Excel list of 2,000 delegates is far smaller
     API_TOKEN_LIFETIME_HOURS = 24
+    # "default": Argon2id at the library's parameters. "minimal" (the lowest cost) is honoured
+    # only when TESTING, so the test suite does not spend a quarter of a second per hash.
+    PASSWORD_HASH_COST = "default"
     # Failed sign-ins, counted in the database for every worker (auth/throttle.py): after the
     # free failures of an account (of an address) each further failure within the window locks
     # it for the base delay, doubling per failure, never longer than the maximum.

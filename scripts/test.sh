@@ -1,27 +1,77 @@
 #!/usr/bin/env bash
 # One command that sets up and runs the whole test suite, on SQLite and then on PostgreSQL.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k rules).
+#
+# It needs nothing running beforehand: it installs PostgreSQL's and Redis's server packages when
+# they are missing, starts a private, throwaway PostgreSQL instance (initdb in a temporary folder,
+# on a free port, as an unprivileged user) and a private Redis on another free port, runs the
+# suite against them, and stops and deletes them on exit. The machine's own clusters and servers
+# (e.g. on 5432 and 6379) are neither used nor touched.
+#
+# The suite runs in parallel (pytest-xdist, one worker per core; TEST_WORKERS=1 runs it in one
+# process). Each worker has its own SQLite file, PostgreSQL database and live servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
-if ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
-  echo "==> starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+need_pkgs=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_pkgs+=(postgresql)
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "==> installing system packages: ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 
-echo "==> test suite on SQLite"
-.venv/bin/python -m pytest -q "$@"
+free_port() {
+  .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-if pg_isready -q -h 127.0.0.1 2>/dev/null; then
-  dbname="congress_test_$$"
-  createdb -h 127.0.0.1 -U postgres "$dbname"
-  trap 'dropdb -h 127.0.0.1 -U postgres --if-exists "$dbname"' EXIT
-  echo "==> test suite on PostgreSQL ($dbname)"
-  TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$dbname" \
-    .venv/bin/python -m pytest -q "$@"
+# ---- private PostgreSQL and Redis, gone on exit ------------------------------------------------
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/congress-test.XXXXXX")"
+chmod 755 "$tmp"
+pg_data="$tmp/pg"
+mkdir "$pg_data"
+if [ "$(id -u)" = 0 ]; then  # PostgreSQL refuses to run as root
+  chown nobody "$pg_data"
+  as_pg() { (cd "$tmp" && runuser -u nobody -- "$@"); }
 else
-  echo "PostgreSQL is not available: the suite must run on both databases" >&2
-  exit 1
+  as_pg() { "$@"; }
 fi
+cleanup() {
+  set +e
+  [ -f "$tmp/redis.pid" ] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null
+  [ -f "$pg_data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$pg_data" -m immediate -w stop \
+    >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pg_port="$(free_port)"
+as_pg "$PG_BIN/initdb" -A trust -U postgres -E UTF8 --locale=C.UTF-8 --no-sync -D "$pg_data" \
+  >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
+as_pg "$PG_BIN/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w \
+  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c fsync=off \
+      -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null \
+  || { cat "$pg_data/server.log" >&2; exit 1; }
+"$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres congress_test
+echo "==> private PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port ($pg_data)"
+
+redis_port="$(free_port)"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --dir "$tmp" --pidfile "$tmp/redis.pid" --logfile "$tmp/redis.log" >/dev/null
+for _ in $(seq 1 50); do [ -s "$tmp/redis.pid" ] && break; sleep 0.1; done
+echo "==> private Redis on 127.0.0.1:$redis_port"
+export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+
+# ---- the suite, on each database ---------------------------------------------------------------
+workers="${TEST_WORKERS:-auto}"
+echo "==> test suite on SQLite"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" "$@"
+
+echo "==> test suite on PostgreSQL"
+TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" "$@"

@@ -36,7 +36,10 @@ STAFF = {
 def pytest_sessionstart(session):
     """Build the Vietnamese catalogue (git-ignored, made by scripts/setup.sh) when it is missing
     or older than the fragments, templates or code, so a fresh clone's run is in Vietnamese as
-    in production."""
+    in production. Under pytest-xdist only the controller builds it (its sessionstart runs
+    before the workers start); a lock file keeps two concurrent runs from racing."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller built it
+        return
     mo = ROOT / "congress_vote" / "i18n" / "translations" / "vi" / "LC_MESSAGES" / "messages.mo"
     sources = [*(ROOT / "congress_vote").rglob("*.py"), *(ROOT / "templates").rglob("*.html"),
                *(ROOT / "congress_vote" / "i18n" / "vi").glob("*.po")]
@@ -46,19 +49,50 @@ def pytest_sessionstart(session):
             newest = max(newest, p.stat().st_mtime)
         except FileNotFoundError:  # another engineer's file removed meanwhile
             pass
-    if not mo.exists() or mo.stat().st_mtime < newest:
-        import subprocess
-        import sys
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n.py")], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+    if mo.exists() and mo.stat().st_mtime >= newest:
+        return
+    import subprocess
+    import sys
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    with open(mo.parent / ".compile.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not mo.exists() or mo.stat().st_mtime < newest:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n.py")], cwd=ROOT,
+                           check=True, stdout=subprocess.DEVNULL)
+
+
+def _worker_id(config) -> str | None:
+    """The pytest-xdist worker's id (gw0, gw1 ...), or None outside xdist."""
+    return getattr(config, "workerinput", {}).get("workerid")
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory, pytestconfig):
+    """The suite's database. SQLite: a file in this run's (this worker's) temporary folder.
+    PostgreSQL (TEST_DATABASE_URL): that database, or under pytest-xdist a database of each
+    worker's own, `<name>_<worker>`, created here on the same server and dropped at the end."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    worker = _worker_id(pytestconfig)
+    if worker is None:
+        yield url
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+    base = make_url(url)
+    mine = base.set(database=f"{base.database}_{worker}")
+    server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                           poolclass=NullPool)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{mine.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    yield mine.render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)'))
+    server.dispose()
 
 
 def make_app(database_url: str, **overrides):
@@ -70,6 +104,7 @@ def make_app(database_url: str, **overrides):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        "PASSWORD_HASH_COST": "minimal",  # Argon2id's lowest cost (honoured only when TESTING)
     }
     config.update(overrides)
     return create_app(config)

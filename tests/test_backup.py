@@ -214,7 +214,8 @@ def test_postgresql_backup_and_restore_with_pg_tools(app, runner, tmp_path):
     assert r.exit_code == 0, r.output
     assert dump.stat().st_size > 0
     name = f"cv_restore_{uuid.uuid4().hex[:8]}"
-    host = ["-h", url.host or "127.0.0.1", "-U", url.username or "postgres"]
+    host = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres"]
     subprocess.run(["createdb", *host, name], check=True)
     try:
         fresh = make_app(url.set(database=name).render_as_string(hide_password=False))

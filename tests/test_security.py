@@ -231,9 +231,15 @@ print(json.dumps(out))
 """
 
 
+# scripts/test.sh starts a private Redis and names it here; a bare pytest run uses the usual one.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
 def _redis_up() -> bool:
+    from urllib.parse import urlsplit
+    where = urlsplit(REDIS_URL)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+        with socket.create_connection((where.hostname, where.port or 6379), timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
     except OSError:
@@ -258,10 +264,10 @@ def test_rate_limit_shared_across_processes_through_redis(database_url, _schema)
     per-process memory:// default each has its own (the control)."""
     if not _redis_up():
         if os.environ.get("CI"):
-            pytest.fail("Redis is not running on 127.0.0.1:6379")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+            pytest.fail(f"Redis is not running at {REDIS_URL}")
+        pytest.skip(f"Redis is not running at {REDIS_URL} (scripts/test.sh starts one)")
     prefix = f"cvtest{uuid.uuid4().hex[:10]}"
-    redis = "redis://127.0.0.1:6379"
+    redis = REDIS_URL
     # The control and the Redis-down case run beside the first Redis process (other keys).
     control_a = _start(database_url, "memory://", prefix + "m", 6)
     down = _start(database_url, "redis://127.0.0.1:1", prefix + "d", 2)

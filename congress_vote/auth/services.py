@@ -17,9 +17,18 @@ from ..extensions import db
 from ..security import ROLES, token_hash
 from .models import ApiToken, User
 
-_hasher = PasswordHasher()  # Argon2id with the library's current parameters
+_DEFAULT_HASHER = PasswordHasher()  # Argon2id with the library's current parameters
+# Argon2id at its lowest cost, for the test suite only (PASSWORD_HASH_COST = "minimal" is
+# honoured only when the app is TESTING): a default hash costs a quarter of a second.
+_MINIMAL_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 # A hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not a password")
+_DUMMY_HASHES = {h: h.hash("not a password") for h in (_DEFAULT_HASHER, _MINIMAL_HASHER)}
+
+
+def _hasher() -> PasswordHasher:
+    if current_app.testing and current_app.config.get("PASSWORD_HASH_COST") == "minimal":
+        return _MINIMAL_HASHER
+    return _DEFAULT_HASHER
 
 
 def normalise_roles(roles) -> str:
@@ -47,7 +56,7 @@ def create_user(username: str, password: str, roles, full_name: str = "", actor=
     if db.session.scalar(select(User).where(User.username == username)):
         raise ServiceError("username_taken", _("The username “%(name)s” is taken.", name=username),
                            status=409)
-    user = User(username=username, password_hash=_hasher.hash(password),
+    user = User(username=username, password_hash=_hasher().hash(password),
                 roles=normalise_roles(roles), full_name=(full_name or "").strip(),
                 title=(title or "").strip())
     db.session.add(user)
@@ -60,13 +69,13 @@ def create_user(username: str, password: str, roles, full_name: str = "", actor=
 def set_password(user: User, password: str, actor=None) -> None:
     if len(password or "") < 8:
         raise ServiceError("weak_password", _("The password must have at least 8 characters."))
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     record("user.password_changed", actor=actor, data={"user_id": user.id})
 
 
 def verify_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password or "")
+        return _hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return False
 
@@ -74,16 +83,17 @@ def verify_password(user: User, password: str) -> bool:
 def authenticate(username: str, password: str) -> User | None:
     """The user if the password matches; records failed attempts in the audit log."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    hasher = _hasher()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        hasher.verify(user.password_hash if user else _DUMMY_HASHES[hasher], password or "")
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
         record("auth.login_failed", data={"username": (username or "")[:80]})
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     record("auth.login", actor=user, data={"user_id": user.id})
     return user
 
