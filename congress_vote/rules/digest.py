@@ -139,8 +139,9 @@ class DigestDocument:
         return [PART_LABELS.get(k, k) for k in mine if stored.get(k) != mine[k]]
 
 
-def result_document(poll: dict[str, Any], settings: Settings, candidates: Iterable[dict],
-                    items: Iterable[dict], attendance: Attendance, ballots: Iterable[Ballot],
+def result_document(poll: dict[str, Any], settings: Settings,
+                    candidates: Iterable[dict[str, Any]], items: Iterable[dict[str, Any]],
+                    attendance: Attendance, ballots: Iterable[Ballot],
                     hand_count: HandCount | None = None, paper: dict[str, Any] | None = None,
                     seal: dict[str, Any] | None = None) -> DigestDocument:
     """Build the one document every result digest is made from (count, recount, verify-audit,
@@ -158,10 +159,11 @@ def result_document(poll: dict[str, Any], settings: Settings, candidates: Iterab
     * ``seal``: for a sealed poll the box's public key and the trackers (null until sealed
       ballot boxes exist).
     """
-    cands = [{"id": int(c["id"]), "full_name": str(c.get("full_name") or ""),
-              "position": str(c.get("position") or ""),
-              "delegate_id": c.get("delegate_id")} for c in candidates]
-    names = {c["id"]: str(c["id"]) for c in cands}
+    cands: list[dict[str, Any]] = [
+        {"id": int(c["id"]), "full_name": str(c.get("full_name") or ""),
+         "position": str(c.get("position") or ""), "delegate_id": c.get("delegate_id")}
+        for c in candidates]
+    names: dict[int, str] = {c["id"]: str(c["id"]) for c in cands}
     parts = {
         "format": _dumps(RESULT_FORMAT),
         "poll": _dumps({k: poll.get(k) for k in ("id", "kind", "round", "seats",

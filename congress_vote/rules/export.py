@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .count import Result, count
-from .digest import _ballot_json, ballot_digest, result_document
+from .digest import DigestDocument, _ballot_json, ballot_digest, result_document
 from .errors import RulesInputError
 from .model import Attendance, Ballot, HandCount, PollSpec
 from .settings import Settings
@@ -18,7 +18,8 @@ PAYLOAD_FORMAT = "congress-vote-ballots/1"
 
 def recount_payload(spec: PollSpec, attendance: Attendance, settings: Settings,
                     ballots: Iterable[Ballot], hand_count: HandCount | None = None,
-                    meta: dict[str, Any] | None = None, result: Result | dict | None = None,
+                    meta: dict[str, Any] | None = None,
+                    result: Result | dict[str, Any] | None = None,
                     digest_inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """A JSON-safe export of everything a recount needs, plus its digest.
 
@@ -90,7 +91,7 @@ def recount_from_payload(payload: dict[str, Any]) -> Result:
 
 
 def _document(extra: dict[str, Any], attendance: Attendance, settings: Settings,
-              ballots: Iterable[Ballot], hand: HandCount | None):
+              ballots: Iterable[Ballot], hand: HandCount | None) -> DigestDocument:
     return result_document(extra.get("poll") or {}, settings, extra.get("candidates") or (),
                            extra.get("items") or (), attendance, ballots, hand,
                            extra.get("paper"), extra.get("seal"))
