@@ -15,23 +15,9 @@ from ..extensions import db, limiter
 from ..polls.services import get_poll
 from ..security import csrf_exempt, public
 from . import bp
-from .util import doc, field, json_body, ok
-
-_ID = {"type": "integer"}
-_STR = {"type": "string"}
-BALLOT_SCHEMA = {"type": "object", "properties": {
-    "poll": {"type": "object", "properties": {
-        "id": _ID, "kind": _STR, "title": _STR, "seats": _ID, "alternate_seats": _ID,
-        "max_kept": _ID, "round": _ID, "setup_fingerprint": _STR}},
-    "candidates": {"type": "array", "items": {"type": "object", "properties": {
-        "id": _ID, "full_name": _STR, "position": _STR}}},
-    "items": {"type": "array", "items": {"type": "object", "properties": {
-        "id": _ID, "text": _STR}}}}}
-CHOICE_BODY = {"type": "object", "properties": {
-    "kept": {"type": "array", "items": _ID},
-    "answers": {"type": "object", "additionalProperties": {
-        "type": "string", "enum": ["for", "against", "abstain"]}}}}
-RECEIPT = {"type": "object", "properties": {"receipt": _STR}}
+from .schemas import ballots as sch
+from .schemas.base import answer, load
+from .util import doc
 
 
 def code_entry_limit():
@@ -40,7 +26,7 @@ def code_entry_limit():
 
 def ballot_view(poll) -> dict:
     """What a voter sees: the poll and its candidates (ballot order) or items."""
-    from ..ballots.services import poll_spec
+    from ..ballots.spec import poll_spec
     from ..polls.services import settings_of
     from ..rules import max_kept
     out = {"poll": {"id": poll.id, "kind": poll.kind, "title": poll.title, "seats": poll.seats,
@@ -59,12 +45,12 @@ def ballot_view(poll) -> dict:
 @limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
-@doc("The ballot of a token (or its printed code)", response=BALLOT_SCHEMA,
+@doc("The ballot of a token (or its printed code)", response=sch.BallotView,
      statuses=(200, 403, 404, 409, 429))
 def get_ballot(token):
     require_kiosk_for_ballot(token)
     poll, _ = open_ballot(token)
-    return ok(ballot_view(poll))
+    return answer(sch.BallotView(), ballot_view(poll))
 
 
 @bp.post("/ballot/<token>")
@@ -72,13 +58,13 @@ def get_ballot(token):
 @public
 @csrf_exempt
 @doc("Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
-     body=CHOICE_BODY, response=RECEIPT, statuses=(201, 400, 403, 404, 409, 422, 429))
+     body=sch.Choice, response=sch.Receipt, statuses=(201, 400, 403, 404, 409, 422, 429))
 def post_ballot(token):
     require_kiosk_for_ballot(token)
-    data = json_body()
+    data = load(sch.Choice())
     receipt = cast_ballot(token, kept=data.get("kept"), answers=data.get("answers"))
     db.session.commit()
-    return ok({"receipt": receipt}, 201)
+    return answer(sch.Receipt(), {"receipt": receipt}, 201)
 
 
 @bp.post("/polls/<int:pid>/named-votes")
@@ -86,15 +72,12 @@ def post_ballot(token):
 @public
 @csrf_exempt
 @doc("Vote by name in an open poll, unlocked by the delegate's card",
-     body={"type": "object", "required": ["card"], "properties": {
-         "card": {"type": "string"}, **CHOICE_BODY["properties"]}},
-     response=RECEIPT, statuses=(201, 400, 403, 404, 409, 422, 429))
+     body=sch.NamedVote, response=sch.Receipt, statuses=(201, 400, 403, 404, 409, 422, 429))
 def post_named_vote(pid):
     poll = get_poll(pid)
     require_kiosk(poll.congress_id)
-    data = json_body()
-    card = field(data, "card", str)
-    delegate = voter_by_card(db.session.get(Congress, poll.congress_id), card)
+    data = load(sch.NamedVote())
+    delegate = voter_by_card(db.session.get(Congress, poll.congress_id), data["card"])
     receipt = cast_named_vote(poll, delegate, kept=data.get("kept"), answers=data.get("answers"))
     db.session.commit()
-    return ok({"receipt": receipt}, 201)
+    return answer(sch.Receipt(), {"receipt": receipt}, 201)

@@ -11,12 +11,9 @@ from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..security import bearer_token, csrf_exempt, current_actor, public, roles, staff
 from . import bp
-from .util import doc, field, json_body, ok
-
-USER_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "username": {"type": "string"}, "full_name": {"type": "string"},
-    "title": {"type": "string"}, "active": {"type": "boolean"},
-    "roles": {"type": "array", "items": {"type": "string"}}}}
+from .schemas import accounts as sch
+from .schemas.base import answer, load
+from .util import doc
 
 
 @bp.post("/session")
@@ -26,37 +23,31 @@ USER_SCHEMA = {"type": "object", "properties": {
 @doc("Sign in; answers a bearer token. 401 `bad_credentials`; 429 `too_many_attempts` while "
      "the account or the address is locked after repeated failures (time-bounded; "
      "`retry_after` seconds)", statuses=(201, 401, 429),
-     body={"type": "object", "required": ["username", "password"],
-           "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
-     response={"type": "object", "properties": {"token": {"type": "string"},
-                                                 "user_id": {"type": "integer"},
-                                                 "roles": {"type": "array"}}})
+     body=sch.SessionBody, response=sch.SessionToken)
 def create_session():
-    data = json_body()
-    username = field(data, "username", str)
-    password = field(data, "password", str)
+    data = load(sch.SessionBody())
     try:
-        user = sign_in(username, password, client_address())
+        user = sign_in(data["username"], data["password"], client_address())
     except ServiceError:
         db.session.commit()  # keep the record of the failed attempt
         raise
     token = issue_api_token(user)
     db.session.commit()
-    return ok({"token": token, "user_id": user.id, "roles": user.role_list}, 201)
+    return answer(sch.SessionToken(), {"token": token, "user_id": user.id,
+                                       "roles": user.role_list}, 201)
 
 
 @bp.get("/users")
 @roles("admin")
-@doc("Staff users (to name a poll's counting committee)",
-     response={"type": "array", "items": USER_SCHEMA})
+@doc("Staff users (to name a poll's counting committee)", response=sch.User(many=True))
 def users():
-    return ok([user_dict(u) for u in list_users()])
+    return answer(sch.User(many=True), [user_dict(u) for u in list_users()])
 
 
 @bp.delete("/session")
 @staff
 @doc("Sign out: ends the bearer token of the request (or the cookie's staff session)",
-     response={"type": "object", "properties": {"signed_out": {"type": "boolean"}}})
+     response=sch.SignedOut)
 def end_session():
     actor = current_actor()
     token = bearer_token()
@@ -69,4 +60,4 @@ def end_session():
     db.session.commit()
     if token is None and current_user.is_authenticated:
         logout_user()
-    return ok({"signed_out": True})
+    return answer(sch.SignedOut(), {"signed_out": True})

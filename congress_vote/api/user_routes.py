@@ -1,85 +1,62 @@
 """Staff accounts: creation, name/title/roles, passwords, deactivation, revocation."""
-from flask_babel import gettext as _
-
 from ..auth import accounts
 from ..auth.services import create_user
-from ..errors import ServiceError
 from ..extensions import db
 from ..security import current_actor, roles, staff
 from . import bp
-from .session_routes import USER_SCHEMA
-from .util import doc, field, json_body, ok
+from .schemas import accounts as sch
+from .schemas.base import answer, load
+from .util import doc
 
-_ENDED = {"type": "object", "properties": {
-    "user": USER_SCHEMA, "sessions_ended": {"type": "integer"},
-    "tokens_ended": {"type": "integer"}}}
+_ENDED = sch.UserSessionsEnded
 
 
 def _answer(user, ended: dict | None = None, status: int = 200):
     body = {"user": accounts.user_dict(user)}
     if ended is not None:
         body.update({"sessions_ended": ended["sessions"], "tokens_ended": ended["tokens"]})
-    return ok(body, status)
+    return answer(_ENDED(), body, status)
 
 
 @bp.post("/users")
 @roles("admin")
 @doc("Create a staff user; 409 `username_taken`, 422 `weak_password` / `unknown_role`",
-     statuses=(201,), body={"type": "object", "required": ["username", "password", "roles"],
-                            "properties": {"username": {"type": "string"},
-                                           "password": {"type": "string", "minLength": 8},
-                                           "roles": {"type": "array",
-                                                     "items": {"type": "string"}},
-                                           "full_name": {"type": "string"},
-                                           "title": {"type": "string"}}},
-     response=USER_SCHEMA)
+     statuses=(201,), body=sch.UserBody, response=sch.User)
 def create_user_route():
-    data = json_body()
-    role_names = field(data, "roles", list)
-    if not all(isinstance(r, str) for r in role_names):
-        raise ServiceError("bad_request", _("roles must be a list of role names."), status=400)
-    user = create_user(field(data, "username", str), field(data, "password", str),
-                       role_names, actor=current_actor(),
-                       full_name=field(data, "full_name", str, required=False, default=""),
-                       title=field(data, "title", str, required=False, default=""))
+    data = load(sch.UserBody())
+    user = create_user(data["username"], data["password"], data["roles"], actor=current_actor(),
+                       full_name=data["full_name"] or "", title=data["title"] or "")
     db.session.commit()
-    return ok(accounts.user_dict(user), 201)
+    return answer(sch.User(), accounts.user_dict(user), 201)
 
 
 @bp.get("/users/me")
 @staff
-@doc("The signed-in user", response=USER_SCHEMA)
+@doc("The signed-in user", response=sch.User)
 def me():
-    return ok(accounts.user_dict(current_actor()))
+    return answer(sch.User(), accounts.user_dict(current_actor()))
 
 
 @bp.patch("/users/<int:user_id>")
 @roles("admin")
 @doc("Change a user's full name, title (chức vụ, printed in the minutes' signature block) or "
-     "roles", body={"type": "object", "properties": {
-         "full_name": {"type": "string"}, "title": {"type": "string"},
-         "roles": {"type": "array", "items": {"type": "string"}}}},
-     response=USER_SCHEMA)
+     "roles", body=sch.UserChange, response=sch.User)
 def update_user(user_id: int):
-    data = json_body()
+    data = load(sch.UserChange())
     user = accounts.update_user(accounts.get_user(user_id), data, actor=current_actor())
     db.session.commit()
-    return ok(accounts.user_dict(user))
+    return answer(sch.User(), accounts.user_dict(user))
 
 
 @bp.post("/users/me/password")
 @staff
 @doc("Change one's own password; 403 `wrong_password`. Every staff session and API token of "
      "the user ends, this one included: sign in again",
-     body={"type": "object", "required": ["current_password", "new_password"],
-           "properties": {"current_password": {"type": "string"},
-                          "new_password": {"type": "string", "minLength": 8}}},
-     response=_ENDED)
+     body=sch.OwnPassword, response=_ENDED)
 def change_my_password():
-    data = json_body()
+    data = load(sch.OwnPassword())
     user = current_actor()
-    ended = accounts.change_own_password(user, field(data, "current_password", str),
-                                         field(data, "new_password", str))
+    ended = accounts.change_own_password(user, data["current_password"], data["new_password"])
     db.session.commit()
     return _answer(user, ended)
 
@@ -87,12 +64,11 @@ def change_my_password():
 @bp.post("/users/<int:user_id>/password")
 @roles("admin")
 @doc("Reset a user's password; every staff session and API token of the user ends",
-     body={"type": "object", "required": ["password"],
-           "properties": {"password": {"type": "string", "minLength": 8}}}, response=_ENDED)
+     body=sch.PasswordReset, response=_ENDED)
 def reset_password(user_id: int):
-    data = json_body()
+    data = load(sch.PasswordReset())
     user = accounts.get_user(user_id)
-    ended = accounts.reset_password(user, field(data, "password", str), actor=current_actor())
+    ended = accounts.reset_password(user, data["password"], actor=current_actor())
     db.session.commit()
     return _answer(user, ended)
 

@@ -1,0 +1,49 @@
+"""Schemas of voting: a ballot as the voter sees it, a choice, a named vote, the receipt
+(api/ballot_routes.py). Whether the choice is allowed (over-vote, unknown ids, all struck) is
+the rules engine's to say (ballots/spec.py: 422 with its code)."""
+from __future__ import annotations
+
+from .base import Answer, Body, Dict, Id, Int, List, Nested, Str
+
+
+class BallotPoll(Answer):
+    id = Int()
+    kind = Str()
+    title = Str()
+    seats = Int()
+    alternate_seats = Int()
+    max_kept = Int()
+    round = Int()
+    setup_fingerprint = Str(allow_none=True)
+
+
+class BallotCandidate(Answer):
+    id = Int()
+    full_name = Str()
+    position = Str()
+
+
+class BallotItem(Answer):
+    id = Int()
+    text = Str()
+
+
+class BallotView(Answer):
+    poll = Nested(BallotPoll)
+    candidates = List(Nested(BallotCandidate))
+    items = List(Nested(BallotItem))
+
+
+class Choice(Body):
+    """Committee/slate: `kept`; resolution: `answers` ({item_id: for|against|abstain})."""
+    kept = List(Id(), allow_none=True, metadata={"description": "the candidate ids kept"})
+    answers = Dict(keys=Str(), values=Str(metadata={"enum": ["for", "against", "abstain"]}),
+                   allow_none=True)
+
+
+class NamedVote(Choice):
+    card = Str(required=True, metadata={"description": "the delegate's card code"})
+
+
+class Receipt(Answer):
+    receipt = Str()
