@@ -14,8 +14,9 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     from congress_vote.auth.services import create_user
-    from congress_vote.counting import services as cs
+    from congress_vote.counting.count import count_poll
     from congress_vote.counting.minutes import minutes_pdf
+    from congress_vote.counting.recount import recount_compare
     from congress_vote.extensions import db
     from tests.conftest import make_app
     from tests.fx_counting import CountingWorld
@@ -39,11 +40,11 @@ def main() -> None:
         world.close(poll)
         db.session.commit()
         t = time.perf_counter()
-        cs.count_poll(poll, staff["counter1"])
+        count_poll(poll, staff["counter1"])
         db.session.commit()
         t_count = time.perf_counter() - t
         t = time.perf_counter()
-        _, diffs = cs.recount_compare(poll)
+        _, diffs = recount_compare(poll)
         t_recount = time.perf_counter() - t
         assert not diffs
         times = []

@@ -93,8 +93,8 @@ class Setup:
 
     def card_codes(self, cid: int) -> list[str]:
         """The delegates' card codes, as printed on their cards (the API never shows them)."""
+        from congress_vote.congress.delegates import card_code
         from congress_vote.congress.models import Delegate
-        from congress_vote.congress.services import card_code
         from congress_vote.extensions import db
         with self.app.app_context():
             return [card_code(d) for d in db.session.scalars(
@@ -133,6 +133,7 @@ class Setup:
 
     def stored_ballots(self, pid: int) -> int:
         from sqlalchemy import func, select
+
         from congress_vote.ballots.models import Ballot
         from congress_vote.extensions import db
         with self.app.app_context():
@@ -143,6 +144,7 @@ class Setup:
 
     def present(self, cid: int) -> int:
         from sqlalchemy import func, select
+
         from congress_vote.congress.models import Delegate
         from congress_vote.extensions import db
         with self.app.app_context():
@@ -286,7 +288,7 @@ def counting(s: Setup, pid: int, runs: int) -> list[float]:
     """Seconds of the counting service over the stored ballots: load rows, rules engine, store
     the result (a recount after the first), commit. Each run in a fresh session."""
     from congress_vote.auth.models import User
-    from congress_vote.counting import services as cs
+    from congress_vote.counting.count import count_poll
     from congress_vote.extensions import db
     from congress_vote.polls.services import get_poll
     times = []
@@ -296,7 +298,7 @@ def counting(s: Setup, pid: int, runs: int) -> list[float]:
             poll = get_poll(pid)
             actor = db.session.get(User, s.user_ids["counter1"])
             t0 = time.perf_counter()
-            cs.count_poll(poll, actor)
+            count_poll(poll, actor)
             db.session.commit()
             times.append(time.perf_counter() - t0)
         db.session.remove()

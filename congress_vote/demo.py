@@ -44,8 +44,10 @@ def create_demo(password: str) -> dict:
     """Build the demo; returns {congress_id, users, password, created}. Commits."""
     from .auth.models import User
     from .auth.services import create_user
-    from .congress import services as svc
+    from .congress.checkin import check_in_delegate, set_attendance
+    from .congress.importing import import_delegates
     from .congress.models import Congress, Delegate
+    from .congress.setup import create_congress
 
     existing = db.session.scalar(select(Congress).where(Congress.name == DEMO_NAME))
     if existing is not None:
@@ -57,21 +59,21 @@ def create_demo(password: str) -> dict:
             user = create_user(name, password, roles, full_name=name.capitalize())
         users[name] = user
     admin, registrar = users["admin"], users["registrar"]
-    congress = svc.create_congress({
+    congress = create_congress({
         "name": DEMO_NAME, "organisation": "Đảng bộ Sở Giáo dục và Đào tạo",
         "term": "2025–2030", "venue": "Hội trường Sở Giáo dục và Đào tạo",
         "starts_on": "2025-06-20", "ends_on": "2025-06-21", "kind": "members",
         "quorum_fraction": "2/3"}, actor=admin)
-    svc.import_delegates(congress, SAMPLE.read_bytes(), filename=SAMPLE.name, actor=admin)
+    import_delegates(congress, SAMPLE.read_bytes(), filename=SAMPLE.name, actor=admin)
     delegates = list(db.session.scalars(select(Delegate).where(
         Delegate.congress_id == congress.id).order_by(Delegate.code)))
     full = [d for d in delegates if d.can_vote]
     excused = full[-len(EXCUSED):]
     for d, reason in zip(excused, EXCUSED):
-        svc.set_attendance(d, "excused", reason, actor=registrar)
+        set_attendance(d, "excused", reason, actor=registrar)
     others = [d for d in delegates if d not in excused]
     for d in others[:CHECKED_IN]:
-        svc.check_in_delegate(d, actor=registrar)
+        check_in_delegate(d, actor=registrar)
     _demo_polls(congress, users)
     db.session.commit()
     return {"congress_id": congress.id, "created": True, "users": list(users),
@@ -121,8 +123,9 @@ def register_cli(app: Flask) -> None:
                   "(default: $DEMO_PASSWORD or a generated one)")
     def demo(password):
         """A demo congress from the sample delegate list, with demo staff users."""
-        from .cli import _ensure_audit_head
         from flask_migrate import upgrade
+
+        from .cli import _ensure_audit_head
         password = password or demo_password()
         if len(password) < MIN_DEMO_PASSWORD:
             raise click.UsageError(f"the demo password needs at least {MIN_DEMO_PASSWORD} "

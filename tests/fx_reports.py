@@ -12,8 +12,8 @@ from congress_vote import codes
 from congress_vote.ballots.models import Ballot, BallotToken, IssueBatch
 from congress_vote.ballots.receipts import random_receipt
 from congress_vote.congress.models import Congress, Delegate
+from congress_vote.counting.count import count_poll
 from congress_vote.counting.models import PollResult, Signoff
-from congress_vote.counting.services import count_poll
 from congress_vote.db import utcnow
 from congress_vote.extensions import db
 from congress_vote.i18n.collation import name_sort_key

@@ -299,7 +299,7 @@ def limited_client(limited_app):
 
 def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
     """A kiosk tablet is one client for a whole queue of voters: only failed lookups count."""
-    from congress_vote.ballots.services import issue_ballots
+    from congress_vote.ballots.issuing import issue_ballots
     from congress_vote.congress.models import Congress, Delegate
     from congress_vote.polls.services import create_poll, open_poll
     app = limited_app

@@ -88,7 +88,8 @@ def test_cards_look_the_same_with_the_full_user_agent_stylesheet(app, sample_con
                                                                   tmp_path):
     from weasyprint import HTML
 
-    from congress_vote.congress.services import get_congress, list_delegates
+    from congress_vote.congress.delegates import list_delegates
+    from congress_vote.congress.setup import get_congress
     with app.test_request_context():
         c = get_congress(sample_congress)
         ds = list_delegates(c)
@@ -117,7 +118,8 @@ def test_cards_fetcher_draws_card_qr_codes_and_nothing_else():
 
 
 def test_cards_laid_out_in_a_pool_come_back_in_order(app, sample_congress, monkeypatch):
-    from congress_vote.congress.services import get_congress, list_delegates
+    from congress_vote.congress.delegates import list_delegates
+    from congress_vote.congress.setup import get_congress
     monkeypatch.setattr(printing, "BATCH_PAGES", 2)  # 145 cards: 8 batches of up to 20
     app.config["PDF_WORKERS"] = 2
     with app.test_request_context():

@@ -154,7 +154,8 @@ def test_vietnamese_order_of_the_list(api, sample_congress):
 
 
 def test_search_is_accent_insensitive(app, sample_congress):
-    from congress_vote.congress.services import get_congress, list_delegates
+    from congress_vote.congress.delegates import list_delegates
+    from congress_vote.congress.setup import get_congress
     with app.app_context():
         c = get_congress(sample_congress)
         hits = list_delegates(c, q="huynh quang quan")
@@ -219,7 +220,8 @@ def test_other_congress_card_and_forged_codes_refused(api, sample_congress, make
     r = api("registrar").post(url, json={"card": qr}, headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json["error"]["code"] == "card_of_another_congress"
     assert "another congress" in r.json["error"]["message"]
-    from congress_vote.congress.services import delegate_by_card, get_congress
+    from congress_vote.congress.delegates import delegate_by_card
+    from congress_vote.congress.setup import get_congress
     with app.app_context():
         assert delegate_by_card(get_congress(sample_congress), qr) is None
         assert delegate_by_card(get_congress(other), qr).id == other_delegate["id"]
@@ -239,8 +241,8 @@ def test_other_congress_card_and_forged_codes_refused(api, sample_congress, make
 def test_reissue_card_cancels_the_old_card(app, sample_congress, card_of, api):
     did = _delegates(api, sample_congress)[0]["id"]
     old, _ = card_of(did)
+    from congress_vote.congress.delegates import reissue_card
     from congress_vote.congress.models import Delegate
-    from congress_vote.congress.services import reissue_card
     with app.app_context():
         new = reissue_card(db.session.get(Delegate, did))
         db.session.commit()
@@ -251,44 +253,53 @@ def test_reissue_card_cancels_the_old_card(app, sample_congress, card_of, api):
 
 
 def test_probationary_undo_excused_denominator_and_quorum(app, sample_congress, api):
-    from congress_vote.congress import services as svc
+    from congress_vote.congress.attendance import attendance
+    from congress_vote.congress.checkin import (
+        check_in,
+        check_in_delegate,
+        set_attendance,
+        undo_check_in,
+    )
+    from congress_vote.congress.delegates import card_qr_text, list_delegates
     from congress_vote.congress.models import Delegate
+    from congress_vote.congress.setup import get_congress
+    from congress_vote.errors import ServiceError
     with app.app_context():
-        c = svc.get_congress(sample_congress)
-        ds = svc.list_delegates(c)
+        c = get_congress(sample_congress)
+        ds = list_delegates(c)
         prob = [d for d in ds if not d.can_vote]
         full = [d for d in ds if d.can_vote]
-        d, already = svc.check_in(c, svc.card_qr_text(prob[0]))
+        d, already = check_in(c, card_qr_text(prob[0]))
         assert not already and not d.can_vote
-        f = svc.attendance(c)
+        f = attendance(c)
         assert (f["present"], f["voters_present"]) == (1, 0)
-        svc.undo_check_in(prob[0])
-        assert svc.attendance(c)["present"] == 0
-        with pytest.raises(svc.ServiceError):
-            svc.undo_check_in(prob[0])
+        undo_check_in(prob[0])
+        assert attendance(c)["present"] == 0
+        with pytest.raises(ServiceError):
+            undo_check_in(prob[0])
         # excused: a reason is required; the denominator drops for full members only
-        with pytest.raises(svc.ServiceError):
-            svc.set_attendance(full[0], "excused", "  ")
-        svc.set_attendance(full[0], "excused", "Ốm")
-        svc.set_attendance(prob[1], "excused", "Công tác")
-        f = svc.attendance(c)
+        with pytest.raises(ServiceError):
+            set_attendance(full[0], "excused", "  ")
+        set_attendance(full[0], "excused", "Ốm")
+        set_attendance(prob[1], "excused", "Công tác")
+        f = attendance(c)
         assert (f["excused"], f["excused_voters"], f["denominator"]) == (2, 1, 140)
         assert f["voters_summoned"] == 141
         # quorum 2/3 of 141 voters summoned = 94
         for x in full[1:94]:
-            svc.check_in_delegate(x)
-        f = svc.attendance(c)
+            check_in_delegate(x)
+        f = attendance(c)
         assert f["voters_present"] == 93 and f["quorum_met"] is False
-        svc.check_in_delegate(full[94])
-        f = svc.attendance(c)
+        check_in_delegate(full[94])
+        f = attendance(c)
         assert f["voters_present"] == 94 and f["quorum_met"] is True
         assert sum(b["voters_present"] for b in f["by_branch"]) == 94
         assert sum(b["excused"] for b in f["by_branch"]) == 2
         db.session.commit()
         # an excused delegate who turns up becomes present again
-        svc.check_in_delegate(full[0])
+        check_in_delegate(full[0])
         assert db.session.get(Delegate, full[0].id).absence_reason is None
-        assert svc.attendance(c)["denominator"] == 141
+        assert attendance(c)["denominator"] == 141
         db.session.commit()
     from congress_vote.audit.models import AuditEvent
     with app.app_context():
@@ -329,10 +340,11 @@ def test_delegate_of_another_congress_is_not_reachable(api, sample_congress, mak
 # ---- exports ---------------------------------------------------------------------------------
 
 def test_exports_neutralise_formulas(app, client, auth, congress_id):
-    from congress_vote.congress import services as svc
+    from congress_vote.congress.delegates import add_delegate
+    from congress_vote.congress.setup import get_congress
     with app.app_context():
-        c = svc.get_congress(congress_id)
-        svc.add_delegate(c, {"code": "=1+1", "full_name": "=HYPERLINK(\"http://x\")",
+        c = get_congress(congress_id)
+        add_delegate(c, {"code": "=1+1", "full_name": "=HYPERLINK(\"http://x\")",
                              "branch": "@Chi bộ", "membership": "full"})
         db.session.commit()
     auth.login("observer")

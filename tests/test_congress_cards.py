@@ -64,12 +64,14 @@ def test_printed_card_code_is_on_the_card(api, sample_congress, card_of):
 
 
 def test_attendance_report_pdf(api, sample_congress, app):
-    from congress_vote.congress import services as svc
+    from congress_vote.congress.checkin import set_attendance
+    from congress_vote.congress.delegates import list_delegates
+    from congress_vote.congress.setup import get_congress
     from congress_vote.extensions import db
     with app.app_context():
-        c = svc.get_congress(sample_congress)
-        d = svc.list_delegates(c)[0]
-        svc.set_attendance(d, "excused", "Ốm, có đơn xin phép")
+        c = get_congress(sample_congress)
+        d = list_delegates(c)[0]
+        set_attendance(d, "excused", "Ốm, có đơn xin phép")
         name = d.full_name
         db.session.commit()
     r = api("observer").get(f"/api/v1/congresses/{sample_congress}/attendance.pdf")

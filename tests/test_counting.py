@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 from congress_vote.ballots.models import Ballot
-from congress_vote.counting import services as cs
 from congress_vote.counting.models import PollResult, Signoff
+from congress_vote.counting.review import REVIEW_PAGE
 from congress_vote.extensions import db
 
 
@@ -222,12 +222,12 @@ def test_result_page_and_review(world, api, auth, client):
     assert "data-privacy-warning" in body
     r = client.get(f"/polls/{poll.id}/ballots")
     body = r.get_data(as_text=True)
-    assert body.count(row) == cs.REVIEW_PAGE
+    assert body.count(row) == REVIEW_PAGE
     # contents without receipts (issue 14 hole 2): no receipt of the poll is on the page
     stored = [b.receipt for b in db.session.query(Ballot).filter_by(poll_id=poll.id)]
     assert len(stored) == 63 and not [x for x in stored if x in body]
     r2 = client.get(f"/polls/{poll.id}/ballots?page=2")
-    assert r2.get_data(as_text=True).count(row) == 63 - cs.REVIEW_PAGE
+    assert r2.get_data(as_text=True).count(row) == 63 - REVIEW_PAGE
 
 
 def test_stored_result_row(world, api):

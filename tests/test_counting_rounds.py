@@ -10,7 +10,7 @@ import re
 import pytest
 
 from congress_vote.counting import rounds
-from congress_vote.counting import services as cs
+from congress_vote.counting.rounds import create_round
 from congress_vote.errors import ServiceError
 from congress_vote.extensions import db
 from congress_vote.polls.models import Poll
@@ -73,14 +73,14 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
     # Round 1 proposes the tie round: B and C for one official seat.
     p = rounds.chain_proposal(r1)
     assert p.reason == "tie" and set(p.candidate_ids) == {ids1[B], ids1[C]} and p.seats == 1
-    r2 = cs.create_round(r1, list(p.candidate_ids), p.seats, None)
+    r2 = create_round(r1, list(p.candidate_ids), p.seats, None)
     db.session.commit()
     assert (r2.round, r2.parent_id, r2.seats, r2.alternate_seats) == (2, r1.id, 1, 0)
 
     # While round 2 is under way, round 1 proposes nothing and refuses a second round 2.
     assert not rounds.chain_proposal(r1)
     with pytest.raises(ServiceError) as exc:
-        cs.create_round(r1, [ids1[B], ids1[C]], 1, None)
+        create_round(r1, [ids1[B], ids1[C]], 1, None)
     assert exc.value.status == 409 and exc.value.code == "round_in_progress"
     db.session.rollback()
     auth.login("admin")
@@ -147,7 +147,7 @@ def test_round_from_round_one_follows_the_latest_round(world, api, tie_slate):
     2), never a second round 2."""
     r1 = tie_slate
     ids1 = {c.full_name: c.id for c in r1.candidates}
-    r2 = cs.create_round(r1, [ids1[B], ids1[C]], 1, None)
+    r2 = create_round(r1, [ids1[B], ids1[C]], 1, None)
     db.session.commit()
     _vote(world, r2, [[B]] * 13 + [[C]] * 6)
     _certify_publish(api, r2)

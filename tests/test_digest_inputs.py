@@ -156,7 +156,7 @@ def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runn
     """The full attack: the attendance is edited AND the stored result's figures are rewritten
     to what the edited attendance gives, keeping the signed digest. Only a digest covering the
     attendance catches it."""
-    from congress_vote.counting import services as cs
+    from congress_vote.counting import count as cs
     from congress_vote.counting.models import PollResult
     poll = world.election()
     _certify(api, poll)
@@ -168,7 +168,7 @@ def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runn
     db.session.flush()
     stored = db.session.get(PollResult, pid)
     old = json.loads(stored.data)
-    fresh = cs._named_result(row, cs._count(row))
+    fresh = cs.named_result(row, cs.fresh_result(row))
     fresh["digest"] = stored.digest
     for key in ("digest_parts", "digest_format", "paper"):
         if key in old:
@@ -183,7 +183,7 @@ def test_a_result_counted_before_the_full_digest_still_recounts(world, api, runn
     """A result stored by the former format (ballot-set digest, no digest_parts) is compared
     on that digest: upgrading does not make every old counted poll fail."""
     from congress_vote import rules
-    from congress_vote.counting import services as cs
+    from congress_vote.counting import inputs as cs
     from congress_vote.counting.models import PollResult
     poll = world.election()
     api("counter1").post(f"/api/v1/polls/{poll.id}/count")

@@ -188,7 +188,8 @@ def _used_and_closed_codes(app):
     """A congress, a used ballot code and a code of a closed poll; the kiosk headers."""
     from congress_vote import codes
     from congress_vote.auth.services import create_user
-    from congress_vote.ballots.services import cast_ballot, issue_ballots
+    from congress_vote.ballots.issuing import issue_ballots
+    from congress_vote.ballots.services import cast_ballot
     from congress_vote.congress.models import Congress, Delegate
     from congress_vote.polls.services import close_poll, create_poll, open_poll
     with app.app_context():

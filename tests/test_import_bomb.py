@@ -102,7 +102,7 @@ def cid(api):
 
 def test_row_gap_bomb_stops_at_the_row_cap(api, app, cid, pulled):
     """One row at the sheet's last line: openpyxl fills the gap with a million empty rows."""
-    from congress_vote.congress.services import MAX_TABLE_ROWS
+    from congress_vote.congress.importing import MAX_TABLE_ROWS
     data = _xlsx('<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>')
     assert len(data) < 20_000
     start = time.perf_counter()
@@ -117,7 +117,7 @@ def test_row_gap_bomb_stops_at_the_row_cap(api, app, cid, pulled):
 
 
 def test_many_real_rows_stop_at_the_row_cap(api, app, cid, pulled):
-    from congress_vote.congress.services import MAX_TABLE_ROWS
+    from congress_vote.congress.importing import MAX_TABLE_ROWS
     data = _xlsx(real_rows=MAX_TABLE_ROWS + 5_000)
     r = _import(api, cid, data)
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_rows", r.json

@@ -129,21 +129,20 @@ def test_refused_choice_and_used_token_keep_their_answers(hall, app, client):
 
 
 def test_poll_spec_cached_only_for_an_opened_setup(hall, app):
-    from congress_vote.ballots import services as bs
+    from congress_vote.ballots import spec as bs
     from congress_vote.polls.models import Poll
-    bs._SPEC_CACHE.clear()  # per process: earlier tests' polls (same ids, other setups) are in it
     cid = hall.congress()
     draft = hall.poll(cid)
     with app.app_context():
         p = db.session.get(Poll, draft["id"])
         assert p.setup_fingerprint is None
         assert bs.poll_spec(p).candidate_ids == tuple(c["id"] for c in draft["candidates"])
-        assert not any(k[0] == p.id for k in bs._SPEC_CACHE)  # a draft can still change
+        assert not any(k[0] == p.id for k in bs.spec_cache())  # a draft can still change
     hall.open(draft["id"])
     with app.app_context():
         p = db.session.get(Poll, draft["id"])
         spec = bs.poll_spec(p)
-        assert (p.id, p.setup_fingerprint) in bs._SPEC_CACHE
+        assert (p.id, p.setup_fingerprint) in bs.spec_cache()
         assert bs.poll_spec(p) is spec
         assert spec.candidate_ids == tuple(c["id"] for c in draft["candidates"])
         assert spec.seats == 2
@@ -164,7 +163,7 @@ def test_poll_spec_cached_only_for_an_opened_setup(hall, app):
 ])
 def test_count_fast_path_builds_the_same_ballot(choice, source, reason, receipt):
     from congress_vote import rules
-    from congress_vote.counting.services import _rules_ballot
+    from congress_vote.counting.inputs import rules_ballot
     text = choice if isinstance(choice, str) else json.dumps(choice)
     data = json.loads(text) if not isinstance(choice, str) else {}
     try:
@@ -173,13 +172,13 @@ def test_count_fast_path_builds_the_same_ballot(choice, source, reason, receipt)
                                            "receipt": receipt})
     except rules.RulesInputError:
         expected = rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
-    assert _rules_ballot(text, source, reason, receipt) == expected
+    assert rules_ballot(text, source, reason, receipt) == expected
 
 
 def _orm_answer(app, did: int) -> dict:
     """The check-in answer as the ORM path builds it (delegate_dict of the stored row)."""
+    from congress_vote.congress.delegates import delegate_dict
     from congress_vote.congress.models import Delegate
-    from congress_vote.congress.services import delegate_dict
     with app.app_context():
         return delegate_dict(db.session.get(Delegate, did))
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 
-from ..congress import services as svc
+from ..congress.attendance import attendance as attendance_of
+from ..congress.checkin import check_in, set_attendance
+from ..congress.delegates import delegate_dict, get_delegate, list_delegates
+from ..congress.importing import import_delegates
+from ..congress.setup import (
+    congress_dict,
+    create_congress,
+    get_congress,
+    list_congresses,
+    update_congress,
+)
 from ..errors import ServiceError
 from ..extensions import db
 from ..reports.pdf import pdf_response
@@ -65,7 +75,7 @@ def _congress_data(data: dict, partial: bool = False) -> dict:
 @staff
 @doc("List the congresses", response={"type": "array", "items": CONGRESS}, tag="congress")
 def congresses_list():
-    return ok([svc.congress_dict(c) for c in svc.list_congresses()])
+    return ok([congress_dict(c) for c in list_congresses()])
 
 
 @bp.post("/congresses")
@@ -73,16 +83,16 @@ def congresses_list():
 @doc("Create a congress", body=CONGRESS_BODY, response=CONGRESS, statuses=(201,),
      tag="congress")
 def congress_create():
-    c = svc.create_congress(_congress_data(json_body()), actor=current_actor())
+    c = create_congress(_congress_data(json_body()), actor=current_actor())
     db.session.commit()
-    return ok(svc.congress_dict(c), 201)
+    return ok(congress_dict(c), 201)
 
 
 @bp.get("/congresses/<int:cid>")
 @staff
 @doc("A congress", response=CONGRESS, tag="congress")
 def congress_get(cid: int):
-    return ok(svc.congress_dict(svc.get_congress(cid)))
+    return ok(congress_dict(get_congress(cid)))
 
 
 @bp.patch("/congresses/<int:cid>")
@@ -91,9 +101,9 @@ def congress_get(cid: int):
      body={**CONGRESS_BODY, "required": []}, response=CONGRESS, statuses=(200, 400, 404, 422),
      tag="congress")
 def congress_update(cid: int):
-    c = svc.update_congress(svc.get_congress(cid), _congress_data(json_body(), partial=True),
+    c = update_congress(get_congress(cid), _congress_data(json_body(), partial=True),
                             actor=current_actor())
-    answer = svc.congress_dict(c)
+    answer = congress_dict(c)
     db.session.commit()
     return ok(answer)
 
@@ -106,7 +116,7 @@ def congress_update(cid: int):
      response={"type": "object", "properties": {"imported": {"type": "integer"}}},
      statuses=(201, 422), tag="congress")
 def delegates_import(cid: int):
-    c = svc.get_congress(cid)
+    c = get_congress(cid)
     upload = request.files.get("file")
     if upload is not None:
         data, name = upload.read(), upload.filename or ""
@@ -117,7 +127,7 @@ def delegates_import(cid: int):
             raise ServiceError("bad_request", _("Send the list as a text/csv body or as a "
                                  "multipart field named `file`."), status=400)
         data, name = request.get_data(), ""
-    n = svc.import_delegates(c, data, filename=name, actor=current_actor())
+    n = import_delegates(c, data, filename=name, actor=current_actor())
     db.session.commit()
     return ok({"imported": n}, 201)
 
@@ -127,8 +137,8 @@ def delegates_import(cid: int):
 @doc("The delegates, in Vietnamese name order", response={"type": "array", "items": DELEGATE},
      tag="congress")
 def delegates_list(cid: int):
-    c = svc.get_congress(cid)
-    return ok([svc.delegate_dict(d) for d in svc.list_delegates(
+    c = get_congress(cid)
+    return ok([delegate_dict(d) for d in list_delegates(
         c, q=request.args.get("q", "")[:100], status=request.args.get("status"))])
 
 
@@ -140,14 +150,14 @@ def delegates_list(cid: int):
          "reason": {"type": "string", "maxLength": 500}}},
      response=DELEGATE, tag="congress")
 def delegate_attendance(cid: int, did: int):
-    c = svc.get_congress(cid)
-    d = svc.get_delegate(c, did)
+    c = get_congress(cid)
+    d = get_delegate(c, did)
     data = json_body()
     status = field(data, "status", str)
     reason = field(data, "reason", str, required=False)
-    svc.set_attendance(d, status, reason, actor=current_actor())
+    set_attendance(d, status, reason, actor=current_actor())
     db.session.commit()
-    return ok(svc.delegate_dict(d))
+    return ok(delegate_dict(d))
 
 
 @bp.post("/congresses/<int:cid>/checkin")
@@ -163,12 +173,12 @@ def checkin(cid: int):
     try:
         card = field(json_body(), "card", str)
     except ServiceError:
-        svc.get_congress(cid)  # an unknown congress answers 404 before a bad body
+        get_congress(cid)  # an unknown congress answers 404 before a bad body
         raise
-    delegate, already = svc.check_in(svc.get_congress(cid), card, actor=current_actor())
+    delegate, already = check_in(get_congress(cid), card, actor=current_actor())
     # Built before the commit: afterwards every ORM attribute is expired and reading one would
     # begin a second transaction (on SQLite a BEGIN IMMEDIATE, the write lock again).
-    answer = {"delegate": svc.delegate_dict(delegate),
+    answer = {"delegate": delegate_dict(delegate),
               "already_present": already}
     db.session.commit()
     return ok(answer)
@@ -178,7 +188,7 @@ def checkin(cid: int):
 @staff
 @doc("Attendance figures and quorum", response=ATTENDANCE, tag="congress")
 def attendance(cid: int):
-    return ok(svc.attendance(svc.get_congress(cid)))
+    return ok(attendance_of(get_congress(cid)))
 
 
 @bp.get("/congresses/<int:cid>/cards.pdf")
@@ -186,7 +196,7 @@ def attendance(cid: int):
 @doc("Delegate cards with QR (A4 sheets, PDF)", produces="application/pdf", tag="congress")
 def cards_pdf(cid: int):
     from ..congress.printing import cards_pdf as render
-    c = svc.get_congress(cid)
+    c = get_congress(cid)
     return pdf_response(render(c), f"cards-{c.id}.pdf")
 
 
@@ -196,4 +206,4 @@ def cards_pdf(cid: int):
      tag="congress")
 def attendance_pdf(cid: int):
     from ..congress.printing import attendance_pdf as render
-    return pdf_response(render(svc.get_congress(cid)), f"attendance-{cid}.pdf")
+    return pdf_response(render(get_congress(cid)), f"attendance-{cid}.pdf")

@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask import abort, request
 from flask_babel import gettext as _
 
-from ..counting import services as cs
+from ..counting.count import count_poll
+from ..counting.hand_count import enter_hand_count
+from ..counting.paper_entry import (
+    PAPER_INVALID_REASONS,
+    enter_paper_ballot,
+    pending_paper,
+    settle_dispute,
+)
+from ..counting.results import receipts, result_dict
+from ..counting.rounds import create_round
+from ..counting.signoff import sign_result
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import committee_route
@@ -47,9 +57,9 @@ def _poll(pid: int):
      statuses=(200, 404, 409), tag="counting")
 def api_count(pid):
     poll = _poll(pid)
-    cs.count_poll(poll, current_actor())
+    count_poll(poll, current_actor())
     db.session.commit()
-    return ok(cs.result_dict(poll))
+    return ok(result_dict(poll))
 
 
 @bp.get("/polls/<int:pid>/result")
@@ -60,7 +70,7 @@ def api_result(pid):
     poll = _poll(pid)
     if poll.status != "published" and current_actor() is None:
         abort(401, _("Sign in first (Authorization: Bearer <token>)."))
-    return ok(cs.result_dict(poll))
+    return ok(result_dict(poll))
 
 
 @bp.get("/polls/<int:pid>/receipts")
@@ -70,7 +80,7 @@ def api_result(pid):
          "receipts": {"type": "array", "items": {"type": "string"}},
          "digest": {"type": "string"}}}, statuses=(200, 404, 409), tag="counting")
 def api_receipts(pid):
-    return ok(cs.receipts(_poll(pid)))
+    return ok(receipts(_poll(pid)))
 
 
 @bp.post("/polls/<int:pid>/signoffs")
@@ -87,7 +97,7 @@ def api_signoff(pid):
     poll = _poll(pid)
     data = json_body()
     digest = field(data, "digest", str)
-    sig = cs.sign_result(poll, current_actor(), digest)
+    sig = sign_result(poll, current_actor(), digest)
     db.session.commit()
     return ok({"poll_id": poll.id, "user_id": sig.user_id, "digest": sig.digest,
                "signed_at": sig.signed_at.isoformat() + "Z", "status": poll.status}, 201)
@@ -114,7 +124,7 @@ def api_round(pid):
     names = field(data, "new_names", list, required=False, default=[])
     if any(not isinstance(n, str) for n in names):
         raise ServiceError("bad_request", _("new_names must be strings."), status=400)
-    new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
+    new = create_round(poll, ids, seats, current_actor(), new_names=names,
                           alternate_seats=alt)
     db.session.commit()
     return ok({**poll_to_dict(new), "parent_id": new.parent_id}, 201)
@@ -128,7 +138,7 @@ def api_round(pid):
          "kept": {"type": "array", "items": {"type": "integer"}},
          "answers": {"type": "object", "additionalProperties": {
              "type": "string", "enum": ["for", "against", "abstain"]}},
-         "invalid_reason": {"type": "string", "enum": list(cs.PAPER_INVALID_REASONS)},
+         "invalid_reason": {"type": "string", "enum": list(PAPER_INVALID_REASONS)},
          "settle": {"type": "boolean"}}},
      response={"type": "object", "properties": {"entry_id": {"type": "integer"},
                                                  "state": {"type": "string"}}},
@@ -142,11 +152,11 @@ def api_paper(pid):
     check_id_keys(answers, "answers")
     reason = field(data, "invalid_reason", str, required=False)
     settle = field(data, "settle", bool, required=False, default=False)
-    fn = cs.settle_dispute if settle else cs.enter_paper_ballot
+    fn = settle_dispute if settle else enter_paper_ballot
     entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
     db.session.commit()
     return ok({"entry_id": entry.id, "poll_id": poll.id, "state": entry.state,
-               "pending": cs.pending_paper(poll)}, 201)
+               "pending": pending_paper(poll)}, 201)
 
 
 @bp.post("/polls/<int:pid>/hand-count")
@@ -164,7 +174,7 @@ def api_hand_count(pid):
     data = json_body()
     items = field(data, "items", dict)
     check_id_keys(items, "items")
-    rows = cs.enter_hand_count(poll, items, current_actor())
+    rows = enter_hand_count(poll, items, current_actor())
     db.session.commit()
     return ok({"poll_id": poll.id, "items": {str(r.item_id): {
         "for": r.votes_for, "against": r.votes_against, "abstain": r.votes_abstain}

@@ -27,6 +27,7 @@ from ..audit.services import record
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
+from ..polls.status import ACCEPTS_BALLOTS
 from .models import BatchPdf, IssueBatch
 
 _CONTEXT = b"congress-vote/batch-pdf/v1"
@@ -76,7 +77,7 @@ def batch_pdf(poll: Poll, batch_id, actor) -> bytes:
     PDFs are deleted at the close). The caller checks the committee and commits (the download
     is audited)."""
     row = db.session.get(BatchPdf, batch_id) if isinstance(batch_id, int) else None
-    if poll.status != "open":
+    if poll.status not in ACCEPTS_BALLOTS:
         raise ServiceError("poll_not_open", _("The poll is closed: the PDFs of its ballots were "
                                               "deleted with the close."), status=409)
     if row is None or row.poll_id != poll.id:

@@ -9,12 +9,12 @@ from ..extensions import db
 from ..polls.services import settings_of
 from ..reports.pdf import qr_svg, render_pdf
 from ..rules import max_kept
+from .spec import poll_spec
 
 
 def paper_ballots_pdf(poll, codes_: list[str], size: str = "A4") -> bytes:
     """One full paper ballot per page: header, title, candidates (or items) in ballot order,
     instructions, the QR of PUBLIC_BASE_URL/b/<code> and the printed code."""
-    from .services import poll_spec
     base = current_app.config["PUBLIC_BASE_URL"]
     congress = db.session.get(Congress, poll.congress_id)
     ballots = [{"code": format_code(c), "qr": qr_svg(f"{base}/b/{c}", size_mm=26)}

@@ -1,137 +1,42 @@
-"""Ballot issuance, resolving a ballot code, casting exactly once, named votes, turnout.
+"""Resolving a ballot code, casting exactly once, named votes, turnout.
 
 Guarantees:
 - a ballot token is 80 random bits plus a check character (`codes.new_code`); the database keeps
-  only SHA-256 of it, so plain tokens exist only in the answer to the issuance (and its slips PDF);
-- never more ballots are issued for a poll than voters present minus those already issued (the
-  poll row is locked for the check, so two counters issuing at once cannot overshoot);
+  only SHA-256 of it (issuing: ballots.issuing);
 - a token is consumed by one conditional UPDATE ... WHERE state='unused' ... RETURNING in the same
   transaction as the stored ballot and its audit event: a token yields at most one ballot, even
   under concurrent casts, on SQLite and PostgreSQL; a refused choice (over-vote, unknown ids)
   raises before commit, so the token stays unused;
 - a stored secret ballot carries no delegate, no time, no token, batch or kiosk and a random id;
   its receipt is random (ballots.receipts), so neither the token row nor anything else stored
-  derives it; a batch's token rows are inserted in random order (no print order kept).
+  derives it.
 """
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import codes
-from ..audit.services import canonical, record
+from ..audit.services import record
+from ..congress.attendance import attendance
+from ..congress.delegates import delegate_by_card
 from ..congress.models import Congress
-from ..congress.services import attendance, delegate_by_card
 from ..errors import ServiceError
 from ..extensions import db
-from ..ids import bad_id, check_ids
-from ..polls.committee import require_committee
 from ..polls.models import Poll
-from ..polls.services import require_status, settings_of
-from ..rules import BadIdError, PollSpec, RulesInputError, validate_ballot
-from ..rules import Ballot as RulesBallot
+from ..polls.status import ACCEPTS_BALLOTS, PollStatus, require_status
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
 from .receipts import new_receipt
-
-MAX_BATCH = 5000
-
-
-@dataclass
-class IssuedBatch:
-    """An issuance: the stored batch and the plain codes (normalised), which exist only here."""
-    batch: IssueBatch
-    codes: list[str]
+from .spec import cached_rules, check_choice, poll_rules
 
 
 def _err(code: str, message: str, status: int) -> ServiceError:
     return ServiceError(code, message, status=status)
-
-
-# ---- issuance ----------------------------------------------------------------------------------
-
-def issued_count(poll: Poll) -> int:
-    """Ballots issued for the poll and not voided."""
-    return db.session.scalar(select(func.count()).select_from(BallotToken)
-                             .where(BallotToken.poll_id == poll.id,
-                                    BallotToken.state != "void")) or 0
-
-
-def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
-    """Issue `count` anonymous ballots for an open secret poll (the counting committee).
-
-    409 when the poll is not open or not secret, or when count would exceed voters present minus
-    ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
-    ballots, printed by the counting area from the returned codes). 403 `not_on_committee`
-    unless `actor` is on this poll's counting committee (checked first).
-    """
-    require_committee(poll, actor)
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise _err("bad_request", _("count must be an integer."), 400)
-    if count < 1 or count > MAX_BATCH:
-        raise _err("bad_count", _("count must be between 1 and %(max)s.", max=MAX_BATCH), 422)
-    if kind not in ("slip", "paper"):
-        raise _err("bad_kind", _("kind must be slip or paper."), 422)
-    # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
-    # transactions are serialised by BEGIN IMMEDIATE already).
-    poll = db.session.scalar(select(Poll).where(Poll.id == poll.id).with_for_update())
-    require_status(poll, "open")
-    if poll.secrecy != "secret":
-        raise _err("poll_not_secret", _("This is an open (named) poll: delegates vote with their "
-                     "cards, no ballots are issued."), 409)
-    figures = attendance(db.session.get(Congress, poll.congress_id))
-    present = int(figures.get("voters_present") or 0)
-    already = issued_count(poll)
-    if already + count > present:
-        raise _err("too_many_ballots",
-                   _("%(count)s more ballots would exceed the voters present (%(present)s); "
-                     "%(already)s are issued already, so at most %(left)s more.",
-                     count=count, present=present, already=already,
-                     left=max(present - already, 0)), 409)
-    batch = IssueBatch(poll_id=poll.id, count=count, kind=kind,
-                       issued_by=getattr(actor, "id", None))
-    db.session.add(batch)
-    db.session.flush()
-    plain = [codes.new_code() for _ in range(count)]
-    rows = [{"token_hash": codes.code_hash(c), "poll_id": poll.id, "batch_id": batch.id,
-             "state": "unused"} for c in plain]
-    # Stored in random order, never in the print order of `plain` (the slips' order).
-    secrets.SystemRandom().shuffle(rows)
-    db.session.execute(insert(BallotToken), rows)
-    record("ballots.issued", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "batch_id": batch.id, "count": count, "kind": kind})
-    return IssuedBatch(batch, plain)
-
-
-def ballot_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/b/{code}"
-
-
-# ---- a batch and its PDF ------------------------------------------------------------------------
-
-def issue_batch(poll: Poll, count, actor, kind: str = "slip",
-                size: str = "A4") -> tuple[IssuedBatch, bytes]:
-    """Issue `count` ballots and render their PDF: QR slips, or full paper ballots (`size` A4
-    or A5). The PDF is kept sealed in the database until the poll closes (batch_pdfs), so it can
-    be downloaded again. Rendered before the caller commits: if rendering fails, nothing is
-    issued."""
-    from .batch_pdfs import keep_batch_pdf
-    if size not in ("A4", "A5"):
-        raise _err("bad_size", _("size must be A4 or A5."), 422)
-    issued = issue_ballots(poll, count, actor, kind=kind)
-    if kind == "paper":
-        from .paper_ballots import paper_ballots_pdf
-        pdf = paper_ballots_pdf(poll, list(issued.codes), size)
-    else:
-        from .slips import render_slips
-        pdf = render_slips(poll, issued.codes)
-    keep_batch_pdf(issued.batch, pdf)
-    return issued, pdf
 
 
 # ---- resolving a ballot --------------------------------------------------------------------------
@@ -180,106 +85,12 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
     token = db.session.get(BallotToken, h)
     if token is not None and token.state == "unused":
         poll = db.session.get(Poll, token.poll_id)
-        if poll.status == "open" and congress_id in (None, poll.congress_id):
+        if poll.status in ACCEPTS_BALLOTS and congress_id in (None, poll.congress_id):
             batch = db.session.get(IssueBatch, token.batch_id)
             if batch is None or batch.kind != "paper":
                 return poll, token
     _diagnose(h, congress_id)  # every refusal, in one order, comes from there
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _build_spec(poll: Poll) -> PollSpec:
-    return PollSpec(kind=poll.kind, seats=poll.seats,
-                    alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
-                    candidate_ids=tuple(c.id for c in poll.candidates),
-                    item_ids=tuple(i.id for i in poll.items))
-
-
-# Per-process cache of what validating a choice needs from a poll: (PollSpec, Settings), keyed by
-# (poll id, setup_fingerprint). The fingerprint is fixed when the poll opens and hashes its kind,
-# seats, candidates, items and rules, so a key can only ever name the setup it was built from;
-# draft polls (no fingerprint, still editable) are never cached. This saves the candidate and
-# item lazy loads and the rules parsing on every cast (the setup is frozen while votes arrive).
-_SPEC_CACHE: dict[tuple[int, str], tuple[PollSpec, object]] = {}
-_SPEC_CACHE_MAX = 512
-
-
-def poll_rules(poll: Poll) -> tuple[PollSpec, object]:
-    """(PollSpec, rules Settings) of the poll; cached per process once the poll is opened."""
-    fp = poll.setup_fingerprint
-    if fp is None:
-        return _build_spec(poll), settings_of(poll)
-    key = (poll.id, fp)
-    hit = _SPEC_CACHE.get(key)
-    if hit is None:
-        hit = (_build_spec(poll), settings_of(poll))
-        if len(_SPEC_CACHE) >= _SPEC_CACHE_MAX:
-            _SPEC_CACHE.clear()
-        _SPEC_CACHE[key] = hit
-    return hit
-
-
-def poll_spec(poll: Poll) -> PollSpec:
-    """The rules engine's PollSpec of the poll (cached once opened, see poll_rules)."""
-    return poll_rules(poll)[0]
-
-
-_MESSAGES = {
-    "overvote": _l("You kept more names than there are seats. Strike out more names."),
-    "unknown_candidate": _l("A name on this ballot is not on the list."),
-    "duplicate_candidate": _l("A name is kept twice."),
-    "all_struck": _l("Under this poll's rules a ballot striking every name is invalid."),
-    "unknown_item": _l("An answer names an item that is not on this ballot."),
-    "duplicate_item": _l("An item is answered twice."),
-    "bad_answer": _l("Answer each item with for, against or abstain."),
-    "wrong_kind": _l("This choice does not fit the kind of vote."),
-}
-
-
-def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
-    """The rules engine's Ballot of a choice as the API sends it; 400 when malformed, 422
-    `bad_id` when an id in it is no id ("²", 1.5, -1...)."""
-    if kind == "resolution":
-        if answers is None:
-            answers = {}
-        if not isinstance(answers, dict):
-            raise _err("bad_request", _("answers must be an object {item_id: answer}."), 400)
-        raw = {"answers": answers}
-    else:
-        if kept is None:
-            raise _err("bad_request", _("kept (the list of candidate ids kept) is required."), 400)
-        if not isinstance(kept, list):
-            raise _err("bad_request", _("kept must be a list of candidate ids."), 400)
-        raw = {"kept": kept}
-    try:
-        ballot = RulesBallot.from_dict(raw)
-    except BadIdError:
-        raise bad_id("answers" if kind == "resolution" else "kept") from None
-    except RulesInputError as exc:
-        raise _err("bad_request", str(exc), 400) from None
-    check_ids(ballot.kept or (), "kept")
-    check_ids((i for i, _a in ballot.answers or ()), "answers")
-    return ballot
-
-
-def canonical_choice(ballot: RulesBallot) -> str:
-    """How a valid choice is stored (Ballot.choice)."""
-    if ballot.kept is not None:
-        return canonical({"kept": sorted(ballot.kept)})
-    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
-
-
-def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
-    """Validate a choice with the rules engine; answer its canonical JSON or raise 400/422.
-    `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
-    a `kind`)."""
-    ballot = parse_choice(poll.kind, kept, answers)
-    spec, settings = rules if rules is not None else poll_rules(poll)
-    reason = validate_ballot(spec, settings, ballot)
-    if reason is not None:
-        message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
-        raise _err(str(reason), str(message), 422)
-    return canonical_choice(ballot)
 
 
 # Built once (core table statements: no ORM bulk-update machinery, no per-call construction).
@@ -321,9 +132,9 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     # The refusals _diagnose would give for an unused slip token, in its order.
     if congress_id is not None and poll.congress_id != congress_id:
         raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
-    if poll.status != "open" or poll.secrecy != "secret":
+    if poll.status not in ACCEPTS_BALLOTS or poll.secrecy != "secret":
         raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
-    rules = _SPEC_CACHE.get((poll.id, poll.setup_fingerprint))
+    rules = cached_rules(poll.id, poll.setup_fingerprint)
     if rules is None:  # the first cast of this setup in this process
         rules = poll_rules(db.session.get(Poll, poll.id))
     choice = check_choice(poll, kept, answers, rules=rules)
@@ -340,7 +151,8 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
 
 def open_named_polls(congress_id: int) -> list[Poll]:
     return list(db.session.scalars(select(Poll).where(
-        Poll.congress_id == congress_id, Poll.status == "open", Poll.secrecy == "open")
+        Poll.congress_id == congress_id, Poll.status == PollStatus.OPEN.value,
+        Poll.secrecy == "open")
         .order_by(Poll.agenda_order, Poll.id)))
 
 
@@ -371,7 +183,7 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
     backed by the unique constraint). Answers the receipt code."""
     if poll.secrecy != "open":
         raise _err("poll_not_named", _("This poll is secret: vote with a ballot slip."), 409)
-    require_status(poll, "open")
+    require_status(poll, PollStatus.OPEN)
     if delegate.congress_id != poll.congress_id:
         raise _err("wrong_congress", _("This card belongs to another congress."), 409)
     if not delegate.can_vote or delegate.status != "present":
@@ -380,7 +192,6 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
     if named_vote_exists(poll, delegate.id):
         raise _err("ballot_used", _("This delegate has already voted in this poll."), 409)
     receipt = new_receipt(NamedVote, poll.id)
-    from sqlalchemy.exc import IntegrityError
     try:
         with db.session.begin_nested():
             db.session.add(NamedVote(poll_id=poll.id, delegate_id=delegate.id, choice=choice,

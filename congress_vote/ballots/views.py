@@ -10,21 +10,37 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
-from flask import url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..congress import kiosks
-from ..congress.services import get_congress
+from ..congress.setup import get_congress
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..ids import id_or_none
 from ..polls.models import Poll
+from ..polls.services import settings_of
 from ..rules import max_kept
 from ..security import csrf_exempt, current_actor, public, roles
-from .services import (cast_ballot, cast_named_vote, check_choice, named_vote_exists,
-                       open_ballot, open_named_polls, poll_spec, resolve_code, settings_of,
-                       voter_by_card)
+from .services import (
+    cast_ballot,
+    cast_named_vote,
+    named_vote_exists,
+    open_ballot,
+    open_named_polls,
+    resolve_code,
+    voter_by_card,
+)
+from .spec import check_choice, poll_spec
 
 bp = Blueprint("ballots", __name__)
 NAMED_SESSION_SECONDS = 300  # a card unlocks a named ballot for five minutes

@@ -9,7 +9,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..security import current_actor, roles
 from . import kiosks
-from .services import get_congress
+from .setup import get_congress
 from .views import bp
 
 

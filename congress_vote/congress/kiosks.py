@@ -49,7 +49,7 @@ def _hash(token: str) -> str:
 
 
 def _clean_label(label) -> str:
-    from .services import clean_name
+    from .fields import clean_name
     if not isinstance(label, str):
         raise ServiceError("bad_label", _("Give the kiosk a label (for example “Tablet 3”)."))
     text = clean_name(label)

@@ -44,8 +44,9 @@ from .. import codes
 from ..audit.services import head_hash
 from ..db import utcnow
 from ..reports.pdf import STATIC, LocalOnlyFetcher, html_to_pdf, join_pdfs
+from .attendance import absentees, attendance
+from .delegates import QR_PREFIX, card_code, list_delegates
 from .models import Congress, Delegate
-from .services import QR_PREFIX, absentees, attendance, card_code, list_delegates
 
 CARDS_PER_PAGE = 10
 BATCH_PAGES = 25  # 250 cards per WeasyPrint run

@@ -6,8 +6,17 @@ feedback as JSON instead of a page.
 """
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_time
 from flask_babel import gettext as _
 
@@ -15,22 +24,36 @@ from ..errors import ServiceError, commit_or_flash
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db
 from ..security import current_actor, roles, staff
-from . import services as svc
+from .attendance import attendance
+from .checkin import check_in, check_in_delegate, last_check_in, set_attendance, undo_check_in
+from .delegates import (
+    EXPORT_HEADER,
+    add_delegate,
+    delegate_dict,
+    export_rows,
+    get_delegate,
+    list_delegates,
+    reissue_card,
+    update_delegate,
+)
 from .forms import BranchForm, CongressForm, DelegateForm, ImportForm
+from .importing import import_delegates as import_list
+from .setup import add_branch as add_branch_to
+from .setup import create_congress, get_congress, update_congress
 
 bp = Blueprint("congress", __name__)
 
 
 def _congress(cid: int):
     try:
-        return svc.get_congress(cid)
+        return get_congress(cid)
     except ServiceError:
         abort(404, _("No such congress."))
 
 
 def _delegate(congress, did: int):
     try:
-        return svc.get_delegate(congress, did)
+        return get_delegate(congress, did)
     except ServiceError:
         abort(404, _("No such delegate in this congress."))
 
@@ -48,7 +71,7 @@ def _form_data(form: CongressForm) -> dict:
 def new():
     form = CongressForm()
     if form.validate_on_submit():
-        done, c = commit_or_flash(lambda: svc.create_congress(_form_data(form),
+        done, c = commit_or_flash(lambda: create_congress(_form_data(form),
                                                               actor=current_actor()))
         if done:
             flash(_("Congress created. Now import the delegate list."), "ok")
@@ -60,7 +83,7 @@ def new():
 @staff
 def show(cid: int):
     c = _congress(cid)
-    return render_template("congress/show.html", congress=c, figures=svc.attendance(c))
+    return render_template("congress/show.html", congress=c, figures=attendance(c))
 
 
 @bp.route("/congresses/<int:cid>/edit", methods=["GET", "POST"])
@@ -71,7 +94,7 @@ def edit(cid: int):
     branch_form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: svc.update_congress(c, _form_data(form), actor=current_actor()))
+            lambda: update_congress(c, _form_data(form), actor=current_actor()))
         if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.show", cid=c.id))
@@ -85,7 +108,7 @@ def add_branch(cid: int):
     form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: svc.add_branch(c, form.branch_name.data, actor=current_actor()))
+            lambda: add_branch_to(c, form.branch_name.data, actor=current_actor()))
         if done:
             flash(_("Branch added."), "ok")
     else:
@@ -103,10 +126,10 @@ def delegates(cid: int):
     branch_id = request.args.get("branch", type=int)
     status = request.args.get("status") or None
     membership = request.args.get("membership") or None
-    items = svc.list_delegates(c, q=q, branch_id=branch_id, status=status, membership=membership)
+    items = list_delegates(c, q=q, branch_id=branch_id, status=status, membership=membership)
     return render_template("congress/delegates.html", congress=c, delegates=items, q=q,
                            branch_id=branch_id, status=status, membership=membership,
-                           import_form=ImportForm(), total=svc.attendance(c)["summoned"])
+                           import_form=ImportForm(), total=attendance(c)["summoned"])
 
 
 @bp.route("/congresses/<int:cid>/delegates/new", methods=["GET", "POST"])
@@ -116,7 +139,7 @@ def delegate_new(cid: int):
     form = DelegateForm()
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: svc.add_delegate(c, form.data, actor=current_actor()))
+            lambda: add_delegate(c, form.data, actor=current_actor()))
         if done:
             flash(_("Delegate added."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
@@ -134,7 +157,7 @@ def delegate_edit(cid: int, did: int):
         "position": d.position or ""})
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: svc.update_delegate(d, form.data, actor=current_actor()))
+            lambda: update_delegate(d, form.data, actor=current_actor()))
         if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
@@ -150,7 +173,7 @@ def reissue(cid: int, did: int):
     from .printing import cards_pdf
     c = _congress(cid)
     d = _delegate(c, did)
-    svc.reissue_card(d, actor=current_actor())
+    reissue_card(d, actor=current_actor())
     pdf = cards_pdf(c, [d])  # rendered before the commit: a failed render reissues nothing
     db.session.commit()
     return pdf_response(pdf, f"card-{d.id}.pdf")
@@ -177,7 +200,7 @@ def import_delegates(cid: int):
         upload = form.file.data
         try:
             # The upload's name is only recorded, never used as a path.
-            n = svc.import_delegates(c, upload.read(), filename=upload.filename or "",
+            n = import_list(c, upload.read(), filename=upload.filename or "",
                                      actor=current_actor())
             db.session.commit()
         except ServiceError as err:
@@ -200,11 +223,11 @@ def export_delegates(cid: int, fmt: str):
     c = _congress(cid)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    rows = list(svc.export_rows(c))
+    rows = list(export_rows(c))
     if fmt == "csv":
-        data, mime = csv_bytes(svc.EXPORT_HEADER, rows), "text/csv; charset=utf-8"
+        data, mime = csv_bytes(EXPORT_HEADER, rows), "text/csv; charset=utf-8"
     else:
-        data = xlsx_bytes(svc.EXPORT_HEADER, rows, title="delegates")
+        data = xlsx_bytes(EXPORT_HEADER, rows, title="delegates")
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     out = current_app.response_class(data, mimetype=mime)
     out.headers["Content-Disposition"] = f'attachment; filename="delegates-{c.id}.{fmt}"'
@@ -238,11 +261,11 @@ def _wants_json() -> bool:
 def _feedback(kind: str, message: str, delegate=None, status: int = 200):
     """Answer a desk action: JSON for the script, else the desk page with the message."""
     c = _congress(request.view_args["cid"])
-    figures = svc.attendance(c)
-    last = svc.last_check_in(c)
+    figures = attendance(c)
+    last = last_check_in(c)
     if _wants_json():
         return jsonify({"kind": kind, "message": message,
-                        "delegate": svc.delegate_dict(delegate) if delegate else None,
+                        "delegate": delegate_dict(delegate) if delegate else None,
                         "attendance": figures,
                         "last": {"id": last.id, "full_name": last.full_name} if last else None
                         }), status
@@ -256,9 +279,9 @@ def _feedback(kind: str, message: str, delegate=None, status: int = 200):
 def checkin(cid: int):
     c = _congress(cid)
     q = request.args.get("q", "").strip()[:100]
-    results = svc.list_delegates(c, q=q, limit=30) if q else None
-    return render_template("congress/checkin.html", congress=c, figures=svc.attendance(c),
-                           feedback=None, last=svc.last_check_in(c), results=results, q=q)
+    results = list_delegates(c, q=q, limit=30) if q else None
+    return render_template("congress/checkin.html", congress=c, figures=attendance(c),
+                           feedback=None, last=last_check_in(c), results=results, q=q)
 
 
 def _checked_in_message(d, already: bool) -> tuple[str, str]:
@@ -289,9 +312,9 @@ def checkin_post(cid: int):
     try:
         if did:
             d = _delegate(c, did)
-            already = svc.check_in_delegate(d, actor=actor)
+            already = check_in_delegate(d, actor=actor)
         elif text:
-            d, already = svc.check_in(c, text, actor=actor)
+            d, already = check_in(c, text, actor=actor)
         else:
             return _feedback("error", _("Scan a card or type its code."), status=400)
         db.session.commit()
@@ -312,7 +335,7 @@ def checkin_undo(cid: int):
         return _feedback("error", _("Nothing to undo."), status=400)
     d = _delegate(c, did)
     try:
-        svc.undo_check_in(d, actor=current_actor())
+        undo_check_in(d, actor=current_actor())
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()
@@ -327,7 +350,7 @@ def attendance_set(cid: int, did: int):
     d = _delegate(c, did)
     status = request.form.get("status", "")
     try:
-        svc.set_attendance(d, status, request.form.get("reason"), actor=current_actor())
+        set_attendance(d, status, request.form.get("reason"), actor=current_actor())
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()

@@ -25,12 +25,10 @@ from sqlalchemy import func, select
 
 from ..ballots.models import Ballot
 from ..extensions import db
+from ..polls.committee import is_committee_member
 from ..polls.models import Poll
-from . import services as cs
+from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER
 from .models import Signoff
-
-AFTER_CLOSE = ("closed", "counted", "certified", "published")
-COUNTED = ("counted", "certified", "published")
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
         return []
     out: list[Action] = []
     is_ = actor.has_role
-    member = cs.is_committee_member(poll, actor)
+    member = is_committee_member(poll, actor)
     result_url = url_for("counting.result", pid=poll.id)
     hands = (poll.kind == "resolution" and poll.secrecy == "open"
              and poll.status in ("open", "closed") and member
@@ -72,9 +70,9 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
             Signoff.poll_id == poll.id, Signoff.user_id == actor.id))
         if not signed:
             out.append(Action("sign", result_url + "#sign", primary=True))
-    if (member or is_("chair")) and poll.status in COUNTED:
+    if (member or is_("chair")) and poll.status in COUNTED_OR_LATER:
         out.append(Action("minutes", url_for("counting.minutes", pid=poll.id)))
-    if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED:
+    if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED_OR_LATER:
         from .rounds import chain_proposal
         if chain_proposal(poll):
             out.append(Action("next_round", result_url + "#next-round"))

@@ -18,7 +18,7 @@ def register_cli(app: Flask) -> None:
         from ..extensions import db
         from ..polls.models import Poll
         from ..rules.recount import render
-        from .services import recount_compare
+        from .recount import recount_compare
         poll = db.session.get(Poll, poll_id)
         if poll is None:
             click.echo(f"recount: no poll {poll_id}", err=True)

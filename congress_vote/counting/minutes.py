@@ -10,13 +10,17 @@ from flask import session
 from flask_babel import force_locale, format_datetime
 from sqlalchemy import select
 
+from ..audit.services import head_hash
 from ..auth.models import User
 from ..congress.models import Congress
 from ..extensions import db
 from ..polls.models import Poll
 from ..reports.pdf import render_pdf
-from . import services as cs
+from .inputs import attendance_snapshot
+from .models import PollResult
+from .paper_entry import entry_log, entry_log_reference
 from .paper_figures import paper_figures
+from .results import result_dict, stored_result
 
 
 def pick_lang(lang: str | None) -> str:
@@ -34,10 +38,10 @@ def committee(poll: Poll) -> list[dict]:
 
 
 def minutes_context(poll: Poll) -> dict:
-    result = cs.result_dict(poll)
-    stored = cs.stored_result(poll) or {}
+    result = result_dict(poll)
+    stored = stored_result(poll) or {}
     congress = db.session.get(Congress, poll.congress_id)
-    att = cs.attendance_snapshot(poll)
+    att = attendance_snapshot(poll)
     fig = result["figures"] or {}
     by_id = {c["id"]: c for c in result["candidates"]}
     official = [by_id[i] for i in result["elected_order"] or [] if
@@ -58,12 +62,12 @@ def minutes_context(poll: Poll) -> dict:
         "absent": max(0, denominator_base - fig.get("voters_present", 0)),
         "official": official, "alternate": alternate, "ties": ties, "members": members,
         "head": next((m for m in members if m["head"]), None),
-        "entry_log_ref": cs.entry_log_reference(poll),
-        "paper_entries": len(cs.entry_log(poll)),
+        "entry_log_ref": entry_log_reference(poll),
+        "paper_entries": len(entry_log(poll)),
         # the paper figures the digest covers (stored with the count), else as they are now
         "paper": stored.get("paper") or paper_figures(poll),
         "ballots_fingerprint": (stored.get("digest_parts") or {}).get("ballots"),
-        "audit_head": cs.audit_head(), "fingerprint": poll.setup_fingerprint,
+        "audit_head": head_hash(), "fingerprint": poll.setup_fingerprint,
         "att": att, "privacy_warning": 0 < fig.get("ballots_returned", 0)
         < _privacy_min(),
     }
@@ -79,7 +83,7 @@ def minutes_pdf(poll: Poll, lang: str | None = None) -> bytes:
     ctx = minutes_context(poll)
     lang = pick_lang(lang)
     with force_locale(lang):
-        row = db.session.get(cs.PollResult, poll.id)
+        row = db.session.get(PollResult, poll.id)
         ctx["counted_at"] = format_datetime(row.counted_at, "dd/MM/yyyy HH:mm")
         ctx["closed_at"] = (format_datetime(row.certified_at, "dd/MM/yyyy HH:mm")
                             if row.certified_at else None)
@@ -95,7 +99,7 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
     users = {u.id: u.display_name for u in db.session.scalars(select(User))}
     import json
     rows = []
-    for e in cs.entry_log(poll):
+    for e in entry_log(poll):
         choice = json.loads(e.choice or "{}")
         if e.invalid_reason:
             content = None
@@ -113,5 +117,5 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
         for r in rows:
             r["at"] = format_datetime(r["e"].entered_at, "dd/MM/yyyy HH:mm:ss")
         return render_pdf("print/entry_log.html", poll=poll, congress=congress, rows=rows,
-                          reference=cs.entry_log_reference(poll), audit_head=cs.audit_head(),
+                          reference=entry_log_reference(poll), audit_head=head_hash(),
                           fingerprint=poll.setup_fingerprint, lang=lang)

@@ -20,6 +20,7 @@ from ..ballots.models import Ballot, BallotToken, IssueBatch, PaperEntry
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
+from ..polls.status import BEFORE_CLOSE
 from .models import PaperReturn
 
 
@@ -47,7 +48,7 @@ def has_paper_entries(poll: Poll) -> bool:
 
 def require_after_close(poll: Poll) -> None:
     """Paper ballots are entered only after the close (409 ``poll_not_closed`` before)."""
-    if poll.status in ("draft", "open"):
+    if poll.status in BEFORE_CLOSE:
         raise ServiceError("poll_not_closed", _("Paper ballots are entered after the poll "
                              "closes, once the unused paper ballots are collected back."),
                            status=409)

@@ -14,6 +14,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import require_committee
 from ..polls.models import Poll
+from ..polls.status import BEFORE_CLOSE, PollStatus
 from .models import PaperReturn
 from .paper_figures import has_paper_entries, paper_figures, paper_issued
 
@@ -39,10 +40,10 @@ def record_paper_return(poll: Poll, unused, actor) -> PaperReturn:
     422 unless 0 ≤ unused ≤ paper ballots issued. Recording again corrects the number.
     """
     require_committee(poll, actor)
-    if poll.status in ("draft", "open"):
+    if poll.status in BEFORE_CLOSE:
         raise ServiceError("poll_not_closed", _("The unused paper ballots are collected back "
                              "after the poll closes."), status=409)
-    if poll.status != "closed":
+    if poll.status != PollStatus.CLOSED:
         raise ServiceError("already_counted", _("The poll is counted: the paper return can no "
                              "longer change."), status=409)
     unused = parse_unused(unused)

@@ -28,16 +28,23 @@ copies its candidates from the earlier round, so the name is what they share.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import rules
-from ..ballots.services import poll_spec
+from ..audit.services import record
+from ..ballots.spec import poll_spec
+from ..congress.models import Congress
+from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Candidate, Poll
-
-COUNTED = ("counted", "certified", "published")
+from ..polls.services import committee_ids, create_poll
+from ..polls.status import COUNTED_OR_LATER
+from .count import fresh_result, next_round_proposal
+from .results import stored_result
 
 
 def name_key(name: str) -> str:
@@ -113,11 +120,10 @@ class Proposal:
 
 def _elected_keys(chain: list[Poll]) -> tuple[set[str], set[str]]:
     """(official, alternate) name keys elected in the counted rounds of the chain."""
-    from .services import stored_result
     official: set[str] = set()
     alternate: set[str] = set()
     for p in chain:
-        if p.status not in COUNTED:
+        if p.status not in COUNTED_OR_LATER:
             continue
         data = stored_result(p) or {}
         names = {c.id: c.full_name for c in p.candidates}
@@ -134,12 +140,11 @@ def chain_proposal(poll: Poll) -> Proposal:
     """The further round to propose for `poll`'s chain of rounds (module docstring): falsy when a
     round is under way or every seat of round 1 is decided. The same proposal is given on every
     round's result page."""
-    from .services import _count, next_round_proposal
     if poll.kind == "resolution":
         return Proposal(rules.NextRound())
     chain = rounds_of(poll)
     latest, first = chain[-1], chain[0]
-    if latest.status not in COUNTED:
+    if latest.status not in COUNTED_OR_LATER:
         return Proposal(rules.NextRound())
     own = next_round_proposal(latest)
     if own or len(chain) == 1:
@@ -150,10 +155,66 @@ def chain_proposal(poll: Poll) -> Proposal:
     left_official = max(0, first.seats - len(official))
     left_alternate = max(0, (first.alternate_seats if first.kind == "slate" else 0)
                          - len(alternate))
-    base = _count(first)
+    base = fresh_result(first)
     merged = dataclasses.replace(
         base, ties=[], elected_order=elected_ids, unfilled_seats=left_official,
         unfilled_alternate_seats=left_alternate if left_official else 0,
         alternates_pending=bool(left_alternate) and not left_official)
     spec = dataclasses.replace(poll_spec(first), alternate_seats=left_alternate)
     return Proposal(rules.propose_next_round(spec, merged), first, latest)
+
+
+def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
+                 new_names: list[str] | None = None, alternate_seats: int = 0) -> Poll:
+    """A further round of an election (tie, shortfall, alternates): a new draft poll listing the
+    chosen candidates (and new names the congress adds), the same rules and committee.
+
+    It follows the latest round of `poll`'s chain (counting.rounds): parent_id = the latest
+    round, round = its round + 1, so asking from round 1 after round 2 gives round 3, never a
+    second round 2. The candidates may be those of any round of the chain (round 1's for the
+    alternates after a tie round). 409 `not_counted` unless the latest round is counted,
+    certified or published (`round_in_progress` when that is a later round than `poll`)."""
+    if poll.kind == "resolution":
+        raise ServiceError("not_election", _("Only an election has further rounds."), status=422)
+    latest = rounds_of(poll)[-1]
+    if latest.status not in COUNTED_OR_LATER:
+        if latest.id != poll.id:
+            raise ServiceError("round_in_progress",
+                               _("Round %(n)s of this election is under way: a further round "
+                                 "follows its counted result.", n=latest.round), status=409)
+        raise ServiceError("not_counted", _("A further round follows a counted result."),
+                           status=409)
+    if not isinstance(seats, int) or isinstance(seats, bool) or seats < 0:
+        raise ServiceError("bad_seats", _("seats must be a non-negative integer."), status=422)
+    if seats + alternate_seats < 1:
+        raise ServiceError("bad_seats", _("A further round needs at least one seat."), status=422)
+    by_id = chain_candidates(poll)
+    unknown = [c for c in candidate_ids if c not in by_id]
+    if unknown:
+        raise ServiceError("unknown_candidate",
+                           _("Not candidates of this poll: %(ids)s.", ids=unknown),
+                           status=422)
+    chosen, seen = [], set()
+    for c in sorted(set(candidate_ids), key=lambda c: (by_id[c].poll_id, by_id[c].ballot_order)):
+        if name_key(by_id[c].full_name) not in seen:  # one person listed once
+            seen.add(name_key(by_id[c].full_name))
+            chosen.append(by_id[c])
+    names = [{"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
+             for c in chosen]
+    names += [{"full_name": n.strip(), "position": ""} for n in (new_names or []) if n.strip()]
+    if not names:
+        raise ServiceError("no_candidates", _("A further round needs candidates."), status=422)
+    rules_json = json.loads(poll.rules or "{}")
+    data = {"kind": poll.kind, "title": poll.title, "seats": seats,
+            "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
+            "secrecy": poll.secrecy, "candidates": names, "rules": rules_json,
+            "counting_committee": committee_ids(poll)}
+    new = create_poll(db.session.get(Congress, poll.congress_id), data, actor)
+    new.parent_id = latest.id
+    new.round = latest.round + 1
+    db.session.flush()
+    record("poll.round_created", actor=actor, congress_id=poll.congress_id,
+           data={"poll_id": new.id, "parent_id": new.parent_id, "round": new.round,
+                 "seats": seats, "alternate_seats": new.alternate_seats,
+                 "candidates": len(names)})
+    return new

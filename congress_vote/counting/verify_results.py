@@ -16,22 +16,22 @@ from ..audit.models import AuditEvent
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
-from . import services as cs
+from ..polls.status import COUNTED_OR_LATER
 from .models import PollResult, Signoff
+from .recount import recount_compare
 
-COUNTED = ("counted", "certified", "published")
 COUNT_EVENTS = ("poll.counted", "poll.recounted")
 
 
 def verify_results() -> tuple[int, list[str]]:
     """(polls checked, problem lines each starting with ``poll N:``)."""
     problems: list[str] = []
-    polls = list(db.session.scalars(select(Poll).where(Poll.status.in_(COUNTED))
+    polls = list(db.session.scalars(select(Poll).where(Poll.status.in_(COUNTED_OR_LATER))
                                     .order_by(Poll.id)))
     last_digest = _last_counted_digests()
     for poll in polls:
         try:
-            _, diffs = cs.recount_compare(poll)
+            _, diffs = recount_compare(poll)
         except ServiceError as err:
             diffs = [err.message]
         row = db.session.get(PollResult, poll.id)

@@ -1,23 +1,38 @@
 """HTML views: the counting committee's workspace (result, review, paper entry, hand count,
-sign-off, minutes, next round). Thin: parse, call counting.services, commit, render."""
+sign-off, minutes, next round). Thin: parse, call the counting services, commit, render."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..ballots.services import issue_batch
+from ..ballots.issuing import issue_batch
 from ..errors import ServiceError
 from ..extensions import db
-from ..polls.committee import committee_route
+from ..polls.committee import committee_route, is_committee_member
 from ..polls.services import get_poll
+from ..polls.status import COUNTED_OR_LATER
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles
 from . import rounds
-from . import services as cs
+from .count import count_poll
 from .forms import HandCountForm, PaperPrintForm
+from .hand_count import enter_hand_count
+from .inputs import attendance_snapshot, hand_counts
 from .minutes import committee
+from .paper_entry import (
+    PAPER_INVALID_REASONS,
+    can_settle,
+    enter_paper_ballot,
+    paper_queue,
+    pending_paper,
+    settle_dispute,
+)
 from .paper_figures import has_paper_entries, paper_figures
 from .paper_returns import record_paper_return
+from .results import result_dict, stored_result
+from .review import review_ballots
+from .rounds import create_round
+from .signoff import set_complaints, sign_result
 
 bp = Blueprint("counting", __name__)
 
@@ -41,8 +56,8 @@ def _ints(values) -> list[int]:
 def result(pid):
     poll = get_poll(pid)
     res = None
-    if poll.status in ("counted", "certified", "published") or cs.stored_result(poll):
-        res = cs.result_dict(poll)
+    if poll.status in COUNTED_OR_LATER or stored_result(poll):
+        res = result_dict(poll)
     # The proposal looks at every round of the election (counting.rounds), so round 1 and the
     # latest round both offer what is still to decide (e.g. the alternates after a tie round).
     proposal = rounds.chain_proposal(poll) if res and not res["stale"] else None
@@ -51,7 +66,7 @@ def result(pid):
         "counting/result.html", poll=poll, res=res, proposal=proposal,
         proposal_rows=_proposal_rows(proposal), later=rounds.later_round(poll),
         earlier=get_poll(poll.parent_id) if poll.parent_id else None,
-        pending=cs.pending_paper(poll), on_committee=cs.is_committee_member(poll, actor),
+        pending=pending_paper(poll), on_committee=is_committee_member(poll, actor),
         paper=paper_figures(poll) if poll.secrecy == "secret" else None,
         paper_frozen=has_paper_entries(poll),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
@@ -64,7 +79,7 @@ def _proposal_rows(proposal) -> list[dict]:
     proposed."""
     if not proposal:
         return []
-    votes = {c["id"]: c["votes"] for c in (cs.stored_result(proposal.source) or {})
+    votes = {c["id"]: c["votes"] for c in (stored_result(proposal.source) or {})
              .get("candidates", [])}
     return [{"id": c.id, "full_name": c.full_name, "votes": votes.get(c.id, 0),
              "checked": c.id in proposal.candidate_ids} for c in proposal.source.candidates]
@@ -74,7 +89,7 @@ def _proposal_rows(proposal) -> list[dict]:
 @roles("counter")
 def count(pid):
     poll = get_poll(pid)
-    cs.count_poll(poll, current_actor())
+    count_poll(poll, current_actor())
     db.session.commit()
     flash(_("Counted. Check the figures, then sign."), "ok")
     return _back(pid)
@@ -96,7 +111,7 @@ def paper_returns(pid):
 @roles("counter")
 def sign(pid):
     poll = get_poll(pid)
-    cs.sign_result(poll, current_actor(), request.form.get("digest", ""))
+    sign_result(poll, current_actor(), request.form.get("digest", ""))
     db.session.commit()
     flash(_("Your signature is recorded.") if poll.status != "certified"
           else _("All signatures are in: the result is certified."), "ok")
@@ -107,7 +122,7 @@ def sign(pid):
 @roles("counter")
 def complaints(pid):
     poll = get_poll(pid)
-    cs.set_complaints(poll, request.form.get("complaints", ""), current_actor())
+    set_complaints(poll, request.form.get("complaints", ""), current_actor())
     db.session.commit()
     flash(_("Saved."), "ok")
     return _back(pid)
@@ -121,7 +136,7 @@ def next_round(pid):
     seats = _ints([request.form.get("seats", "0")])[0]
     alt = _ints([request.form.get("alternate_seats", "0") or "0"])[0]
     names = [n for n in (request.form.get("new_names") or "").splitlines() if n.strip()]
-    new = cs.create_round(poll, ids, seats, current_actor(), new_names=names,
+    new = create_round(poll, ids, seats, current_actor(), new_names=names,
                           alternate_seats=alt)
     db.session.commit()
     flash(_("Round %(n)s created as a draft poll.", n=new.round), "ok")
@@ -143,7 +158,7 @@ def review(pid):
     validity = request.args.get("validity", "")
     reason = request.args.get("reason", "")
     source = request.args.get("source", "")
-    data = cs.review_ballots(poll, page=page, validity=validity, reason=reason, source=source)
+    data = review_ballots(poll, page=page, validity=validity, reason=reason, source=source)
     return render_template("counting/review.html", poll=poll, data=data, validity=validity,
                            reason=reason, source=source)
 
@@ -153,10 +168,10 @@ def review(pid):
 @committee_route()
 def paper(pid):
     poll = get_poll(pid)
-    return render_template("counting/paper.html", poll=poll, queue=cs.paper_queue(poll),
-                           pending=cs.pending_paper(poll), reasons=cs.PAPER_INVALID_REASONS,
-                           can_settle=cs.can_settle(poll, current_actor()),
-                           on_committee=cs.is_committee_member(poll, current_actor()),
+    return render_template("counting/paper.html", poll=poll, queue=paper_queue(poll),
+                           pending=pending_paper(poll), reasons=PAPER_INVALID_REASONS,
+                           can_settle=can_settle(poll, current_actor()),
+                           on_committee=is_committee_member(poll, current_actor()),
                            print_form=PaperPrintForm(), settle=request.args.get("settle"),
                            paper=paper_figures(poll))
 
@@ -175,7 +190,7 @@ def paper_enter(pid):
         else:
             kept = _ints(request.form.getlist("kept"))
     settle = request.form.get("settle") == "1"
-    fn = cs.settle_dispute if settle else cs.enter_paper_ballot
+    fn = settle_dispute if settle else enter_paper_ballot
     entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
     db.session.commit()
     msg = {"pending": _("Entry saved. A second counter must enter this ballot too."),
@@ -232,11 +247,11 @@ def hand_count(pid):
         for i in poll.items:
             items[str(i.id)] = {k: _ints([request.form.get(f"{k}-{i.id}") or "0"])[0]
                                 for k in ("for", "against", "abstain")}
-        cs.enter_hand_count(poll, items, current_actor())
+        enter_hand_count(poll, items, current_actor())
         db.session.commit()
         flash(_("Hand count saved."), "ok")
         return _back(pid)
-    current = {h.item_id: h for h in cs._hand_counts(poll)}
-    present = cs.attendance_snapshot(poll).get("voters_present", 0)
+    current = {h.item_id: h for h in hand_counts(poll)}
+    present = attendance_snapshot(poll).get("voters_present", 0)
     return render_template("counting/hand_count.html", poll=poll, form=form, current=current,
                            present=present)

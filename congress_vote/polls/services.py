@@ -12,25 +12,29 @@ Guarantees:
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
 import hashlib
 import json
 import unicodedata
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from ..audit.services import canonical, record
 from ..auth.models import User
+from ..ballots.batch_pdfs import drop_poll_pdfs
 from ..ballots.models import BallotToken, NamedVote
+from ..congress.attendance import attendance
+from ..congress.fields import clean_name
 from ..congress.models import Congress, Delegate
-from ..congress.services import attendance, clean_name
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n.collation import name_sort_key
 from ..ids import parse_id, parse_ids
 from ..rules import RulesInputError, Settings, candidate_list_warning, settings_for
+from . import status as poll_status
 from .models import POLL_KINDS, Candidate, CommitteeMember, Poll, PollItem
+from .status import PollStatus, require_status
 
 MAX_CANDIDATES = 500
 MAX_ITEMS = 200
@@ -47,16 +51,6 @@ def get_poll(pid: int, lock: bool = False) -> Poll:
     if poll is None:
         raise ServiceError("unknown_poll", _("No such poll."), status=404)
     return poll
-
-
-def require_status(poll: Poll, *statuses: str) -> None:
-    """409 `poll_not_<first status>` unless the poll is in one of `statuses`."""
-    if poll.status not in statuses:
-        raise ServiceError(f"poll_not_{statuses[0]}",
-                           # The statuses are msgids of the poll pages ("draft", "open", ...).
-                           _("The poll is %(status)s; this needs it %(needed)s.",
-                             status=_(poll.status), needed=" / ".join(_(s) for s in statuses)),
-                           status=409)
 
 
 def settings_of(poll: Poll) -> Settings:
@@ -325,7 +319,7 @@ def create_poll(congress, data: dict, actor) -> Poll:
     """Create a draft poll from the API body of api.md. 400 malformed, 422 broken rule."""
     if not isinstance(data, dict):
         raise _bad("bad_request", _("The body must be a JSON object."), 400)
-    poll = Poll(congress_id=congress.id, status="draft", round=1,
+    poll = Poll(congress_id=congress.id, status=PollStatus.DRAFT.value, round=1,
                 candidates=[], items=[], committee=[])
     _apply(poll, congress, data, creating=True)
     last = db.session.scalar(select(func.max(Poll.agenda_order))
@@ -343,7 +337,7 @@ def create_poll(congress, data: dict, actor) -> Poll:
 def update_poll(poll: Poll, data: dict, actor) -> Poll:
     """Change a draft poll (any subset of the creation fields). 409 once it is open: the ballot
     and its candidates are frozen then."""
-    if poll.status != "draft":
+    if poll.status != PollStatus.DRAFT:
         raise ServiceError("candidates_frozen" if ("candidates" in data or "items" in data)
                            else "poll_not_draft",
                            _("The poll is open or over: its setup and candidates are frozen."),
@@ -358,13 +352,13 @@ def update_poll(poll: Poll, data: dict, actor) -> Poll:
 
 def open_poll(poll: Poll, actor) -> Poll:
     """draft → open (the chair). Fixes the setup fingerprint printed on the slips."""
-    require_status(poll, "draft")
+    require_status(poll, PollStatus.DRAFT)
     if poll.kind == "resolution" and not poll.items:
         raise _bad("no_items", _("A resolution needs at least one item."))
     if poll.kind != "resolution" and not poll.candidates:
         raise _bad("no_candidates", _("An election needs at least one candidate."))
     db.session.flush()  # candidate ids go into the fingerprint
-    poll.status = "open"
+    poll_status.open_(poll)
     poll.opened_at = utcnow()
     poll.setup_fingerprint = setup_fingerprint(poll)
     db.session.flush()
@@ -375,7 +369,7 @@ def open_poll(poll: Poll, actor) -> Poll:
 
 def close_poll(poll: Poll, actor) -> Poll:
     """open → closed (the chair). Unused ballots become void; the attendance is frozen."""
-    require_status(poll, "open")
+    require_status(poll, PollStatus.OPEN)
     issued = db.session.scalar(select(func.count()).select_from(BallotToken)
                                .where(BallotToken.poll_id == poll.id)) or 0
     voided = db.session.execute(
@@ -386,10 +380,9 @@ def close_poll(poll: Poll, actor) -> Poll:
     figures = attendance(db.session.get(Congress, poll.congress_id))
     figures.update({"ballots_issued": issued, "ballots_voided": voided, "named_votes": named})
     poll.attendance = canonical(figures)
-    poll.status = "closed"
+    poll_status.close(poll)
     poll.closed_at = utcnow()
     # The kept batch PDFs (usable ballots until now) go with the close, in its transaction.
-    from ..ballots.batch_pdfs import drop_poll_pdfs
     pdfs = drop_poll_pdfs(poll.id)
     db.session.flush()
     record("poll.closed", actor=actor, congress_id=poll.congress_id,

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..auth.models import User
-from ..ballots.models import Ballot, BallotToken
 from ..ballots.batch_pdfs import batch_pdf, kept_batches
-from ..ballots.services import issue_batch, turnout
-from ..congress.services import get_congress
+from ..ballots.issuing import issue_batch
+from ..ballots.models import Ballot, BallotToken
+from ..ballots.services import turnout
+from ..congress.setup import get_congress
 from ..errors import ServiceError
 from ..extensions import db
 from ..ids import id_or_none
@@ -19,8 +20,16 @@ from ..security import current_actor, roles, staff
 from .committee import committee_route, is_committee_member
 from .forms import committee_ids as _committee_ids_of
 from .forms import form_from_poll, poll_data_from_form
-from .services import (close_poll, create_poll, get_poll, open_poll, polls_of, settings_of,
-                       update_poll, warnings_of)
+from .services import (
+    close_poll,
+    create_poll,
+    get_poll,
+    open_poll,
+    polls_of,
+    settings_of,
+    update_poll,
+    warnings_of,
+)
 
 bp = Blueprint("polls", __name__)
 

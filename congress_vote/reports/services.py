@@ -19,23 +19,22 @@ import hashlib
 import json
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..audit.services import record
 from ..ballots.models import Ballot, NamedVote
 from ..ballots.services import turnout
+from ..congress.attendance import attendance
 from ..congress.models import Congress
-from ..congress.services import attendance, get_congress  # noqa: F401  (used by views via svc)
-from ..counting import services as counting
+from ..congress.setup import get_congress  # noqa: F401  (used by views via svc)
+from ..counting.inputs import rules_inputs
 from ..counting.models import PollResult
+from ..counting.results import result_dict as stored_result_dict
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.services import get_poll, polls_of  # noqa: F401  (views, API handlers: svc.get_poll)
-
-COUNTED_STATES = ("counted", "certified", "published")
-AFTER_CLOSE = ("closed", "counted", "certified", "published")
-
+from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, publish
 
 # ---- lookups ---------------------------------------------------------------------------------
 
@@ -49,11 +48,11 @@ def poll_congress(poll: Poll) -> Congress:
 
 
 def result_dict(poll: Poll) -> dict | None:
-    """The stored result in the API "Result" shape (counting.services.result_dict), or None
+    """The stored result in the API "Result" shape (counting.results.result_dict), or None
     while the poll is not counted (a stale result of a poll back to ``closed`` included)."""
-    if poll.status not in COUNTED_STATES:
+    if poll.status not in COUNTED_OR_LATER:
         return None
-    return counting.result_dict(poll)
+    return stored_result_dict(poll)
 
 
 def require_result(poll: Poll) -> dict:
@@ -71,16 +70,11 @@ def publish_poll(poll: Poll, actor) -> Poll:
 
     One conditional UPDATE, so two chairs pressing the button at once publish once.
     """
-    done = db.session.execute(update(Poll).where(Poll.id == poll.id, Poll.status == "certified")
-                              .values(status="published")
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        db.session.refresh(poll)
+    if not publish(poll):
         raise ServiceError("not_certified",
                            _("Only a certified result can be published (this poll is %(status)s).",
                              status=poll.status),
                            status=409)
-    db.session.refresh(poll)
     result = db.session.get(PollResult, poll.id)
     record("poll.published", actor=actor, congress_id=poll.congress_id,
            data={"poll_id": poll.id, "digest": result.digest if result else None})
@@ -275,7 +269,7 @@ def ballots_export(poll: Poll) -> dict:
     (format congress-vote-ballots/1; `python -m congress_vote.rules.recount FILE`)."""
     from ..rules import recount_payload
     data = require_result(poll)
-    spec, att, ballots, settings, hand = counting.rules_inputs(poll)
+    spec, att, ballots, settings, hand = rules_inputs(poll)
     meta = {"poll_id": poll.id, "title": poll.title, "round": poll.round,
             "congress": poll_congress(poll).name,
             "setup_fingerprint": poll.setup_fingerprint,

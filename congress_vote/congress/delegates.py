@@ -1,0 +1,294 @@
+"""The delegate registry: add, edit, list and export delegates, and their card codes.
+
+Card codes. A delegate's card code is HMAC(SECRET_KEY, "card:<congress>:<delegate>:<nonce>")
+turned into a 17-character code (see codes.py); only SHA-256 of it is stored (`card_hash`,
+unique). The card's QR holds `CV1:C:<code>`: compact (alphanumeric QR mode, version 2) and
+versioned so that a later format can be told apart. Reissuing a card draws a new nonce, which
+cancels the old card. Rotating SECRET_KEY would cancel every card: keep it for the congress.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import codes
+from ..audit.services import record
+from ..errors import ServiceError
+from ..extensions import db
+from ..i18n.collation import name_sort_key
+from .fields import MAX_LEN, MEMBERSHIPS, STATUSES, clean_name, fold
+from .models import Congress, Delegate
+from .setup import branch_by_name
+
+QR_PREFIX = "CV1:C:"
+
+
+def get_delegate(congress: Congress, did: int) -> Delegate:
+    d = db.session.get(Delegate, did)
+    if d is None or d.congress_id != congress.id:
+        raise ServiceError("not_found", _("No such delegate in this congress."), status=404)
+    return d
+
+
+_MEMBERSHIP_WORDS = {"full": "full", "chinh thuc": "full", "probationary": "probationary",
+                     "du bi": "probationary", "dv chinh thuc": "full", "dv du bi": "probationary",
+                     "dang vien chinh thuc": "full", "dang vien du bi": "probationary"}
+
+
+_GENDER_WORDS = {"m": "M", "male": "M", "nam": "M", "f": "F", "female": "F", "nu": "F"}
+
+
+def delegate_values(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Validate one delegate's fields. Returns (clean values, [(field, message)])."""
+    errors: list[tuple[str, str]] = []
+    v: dict = {}
+    for key in ("code", "full_name", "branch", "position"):
+        value = raw.get(key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a spreadsheet turns code 12 into 12.0
+        v[key] = clean_name("" if value is None else str(value))
+        if len(v[key]) > MAX_LEN[key]:
+            errors.append((key, _("longer than %(limit)s characters", limit=MAX_LEN[key])))
+    missing = {"code": _("the code is missing"), "full_name": _("the full name is missing"),
+               "branch": _("the branch is missing")}
+    for key, message in missing.items():
+        if not v[key]:
+            errors.append((key, message))
+    membership = fold(raw.get("membership"))
+    if not membership:
+        errors.append(("membership", _("the membership is missing (full/probationary, "
+                                       "chính thức/dự bị)")))
+    elif membership not in _MEMBERSHIP_WORDS:
+        errors.append(("membership", _("unknown membership “%(value)s” (use full/probationary "
+                                       "or chính thức/dự bị)", value=raw.get("membership"))))
+    else:
+        v["membership"] = _MEMBERSHIP_WORDS[membership]
+    gender = fold(raw.get("gender"))
+    if gender:
+        if gender not in _GENDER_WORDS:
+            errors.append(("gender", _("unknown gender “%(value)s” (M/F, Nam/Nữ)",
+                                             value=raw.get("gender"))))
+        else:
+            v["gender"] = _GENDER_WORDS[gender]
+    else:
+        v["gender"] = None
+    year = raw.get("birth_year")
+    if year in (None, ""):
+        v["birth_year"] = None
+    else:
+        text = str(year).strip()
+        if text.endswith(".0"):
+            text = text[:-2]  # a spreadsheet number
+        try:
+            y = int(text)
+        except ValueError:
+            errors.append(("birth_year", _("“%(value)s” is not a year", value=year)))
+        else:
+            if not 1900 <= y <= date.today().year - 16:
+                errors.append(("birth_year", _("%(year)s is outside 1900–%(last)s", year=y,
+                                                   last=date.today().year - 16)))
+            v["birth_year"] = y
+    v["position"] = v["position"] or None
+    return v, errors
+
+
+def _new_card(d: Delegate) -> None:
+    d.card_nonce = secrets.token_hex(16)
+    # A unique placeholder until the id exists; the real hash needs the delegate id.
+    d.card_hash = "pending:" + d.card_nonce
+
+
+def seal_card(d: Delegate) -> None:
+    d.card_hash = codes.code_hash(card_code(d))
+
+
+def card_code(delegate: Delegate) -> str:
+    """The delegate's current card code (17 characters, normalised, no dashes)."""
+    key = current_app.config["SECRET_KEY"]
+    return codes.derived_code(key, f"card:{delegate.congress_id}:{delegate.id}:"
+                                   f"{delegate.card_nonce}")
+
+
+def card_qr_text(delegate: Delegate) -> str:
+    """What the card's QR holds: `CV1:C:<code>`."""
+    return QR_PREFIX + card_code(delegate)
+
+
+def existing_delegates(congress: Congress) -> tuple[dict, dict]:
+    rows = db.session.execute(select(Delegate.id, Delegate.code, Delegate.full_name)
+                              .where(Delegate.congress_id == congress.id)).all()
+    return ({r.code.casefold(): r.id for r in rows},
+            {clean_name(r.full_name).casefold(): r.id for r in rows})
+
+
+def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
+    """Add one delegate; the same validation as an import row. 422 with `rows` on a bad field,
+    409 when the code or the full name is taken in this congress."""
+    v, errors = delegate_values(raw)
+    if errors:
+        raise ServiceError("invalid_delegate", "; ".join(f"{f}: {m}" for f, m in errors),
+                           rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
+    codes_, names = existing_delegates(congress)
+    if v["code"].casefold() in codes_:
+        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
+                           status=409)
+    if v["full_name"].casefold() in names:
+        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
+                                               name=v["full_name"]), status=409)
+    d = make_delegate(congress, v)
+    db.session.flush()
+    seal_card(d)
+    db.session.flush()
+    record("delegate.added", actor=actor, congress_id=congress.id,
+           data={"delegate_id": d.id, "code": d.code})
+    return d
+
+
+def make_delegate(congress: Congress, v: dict, branches: dict | None = None) -> Delegate:
+    if branches is not None and v["branch"] in branches:
+        branch = branches[v["branch"]]
+    else:
+        branch = branch_by_name(congress, v["branch"])
+        if branches is not None:
+            branches[v["branch"]] = branch
+    d = Delegate(congress_id=congress.id, code=v["code"], full_name=v["full_name"],
+                 sort_key=name_sort_key(v["full_name"]), branch_id=branch.id,
+                 membership=v["membership"], gender=v["gender"], birth_year=v["birth_year"],
+                 position=v["position"], status="absent")
+    _new_card(d)
+    db.session.add(d)
+    return d
+
+
+def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
+    """Edit a delegate's fields (all given again, as on the form)."""
+    v, errors = delegate_values(raw)
+    if errors:
+        raise ServiceError("invalid_delegate", "; ".join(f"{f}: {m}" for f, m in errors),
+                           rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
+    codes_, names = existing_delegates(delegate.congress)
+    if codes_.get(v["code"].casefold(), delegate.id) != delegate.id:
+        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
+                           status=409)
+    if names.get(v["full_name"].casefold(), delegate.id) != delegate.id:
+        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
+                                               name=v["full_name"]), status=409)
+    branch = branch_by_name(delegate.congress, v["branch"])
+    changed = []
+    for key in ("code", "full_name", "membership", "gender", "birth_year", "position"):
+        if getattr(delegate, key) != v[key]:
+            setattr(delegate, key, v[key])
+            changed.append(key)
+    if delegate.branch_id != branch.id:
+        delegate.branch_id = branch.id
+        delegate.branch = branch
+        changed.append("branch")
+    delegate.sort_key = name_sort_key(delegate.full_name)
+    db.session.flush()
+    if changed:
+        record("delegate.updated", actor=actor, congress_id=delegate.congress_id,
+               data={"delegate_id": delegate.id, "fields": changed})
+    return delegate
+
+
+def reissue_card(delegate: Delegate, actor=None) -> str:
+    """Draw a new card nonce: the old card stops working at once. Returns the new code."""
+    delegate.card_nonce = secrets.token_hex(16)
+    seal_card(delegate)
+    db.session.flush()
+    record("delegate.card_reissued", actor=actor, congress_id=delegate.congress_id,
+           data={"delegate_id": delegate.id})
+    return card_code(delegate)
+
+
+def list_delegates(congress: Congress, q: str = "", branch_id: int | None = None,
+                   status: str | None = None, membership: str | None = None,
+                   limit: int | None = None) -> list[Delegate]:
+    """Delegates in Vietnamese name order, filtered; `q` matches name, code or branch,
+    accent-insensitively ("nguyen van an" finds "Nguyễn Văn An")."""
+    stmt = (select(Delegate).where(Delegate.congress_id == congress.id)
+            .order_by(Delegate.sort_key, Delegate.code))
+    if branch_id:
+        stmt = stmt.where(Delegate.branch_id == branch_id)
+    if status in STATUSES:
+        stmt = stmt.where(Delegate.status == status)
+    if membership in MEMBERSHIPS:
+        stmt = stmt.where(Delegate.membership == membership)
+    items = list(db.session.scalars(stmt))
+    needle = fold(q)
+    if needle:
+        # In Python: accent folding is not portable SQL, and a congress has at most a few
+        # thousand delegates.
+        items = [d for d in items if needle in fold(d.full_name) or needle in fold(d.code)
+                 or needle in fold(d.branch_name)]
+    return items[:limit] if limit else items
+
+
+def _card_lookup(text: str) -> str:
+    """Normalised card code from QR text or a typed code; ServiceError for anything else."""
+    s = (text or "").strip()
+    if len(s) > 200:
+        s = s[:200]
+    upper = s.upper()
+    if upper.startswith("CV1:"):
+        if not upper.startswith(QR_PREFIX):
+            raise ServiceError("not_a_card_code",
+                               _("This QR code is not a delegate card (it is another document "
+                                 "of the congress)."), status=422)
+        s = s[len(QR_PREFIX):]
+    code = codes.normalise(s)
+    if code is None:
+        raise ServiceError("not_a_card_code",
+                           _("Not a card code: scan the QR on the delegate card or type the code "
+                             "printed under it."), status=422)
+    return code
+
+
+def delegate_by_card(congress: Congress, text: str) -> Delegate | None:
+    """The delegate of this congress whose current card reads `text` (QR text, printed code
+    with or without dashes, any case); None for an unknown card or a card of another congress.
+    Raises ServiceError 422 when `text` is not a card code at all."""
+    d = db.session.scalar(select(Delegate).where(
+        Delegate.card_hash == codes.code_hash(_card_lookup(text))))
+    if d is None or d.congress_id != congress.id:
+        return None
+    return d
+
+
+def find_card(congress: Congress, text: str) -> Delegate:
+    """Like delegate_by_card, but 404 with a clear reason when no delegate matches."""
+    # The branch comes in the same statement: the desk and the API show it with the delegate.
+    d = db.session.scalar(select(Delegate).options(joinedload(Delegate.branch)).where(
+        Delegate.card_hash == codes.code_hash(_card_lookup(text))))
+    if d is None:
+        raise ServiceError("unknown_card", _("Unknown card: no delegate holds this card (it may "
+                           "have been replaced by a reissued card)."), status=404)
+    if d.congress_id != congress.id:
+        raise ServiceError("card_of_another_congress",
+                           _("This card belongs to another congress."), status=404)
+    return d
+
+
+def delegate_dict(d: Delegate) -> dict:
+    """A delegate as JSON shows it. Never the card code: a card code is a credential and
+    exists only on the printed card (printing.cards_pdf)."""
+    return {"id": d.id, "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
+            "membership": d.membership, "can_vote": d.can_vote, "status": d.status,
+            "gender": d.gender, "birth_year": d.birth_year, "position": d.position,
+            "absence_reason": d.absence_reason,
+            "checked_in_at": d.checked_in_at.isoformat() if d.checked_in_at else None}
+
+
+EXPORT_HEADER = ["code", "full_name", "branch", "membership", "gender", "birth_year", "position",
+                 "status", "absence_reason"]
+
+
+def export_rows(congress: Congress):
+    for d in list_delegates(congress):
+        yield [d.code, d.full_name, d.branch_name, d.membership, d.gender or "",
+               d.birth_year or "", d.position or "", d.status, d.absence_reason or ""]
