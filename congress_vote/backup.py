@@ -181,12 +181,15 @@ def check_sqlite_backup(path: Path, secret_key: str) -> CheckReport:
 
 
 def _verify_audit_of(path: Path, secret_key: str):
-    """Run the application's own audit verification against another SQLite file."""
-    from . import create_app
+    """Run the application's own audit verification against another SQLite file (a bare Flask
+    app holding only the database: the chain check needs nothing else)."""
+    from flask import Flask
+
     from .audit.services import verify_chain
     from .extensions import db
-    other = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": secret_key,
-                        "RATELIMIT_STORAGE_URI": "memory://"})
+    other = Flask(__name__)
+    other.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", SECRET_KEY=secret_key)
+    db.init_app(other)
     with other.app_context():
         try:
             return verify_chain()

@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi <command>` (see api.md)."""
+"""Operator commands: `flask --app wsgi <command>` (docs/api.md, "Command line")."""
 from __future__ import annotations
 
 import sys
@@ -6,6 +6,7 @@ import sys
 import click
 from flask import Flask
 
+from .audit.services import ensure_audit_head
 from .extensions import db
 
 
@@ -15,7 +16,7 @@ def register_cli(app: Flask) -> None:
         """Create or upgrade the schema (idempotent)."""
         from flask_migrate import upgrade
         upgrade()
-        _ensure_audit_head()
+        ensure_audit_head()
         click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
     @app.cli.command("create-user")
@@ -69,10 +70,3 @@ def register_cli(app: Flask) -> None:
     # Area commands (demo, recount, backup, restore, import-delegates) register themselves here.
     from . import cli_extra
     cli_extra.register(app)
-
-
-def _ensure_audit_head() -> None:
-    from .audit.models import GENESIS, AuditHead
-    if db.session.get(AuditHead, 1) is None:
-        db.session.add(AuditHead(id=1, seq=0, hash=GENESIS))
-        db.session.commit()

@@ -125,13 +125,13 @@ def register_cli(app: Flask) -> None:
         """A demo congress from the sample delegate list, with demo staff users."""
         from flask_migrate import upgrade
 
-        from .cli import _ensure_audit_head
+        from .audit.services import ensure_audit_head
         password = password or demo_password()
         if len(password) < MIN_DEMO_PASSWORD:
             raise click.UsageError(f"the demo password needs at least {MIN_DEMO_PASSWORD} "
                                    "characters")
         upgrade()
-        _ensure_audit_head()
+        ensure_audit_head()
         result = create_demo(password)
         if not result["created"]:
             click.echo(f"The demo congress exists already (id {result['congress_id']}); "

@@ -8,7 +8,6 @@ bearer token; a bearer request needs no CSRF token, a cookie session does.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import re
 
@@ -17,7 +16,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-ROLES = ("admin", "registrar", "counter", "chair", "observer")
+from .auth.roles import ROLES
+from .auth.services import user_for_api_token
+
 PUBLIC = "public"
 STAFF = "staff"
 
@@ -72,10 +73,6 @@ def bearer_token() -> str | None:
     return None
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def current_actor():
     """The staff user of this request (bearer token first, then the cookie session), or None."""
     # Cached on the request itself (not on g, which an unfinished streamed response can share).
@@ -85,7 +82,6 @@ def current_actor():
     actor = None
     token = bearer_token()
     if token is not None:
-        from .auth.services import user_for_api_token
         actor = user_for_api_token(token)
     elif current_user.is_authenticated:
         actor = current_user._get_current_object()

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from congress_vote.security import PUBLIC, ROLES, STAFF
+from congress_vote.auth.roles import ROLES
+from congress_vote.security import PUBLIC, STAFF
 
 ROLE_USER = {"admin": "admin", "registrar": "registrar", "counter": "counter1", "chair": "chair",
              "observer": "observer"}

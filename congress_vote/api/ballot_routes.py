@@ -1,4 +1,5 @@
-"""API routes: voting with a ballot token, and named votes with a delegate's card (see api.md).
+"""API routes: voting with a ballot token, and named votes with a delegate's card
+(docs/api.md, "Voting").
 
 No staff login: the token (or card) in the path/body is the credential, so these are public and
 CSRF-exempt, and rate limited per client so codes cannot be guessed. With the congress setting
@@ -14,7 +15,7 @@ from ..congress.models import Congress
 from ..extensions import db, limiter
 from ..polls.services import get_poll
 from ..security import csrf_exempt, public
-from . import bp
+from .blueprint import bp
 from .schemas import ballots as sch
 from .schemas.base import answer, load
 from .util import doc

@@ -1,5 +1,5 @@
-"""API routes: counting (see api.md): count, result, signoffs, rounds, paper-ballots, hand-count,
-minutes.pdf, receipts."""
+"""API routes: counting (docs/api.md, "Counting"): count, result, signoffs, rounds,
+paper-ballots, hand-count, minutes.pdf, receipts."""
 from __future__ import annotations
 
 from flask import abort, request
@@ -21,7 +21,7 @@ from ..extensions import db
 from ..polls.committee import committee_route
 from ..polls.services import get_poll, poll_to_dict
 from ..security import current_actor, public, roles
-from . import bp
+from .blueprint import bp
 from .util import check_id_keys, doc, field, ids_field, json_body, ok
 
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}

@@ -1,4 +1,5 @@
-"""API routes: voting kiosks of a congress — enrol, list, revoke (see api.md, congress/kiosks.py).
+"""API routes: voting kiosks of a congress — enrol, list, revoke (docs/api.md, "Kiosks";
+congress/kiosks.py).
 """
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from ..congress import kiosks
 from ..congress.setup import get_congress
 from ..extensions import db
 from ..security import current_actor, roles
-from . import bp
+from .blueprint import bp
 from .schemas import kiosks as sch
 from .schemas.base import answer, load
 from .util import doc

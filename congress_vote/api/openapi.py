@@ -11,7 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import current_app
 
 from ..security import PUBLIC, public
-from . import bp
+from .blueprint import bp
 from .schemas.base import Answer, Error, Raw
 from .util import doc, ok
 

@@ -1,4 +1,5 @@
-"""API route: the paper return (api.md, `POST /api/v1/polls/{pid}/paper-returns`)."""
+"""API route: the paper return, `POST /api/v1/polls/{pid}/paper-returns` (docs/api.md,
+"Counting")."""
 from __future__ import annotations
 
 from ..counting.paper_returns import paper_return_dict, record_paper_return
@@ -6,7 +7,7 @@ from ..extensions import db
 from ..polls.committee import committee_route
 from ..polls.services import get_poll
 from ..security import current_actor, roles
-from . import bp
+from .blueprint import bp
 from .schemas import paper as sch
 from .schemas.base import answer, load
 from .util import doc

@@ -1,5 +1,5 @@
-"""API routes: polls (see api.md): create, read, list, open, issue ballots and download a batch's
-PDF again, close, turnout."""
+"""API routes: polls (docs/api.md, "Polls"): create, read, list, open, issue ballots and
+download a batch's PDF again, close, turnout."""
 from flask import url_for
 
 from ..ballots.batch_pdfs import batch_pdf
@@ -11,7 +11,7 @@ from ..polls.committee import committee_route
 from ..polls.services import close_poll, create_poll, get_poll, open_poll, poll_to_dict, polls_of
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles, staff
-from . import bp
+from .blueprint import bp
 from .schemas import polls as sch
 from .schemas.base import answer, load
 from .util import doc

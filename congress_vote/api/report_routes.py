@@ -15,7 +15,7 @@ from ..polls.services import poll_to_dict
 from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
 from ..security import csrf_exempt, current_actor, public, roles
-from . import bp
+from .blueprint import bp
 from .util import doc, field, json_body, ok
 
 POLL_SCHEMA = {"type": "object", "required": ["id", "status"], "properties": {

@@ -10,7 +10,7 @@ from ..auth.throttle import client_address
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..security import bearer_token, csrf_exempt, current_actor, public, roles, staff
-from . import bp
+from .blueprint import bp
 from .schemas import accounts as sch
 from .schemas.base import answer, load
 from .util import doc

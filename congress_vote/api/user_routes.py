@@ -3,7 +3,7 @@ from ..auth import accounts
 from ..auth.services import create_user
 from ..extensions import db
 from ..security import current_actor, roles, staff
-from . import bp
+from .blueprint import bp
 from .schemas import accounts as sch
 from .schemas.base import answer, load
 from .util import doc

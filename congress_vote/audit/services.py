@@ -177,3 +177,10 @@ def export_jsonl():
                          "actor": ev.actor_id, "action": ev.action, "congress": ev.congress_id,
                          "data": json.loads(ev.data), "prev_hash": ev.prev_hash,
                          "hash": ev.hash}) + "\n"
+
+
+def ensure_audit_head() -> None:
+    """Create the chain's head row (genesis) if the database has none yet; commits."""
+    if db.session.get(AuditHead, 1) is None:
+        db.session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+        db.session.commit()

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..security import ROLES
+from .roles import ROLES
 
 # The same words as templates/_macros.html role_names().
 ROLE_LABELS = {"admin": _l("administrator"), "registrar": _l("registrar"), "counter": _l("counter"),

@@ -12,7 +12,7 @@ from ..extensions import db
 
 
 class User(UserMixin, db.Model):
-    """A staff account. `roles` is a comma-separated subset of security.ROLES."""
+    """A staff account. `roles` is a comma-separated subset of auth.roles.ROLES."""
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)

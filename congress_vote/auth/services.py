@@ -14,8 +14,8 @@ from ..audit.services import record
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
-from ..security import ROLES, token_hash
 from .models import ApiToken, User
+from .roles import ROLES, token_hash
 
 _DEFAULT_HASHER = PasswordHasher()  # Argon2id with the library's current parameters
 # Argon2id at its lowest cost, for the test suite only (PASSWORD_HASH_COST = "minimal" is

@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 
 from ..db import utcnow
 from ..extensions import db
-from ..security import token_hash
 from .models import ApiToken, StaffSession, User
+from .roles import token_hash
 
 SESSION_KEY = "_staff_sid"
 _TOUCH = "congress_vote.staff_session_touch"

@@ -75,6 +75,3 @@ def users():
             flash(_("User created."), "ok")
             return redirect(url_for("auth.users"))
     return render_template("auth/users.html", form=form, users=list_users())
-
-
-from . import account_views  # noqa: F401  (the account pages register on bp)

@@ -359,6 +359,3 @@ def attendance_set(cid: int, did: int):
               "absent": _("Marked absent: %(name)s", name=d.full_name),
               "present": _("Checked in: %(name)s", name=d.full_name)}
     return _feedback("excused" if status == "excused" else "ok", labels[status], d)
-
-
-from . import kiosk_views  # noqa: E402,F401  (its routes are on this blueprint)

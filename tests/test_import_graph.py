@@ -1,0 +1,134 @@
+"""The rooms of congress_vote/ and their doors: no import circle, no module over 400 lines.
+
+Every module of the package is parsed with ``ast``; every ``import`` / ``from … import`` of a
+congress_vote module counts, at module level and inside functions alike (an import hidden in a
+function is still a door), relative imports resolved. ``from pkg import name`` counts as an
+import of ``pkg.name`` when that is a module, else of ``pkg``.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = "congress_vote"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+MAX_LINES = 400
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _resolve(module, path, node)
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    targets.append(sub if sub in modules else base)
+            for target in targets:
+                # the nearest enclosing module of the package (a.b.c -> a.b if c is a name)
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != module and target.startswith(PACKAGE):
+                    graph[module].add(target)
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                components.append(comp)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    cycles = []
+    for comp in components:
+        members = set(comp)
+        start = min(comp)
+        # the shortest path back to `start` inside the component (breadth first)
+        paths = {start: [start]}
+        queue = [start]
+        found = None
+        while queue and found is None:
+            v = queue.pop(0)
+            for w in sorted(graph[v] & members):
+                if w == start:
+                    found = paths[v] + [start]
+                    break
+                if w not in paths:
+                    paths[w] = paths[v] + [w]
+                    queue.append(w)
+        cycles.append(found or sorted(comp))
+    return cycles
+
+
+def test_the_graph_sees_function_level_and_relative_imports():
+    graph = import_graph()
+    # module level, relative: the app factory imports its blueprints inside create_app
+    assert "congress_vote.extensions" in graph["congress_vote"]
+    assert "congress_vote.api" in graph["congress_vote"]  # imported inside create_app
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_no_import_circle():
+    cycles = find_cycles(import_graph())
+    assert not cycles, "import circles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_module_over_400_lines():
+    big = {}
+    for module, path in _modules().items():
+        if ".migrations.versions." in module:
+            continue
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > MAX_LINES:
+            big[module] = n
+    assert not big, f"modules over {MAX_LINES} lines: {big}"
