@@ -19,7 +19,7 @@ from sqlalchemy import text
 from congress_vote.extensions import db
 from tests.conftest import PASSWORD
 
-# Routes with a poll id that are NOT a committee verb, and why (api.md's "who" column).
+# Routes with a poll id that are NOT a committee verb, and why (docs/api.md's "who" column).
 NOT_COMMITTEE = {
     "api.get_poll_route": "staff: read the poll",
     "api.turnout_route": "staff: live counts only",
@@ -252,7 +252,7 @@ def test_the_committee_still_does_its_work(w, app):
                                   json={"digest": digest}).status_code == 403
     assert w.api("counter1").post(f"/api/v1/polls/{a}/signoffs",
                                   json={"digest": digest}).status_code == 201
-    # read-only views keep their readers (api.md): the chair reads the minutes, the chair and
+    # read-only views keep their readers (docs/api.md): the chair reads the minutes, the chair and
     # observers review the ballots; any staff reads the result
     assert w.api("chair").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 200
     assert w.api("counter3").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 403

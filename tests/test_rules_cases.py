@@ -1,6 +1,6 @@
 """Hand-computed cases for the election rules engine (congress_vote.rules).
 
-Every expected figure below was worked out by hand from domain.md (QĐ 190-QĐ/TW for the
+Every expected figure below was worked out by hand from docs/rules.md (QĐ 190-QĐ/TW for the
 vn-party preset); the comment on each case shows the arithmetic.
 """
 from __future__ import annotations
@@ -94,7 +94,8 @@ def slate(seats: int, alt: int, n: int) -> PollSpec:
 
 
 CASES = [
-    # domain.md worked example: 150 summoned, 2 excused → 148; more than 74 → 75 votes.
+    # docs/rules.md, "Who is elected", worked example: 150 summoned, 2 excused → 148; more than
+    # 74 → 75 votes.
     # 135 returned: 3 over-votes + 2 identifying marks invalid → 130 valid.
     # votes: 1 = 70+40+20 = 130, 2 = 70+40 = 110, 3 = 70, 4 = 40+20 = 60.
     # 3 has 70/130 = 53.85 % of valid ballots and is NOT elected (70 < 75); one seat unfilled.

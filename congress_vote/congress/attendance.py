@@ -17,7 +17,8 @@ def attendance(congress: Congress) -> dict:
 
     summoned: everyone on the list; voters_summoned: full members; excused: every excused
     delegate; excused_voters: excused full members; denominator = voters_summoned −
-    excused_voters (domain.md: an approved absence leaves the denominator); present /
+    excused_voters (an approved absence leaves the denominator: docs/rules.md, "Who is
+    elected"); present /
     voters_present; absent = summoned − present − excused. quorum_met: voters_present ≥
     quorum_fraction × voters_summoned, in exact fractions. The base is *voters summoned* (the
     rule reads "2/3 of those summoned"), not the denominator: excusing a delegate does not

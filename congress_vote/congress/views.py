@@ -1,8 +1,8 @@
 """HTML views: congress setup, delegate registry, import/export, cards, check-in desk.
 
-Thin: parse, call congress.services, commit, render. The check-in desk works as plain forms;
-static/js/congress-checkin.js posts the same forms with `Accept: application/json` and gets the
-feedback as JSON instead of a page.
+Thin: parse, call the congress services (setup, delegates, importing, checkin), commit,
+render. The check-in desk works as plain forms; static/js/congress-checkin.js posts the same
+forms with `Accept: application/json` and gets the feedback as JSON instead of a page.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""The stored poll's side of the result digest (api.md, "The digest"; issue 14 hole 3).
+"""The stored poll's side of the result digest (docs/rules.md, "The digests").
 
 :func:`congress_vote.rules.digest.result_document` builds the one canonical document; this
 module gathers what it needs from the database besides the counting inputs (which come from
-``counting.services.rules_inputs``): the poll's identity, the candidates with the details that
+``counting.inputs.rules_inputs``): the poll's identity, the candidates with the details that
 tell namesakes apart (or the items), the paper figures, and — once sealed ballot boxes exist —
 the seal. The count, the recount, ``verify-audit``, the stored result and the ballots export
 all use it, so they cannot hash different things.

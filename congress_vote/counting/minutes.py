@@ -1,6 +1,7 @@
 """The counting minutes (Biên bản kiểm phiếu) and the paper-entry log, as PDF.
 
-Every field of domain.md "The counting minutes" (1–7) comes from the stored result (never a
+Every field of the counting minutes (docs/rules.md, "Counting, checks and the minutes") comes
+from the stored result (never a
 fresh count: the minutes print what the committee signs). Vietnamese by default; English with
 `lang=en` (or when the UI is in English).
 """

@@ -23,7 +23,8 @@ def stored_result(poll: Poll) -> dict | None:
 
 
 def result_dict(poll: Poll) -> dict:
-    """The API "Result" of the poll (api.md), from the stored count, plus checks, settings,
+    """The API "Result" of the poll (docs/api.md, "Results and reports"), from the stored
+    count, plus checks, settings,
     elected_order, setup_fingerprint, title, kind, seats, alternate_seats (and named_votes for an
     open poll). Raises 409 `not_counted` before the first count. `stale` is true when ballots
     changed after the count (the poll is back to `closed`)."""

@@ -2,7 +2,8 @@
 and the further round to propose from the whole chain, not from one round alone.
 
 Why: the rules engine proposes from one count. After a tie on the last official seat of a slate
-(round 1) it proposes the tie round and leaves the alternates pending (domain.md: "the tied
+(round 1) it proposes the tie round and leaves the alternates pending (docs/rules.md, "Who is
+elected": "the tied
 candidates contest that seat in another round, and the alternate seats are decided after it").
 Once the tie round is counted, neither round on its own proposes the alternates: round 1 still
 sees its tie, round 2 (one official seat, no alternates) is complete. :func:`chain_proposal`

@@ -1,7 +1,8 @@
 """`verify-audit`'s second half: every counted result still stands on its inputs.
 
 After the audit chain is checked, each counted, certified or published poll is recounted from
-the stored rows and its result digest (api.md, "The digest": poll, rules, candidates or items,
+the stored rows and its result digest (docs/rules.md, "The digests": poll, rules, candidates or
+items,
 attendance, ballots, hand counts, paper figures, seal) compared with the stored one, naming
 the inputs that changed; the committee's signatures must be on the stored digest, and the
 chain's last count event of the poll must carry it too.

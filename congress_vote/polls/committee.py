@@ -8,7 +8,7 @@ issue, count, enter or sign either.
 One place per verb:
 
 - a verb that writes is guarded in its service function (:func:`require_committee`, called by
-  ``ballots.services.issue_ballots``, ``counting.services.count_poll`` and the paper, hand-count,
+  ``ballots.issuing.issue_ballots``, ``counting.count.count_poll`` and the paper, hand-count,
   complaints and sign-off services), so the HTML view and the API route share the check;
 - a page or download with no service of its own (the slips PDF, the paper-entry and hand-count
   pages, the entry log, ballot review, ``ballots.json``, the minutes) carries

@@ -88,7 +88,8 @@ def warnings_of(poll: Poll) -> list[dict]:
 
 
 def poll_to_dict(poll: Poll) -> dict:
-    """The poll in the API shape of api.md, plus setup_fingerprint, warnings and congress_id."""
+    """The poll in the API shape (docs/api.md, "Polls"), plus setup_fingerprint, warnings and
+    congress_id."""
     return {
         "id": poll.id, "congress_id": poll.congress_id, "kind": poll.kind, "title": poll.title,
         "status": poll.status, "round": poll.round, "parent_id": poll.parent_id,
@@ -233,7 +234,7 @@ def _parse_committee(value) -> list:
 
 
 def _check_committee_not_candidates(users, candidates: list[dict]) -> None:
-    """Counting committee members must not be candidates (domain.md, "Who is who")."""
+    """Counting committee members must not be candidates (docs/rules.md, "Who is who")."""
     names = set()
     for c in candidates:
         names.add(_norm_name(c["full_name"]))
@@ -316,7 +317,8 @@ def _apply(poll: Poll, congress, data: dict, creating: bool) -> None:
 # ---- verbs -------------------------------------------------------------------------------------
 
 def create_poll(congress, data: dict, actor) -> Poll:
-    """Create a draft poll from the API body of api.md. 400 malformed, 422 broken rule."""
+    """Create a draft poll from the API body (docs/api.md, "Polls"). 400 malformed, 422 broken
+    rule."""
     if not isinstance(data, dict):
         raise _bad("bad_request", _("The body must be a JSON object."), 400)
     poll = Poll(congress_id=congress.id, status=PollStatus.DRAFT.value, round=1,

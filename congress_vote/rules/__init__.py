@@ -3,10 +3,11 @@
 It takes plain data (a :class:`PollSpec`, an :class:`Attendance`, the returned
 :class:`Ballot` s or a :class:`HandCount`, and :class:`Settings`) and returns a
 :class:`Result`: who is elected, what passed, the reconciliation checks and a digest. The rules
-are those of ``docs/domain.md`` (Party election regulation QĐ 190-QĐ/TW, with presets for
+are those of ``docs/rules.md`` (Party election regulation QĐ 190-QĐ/TW, with presets for
 state-election and Robert's Rules practice).
 
-Choices made where domain.md is silent:
+Choices made where the sources are silent (docs/rules.md, "Choices where the sources are
+silent"):
 
 * **Blank ballots under Robert's Rules.** An election ballot keeping nobody (all struck) or a
   resolution ballot answering nothing is *blank*. With ``all_struck_valid`` True (vn-party,
@@ -15,7 +16,8 @@ Choices made where domain.md is silent:
   breaking valid + invalid = returned. With ``all_struck_valid`` False (majority-of-valid) an
   all-struck election ballot is invalid (reason ``all_struck``). ``all_struck_valid`` does not
   apply to resolutions: a resolution ballot answering nothing is always valid and blank.
-* **Resolutions** pass on the poll's single denominator (domain.md: "the same denominator");
+* **Resolutions** pass on the poll's single denominator (docs/rules.md,
+  "Resolutions": "the same denominator");
   under roberts that is the valid non-blank ballots, not a per-item count of for + against.
 * **Show of hands.** No ballots: the ballot figures are zero and the ballot-based denominators
   (returned, valid, valid non-blank) fall back to ``voters_present``; ``not_voted`` is

@@ -1,7 +1,7 @@
 """Counting: figures, thresholds, who is elected, what passed, reconciliation checks.
 
-Everything that decides is exact integer arithmetic (domain.md: "never decide 'more than half'
-with floats").
+Everything that decides is exact integer arithmetic (docs/rules.md, "Who is elected": never
+decide "more than half" with floats).
 """
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
     a hand count together, a hand count for an election, a hand count naming an unknown item);
     problems with the figures never raise — they are failed checks in the result.
 
-    Decision rules (domain.md, QĐ 190-QĐ/TW):
+    Decision rules (docs/rules.md, "Who is elected"; QĐ 190-QĐ/TW):
 
     * the threshold is ``votes > fraction × denominator`` (strict) or ``≥`` (not strict),
       decided exactly; a zero denominator elects nobody and passes nothing;
@@ -267,9 +267,9 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
         if tie:
             ties.append(_tie(tie, contested, votes, "official", position))
         if alt_seats and (tie or not alt_on_this_ballot):
-            # QĐ 190 practice (domain.md): a tie on the last official seat goes to another
-            # round and "the alternate seats are decided after it"; with alternates on a
-            # separate ballot they are decided by that later poll.
+            # QĐ 190 practice (docs/rules.md, "Who is elected"): a tie on the last official
+            # seat goes to another round and "the alternate seats are decided after it"; with
+            # alternates on a separate ballot they are decided by that later poll.
             alternates_pending = True
         elif alt_seats:
             alternates, alt_tie, alt_contested, unfilled_alt, _ = _fill(rest, alt_seats)
@@ -343,7 +343,7 @@ def _tie(group: list[int], contested: int, votes: Counter[int], kind: str,
 
 def _checks(spec: PollSpec, fig: dict[str, Any], votes: Counter[int], items: list[dict[str, Any]],
             limit: int, by_hand: bool) -> list[dict[str, Any]]:
-    """The five reconciliation checks of domain.md ("Counting, checks and the minutes")."""
+    """The five reconciliation checks (docs/rules.md, "Counting, checks and the minutes")."""
     issued, present = fig["ballots_issued"], fig["voters_present"]
     returned, valid, invalid = fig["ballots_returned"], fig["ballots_valid"], fig["ballots_invalid"]
     out = [

@@ -1,5 +1,5 @@
-"""Digests: the fingerprint of a counted ballot set (domain.md, "Counting, checks and the
-minutes", 7) and the result digest over every input of a result (api.md, "The digest")."""
+"""Digests: the fingerprint of a counted ballot set (docs/rules.md, "The digests"; printed in
+the minutes) and the result digest over every input of a result (docs/rules.md, "The digests")."""
 from __future__ import annotations
 
 import hashlib
@@ -87,7 +87,7 @@ def ballot_digest(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot],
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-# --- the result digest: everything the result depends on (api.md, "The digest") -------------
+# --- the result digest: everything the result depends on (docs/rules.md, "The digests") ---
 
 RESULT_FORMAT = "congress-vote-result/2"
 

@@ -18,7 +18,7 @@ SOURCES: tuple[str, ...] = ("tablet", "paper")
 
 
 class InvalidReason(StrEnum):
-    """Why a ballot is invalid (domain.md, "Ballot validity"). Values are snake_case strings.
+    """Why a ballot is invalid (docs/rules.md, "Ballot validity"). Values are snake_case strings.
 
     The engine finds the first group itself; the paper group is ruled by the counting committee
     and arrives in :attr:`Ballot.invalid_reason` (any other snake_case reason is carried as given).

@@ -14,7 +14,7 @@ class NextRound:
     ``None`` (nothing to do: then ``candidate_ids`` is empty and the seats are 0).
 
     It is only a proposal: the congress decides whether to hold it, and may add new names
-    (domain.md, "Shortfall"). ``candidate_ids`` keep the ballot order.
+    (docs/rules.md, "Who is elected": shortfall). ``candidate_ids`` keep the ballot order.
     """
 
     candidate_ids: tuple[int, ...] = ()
@@ -88,10 +88,10 @@ class CandidateListWarning:
 
 
 def max_surplus(seats: int) -> int:
-    """The largest usual surplus of names over seats (domain.md, "Candidate list size").
+    """The largest usual surplus of names over seats (docs/rules.md, "Candidate list size").
 
     At most 30 % more names than seats, rounded down (9 seats → 2, so at most 11 names); a
-    small committee of 3–5 seats at most one surplus. Choice where domain.md is silent: 1–2
+    small committee of 3–5 seats at most one surplus. Choice where the sources are silent: 1–2
     seats also allow one surplus (30 % rounded down would allow none, contradicting "more
     candidates than seats").
     """

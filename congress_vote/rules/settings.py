@@ -1,7 +1,8 @@
 """Rule settings of a poll and the named presets that fill them.
 
-Every result carries the settings it was counted with (domain.md: "shows its value on every
-report"), so a report can always say which denominator, fraction and comparison it used.
+Every result carries the settings it was counted with (docs/rules.md, "Settings": a setting's
+value shows on every report), so a report can always say which denominator, fraction and
+comparison it used.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from .errors import RulesInputError
 
-#: The denominators a threshold can be taken of (domain.md, "Who is elected", **setting**).
+#: The denominators a threshold can be taken of (docs/rules.md, "Settings").
 DENOMINATORS: tuple[str, ...] = (
     "voters_summoned_adjusted",  # QĐ 190-QĐ/TW: full members summoned minus the excluded
     "voters_present",
@@ -69,7 +70,9 @@ _HALF = Fraction(1, 2)
 PRESETS: dict[str, Settings] = {
     # QĐ 190-QĐ/TW (2024), as QĐ 244-QĐ/TW before it: elected with more than half of the full
     # members/delegates summoned, less those excused for the whole congress. A ballot striking
-    # every name is valid and votes for nobody.
+    # every name is valid here and votes for nobody: this differs from QĐ 244-QĐ/TW art. 17
+    # (invalid on a list with a surplus), to be corrected by issue 18 (docs/rules.md,
+    # "Ballot validity").
     "vn-party": Settings("vn-party", "voters_summoned_adjusted", _HALF, True, True),
     # Law on Election of Deputies 85/2015 style: more than half of the valid ballots; a ballot
     # striking every name is invalid.

@@ -1,4 +1,4 @@
-"""Ballot validity (domain.md, "Ballot validity"; QĐ 190-QĐ/TW)."""
+"""Ballot validity (docs/rules.md, "Ballot validity"; QĐ 190-QĐ/TW)."""
 from __future__ import annotations
 
 from .model import ANSWERS, Ballot, InvalidReason, PollSpec
@@ -9,7 +9,8 @@ def max_kept(spec: PollSpec, settings: Settings) -> int:
     """How many names one valid ballot may keep.
 
     A committee ballot keeps at most ``seats``. A slate ballot with alternates on the same ballot
-    (the default) keeps at most ``seats + alternate_seats`` (domain.md, "Delegate slate"). With
+    (the default) keeps at most ``seats + alternate_seats`` (docs/rules.md, "The three kinds of
+    vote"). With
     ``alternates_same_ballot`` False a slate poll with official seats elects those only (the
     alternates come in a separate later poll), and an alternates-only poll (``seats == 0``) keeps
     at most ``alternate_seats``.

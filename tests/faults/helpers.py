@@ -1,4 +1,4 @@
-"""Drive a whole vote through the public JSON API (the contract of api.md), in-process through
+"""Drive a whole vote through the public JSON API (the contract of docs/api.md), in-process through
 the Flask test client or over real HTTP against a server (gunicorn) on 127.0.0.1.
 
 Every step goes through the API so the fault and fuzz tests exercise what clients exercise.
