@@ -27,8 +27,9 @@ from ..ballots.models import Ballot
 from ..extensions import db
 from ..polls.committee import is_committee_member
 from ..polls.models import Poll
-from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER
+from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, HAND_COUNT, OPENED_NOT_LOCKED, PollStatus
 from .models import Signoff
+from .rounds import chain_proposal
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,22 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
     member = is_committee_member(poll, actor)
     result_url = url_for("counting.result", pid=poll.id)
     hands = (poll.kind == "resolution" and poll.secrecy == "open"
-             and poll.status in ("open", "closed") and member
+             and poll.status in HAND_COUNT and member
              and not db.session.scalar(select(func.count()).select_from(Ballot)
                                        .where(Ballot.poll_id == poll.id)))
     if hands:
         out.append(Action("hand_count", url_for("counting.hand_count", pid=poll.id),
-                          primary=poll.status == "open"))
-    if member and poll.status == "closed":
+                          primary=poll.status == PollStatus.OPEN))
+    if member and poll.status == PollStatus.CLOSED:
         out.append(Action("count", result_url, primary=True))
     elif is_("admin", "counter", "chair", "observer") and (
             poll.status in AFTER_CLOSE or hands):
         out.append(Action("result", result_url))
-    if member and poll.secrecy == "secret" and poll.status in ("open", "closed",
-                                                                       "counted"):
+    if member and poll.secrecy == "secret" and poll.status in OPENED_NOT_LOCKED:
         out.append(Action("paper", url_for("counting.paper", pid=poll.id)))
     if (member or is_("chair", "observer")) and poll.status in AFTER_CLOSE:
         out.append(Action("review", url_for("counting.review", pid=poll.id)))
-    if poll.status == "counted" and member:
+    if poll.status == PollStatus.COUNTED and member:
         signed = db.session.scalar(select(func.count()).select_from(Signoff).where(
             Signoff.poll_id == poll.id, Signoff.user_id == actor.id))
         if not signed:
@@ -73,7 +73,6 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
     if (member or is_("chair")) and poll.status in COUNTED_OR_LATER:
         out.append(Action("minutes", url_for("counting.minutes", pid=poll.id)))
     if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED_OR_LATER:
-        from .rounds import chain_proposal
         if chain_proposal(poll):
             out.append(Action("next_round", result_url + "#next-round"))
     return out

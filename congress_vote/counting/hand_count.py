@@ -13,7 +13,7 @@ from ..extensions import db
 from ..ids import bad_id, check_ids
 from ..polls.committee import require_committee
 from ..polls.models import Poll
-from ..polls.status import ACCEPTS_BALLOTS, PollStatus, refuse_locked
+from ..polls.status import HAND_COUNT, PollStatus, refuse_locked
 from .inputs import attendance_snapshot
 
 
@@ -26,7 +26,7 @@ def enter_hand_count(poll: Poll, items: dict, actor) -> list[HandCount]:
     if poll.kind != "resolution":
         raise ServiceError("not_resolution", _("Only a resolution is voted by show of hands."),
                            status=422)
-    if poll.status not in ACCEPTS_BALLOTS | {PollStatus.CLOSED}:
+    if poll.status not in HAND_COUNT:
         raise ServiceError("poll_not_open" if poll.status == PollStatus.DRAFT
                            else "already_counted",
                            _("Hand counts are entered while the poll is open or closed, before "

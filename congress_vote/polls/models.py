@@ -10,7 +10,6 @@ from ..db import utcnow
 from ..extensions import db
 
 POLL_KINDS = ("committee", "slate", "resolution")
-POLL_STATUSES = ("draft", "open", "closed", "counted", "certified", "published")
 
 
 class Poll(db.Model):

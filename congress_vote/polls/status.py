@@ -33,6 +33,10 @@ S = PollStatus
 BEFORE_CLOSE = frozenset({S.DRAFT, S.OPEN})
 #: the poll takes ballots (tablet casts, named votes, issued slips)
 ACCEPTS_BALLOTS = frozenset({S.OPEN})
+#: a show of hands may be entered (while voting, or after the close before the count)
+HAND_COUNT = frozenset({S.OPEN, S.CLOSED})
+#: opened and not yet certified: the committee's paper work goes on
+OPENED_NOT_LOCKED = frozenset({S.OPEN, S.CLOSED, S.COUNTED})
 #: closed or any later status
 AFTER_CLOSE = frozenset({S.CLOSED, S.COUNTED, S.CERTIFIED, S.PUBLISHED})
 #: a count may run (first count, or a recount before certification)
