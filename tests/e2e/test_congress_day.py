@@ -36,6 +36,13 @@ hard-coded. Every step goes from page to page by the links and buttons a person 
 missing link FAILS the rehearsal (nothing goes to a page by its address). The slate's alternate
 seat is decided after the tie round by a third round (alternates only, created from round 2's
 result page), and the congress summary lists the delegation from the three rounds.
+
+The day runs as four tests, one per phase, so the suite's workers can run them side by side:
+phase 1 (set-up, users, cards, check-in and the poll forms) is all UI; phases 2 to 4 (the
+committee election, the slate and its rounds, the resolution) start from the state phase 1
+leaves — the staff users, the congress with the list imported and the same attendance — made in
+a second through the services and the API, then set up their poll on the poll form and go on
+through the UI.
 """
 from __future__ import annotations
 
@@ -184,7 +191,8 @@ class Hall:
             admin.select_option("#roles", roles)
             admin.locator("section.panel form button.primary").click()
             admin.wait_for_load_state()
-            assert exact(admin, "table tbody td:first-child", username).count() == 1, flash_text(admin)
+            assert exact(admin, "table tbody td:first-child", username).count() == 1, \
+                flash_text(admin)
         users = api_json(admin, self.live, "/api/v1/users")
         self.user_ids = {u["username"]: u["id"] for u in users}
 
@@ -473,13 +481,12 @@ def expected_election(cands: list[str], ballots: list[list[str]], seats: int,
     return votes, qualified[:seats]
 
 
-def test_congress_day(live, screens, tmp_path):
-    hall = Hall(live, screens, tmp_path)
+def _run(hall: Hall, phase):
+    """Run one phase of the day; on a failure leave the state of every screen behind."""
     try:
-        _rehearse(hall)
+        phase(hall)
     except BaseException:
-        # leave the state of every screen behind for whoever reads the failure
-        for i, ctx in enumerate(screens.contexts):
+        for i, ctx in enumerate(hall.screens.contexts):
             for j, pg in enumerate(ctx.pages):
                 try:
                     print(f"screen {i}.{j}: {pg.url}")
@@ -493,53 +500,166 @@ def test_congress_day(live, screens, tmp_path):
         print("\nUI gaps:\n  " + "\n  ".join(hall.gaps.items or ["none"]))
 
 
-def _rehearse(hall: Hall):
-    live = hall.live
-    rows = delegates_from_csv()
-    full = [r for r in rows if r["membership"] == "full"]
+@pytest.fixture
+def hall(live, screens, tmp_path):
+    """A hall on empty tables (each phase of the day is a test of its own, so that the suite's
+    workers can run them side by side, each worker with its own live server and database)."""
+    from tests.conftest import _empty_tables
+    with live.app.app_context():
+        _empty_tables()
+    return Hall(live, screens, tmp_path)
 
-    # 1. the secretariat sets up the day
-    hall.set_up_congress()
-    hall.mark("setup+import")
-    hall.create_users()
-    hall.mark("users")
-    hall.check_in(rows)
-    hall.mark("check-in")
 
-    committee_names = [r["full_name"] for r in full[-11:]]
-    assert len(set(committee_names)) == 11
-    committee_pid = hall.create_poll(
-        "committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030", 9, 0,
-        [f"{r['full_name']} | {r['position']}" for r in full[-11:]])
-    slate_rows = full[-21:-11]
-    slate_names = [r["full_name"] for r in slate_rows]
-    slate_pid = hall.create_poll(
-        "slate", "Bầu đại biểu đi dự Đại hội Đảng bộ cấp trên", 7, 1,
-        [f"{r['full_name']} | {r['position']}" for r in slate_rows])
-    resolution_pid = hall.create_poll(
+# The three polls of the day, as the secretariat sets them up on the poll form.
+def _committee_poll(hall: Hall, full: list[dict]) -> tuple[int, list[str]]:
+    names = [r["full_name"] for r in full[-11:]]
+    assert len(set(names)) == 11
+    pid = hall.create_poll("committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030", 9, 0,
+                           [f"{r['full_name']} | {r['position']}" for r in full[-11:]])
+    return pid, names
+
+
+def _slate_poll(hall: Hall, full: list[dict]) -> tuple[int, list[str]]:
+    rows = full[-21:-11]
+    pid = hall.create_poll("slate", "Bầu đại biểu đi dự Đại hội Đảng bộ cấp trên", 7, 1,
+                           [f"{r['full_name']} | {r['position']}" for r in rows])
+    return pid, [r["full_name"] for r in rows]
+
+
+def _resolution_poll(hall: Hall) -> int:
+    return hall.create_poll(
         "resolution", "Biểu quyết thông qua Nghị quyết Đại hội", 0, 0,
         ["Thông qua toàn văn Nghị quyết Đại hội Đảng bộ lần thứ XV"], secrecy="open")
 
-    hall.mark("polls set up")
-    # 2. the committee election
-    _committee_election(hall, committee_pid, committee_names)
-    # 3. the delegate slate, with a tie → round 2
-    _slate(hall, slate_pid, slate_names)
-    # 4. the resolution by show of hands
-    _resolution(hall, resolution_pid)
 
-    # The database after the day: every poll published, one ballot row per receipt, and the
-    # audit chain intact.
+def _full_members() -> tuple[list[dict], list[dict]]:
+    rows = delegates_from_csv()
+    return rows, [r for r in rows if r["membership"] == "full"]
+
+
+def test_congress_day_1_setup_and_check_in(hall):
+    """Phase 1, all through the UI: the congress, the delegate list, the staff users, the
+    cards PDF read back, check-in at the desk, and the three polls on the poll form."""
+    def phase(hall: Hall):
+        rows, full = _full_members()
+        hall.set_up_congress()
+        hall.mark("setup+import")
+        hall.create_users()
+        hall.mark("users")
+        hall.check_in(rows)
+        hall.mark("check-in")
+        committee_pid, committee_names = _committee_poll(hall, full)
+        slate_pid, slate_names = _slate_poll(hall, full)
+        resolution_pid = _resolution_poll(hall)
+        hall.mark("polls set up")
+        for pid, kind, seats, alternates, names in (
+                (committee_pid, "committee", 9, 0, committee_names),
+                (slate_pid, "slate", 7, 1, slate_names),
+                (resolution_pid, "resolution", 0, 0, [])):
+            poll = api_json(hall.admin, hall.live, f"/api/v1/polls/{pid}")
+            assert (poll["kind"], poll["status"], poll["seats"], poll["alternate_seats"]) == \
+                (kind, "draft", seats, alternates)
+            assert sorted(c["full_name"] for c in poll["candidates"]) == sorted(names)
+            assert poll["counting_committee"] == [hall.user_ids["counter1"],
+                                                  hall.user_ids["counter2"]]
+        _end_of_phase(hall, [])
+    _run(hall, phase)
+
+
+def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
+    """What phase 1 leaves behind, made in a second without the browser: the staff users (the
+    service, as `flask create-user` does), the congress with data/delegates-145.csv imported and
+    VOTERS full members plus one probationary member present (the API). The admin is signed in
+    at a desk, ready to set up the phase's poll on the poll form."""
+    from congress_vote.auth.services import create_user
+    from congress_vote.extensions import db
+    people = [("admin", "Văn phòng Đảng ủy", ["admin"]),
+              ("registrar", "Nguyễn Thị Lan", ["registrar"]),
+              ("chair", "Trần Văn Hùng", ["chair"]),
+              ("counter1", "Lê Thị Mai", ["counter"]),
+              ("counter2", "Phạm Quốc Bảo", ["counter"])]
+    with hall.live.app.app_context():
+        hall.user_ids = {u: create_user(u, PASSWORD, roles, full_name=n).id
+                         for u, n, roles in people}
+        db.session.commit()
+    client = hall.live.app.test_client()
+
+    def call(user: str, method: str, path: str, **kw):
+        r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
+        assert r.status_code == 201, r.json
+        r = client.open(path, method=method,
+                        headers={"Authorization": f"Bearer {r.json['token']}"}, **kw)
+        assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
+        return r.json
+
+    cid = hall.cid = call("admin", "POST", "/api/v1/congresses", json={
+        "name": "Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XV",
+        "organisation": "Đảng bộ Sở Giáo dục và Đào tạo", "term": "2025–2030",
+        "venue": "Hội trường Sở, 12 Lê Lợi", "starts_on": "2025-06-14",
+        "kind": "delegates"})["id"]
+    call("admin", "POST", f"/api/v1/congresses/{cid}/delegates/import",
+         data=CSV_PATH.read_bytes(), content_type="text/csv; charset=utf-8")
+    delegates = call("admin", "GET", f"/api/v1/congresses/{cid}/delegates")
+    assert len(delegates) == 145
+    present = ([d for d in delegates if d["membership"] == "full"][:VOTERS]
+               + [d for d in delegates if d["membership"] == "probationary"][:1])
+    for d in present:
+        call("registrar", "POST", f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
+             json={"status": "present"})
+    figures = call("admin", "GET", f"/api/v1/congresses/{cid}/attendance")
+    assert figures["present"] == VOTERS + 1 and figures["voters_present"] == VOTERS
+    hall.admin = hall.screens.open("desk")
+    login(hall.admin, hall.live, "admin")
+    hall.mark("prepared (API)")
+    return _full_members()
+
+
+def test_congress_day_2_committee_election(hall):
+    """Phase 2: the 9-seat committee election, from the chair's console to the minutes."""
+    def phase(hall: Hall):
+        _rows, full = _prepared(hall)
+        pid, names = _committee_poll(hall, full)
+        hall.mark("poll set up")
+        _committee_election(hall, pid, names)
+        _end_of_phase(hall, [pid])
+    _run(hall, phase)
+
+
+def test_congress_day_3_slate_and_rounds(hall):
+    """Phase 3: the delegate slate, its tie round and its alternates round."""
+    def phase(hall: Hall):
+        _rows, full = _prepared(hall)
+        pid, names = _slate_poll(hall, full)
+        hall.mark("poll set up")
+        _slate(hall, pid, names)
+        _end_of_phase(hall, [pid])
+    _run(hall, phase)
+
+
+def test_congress_day_4_resolution(hall):
+    """Phase 4: the resolution, adopted by show of hands."""
+    def phase(hall: Hall):
+        _prepared(hall)
+        pid = _resolution_poll(hall)
+        hall.mark("poll set up")
+        _resolution(hall, pid)
+        _end_of_phase(hall, [pid])
+    _run(hall, phase)
+
+
+def _end_of_phase(hall: Hall, pids: list[int]):
+    """The database after the phase: every poll it ran published (each of its rounds too), one
+    ballot row per receipt, and the audit chain intact."""
     from sqlalchemy import func, select
 
     from congress_vote.audit.services import verify_chain
     from congress_vote.ballots.models import Ballot
     from congress_vote.extensions import db
     from congress_vote.polls.models import Poll
-    with live.app.app_context():
-        statuses = dict(db.session.execute(select(Poll.title, Poll.status)
-                                           .where(Poll.round == 1)).all())
-        assert set(statuses.values()) == {"published"}, statuses
+    with hall.live.app.app_context():
+        statuses = dict(db.session.execute(select(Poll.id, Poll.status)
+                                           .where(Poll.id.in_(pids))).all())
+        assert set(statuses.values()) <= {"published"} and len(statuses) == len(pids), statuses
         n_ballots = db.session.scalar(select(func.count()).select_from(Ballot))
         assert n_ballots == hall.ballots_cast, (n_ballots, hall.ballots_cast)
         assert verify_chain().ok
