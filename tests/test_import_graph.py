@@ -132,3 +132,46 @@ def test_no_module_over_400_lines():
         if n > MAX_LINES:
             big[module] = n
     assert not big, f"modules over {MAX_LINES} lines: {big}"
+
+
+def _own_and_imported(tree: ast.Module) -> tuple[set[str], set[str]]:
+    own: set[str] = set()
+    imported: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            own.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            own.update(x.id for t in targets for x in ast.walk(t) if isinstance(x, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return own, imported
+
+
+def test_no_second_door():
+    """A name is imported from the module that defines it, never through another module that
+    only imports it (a re-export shim). A package's ``__init__`` may face for its package."""
+    modules = _modules()
+    trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in modules.items()}
+    names = {m: _own_and_imported(t) for m, t in trees.items()}
+
+    def borrowed(target: str, name: str) -> bool:
+        own, imported = names[target]
+        return modules[target].name != "__init__.py" and name not in own and name in imported
+
+    found = []
+    for module, tree in trees.items():
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = _resolve(module, modules[module], node)
+                for alias in node.names:
+                    if f"{base}.{alias.name}" in modules:
+                        aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
+                    elif base in modules and borrowed(base, alias.name):
+                        found.append(f"{module}: from {base} import {alias.name}")
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in aliases and borrowed(aliases[node.value.id], node.attr)):
+                found.append(f"{module}: {node.value.id}.{node.attr} ({aliases[node.value.id]})")
+    assert not found, "names taken through a second door:\n" + "\n".join(sorted(set(found)))

@@ -46,10 +46,10 @@ def test_only_polls_status_changes_a_poll_status():
                     if (isinstance(target, ast.Attribute) and target.attr == "status"
                             and _is_status_value(node.value)):
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "values" and "Poll" in ast.unparse(node.func.value):
-                if any(k.arg == "status" for k in node.keywords):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "values" and "Poll" in ast.unparse(node.func.value)
+                    and any(k.arg == "status" for k in node.keywords)):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, f"poll status changed outside polls/status.py: {found}"
 
 

@@ -7,11 +7,12 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..audit.services import head_hash
+from ..congress.setup import get_congress
 from ..errors import ServiceError
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db, limiter
 from ..polls.committee import committee_route
-from ..polls.services import poll_to_dict
+from ..polls.services import get_poll, poll_to_dict
 from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
 from ..security import csrf_exempt, current_actor, public, roles
@@ -40,7 +41,7 @@ def _download(data: bytes, mimetype: str, filename: str):
 @doc("Publish a certified result (certified → published)", response=POLL_SCHEMA,
      statuses=(200, 409))
 def publish_poll(pid: int):
-    poll = svc.get_poll(pid)
+    poll = get_poll(pid)
     svc.publish_poll(poll, current_actor())
     db.session.commit()
     return ok(poll_to_dict(poll))
@@ -51,7 +52,7 @@ def publish_poll(pid: int):
 @doc("Results announcement PDF for the chair to read aloud (once counted)",
      produces="application/pdf", statuses=(200, 409))
 def announcement_pdf(pid: int):
-    poll = svc.get_poll(pid)
+    poll = get_poll(pid)
     data = svc.require_result(poll)
     congress = svc.poll_congress(poll)
     order = {cid: n for n, cid in enumerate(data.get("elected_order") or [])}
@@ -73,7 +74,7 @@ def announcement_pdf(pid: int):
 @doc("Congress summary PDF: published results, attendance, the elected",
      produces="application/pdf", statuses=(200,))
 def summary_pdf(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     summary = svc.congress_summary(congress)
     fingerprints = {p.id: p.setup_fingerprint for p in svc.agenda(congress)}
     pdf = render_pdf("print/summary.html", congress=congress, s=summary,
@@ -83,7 +84,7 @@ def summary_pdf(cid: int):
 
 
 def _export_data(pid: int) -> dict:
-    return svc.exportable_result(svc.get_poll(pid), current_actor())
+    return svc.exportable_result(get_poll(pid), current_actor())
 
 
 @bp.get("/polls/<int:pid>/export.json")
@@ -125,7 +126,7 @@ def export_xlsx(pid: int):
      "(python -m congress_vote.rules.recount FILE)", response={"type": "object"},
      statuses=(200, 409))
 def ballots_json(pid: int):
-    payload = svc.ballots_export(svc.get_poll(pid))
+    payload = svc.ballots_export(get_poll(pid))
     body = json.dumps(payload, ensure_ascii=False, indent=1).encode()
     return _download(body, "application/json", f"ballots-{pid}.json")
 
@@ -137,7 +138,7 @@ def ballots_json(pid: int):
          "state": {"type": "string", "enum": ["idle", "voting", "counting", "result"]},
          "version": {"type": "string"}}})
 def screen(cid: int):
-    return ok(svc.screen_state(svc.get_congress(cid)))
+    return ok(svc.screen_state(get_congress(cid)))
 
 
 @bp.post("/congresses/<int:cid>/receipt-check")
@@ -151,7 +152,7 @@ def screen(cid: int):
          "polls": {"type": "array", "items": {"type": "object", "properties": {
              "id": {"type": "integer"}, "title": {"type": "string"}}}}}})
 def receipt_check(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     code = field(json_body(), "code", str)
     if len(code) > 64:
         raise ServiceError("bad_request", _("code is too long."), status=400)

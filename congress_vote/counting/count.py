@@ -45,7 +45,7 @@ def count_doc(poll: Poll):
         result = rules.count(spec, attendance, ballots, settings, hand)
     except rules.RulesInputError as err:
         raise ServiceError("cannot_count", _("The poll cannot be counted: %(error)s", error=err),
-                           status=409)
+                           status=409) from err
     doc = document_for(poll, attendance, ballots, settings, hand)
     result.digest = doc.digest
     return result, doc

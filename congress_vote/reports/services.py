@@ -26,14 +26,13 @@ from ..ballots.models import Ballot, NamedVote
 from ..ballots.services import turnout
 from ..congress.attendance import attendance
 from ..congress.models import Congress
-from ..congress.setup import get_congress  # noqa: F401  (used by views via svc)
 from ..counting.inputs import rules_inputs
 from ..counting.models import PollResult
 from ..counting.results import result_dict as stored_result_dict
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
-from ..polls.services import get_poll, polls_of  # noqa: F401  (views, API handlers: svc.get_poll)
+from ..polls.services import polls_of
 from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, publish
 
 # ---- lookups ---------------------------------------------------------------------------------

@@ -5,9 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..ballots.services import turnout
+from ..congress.attendance import attendance
+from ..congress.setup import get_congress
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..polls import services as polls_services  # open_poll / close_poll (names taken by views)
+from ..polls.services import get_poll
 from ..security import current_actor, public, roles
 from . import services as svc
 
@@ -17,22 +21,22 @@ bp = Blueprint("reports", __name__)
 @bp.get("/congresses/<int:cid>/console")
 @roles("chair")
 def console(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     polls = svc.agenda(congress)
     return render_template("reports/console.html", congress=congress, polls=polls,
-                           att=svc.attendance(congress),
-                           turnouts={p.id: svc.turnout(p) for p in polls if p.status == "open"})
+                           att=attendance(congress),
+                           turnouts={p.id: turnout(p) for p in polls if p.status == "open"})
 
 
 @bp.get("/congresses/<int:cid>/console.json")
 @roles("chair", "observer")
 def console_json(cid: int):
-    return jsonify(svc.console_state(svc.get_congress(cid)))
+    return jsonify(svc.console_state(get_congress(cid)))
 
 
 def _poll_action(cid: int, pid: int, verb: str):
-    congress = svc.get_congress(cid)
-    poll = svc.get_poll(pid)
+    congress = get_congress(cid)
+    poll = get_poll(pid)
     if poll.congress_id != congress.id:
         raise ServiceError("not_found", _("No such poll in this congress."), status=404)
     actor = current_actor()
@@ -69,7 +73,7 @@ def publish(cid: int, pid: int):
 @bp.get("/congresses/<int:cid>/screen")
 @public
 def projector(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     return render_template("reports/projector.html", congress=congress,
                            s=svc.screen_state(congress))
 
@@ -79,7 +83,7 @@ def projector(cid: int):
 def projector_json(cid: int):
     """The projector's state; `html` is the same fragment the page shows, so the screen and
     the page cannot disagree. Public-safe by construction (see services.screen_state)."""
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     s = svc.screen_state(congress)
     html = render_template("reports/_screen.html", congress=congress, s=s)
     return jsonify({**s, "html": html})
@@ -88,7 +92,7 @@ def projector_json(cid: int):
 @bp.get("/congresses/<int:cid>/results")
 @public
 def public_results(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     return _render_public(congress)
 
 
@@ -103,7 +107,7 @@ def _render_public(congress, checked=None, code=""):
 @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_ENTRY"])
 @public
 def check_receipt(cid: int):
-    congress = svc.get_congress(cid)
+    congress = get_congress(cid)
     code = (request.form.get("code") or "").strip()[:64]
     found = svc.check_receipt(congress, code)
     return _render_public(congress, checked=found, code=code)
