@@ -81,6 +81,20 @@ class Id(Int):
         return parse_id(value, self.name or attr or "id")
 
 
+class IdKey(Str):
+    """A JSON object's key that must be an id ({item_id: ...}): 422 `bad_id` naming `what`
+    otherwise; loaded as sent (the services read the keys themselves)."""
+
+    def __init__(self, what: str, **kwargs):
+        self.what = what
+        kwargs.setdefault("metadata", {}).setdefault("pattern", r"^[0-9]{1,10}$")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parse_id(value, self.what)
+        return value
+
+
 class Bool(_Strict, fields.Boolean):
     kind = "boolean"
 
