@@ -3,13 +3,15 @@ templates, the static files, the sample data and the compiled Vietnamese catalog
 SQLite install needs no PostgreSQL driver.
 
 The wheel is built the way `pip install .` builds it (an isolated build with the project's
-own backend), installed with `--target` into an empty folder, and run from another folder
-with that folder first on the path: nothing of the source tree can be picked up. The
-dependencies come from the test environment (`--no-deps`).
+own backend) from a copy of the source without any compiled catalogue, installed with
+`--target` into an empty folder, and run from another folder with that folder first on the
+path: nothing of the source tree can be picked up. The dependencies come from the test
+environment (`--no-deps`).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -49,11 +51,24 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+#: What the build reads; copied to a temporary folder so the build's own build/ folder (pip builds
+#: in the source tree) is never shared with the checkout or with a concurrent run.
+SOURCES = ("pyproject.toml", "MANIFEST.in", "README.md", "babel.cfg", "build_backend",
+           "congress_vote", "templates", "static", "data")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("source")
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "translations", "messages.pot")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=skip)
+        else:
+            shutil.copy2(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                    "--disable-pip-version-check", "-w", str(out), str(ROOT)],
+                    "--disable-pip-version-check", "-w", str(out), str(src)],
                    check=True, cwd=out, capture_output=True)
     (found,) = out.glob("congress_vote-*.whl")
     return found
