@@ -21,10 +21,15 @@ from flask import request
 from flask_babel import gettext as _
 from sqlalchemy import exists, false, select
 
+from .. import codes
 from ..audit.services import record
+from ..ballots.models import BallotToken
+from ..ballots.services import resolve_code
 from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.models import Poll
+from .fields import clean_name
 from .models import Congress, Kiosk
 
 COOKIE = "cv_kiosk"
@@ -49,7 +54,6 @@ def _hash(token: str) -> str:
 
 
 def _clean_label(label) -> str:
-    from .fields import clean_name
     if not isinstance(label, str):
         raise ServiceError("bad_label", _("Give the kiosk a label (for example “Tablet 3”)."))
     text = clean_name(label)
@@ -171,10 +175,6 @@ def require_kiosk(congress_id: int) -> None:
 def require_kiosk_for_ballot(text) -> None:
     """require_kiosk for the congress of the ballot `text` names (nothing to check when it names
     none: the ballot lookup itself then answers its 404). One read-only statement."""
-    from .. import codes
-    from ..ballots.models import BallotToken
-    from ..ballots.services import resolve_code
-    from ..polls.models import Poll
     code = resolve_code(text)
     if code is None:
         return

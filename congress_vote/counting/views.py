@@ -18,7 +18,7 @@ from .count import count_poll
 from .forms import HandCountForm, PaperPrintForm
 from .hand_count import enter_hand_count
 from .inputs import attendance_snapshot, hand_counts
-from .minutes import committee
+from .minutes import committee, entry_log_pdf, minutes_pdf
 from .paper_entry import (
     PAPER_INVALID_REASONS,
     can_settle,
@@ -220,7 +220,6 @@ def paper_print(pid):
 @roles("counter")
 @committee_route()  # each entry by ballot code: the committee's archive, nobody else's
 def entry_log(pid):
-    from .minutes import entry_log_pdf
     poll = get_poll(pid)
     return pdf_response(entry_log_pdf(poll, request.args.get("lang")),
                         f"nhat-ky-nhap-phieu-{poll.id}.pdf")
@@ -230,7 +229,6 @@ def entry_log(pid):
 @roles("counter", "chair")
 @committee_route(readers=("chair",))
 def minutes(pid):
-    from .minutes import minutes_pdf
     poll = get_poll(pid)
     return pdf_response(minutes_pdf(poll, request.args.get("lang")),
                         f"bien-ban-kiem-phieu-{poll.id}.pdf")

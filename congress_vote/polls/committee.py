@@ -25,6 +25,8 @@ import functools
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
+from ..security import current_actor
+from .services import get_poll
 
 
 def is_committee_member(poll, user) -> bool:
@@ -51,8 +53,6 @@ def committee_route(readers: tuple[str, ...] = ()):
     def deco(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            from ..security import current_actor
-            from .services import get_poll
             actor = current_actor()
             poll = get_poll(kwargs["pid"])
             if not (readers and actor is not None and actor.has_role(*readers)):

@@ -5,10 +5,13 @@ form fields into the API's dict (candidates one per line, "Full name | position"
 """
 from __future__ import annotations
 
+import json
+
 from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..ids import id_or_none
+from . import services as poll_services  # committee_ids: the name is this module's too
 
 
 def _int(form, name: str, default: int) -> int:
@@ -62,16 +65,13 @@ def poll_data_from_form(form) -> dict:
 
 def form_from_poll(poll) -> dict:
     """Initial form values of an existing poll."""
-    import json
-
-    from .services import committee_ids
     rules = json.loads(poll.rules or "{}")
     if poll.kind == "resolution":
         lines = "\n".join(i.text for i in poll.items)
     else:
         lines = "\n".join(c.full_name + (f" | {c.position}" if c.position else "")
                           for c in poll.candidates)
-    ids = committee_ids(poll)
+    ids = poll_services.committee_ids(poll)
     return {"kind": poll.kind, "title": poll.title, "seats": poll.seats,
             "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy, "lines": lines,
             "counting_committee": ids, "committee_head": ids[0] if ids else None,

@@ -12,6 +12,7 @@ from ..ballots.issuing import issue_batch
 from ..ballots.models import Ballot, BallotToken
 from ..ballots.services import turnout
 from ..congress.setup import get_congress
+from ..counting.actions import poll_actions  # the counting pages for this role and state
 from ..errors import ServiceError
 from ..extensions import db
 from ..ids import id_or_none
@@ -110,7 +111,6 @@ def show(pid):
     congress = get_congress(poll.congress_id)
     committee = [db.session.get(User, m.user_id) for m in
                  sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
-    from ..counting.actions import poll_actions  # the counting pages for this role and state
     on_committee = is_committee_member(poll, current_actor())
     # the kept PDFs of the issued batches, downloadable again until the close (committee only)
     batches = kept_batches(poll.id) if on_committee and poll.status == "open" else []

@@ -26,6 +26,7 @@ from ..ballots.models import Ballot, NamedVote
 from ..ballots.services import turnout
 from ..congress.attendance import attendance
 from ..congress.models import Congress
+from ..counting.digest_inputs import digest_inputs
 from ..counting.inputs import rules_inputs
 from ..counting.models import PollResult
 from ..counting.results import result_dict as stored_result_dict
@@ -278,6 +279,5 @@ def ballots_export(poll: Poll) -> dict:
               if k in ("figures", "denominator", "threshold_votes", "elected_order", "ties",
                        "unfilled_seats", "unfilled_alternate_seats", "alternates_pending",
                        "checks_ok", "digest", "candidates", "items")}
-    from ..counting.digest_inputs import digest_inputs
     return recount_payload(spec, att, settings, ballots, hand, meta=meta, result=stored,
                            digest_inputs=digest_inputs(poll))
