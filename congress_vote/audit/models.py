@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 GENESIS = "0" * 64
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One state change. `hash` = SHA-256 over the event's canonical form and `prev_hash`,
     so changing, removing or reordering any event breaks every hash after it."""
     __tablename__ = "audit_event"
@@ -27,7 +27,7 @@ class AuditEvent(db.Model):
     # (No index on `action`: nothing looks events up by it, and every cast appends an event.)
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """A single row naming the last event; its row lock serialises appends on PostgreSQL."""
     __tablename__ = "audit_head"
 

@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff account. `roles` is a comma-separated subset of auth.roles.ROLES."""
     __tablename__ = "user"
 
@@ -41,7 +41,7 @@ class User(UserMixin, db.Model):
         return self.full_name or self.username
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
     __tablename__ = "api_token"
 
@@ -54,7 +54,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """A signed-in browser. The signed session cookie carries a random id; only its SHA-256 is
     stored. A cookie whose id has no row (signed out, password changed, user deactivated) is
     anonymous, so a copied cookie dies with the session it was copied from."""
@@ -67,7 +67,7 @@ class StaffSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins counted per account and per address, shared by every worker. `key` is
     "acct:" or "addr:" and the SHA-256 of the username or address (never what was typed)."""
     __tablename__ = "login_throttle"

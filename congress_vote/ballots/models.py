@@ -18,10 +18,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class IssueBatch(db.Model):
+class IssueBatch(Model):
     """One issuance of N ballots (slips or full paper ballots) by a counter."""
     __tablename__ = "issue_batch"
 
@@ -33,7 +33,7 @@ class IssueBatch(db.Model):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class BallotToken(db.Model):
+class BallotToken(Model):
     """An issued ballot. Consumed exactly once by a conditional UPDATE ... WHERE state='unused'."""
     __tablename__ = "ballot_token"
 
@@ -51,7 +51,7 @@ class BallotToken(db.Model):
     )
 
 
-class Ballot(db.Model):
+class Ballot(Model):
     """A counted ballot: the kept candidate ids or the answers, or an invalid reason (paper).
 
     `choice` is canonical JSON: {"kept": [ids]} or {"answers": {item_id: answer}}.
@@ -74,7 +74,7 @@ class Ballot(db.Model):
     )
 
 
-class NamedVote(db.Model):
+class NamedVote(Model):
     """A vote in an open (named) poll, unlocked by the delegate's card: one per delegate."""
     __tablename__ = "named_vote"
 
@@ -88,7 +88,7 @@ class NamedVote(db.Model):
     __table_args__ = (UniqueConstraint("poll_id", "delegate_id", name="uq_named_vote_poll_delegate"),)
 
 
-class PaperEntry(db.Model):
+class PaperEntry(Model):
     """One counter's entry of one paper ballot. Two agreeing entries by different counters make
     one counted Ballot (source 'paper'); disagreeing entries stay 'disputed' until settled.
 
@@ -112,7 +112,7 @@ class PaperEntry(db.Model):
     )
 
 
-class HandCount(db.Model):
+class HandCount(Model):
     """Counts of a show of hands for one resolution item, entered by the counting committee."""
     __tablename__ = "hand_count"
 
@@ -128,7 +128,7 @@ class HandCount(db.Model):
     __table_args__ = (UniqueConstraint("poll_id", "item_id", name="uq_hand_count_poll_item"),)
 
 
-class BatchPdf(db.Model):
+class BatchPdf(Model):
     """An issued batch's PDF (slips or paper ballots) while its poll is open, so that a lost
     download does not cost the poll: AES-GCM sealed with a key derived from SECRET_KEY and the
     batch id (ballots/batch_pdfs.py), deleted by the poll's close. Never plain text at rest."""

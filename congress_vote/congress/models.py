@@ -7,10 +7,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class Congress(db.Model):
+class Congress(Model):
     """One congress (Đại hội). Several can live in one installation."""
     __tablename__ = "congress"
 
@@ -33,7 +33,7 @@ class Congress(db.Model):
     __table_args__ = (CheckConstraint("kind in ('members', 'delegates')", name="kind"),)
 
 
-class Branch(db.Model):
+class Branch(Model):
     """A branch (chi bộ) or delegation."""
     __tablename__ = "branch"
 
@@ -46,7 +46,7 @@ class Branch(db.Model):
     __table_args__ = (UniqueConstraint("congress_id", "name", name="uq_branch_congress_name"),)
 
 
-class Delegate(db.Model):
+class Delegate(Model):
     """A summoned delegate. Only full members vote (`can_vote`).
 
     The card secret is never stored: it is HMAC(SECRET_KEY, congress, delegate, card_nonce) and
@@ -90,7 +90,7 @@ class Delegate(db.Model):
         return self.branch.name if self.branch else ""
 
 
-class Kiosk(db.Model):
+class Kiosk(Model):
     """An enrolled voting device of a congress (congress/kiosks.py). The device holds a random
     token (cookie or X-Kiosk-Token); only its SHA-256 is stored. It belongs to the congress:
     `enrolled_by` is kept for the audit only, and the user's logout or deactivation does not

@@ -7,10 +7,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class PollResult(db.Model):
+class PollResult(Model):
     """The current count of a poll (the rules engine's result as JSON, with names) and its
     digest. A recount replaces it and clears the signatures. While the poll is `counted` it is
     the result the committee signs; if a late paper ballot is counted the poll goes back to
@@ -29,7 +29,7 @@ class PollResult(db.Model):
     certified_at: Mapped[datetime | None]
 
 
-class Signoff(db.Model):
+class Signoff(Model):
     """A committee member's signature on one result digest."""
     __tablename__ = "signoff"
 
@@ -40,7 +40,7 @@ class Signoff(db.Model):
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PaperReturn(db.Model):
+class PaperReturn(Model):
     """The unused paper ballots the counting committee collected back after the close (counted
     by hand and sealed). Recorded before any paper ballot is entered; may be corrected until
     the first entry exists, then frozen. Paper entries are refused beyond issued − unused."""

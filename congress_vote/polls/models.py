@@ -7,12 +7,12 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 POLL_KINDS = ("committee", "slate", "resolution")
 
 
-class Poll(db.Model):
+class Poll(Model):
     """One vote of the congress. `rules` is the JSON of the rules preset and its overrides;
     `setup_fingerprint` is fixed when the poll opens and printed on its slips."""
     __tablename__ = "poll"
@@ -53,7 +53,7 @@ class Poll(db.Model):
     )
 
 
-class Candidate(db.Model):
+class Candidate(Model):
     """A name on the ballot. `position` is the candidate's job title, as in the API."""
     __tablename__ = "candidate"
 
@@ -67,7 +67,7 @@ class Candidate(db.Model):
     poll: Mapped[Poll] = relationship(back_populates="candidates")
 
 
-class PollItem(db.Model):
+class PollItem(Model):
     """One item of a resolution vote."""
     __tablename__ = "poll_item"
 
@@ -79,7 +79,7 @@ class PollItem(db.Model):
     poll: Mapped[Poll] = relationship(back_populates="items")
 
 
-class CommitteeMember(db.Model):
+class CommitteeMember(Model):
     """A member of the poll's counting committee (a staff user who is not a candidate)."""
     __tablename__ = "committee_member"
 
