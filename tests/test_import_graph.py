@@ -175,3 +175,27 @@ def test_no_second_door():
                     and node.value.id in aliases and borrowed(aliases[node.value.id], node.attr)):
                 found.append(f"{module}: {node.value.id}.{node.attr} ({aliases[node.value.id]})")
     assert not found, "names taken through a second door:\n" + "\n".join(sorted(set(found)))
+
+
+def _is_door(module: str) -> bool:
+    """The request and command-line doors: views, API routes, CLI, the app factory."""
+    last = module.rsplit(".", 1)[-1]
+    return (module == PACKAGE or module.startswith(f"{PACKAGE}.api") or last in
+            ("views", "account_views", "kiosk_views", "main", "cli", "cli_extra"))
+
+
+def test_layers():
+    """The rules engine imports nothing outside rules/; models only models, db and extensions;
+    nothing but a door imports a door (services never import views, API routes or the CLI)."""
+    bad = []
+    for module, targets in import_graph().items():
+        if ".migrations." in module:
+            continue
+        for target in sorted(targets):
+            if (module.startswith(f"{PACKAGE}.rules") and not target.startswith(f"{PACKAGE}.rules")
+                    or module.endswith(".models") and not (
+                        target.endswith(".models")
+                        or target in (f"{PACKAGE}.db", f"{PACKAGE}.extensions"))
+                    or _is_door(target) and not _is_door(module)):
+                bad.append(f"{module} -> {target}")
+    assert not bad, "imports across the layers:\n" + "\n".join(bad)
