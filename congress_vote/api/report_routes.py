@@ -17,17 +17,11 @@ from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
 from ..security import csrf_exempt, current_actor, public, roles
 from .blueprint import bp
-from .util import doc, field, json_body, ok
-
-POLL_SCHEMA = {"type": "object", "required": ["id", "status"], "properties": {
-    "id": {"type": "integer"}, "kind": {"type": "string"}, "title": {"type": "string"},
-    "status": {"type": "string"}, "round": {"type": "integer"}}}
-RESULT_SCHEMA = {"type": "object", "required": ["poll_id", "status"], "properties": {
-    "poll_id": {"type": "integer"}, "status": {"type": "string"},
-    "denominator": {"type": "integer"}, "figures": {"type": "object"},
-    "candidates": {"type": "array", "items": {"type": "object"}},
-    "items": {"type": "array", "items": {"type": "object"}},
-    "digest": {"type": "string"}}}
+from .schemas import reports as sch
+from .schemas.base import answer, dump, load
+from .schemas.counting import Result
+from .schemas.polls import Poll
+from .util import doc
 
 
 def _download(data: bytes, mimetype: str, filename: str):
@@ -38,13 +32,13 @@ def _download(data: bytes, mimetype: str, filename: str):
 
 @bp.post("/polls/<int:pid>/publish")
 @roles("chair")
-@doc("Publish a certified result (certified → published)", response=POLL_SCHEMA,
+@doc("Publish a certified result (certified → published)", response=Poll,
      statuses=(200, 409))
 def publish_poll(pid: int):
     poll = get_poll(pid)
     svc.publish_poll(poll, current_actor())
     db.session.commit()
-    return ok(poll_to_dict(poll))
+    return answer(Poll(), poll_to_dict(poll))
 
 
 @bp.get("/polls/<int:pid>/announcement.pdf")
@@ -89,10 +83,10 @@ def _export_data(pid: int) -> dict:
 
 @bp.get("/polls/<int:pid>/export.json")
 @public
-@doc("Result as JSON (staff once counted, anyone once published)", response=RESULT_SCHEMA,
+@doc("Result as JSON (staff once counted, anyone once published)", response=Result,
      statuses=(200, 409))
 def export_json(pid: int):
-    data = _export_data(pid)
+    data = dump(Result(), _export_data(pid))
     body = json.dumps(data, ensure_ascii=False, indent=1, default=str).encode()
     return _download(body, "application/json", f"result-{pid}.json")
 
@@ -123,7 +117,7 @@ def export_xlsx(pid: int):
 @roles("counter", "chair", "observer")
 @committee_route(readers=("chair", "observer"))
 @doc("Anonymous ballots of a counted poll for an independent recount "
-     "(python -m congress_vote.rules.recount FILE)", response={"type": "object"},
+     "(python -m congress_vote.rules.recount FILE)", response=sch.RecountFile,
      statuses=(200, 409))
 def ballots_json(pid: int):
     payload = svc.ballots_export(get_poll(pid))
@@ -134,11 +128,9 @@ def ballots_json(pid: int):
 @bp.get("/congresses/<int:cid>/screen")
 @public
 @doc("The projector's public state (idle, voting, counting, result); never unpublished figures",
-     response={"type": "object", "required": ["state"], "properties": {
-         "state": {"type": "string", "enum": ["idle", "voting", "counting", "result"]},
-         "version": {"type": "string"}}})
+     response=sch.Screen)
 def screen(cid: int):
-    return ok(svc.screen_state(get_congress(cid)))
+    return answer(sch.Screen(), svc.screen_state(get_congress(cid)))
 
 
 @bp.post("/congresses/<int:cid>/receipt-check")
@@ -146,15 +138,12 @@ def screen(cid: int):
 @public
 @csrf_exempt
 @doc("Was a ballot with this receipt counted in a published poll? (never shows the choice)",
-     body={"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
-     response={"type": "object", "properties": {
-         "counted": {"type": "boolean"},
-         "polls": {"type": "array", "items": {"type": "object", "properties": {
-             "id": {"type": "integer"}, "title": {"type": "string"}}}}}})
+     body=sch.ReceiptCheckBody, response=sch.ReceiptCheck)
 def receipt_check(cid: int):
     congress = get_congress(cid)
-    code = field(json_body(), "code", str)
+    code = load(sch.ReceiptCheckBody())["code"]
     if len(code) > 64:
         raise ServiceError("bad_request", _("code is too long."), status=400)
     found = svc.check_receipt(congress, code)
-    return ok({"counted": bool(found), "polls": [{"id": p.id, "title": p.title} for p in found]})
+    return answer(sch.ReceiptCheck(), {"counted": bool(found),
+                                       "polls": [{"id": p.id, "title": p.title} for p in found]})

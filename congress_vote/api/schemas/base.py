@@ -144,9 +144,17 @@ class Error(Answer):
     error = Nested(ErrorDetail, required=True)
 
 
+def _kind_name(kind: str) -> str:
+    names = {"string": _("text"), "integer": _("whole number"), "id": _("id"),
+             "boolean": _("true or false"), "list": _("list"), "object": _("object")}
+    return names.get(kind, kind)
+
+
 def _first_error(messages, path: tuple = ()) -> tuple[str, str]:
     if isinstance(messages, dict):
         key = next(iter(messages))
+        if key == "_schema":  # a nested object that is not an object
+            return ".".join(path), _TYPE + "object"
         return _first_error(messages[key], (*path, str(key)))
     if isinstance(messages, list) and messages:
         return _first_error(messages[0], path)
@@ -165,9 +173,9 @@ def load(schema: Schema, data: Any = None) -> dict:
             message = _("Missing field: %(field)s.", field=name)
         elif message.startswith(_TYPE):
             message = _("%(field)s must be of type %(types)s.", field=name,
-                        types=message[len(_TYPE):])
+                        types=_kind_name(message[len(_TYPE):]))
         else:
-            message = f"{name}: {message}"
+            message = _("%(field)s is malformed.", field=name)
         raise ServiceError("bad_request", message, status=400) from None
 
 
