@@ -34,6 +34,8 @@ from .signoff import clear_signoffs
 
 
 def fresh_result(poll: Poll) -> rules.Result:
+    """The count from the stored rows now (nothing stored: the rounds and the recount compare
+    it with what was)."""
     return count_doc(poll)[0]
 
 
@@ -52,6 +54,8 @@ def count_doc(poll: Poll):
 
 
 def named_result(poll: Poll, result: rules.Result) -> dict:
+    """The engine's result as stored: with the candidates' names, the items' texts, the title
+    and the setup fingerprint."""
     data = result.to_dict()
     names = {c.id: c.full_name for c in poll.candidates}
     texts = {i.id: i.text for i in poll.items}
@@ -116,6 +120,8 @@ def count_poll(poll: Poll, actor) -> PollResult:
 
 
 def next_round_proposal(poll: Poll) -> rules.NextRound:
+    """The engine's proposal for a further round after this round's count (none before it);
+    counting.rounds.chain_proposal looks at every round of the election."""
     data = stored_result(poll)
     if not data or poll.kind == "resolution":
         return rules.NextRound()
