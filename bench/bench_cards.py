@@ -17,16 +17,19 @@ def main(n: int = 2000) -> None:
     with app.app_context(), app.test_request_context():
         from flask_migrate import upgrade
         upgrade()
-        from congress_vote.congress import printing, services
-        c = services.create_congress({"name": "Đại hội Đảng bộ thử nghiệm", "kind": "members"})
+        from congress_vote.congress import printing
+        from congress_vote.congress.delegates import list_delegates
+        from congress_vote.congress.importing import import_delegates
+        from congress_vote.congress.setup import create_congress
+        c = create_congress({"name": "Đại hội Đảng bộ thử nghiệm", "kind": "members"})
         given = ["An", "Bình", "Cường", "Dũng", "Đức", "Hà", "Hương", "Lan", "Minh", "Ngọc"]
         rows = ["code,full_name,branch,membership"] + [
             f"D{i:05d},Nguyễn Văn {given[i % 10]} {i},Chi bộ số {i % 12 + 1},"
             f"{'full' if i % 17 else 'probationary'}" for i in range(n)]
-        services.import_delegates(c, "\n".join(rows).encode())
+        import_delegates(c, "\n".join(rows).encode())
         db.session.commit()
         t0 = time.perf_counter()
-        html = printing.cards_html(c, services.list_delegates(c))
+        html = printing.cards_html(c, list_delegates(c))
         t1 = time.perf_counter()
         pdf = printing.render_many(html)
         t2 = time.perf_counter()
