@@ -69,9 +69,12 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
 # ---- the suite, on each database ---------------------------------------------------------------
 workers="${TEST_WORKERS:-auto}"
+# Temporary files under our own folder: pytest prunes its shared numbered folders when any
+# other run starts, which would delete files under a long run.
 echo "==> test suite on SQLite"
-.venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --basetemp="$tmp/sqlite" "$@"
 
 echo "==> test suite on PostgreSQL"
 TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test" \
-  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" "$@"
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --basetemp="$tmp/postgresql" \
+  "$@"

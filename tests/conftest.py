@@ -6,6 +6,7 @@ test every table is emptied.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -45,10 +46,8 @@ def pytest_sessionstart(session):
                *(ROOT / "congress_vote" / "i18n" / "vi").glob("*.po")]
     newest = 0.0
     for p in sources:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a file removed meanwhile
             newest = max(newest, p.stat().st_mtime)
-        except FileNotFoundError:  # another engineer's file removed meanwhile
-            pass
     if mo.exists() and mo.stat().st_mtime >= newest:
         return
     import subprocess
@@ -67,13 +66,20 @@ def _worker_id(config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory, pytestconfig):
-    """The suite's database. SQLite: a file in this run's (this worker's) temporary folder.
-    PostgreSQL (TEST_DATABASE_URL): that database, or under pytest-xdist a database of each
-    worker's own, `<name>_<worker>`, created here on the same server and dropped at the end."""
+def database_url(pytestconfig):
+    """The suite's database. SQLite: a file in a temporary folder of this run's (this
+    worker's) own, outside pytest's numbered basetemp folders: pytest deletes all but the newest
+    three of those when a session starts, so a second pytest run on the machine would delete
+    the database under a long run. PostgreSQL (TEST_DATABASE_URL): that database, or under
+    pytest-xdist a database of each worker's own, `<name>_<worker>`, created here on the same
+    server and dropped at the end."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        import shutil
+        import tempfile
+        folder = tempfile.mkdtemp(prefix="congress-test-db-")
+        yield f"sqlite:///{folder}/test.db"
+        shutil.rmtree(folder, ignore_errors=True)
         return
     worker = _worker_id(pytestconfig)
     if worker is None:
