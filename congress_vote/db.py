@@ -27,9 +27,10 @@ import sqlite3
 import threading
 import weakref
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, Table, event
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,20 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table (none maps a join or a select), so `Model.__table__` is a
+        # Table, not the FromClause DeclarativeBase declares.
+        __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through `Session.execute` matched. The session's
+    typing answers Result for every statement; for those it is a CursorResult, which counts."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def _wants_immediate() -> bool:
@@ -207,7 +218,9 @@ def configure_sqlite(engine: Engine) -> None:
                 _release_when_done(dbapi_connection)
 
         # Per engine (the dialect object is this engine's own).
-        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+        # (mypy forbids assigning to a method; here that replacement is the point)
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
         @event.listens_for(engine, "checkin")
         def _checkin(dbapi_connection, _record):

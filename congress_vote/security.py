@@ -148,7 +148,9 @@ def _install_proxy_fix(app: Flask) -> None:
                               ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"))
     if x_for or x_proto or x_host:
         from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host)
+        # Flask's documented way to wrap its WSGI app (its typing declares a method)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host)
 
 
 class _IdConverter(IntegerConverter):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request, session
 from sqlalchemy import delete, select, update
 
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..extensions import db
 from .models import ApiToken, StaffSession, User
 from .roles import token_hash
@@ -43,12 +43,12 @@ def end_everything(user_id: int) -> dict:
     """End every staff session and API token of the user (not their kiosks). Counts."""
     sessions = db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
     tokens = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
-    return {"sessions": sessions.rowcount, "tokens": tokens.rowcount}
+    return {"sessions": rowcount(sessions), "tokens": rowcount(tokens)}
 
 
 def revoke_bearer(token: str) -> int:
-    return db.session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash(token))
-                              ).rowcount
+    return rowcount(db.session.execute(
+        delete(ApiToken).where(ApiToken.token_hash == token_hash(token))))
 
 
 def user_for_session(user_id: str) -> User | None:

@@ -80,8 +80,8 @@ def note_failure(username: str, address: str) -> None:
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for key, free in _keys(username, address):
         # One statement, so two workers counting the same key at once both count.
-        stmt = insert(table).values(key=key, failures=1, last_failed_at=now)
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
+        row = insert(table).values(key=key, failures=1, last_failed_at=now)
+        stmt = row.on_conflict_do_update(index_elements=[table.c.key], set_={
             "failures": case((table.c.last_failed_at < window_start, 1),
                              else_=table.c.failures + 1),
             "last_failed_at": now}).returning(table.c.failures)

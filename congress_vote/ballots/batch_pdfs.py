@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from ..audit.services import record
+from ..db import rowcount
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
@@ -92,7 +93,7 @@ def batch_pdf(poll: Poll, batch_id, actor) -> bytes:
 
 def drop_poll_pdfs(poll_id: int) -> int:
     """Delete every kept PDF of the poll (its close); answers how many."""
-    return db.session.execute(delete(BatchPdf).where(BatchPdf.poll_id == poll_id)).rowcount or 0
+    return rowcount(db.session.execute(delete(BatchPdf).where(BatchPdf.poll_id == poll_id))) or 0
 
 
 def kept_batches(poll_id: int) -> list[IssueBatch]:

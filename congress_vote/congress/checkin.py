@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from .delegates import find_card
@@ -34,7 +34,7 @@ def _mark_present(d: Delegate, actor, via: str) -> bool:
         update(Delegate).where(Delegate.id == d.id, Delegate.status != "present")
         .values(status="present", checked_in_at=now, absence_reason=None)
         .execution_options(synchronize_session=False))
-    if res.rowcount == 0:
+    if rowcount(res) == 0:
         db.session.refresh(d)  # present already (maybe by another desk a moment ago)
         return True
     # This UPDATE wrote exactly these values: set them on the loaded delegate instead of

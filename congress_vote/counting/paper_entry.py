@@ -18,7 +18,7 @@ from ..ballots.receipts import new_receipt
 from ..ballots.services import resolve_code
 from ..ballots.spec import poll_spec
 from ..codes import code_hash
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import is_committee_member, require_committee
@@ -133,7 +133,7 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
         update(BallotToken).where(BallotToken.token_hash == tok.token_hash,
                                   BallotToken.state.in_(("unused", "void")))
         .values(state="used").execution_options(synchronize_session=False))
-    if res.rowcount != 1:
+    if rowcount(res) != 1:
         raise ServiceError("ballot_used", _("This ballot has been counted already."), status=409)
     reason = content.invalid_reason
     if reason is None:
@@ -260,6 +260,7 @@ def paper_queue(poll: Poll) -> dict[str, list[dict]]:
         .order_by(PaperEntry.entered_at, PaperEntry.id)))
     groups: dict[str, dict] = {}
     for e in rows:
+        assert e.token_hash is not None  # pending and disputed entries still name their ballot
         g = groups.setdefault(e.token_hash, {"ballot": e.token_hash[:12], "state": e.state,
                                              "entries": []})
         g["entries"].append(e)

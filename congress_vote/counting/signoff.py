@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from ..audit.services import record
-from ..db import utcnow
+from ..db import rowcount, utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import require_committee
@@ -21,7 +21,7 @@ from .models import PollResult, Signoff
 
 def clear_signoffs(poll: Poll) -> int:
     """Delete the poll's signatures (the result they signed changed); how many there were."""
-    return db.session.execute(delete(Signoff).where(Signoff.poll_id == poll.id)).rowcount or 0
+    return rowcount(db.session.execute(delete(Signoff).where(Signoff.poll_id == poll.id))) or 0
 
 
 def signoffs_required(poll: Poll, settings: dict | None = None) -> int:

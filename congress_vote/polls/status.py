@@ -14,6 +14,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from ..db import rowcount
 from ..errors import ServiceError
 from ..extensions import db
 from .models import Poll
@@ -102,4 +103,4 @@ def publish(poll: Poll) -> bool:
         update(Poll).where(Poll.id == poll.id, Poll.status == S.CERTIFIED.value)
         .values(status=S.PUBLISHED.value).execution_options(synchronize_session=False))
     db.session.refresh(poll)
-    return done.rowcount == 1
+    return rowcount(done) == 1
