@@ -40,7 +40,7 @@ class BackupError(Exception):
 @dataclass
 class CheckReport:
     """What `check_sqlite_backup` found in a backup file."""
-    revision: str
+    revision: str | None  # the head revision (None only if there were no migrations at all)
     audit_events: int
     audit_head: str
     ballots: int

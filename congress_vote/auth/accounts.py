@@ -76,7 +76,7 @@ def revoke_tokens(user: User, actor: User) -> dict:
 
 def update_user(user: User, data: dict, actor: User) -> User:
     """Full name, title (chức vụ) and roles, as far as `data` names them."""
-    changed = {}
+    changed: dict[str, str | list[str]] = {}
     for name in ("full_name", "title"):
         if data.get(name) is not None:
             value = data[name]

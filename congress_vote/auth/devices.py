@@ -18,7 +18,9 @@ MAX_ACCOUNTS = 8  # a shared tablet remembers at most this many accounts
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="congress-vote-known-device")
+    key = current_app.secret_key
+    assert key is not None  # the app factory refuses to start without SECRET_KEY
+    return URLSafeTimedSerializer(key, salt="congress-vote-known-device")
 
 
 def _tag(username: str) -> str:

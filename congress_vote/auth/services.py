@@ -89,7 +89,7 @@ def authenticate(username: str, password: str) -> User | None:
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or user is None:
         record("auth.login_failed", data={"username": (username or "")[:80]})
         return None
     if hasher.check_needs_rehash(user.password_hash):

@@ -65,12 +65,12 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
         raise _err("bad_kind", _("kind must be slip or paper."), 422)
     # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
     # transactions are serialised by BEGIN IMMEDIATE already).
-    poll = db.session.scalar(select(Poll).where(Poll.id == poll.id).with_for_update())
+    poll = db.session.scalars(select(Poll).where(Poll.id == poll.id).with_for_update()).one()
     require_status(poll, PollStatus.OPEN)
     if poll.secrecy != "secret":
         raise _err("poll_not_secret", _("This is an open (named) poll: delegates vote with their "
                      "cards, no ballots are issued."), 409)
-    figures = attendance(db.session.get(Congress, poll.congress_id))
+    figures = attendance(db.session.get_one(Congress, poll.congress_id))
     present = int(figures.get("voters_present") or 0)
     already = issued_count(poll)
     if already + count > present:

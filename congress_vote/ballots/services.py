@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import NoReturn
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -57,12 +58,12 @@ def resolve_code(text) -> str | None:
 NOT_A_BALLOT = _l("This code is not a ballot — check the characters.")
 
 
-def _diagnose(h: str, congress_id: int | None):
+def _diagnose(h: str, congress_id: int | None) -> NoReturn:
     """Why the token `h` cannot be used (after the conditional UPDATE found nothing)."""
     token = db.session.get(BallotToken, h)
     if token is None:
         raise _err("unknown_ballot", _("No ballot has this code. Check the characters."), 404)
-    poll = db.session.get(Poll, token.poll_id)
+    poll = db.session.get_one(Poll, token.poll_id)
     if congress_id is not None and poll.congress_id != congress_id:
         raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
     batch = db.session.get(IssueBatch, token.batch_id)
@@ -84,7 +85,7 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
     h = codes.code_hash(code)
     token = db.session.get(BallotToken, h)
     if token is not None and token.state == "unused":
-        poll = db.session.get(Poll, token.poll_id)
+        poll = db.session.get_one(Poll, token.poll_id)
         if poll.status in ACCEPTS_BALLOTS and congress_id in (None, poll.congress_id):
             batch = db.session.get(IssueBatch, token.batch_id)
             if batch is None or batch.kind != "paper":
@@ -136,7 +137,7 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
         raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
     rules = cached_rules(poll.id, poll.setup_fingerprint)
     if rules is None:  # the first cast of this setup in this process
-        rules = poll_rules(db.session.get(Poll, poll.id))
+        rules = poll_rules(db.session.get_one(Poll, poll.id))
     choice = check_choice(poll, kept, answers, rules=rules)
     # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
     receipt = new_receipt(Ballot, poll.id)
@@ -214,7 +215,8 @@ def turnout(poll: Poll) -> dict:
     if poll.attendance:
         present = json.loads(poll.attendance).get("voters_present", 0)
     else:
-        present = attendance(db.session.get(Congress, poll.congress_id)).get("voters_present", 0)
+        congress = db.session.get_one(Congress, poll.congress_id)
+        present = attendance(congress).get("voters_present", 0)
     used, unused, void = rows.get("used", 0), rows.get("unused", 0), rows.get("void", 0)
     named = 0
     if poll.secrecy == "open":

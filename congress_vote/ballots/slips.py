@@ -44,7 +44,7 @@ def _glyphs() -> dict[str, tuple[str, float]]:
     from fontTools.ttLib import TTFont
 
     class PdfPen(BasePen):
-        def __init__(self, glyphset):
+        def __init__(self, glyphset) -> None:
             super().__init__(glyphset)
             self.ops: list[str] = []
 
@@ -153,13 +153,14 @@ def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
     if pages and len(pages[-1]) < SLIPS_PER_PAGE:
         last = _background(poll, congress, len(pages[-1]), locale)
     writer = PdfWriter()
-    push, pop = DecodedStreamObject(), DecodedStreamObject()
-    push.set_data(b"q\n")
-    pop.set_data(b"\nQ\n")
-    push, pop = writer._add_object(push), writer._add_object(pop)
+    push_stream, pop_stream = DecodedStreamObject(), DecodedStreamObject()
+    push_stream.set_data(b"q\n")
+    pop_stream.set_data(b"\nQ\n")
+    push, pop = writer._add_object(push_stream), writer._add_object(pop_stream)
     for page_codes in pages:
-        src = (full if len(page_codes) == SLIPS_PER_PAGE else last).pages[0]
-        page = writer.add_page(src)
+        background = full if len(page_codes) == SLIPS_PER_PAGE else last
+        assert background is not None  # a full page has `full`, a short last page `last`
+        page = writer.add_page(background.pages[0])
         overlay = DecodedStreamObject()
         overlay.set_data(_page_ops(base_url, page_codes, version))
         contents = page.raw_get("/Contents")

@@ -9,6 +9,8 @@ never cached. This saves the candidate and item loads and the rules parsing on e
 """
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,11 +20,18 @@ from ..errors import ServiceError
 from ..ids import bad_id, check_ids
 from ..polls.models import Poll
 from ..polls.services import settings_of
-from ..rules import BadIdError, PollSpec, RulesInputError, validate_ballot
+from ..rules import BadIdError, PollSpec, RulesInputError, Settings, validate_ballot
 from ..rules import Ballot as RulesBallot
 
 SPEC_CACHE_KEY = "congress_vote.spec_cache"
 SPEC_CACHE_MAX = 512
+
+Rules = tuple[PollSpec, Settings]
+
+
+class HasKind(Protocol):
+    """What `check_choice` needs of a poll when it is given the rules (a row will do)."""
+    kind: str
 
 
 def _err(code: str, message: str, status: int) -> ServiceError:
@@ -38,17 +47,17 @@ def build_spec(poll: Poll) -> PollSpec:
                     item_ids=tuple(i.id for i in poll.items))
 
 
-def spec_cache() -> dict[tuple[int, str], tuple[PollSpec, object]]:
+def spec_cache() -> dict[tuple[int, str], Rules]:
     """The current app's cache of (PollSpec, Settings) by (poll id, setup_fingerprint)."""
     return current_app.extensions.setdefault(SPEC_CACHE_KEY, {})
 
 
-def cached_rules(poll_id: int, fingerprint: str | None):
+def cached_rules(poll_id: int, fingerprint: str | None) -> Rules | None:
     """The cached (PollSpec, Settings) of an opened setup, or None."""
     return spec_cache().get((poll_id, fingerprint)) if fingerprint else None
 
 
-def poll_rules(poll: Poll) -> tuple[PollSpec, object]:
+def poll_rules(poll: Poll) -> Rules:
     """(PollSpec, rules Settings) of the poll; cached per app once the poll is opened."""
     fp = poll.setup_fingerprint
     if fp is None:
@@ -89,7 +98,7 @@ def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
             answers = {}
         if not isinstance(answers, dict):
             raise _err("bad_request", _("answers must be an object {item_id: answer}."), 400)
-        raw = {"answers": answers}
+        raw: dict[str, Any] = {"answers": answers}
     else:
         if kept is None:
             raise _err("bad_request", _("kept (the list of candidate ids kept) is required."), 400)
@@ -111,15 +120,18 @@ def canonical_choice(ballot: RulesBallot) -> str:
     """How a valid choice is stored (Ballot.choice)."""
     if ballot.kept is not None:
         return canonical({"kept": sorted(ballot.kept)})
-    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers)}})
+    return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers or ())}})
 
 
-def check_choice(poll: Poll, kept=None, answers=None, rules=None) -> str:
+def check_choice(poll: Poll | HasKind, kept=None, answers=None, rules: Rules | None = None) -> str:
     """Validate a choice with the rules engine; answer its canonical JSON or raise 400/422.
     `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
     a `kind`)."""
     ballot = parse_choice(poll.kind, kept, answers)
-    spec, settings = rules if rules is not None else poll_rules(poll)
+    if rules is None:
+        assert isinstance(poll, Poll)  # without the rules, the poll they are read from
+        rules = poll_rules(poll)
+    spec, settings = rules
     reason = validate_ballot(spec, settings, ballot)
     if reason is not None:
         message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")

@@ -3,6 +3,7 @@ absentees."""
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -28,7 +29,7 @@ def attendance(congress: Congress) -> dict:
         select(Delegate.branch_id, Delegate.membership, Delegate.status, func.count())
         .where(Delegate.congress_id == congress.id)
         .group_by(Delegate.branch_id, Delegate.membership, Delegate.status)).all()
-    names = {b.id: b.name for b in congress.branches}
+    names: dict[int | None, str] = {b.id: b.name for b in congress.branches}
     per: dict = {}
     tot = {"summoned": 0, "voters_summoned": 0, "excused": 0, "excused_voters": 0,
            "present": 0, "voters_present": 0}
@@ -50,7 +51,7 @@ def attendance(congress: Congress) -> dict:
         if status == "excused" and voter:
             tot["excused_voters"] += n
     frac = parse_fraction(congress.quorum_fraction)
-    out = dict(tot)
+    out: dict[str, Any] = dict(tot)
     out["denominator"] = tot["voters_summoned"] - tot["excused_voters"]
     out["absent"] = tot["summoned"] - tot["present"] - tot["excused"]
     out["quorum_fraction"] = f"{frac.numerator}/{frac.denominator}"

@@ -179,6 +179,7 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
         raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
                                                name=v["full_name"]), status=409)
     branch = branch_by_name(delegate.congress, v["branch"])
+    assert branch is not None  # delegate_values refuses an empty branch: it was found or created
     changed = []
     for key in ("code", "full_name", "membership", "gender", "birth_year", "position"):
         if getattr(delegate, key) != v[key]:

@@ -3,6 +3,7 @@ branches. Every verb flushes and records an audit event; the caller commits."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -38,7 +39,7 @@ def _parse_date(value, name: str) -> date | None:
 
 
 def _congress_fields(data: dict, partial: bool = False) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     for key, limit in (("name", 300), ("organisation", 300), ("term", 50), ("venue", 300)):
         if key in data or not partial:
             value = clean_name(data.get(key))
@@ -123,6 +124,7 @@ def add_branch(congress: Congress, name: str, actor=None) -> Branch:
         raise ServiceError("branch_exists", _("The branch “%(name)s” exists already.", name=name),
                            status=409)
     b = branch_by_name(congress, name)
+    assert b is not None  # the name is not empty: the branch was created
     record("branch.created", actor=actor, congress_id=congress.id, data={"branch": name})
     return b
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
+from typing import Any, NoReturn
 
 from flask_babel import gettext as _
 
@@ -24,7 +25,7 @@ XLSX_MAX_MEMBERS = 1000
 MAX_TABLE_COLUMNS = 100
 
 
-def reject_rows(rows: list[dict], message: str | None = None):
+def reject_rows(rows: list[dict], message: str | None = None) -> NoReturn:
     """422 `invalid_rows` with the row errors `[{row, field, message}]`."""
     n = len({r["row"] for r in rows})
     raise ServiceError("invalid_rows", message or
@@ -33,7 +34,7 @@ def reject_rows(rows: list[dict], message: str | None = None):
                        status=422, rows=rows)
 
 
-def too_many_rows(max_rows: int):
+def too_many_rows(max_rows: int) -> NoReturn:
     reject_rows([{"row": 0, "field": "file",
                   "message": _("more than %(n)s rows; split the file", n=max_rows)}],
                 _("The file has more than %(n)s rows; split it. Nothing was saved.", n=max_rows))
@@ -59,7 +60,7 @@ def decode_csv(data: bytes) -> str:
 
 def _capped(rows: Iterable, max_rows: int) -> list[list]:
     """The rows as lists; refused as soon as a row beyond `max_rows` is read."""
-    out = []
+    out: list[list] = []
     for row in rows:
         if len(out) >= max_rows:
             too_many_rows(max_rows)
@@ -67,7 +68,7 @@ def _capped(rows: Iterable, max_rows: int) -> list[list]:
     return out
 
 
-def _unreadable():
+def _unreadable() -> NoReturn:
     reject_rows([{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
                 _("The file is not a readable XLSX workbook. Nothing was saved."))
 
@@ -88,7 +89,7 @@ def check_xlsx_size(data: bytes) -> None:
                       "list in it and import again. Nothing was saved.", mb=mb))
 
 
-def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple]:
+def _xlsx_rows(data: bytes, max_rows: int) -> Generator[tuple[Any, ...], None, None]:
     from openpyxl import load_workbook
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:

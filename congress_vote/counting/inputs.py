@@ -37,7 +37,7 @@ def attendance_snapshot(poll: Poll) -> dict:
                 return data
         except ValueError:
             pass
-    return attendance(db.session.get(Congress, poll.congress_id))
+    return attendance(db.session.get_one(Congress, poll.congress_id))
 
 
 def tokens_issued(poll: Poll) -> int:
@@ -88,9 +88,9 @@ def rules_inputs(poll: Poll):
     ballots: list[rules.Ballot] = []
     hand = None
     if poll.secrecy == "open":
-        rows = db.session.execute(select(NamedVote.choice, NamedVote.receipt)
-                                  .where(NamedVote.poll_id == poll.id)).all()
-        ballots = [rules_ballot(c, "tablet", None, r) for c, r in rows]
+        named = db.session.execute(select(NamedVote.choice, NamedVote.receipt)
+                                   .where(NamedVote.poll_id == poll.id)).all()
+        ballots = [rules_ballot(c, "tablet", None, r) for c, r in named]
         issued = present
     else:
         rows = db.session.execute(

@@ -7,6 +7,8 @@ fresh count: the minutes print what the committee signs). Vietnamese by default;
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import session
 from flask_babel import force_locale, format_datetime
 from sqlalchemy import select
@@ -27,7 +29,8 @@ from .results import result_dict, stored_result
 def pick_lang(lang: str | None) -> str:
     if lang in ("vi", "en"):
         return lang
-    return session.get("lang") if session.get("lang") in ("vi", "en") else "vi"
+    chosen = session.get("lang")
+    return chosen if chosen in ("vi", "en") else "vi"
 
 
 def committee(poll: Poll) -> list[dict]:
@@ -84,7 +87,7 @@ def minutes_pdf(poll: Poll, lang: str | None = None) -> bytes:
     ctx = minutes_context(poll)
     lang = pick_lang(lang)
     with force_locale(lang):
-        row = db.session.get(PollResult, poll.id)
+        row = db.session.get_one(PollResult, poll.id)  # counted: minutes_context checked
         ctx["counted_at"] = format_datetime(row.counted_at, "dd/MM/yyyy HH:mm")
         ctx["closed_at"] = (format_datetime(row.certified_at, "dd/MM/yyyy HH:mm")
                             if row.certified_at else None)
@@ -99,7 +102,7 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
     texts = {str(i.id): i.text for i in poll.items}
     users = {u.id: u.display_name for u in db.session.scalars(select(User))}
     import json
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in entry_log(poll):
         choice = json.loads(e.choice or "{}")
         if e.invalid_reason:

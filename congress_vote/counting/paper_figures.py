@@ -67,7 +67,7 @@ def require_entry_room(poll: Poll, token_hash: str) -> None:
     ballots have entries (409 ``paper_returns_exceeded``). The return row is locked (FOR
     UPDATE on PostgreSQL) so two counters cannot both take the last place."""
     require_return(poll)
-    ret = db.session.get(PaperReturn, poll.id, with_for_update=True)
+    ret = db.session.get_one(PaperReturn, poll.id, with_for_update=True)
     # Entries name their paper ballot only until it is counted (then the code is cleared on them,
     # for secrecy): in entry = the codes still named + the paper ballots counted.
     waiting = set(db.session.scalars(select(PaperEntry.token_hash).distinct().where(

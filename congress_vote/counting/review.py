@@ -37,8 +37,7 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
         Ballot.poll_id == poll.id)
     if source in ("tablet", "paper"):
         q = q.where(Ballot.source == source)
-    rows = db.session.execute(q).all()
-    rows.sort(key=lambda r: (r[1], r[2] or "", r[0] or ""))
+    rows = sorted(db.session.execute(q).all(), key=lambda r: (r[1], r[2] or "", r[0] or ""))
     listed = []
     reasons: dict[str, int] = {}
     for choice, src, stored_reason in rows:

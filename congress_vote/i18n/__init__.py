@@ -1,4 +1,6 @@
 """Languages (Vietnamese default, English second) and Vietnamese name collation."""
+from collections.abc import Sequence
+
 from flask import current_app, has_request_context, request, session
 
 from .collation import name_sort_key, sort_names  # noqa: F401
@@ -14,13 +16,10 @@ def select_locale() -> str:
     request and follows the rules above."""
     if not has_request_context():
         return "en"
-    langs = current_app.config["LANGUAGES"]
-    lang = session.get("lang")
-    if lang in langs:
-        return lang
-    lang = request.args.get("lang")
-    if lang in langs:
-        return lang
+    langs: Sequence[str] = current_app.config["LANGUAGES"]
+    for lang in (session.get("lang"), request.args.get("lang")):
+        if isinstance(lang, str) and lang in langs:
+            return lang
     # Accept-Language is honoured for API clients only: every browser sends one, and a hall
     # tablet or laptop with an English system (Chromium's default is en-US) must still show the
     # pages - and the PDFs its links open, some of which live under /api/ - in Vietnamese unless

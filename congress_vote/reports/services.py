@@ -44,7 +44,7 @@ def agenda(congress: Congress) -> list[Poll]:
 
 
 def poll_congress(poll: Poll) -> Congress:
-    return db.session.get(Congress, poll.congress_id)
+    return db.session.get_one(Congress, poll.congress_id)
 
 
 def result_dict(poll: Poll) -> dict | None:
