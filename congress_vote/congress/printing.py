@@ -77,7 +77,9 @@ def qr_matrix(data: str, border: int = 2) -> list[list[bool]]:
     qr = qrcode.QRCode(version=2 if fits else None, border=border, mask_pattern=_MASK,
                        error_correction=qrcode.constants.ERROR_CORRECT_M)
     if all(c in _ALNUM for c in data):
-        qr.add_data(qrcode.util.QRData(data.encode(), mode=qrcode.util.MODE_ALPHA_NUM))
+        # types-qrcode declares MODE_ALPHA_NUM as a plain int, its QRData a Literal[1, 2, 4] mode
+        qr.add_data(qrcode.util.QRData(  # type: ignore[call-overload]
+            data.encode(), mode=qrcode.util.MODE_ALPHA_NUM))
     else:
         qr.add_data(data)
     qr.make(fit=not fits)

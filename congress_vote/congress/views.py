@@ -108,7 +108,7 @@ def add_branch(cid: int):
     form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: add_branch_to(c, form.branch_name.data, actor=current_actor()))
+            lambda: add_branch_to(c, form.branch_name.data or "", actor=current_actor()))
         if done:
             flash(_("Branch added."), "ok")
     else:
@@ -260,7 +260,7 @@ def _wants_json() -> bool:
 
 def _feedback(kind: str, message: str, delegate=None, status: int = 200):
     """Answer a desk action: JSON for the script, else the desk page with the message."""
-    c = _congress(request.view_args["cid"])
+    c = _congress((request.view_args or {})["cid"])  # the desk's routes all carry <cid>
     figures = attendance(c)
     last = last_check_in(c)
     if _wants_json():
