@@ -42,7 +42,8 @@ from ..congress.models import Congress
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Candidate, Poll
-from ..polls.services import committee_ids, create_poll
+from ..polls.services import create_poll
+from ..polls.setup import committee_ids
 from ..polls.status import COUNTED_OR_LATER
 from .count import fresh_result, next_round_proposal
 from .results import stored_result

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from ..errors import ServiceError
 from ..ids import id_or_none
-from . import services as poll_services  # committee_ids: the name is this module's too
+from . import setup as poll_setup  # committee_ids: the name is this module's too
 
 
 def _int(form, name: str, default: int) -> int:
@@ -71,7 +71,7 @@ def form_from_poll(poll) -> dict:
     else:
         lines = "\n".join(c.full_name + (f" | {c.position}" if c.position else "")
                           for c in poll.candidates)
-    ids = poll_services.committee_ids(poll)
+    ids = poll_setup.committee_ids(poll)
     return {"kind": poll.kind, "title": poll.title, "seats": poll.seats,
             "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy, "lines": lines,
             "counting_committee": ids, "committee_head": ids[0] if ids else None,
