@@ -58,6 +58,10 @@ def test_json_bodies_and_answers_are_declared_schemas(client):
     assert components["PollBody"]["properties"]["seats"]["type"] == "integer"
     assert components["PollBody"]["required"] == ["title"]
     assert components["Choice"]["properties"]["kept"]["items"]["type"] == "integer"
+    # query strings too: the schema that reads them documents them
+    params = spec["paths"]["/api/v1/congresses/{cid}/delegates"]["get"]["parameters"]
+    assert {(p["in"], p["name"]) for p in params} == {("path", "cid"), ("query", "q"),
+                                                        ("query", "status")}
 
 
 def test_a_field_error_names_the_field(hall, api):

@@ -96,11 +96,12 @@ def delegates_import(cid: int):
 @bp.get("/congresses/<int:cid>/delegates")
 @staff
 @doc("The delegates, in Vietnamese name order", response=sch.Delegate(many=True),
-     tag="congress")
+     query=sch.DelegateQuery, tag="congress")
 def delegates_list(cid: int):
     c = get_congress(cid)
+    args = load(sch.DelegateQuery(), request.args.to_dict())
     return answer(sch.Delegate(many=True), [delegate_dict(d) for d in list_delegates(
-        c, q=request.args.get("q", "")[:100], status=request.args.get("status"))])
+        c, q=args["q"][:100], status=args.get("status"))])
 
 
 @bp.post("/congresses/<int:cid>/delegates/<int:did>/attendance")

@@ -121,10 +121,12 @@ def api_hand_count(pid):
 @roles("counter", "chair")
 @committee_route(readers=("chair",))
 @doc("The counting minutes (Biên bản kiểm phiếu) as PDF; ?lang=en for English",
-     produces="application/pdf", statuses=(200, 404, 409), tag="counting")
+     produces="application/pdf", statuses=(200, 404, 409), tag="counting",
+     query=sch.MinutesQuery)
 def api_minutes(pid):
     from ..counting.minutes import minutes_pdf
     from ..reports.pdf import pdf_response
     poll = _poll(pid)
-    return pdf_response(minutes_pdf(poll, request.args.get("lang")),
+    lang = load(sch.MinutesQuery(), request.args.to_dict()).get("lang")
+    return pdf_response(minutes_pdf(poll, lang),
                         f"bien-ban-kiem-phieu-{poll.id}.pdf")

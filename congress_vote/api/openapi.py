@@ -40,7 +40,9 @@ def _error(status: int) -> dict:
 
 def _operation(rule, method: str, meta: dict, access, params: list) -> dict:
     op = {"summary": meta["summary"], "operationId": f"{rule.endpoint}_{method.lower()}",
-          "parameters": params, "responses": {}}
+          "parameters": list(params), "responses": {}}
+    if meta.get("query") is not None:  # apispec expands the schema into one parameter a field
+        op["parameters"].append({"in": "query", "schema": meta["query"]})
     if meta.get("tag"):
         op["tags"] = [meta["tag"]]
     if access != PUBLIC:

@@ -10,14 +10,15 @@ from ..errors import ServiceError
 
 def doc(summary: str, body: dict | None = None, response: dict | None = None,
         statuses: tuple[int, ...] = (200,), body_content: str = "application/json",
-        produces: str = "application/json", tag: str | None = None):
+        produces: str = "application/json", tag: str | None = None, query=None):
     """Attach the OpenAPI description of a route. Every /api/ route must carry one. `body` and
     `response` are schemas of api/schemas/ (a class, or an instance with many=True for a list);
-    a non-JSON body (a CSV upload) is described by a plain OpenAPI schema dict."""
+    a non-JSON body (a CSV upload) is described by a plain OpenAPI schema dict; `query` is the
+    schema of the query string."""
     def deco(view):
         view.__openapi__ = {"summary": summary, "body": body, "response": response,
                             "statuses": statuses, "body_content": body_content,
-                            "produces": produces, "tag": tag}
+                            "produces": produces, "tag": tag, "query": query}
         return view
     return deco
 

@@ -60,6 +60,12 @@ class Delegate(Answer):
     checked_in_at = Str(allow_none=True)
 
 
+class DelegateQuery(Body):
+    """GET …/delegates?q=&status= (a longer q is cut at 100 characters)."""
+    q = Str(load_default="", metadata={"description": "name, code or branch, accents ignored"})
+    status = Str(metadata={"enum": ["absent", "present", "excused"]})
+
+
 class Imported(Answer):
     imported = Int()
 

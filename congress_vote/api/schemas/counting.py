@@ -74,6 +74,11 @@ class Result(Answer):
     named_votes = List(Dict(), metadata={"description": "open polls: each delegate's vote"})
 
 
+class MinutesQuery(Body):
+    lang = Str(metadata={"enum": ["vi", "en"],
+                                            "description": "the minutes' language (vi)"})
+
+
 class Receipts(Answer):
     poll_id = Int()
     receipts = List(Str(), required=True)
