@@ -37,12 +37,13 @@ missing link FAILS the rehearsal (nothing goes to a page by its address). The sl
 seat is decided after the tie round by a third round (alternates only, created from round 2's
 result page), and the congress summary lists the delegation from the three rounds.
 
-The day runs as four tests, one per phase, so the suite's workers can run them side by side:
-phase 1 (set-up, users, cards, check-in and the poll forms) is all UI; phases 2 to 4 (the
-committee election, the slate and its rounds, the resolution) start from the state phase 1
-leaves — the staff users, the congress with the list imported and the same attendance — made in
-a second through the services and the API, then set up their poll on the poll form and go on
-through the UI.
+The day runs as five tests, one per phase, so the suite's workers can run them side by side:
+phase 1 (set-up, users, cards, check-in and the poll forms) is all UI; phases 2 to 5 (the
+committee election, the slate's first round, the slate's tie and alternates rounds, the
+resolution) start from the state phase 1 leaves — the staff users, the congress with the list
+imported and the same attendance — made in a second through the services and the API, then set
+up their poll on the poll form and go on through the UI. Phase 4 starts from the slate's first
+round as phase 3 leaves it, voted, counted, signed and published through the API.
 """
 from __future__ import annotations
 
@@ -625,8 +626,8 @@ def test_congress_day_2_committee_election(hall):
     _run(hall, phase)
 
 
-def test_congress_day_3_slate_and_rounds(hall):
-    """Phase 3: the delegate slate, its tie round and its alternates round."""
+def test_congress_day_3_slate(hall):
+    """Phase 3: the delegate slate's first round, which ends in a tie for the last seat."""
     def phase(hall: Hall):
         _rows, full = _prepared(hall)
         pid, names = _slate_poll(hall, full)
@@ -636,8 +637,21 @@ def test_congress_day_3_slate_and_rounds(hall):
     _run(hall, phase)
 
 
-def test_congress_day_4_resolution(hall):
-    """Phase 4: the resolution, adopted by show of hands."""
+def test_congress_day_4_slate_tie_and_alternates_rounds(hall):
+    """Phase 4: from the slate's first round as phase 3 leaves it (voted through the API), the
+    tie round and the alternates round in the browser."""
+    def phase(hall: Hall):
+        _rows, full = _prepared(hall)
+        pid, names = _slate_poll(hall, full)
+        hall.mark("poll set up")
+        order, by_id = _slate_by_api(hall, pid, names)
+        _slate_rounds_2_and_3(hall, pid, order, by_id)
+        _end_of_phase(hall, [pid])
+    _run(hall, phase)
+
+
+def test_congress_day_5_resolution(hall):
+    """Phase 5: the resolution, adopted by show of hands."""
     def phase(hall: Hall):
         _prepared(hall)
         pid = _resolution_poll(hall)
@@ -823,37 +837,94 @@ def _publish_and_project(hall: Hall, pid: int, tag: str, shown: list[str]):
     projector.close()
 
 
-def _slate(hall: Hall, pid: int, names: list[str]):
-    """7 official + 1 alternate on one ballot (keep at most 8); a tie for the 7th official seat
-    → round 2 among the tied, created by the secretariat from the result page."""
-    live = hall.live
-    everyone = list(range(10))
-    keep = [  # indexes in ballot order kept on each ballot; the rest are struck
-        *[[0, 1, 2, 3, 4, 5, 6, 7]] * 7,
-        [0, 1, 2, 3, 5, 6, 7],                 # keeps only 7 names ("bầu thiếu": valid)
-        *[[0, 1, 2, 3, 4, 5, 6, 9]] * 5,
-        *[[0, 1, 2, 3, 4, 5, 7, 8]] * 5,
-        *[[0, 1, 2, 3, 4, 6, 7, 8]] * 2,
-    ]
-    plan = [[j for j in everyone if j not in k] for k in keep]
-    order, kept_sets, receipts = _vote_poll(hall, pid, "slate", plan, VOTERS - 2, names)
-    result = hall.count_review_sign(pid, "slate", len(receipts))
-    hall.mark("slate: count+sign")
+# Round 1 of the slate: indexes in ballot order kept on each ballot; the rest are struck.
+SLATE_KEEP = [
+    *[[0, 1, 2, 3, 4, 5, 6, 7]] * 7,
+    [0, 1, 2, 3, 5, 6, 7],                 # keeps only 7 names ("bầu thiếu": valid)
+    *[[0, 1, 2, 3, 4, 5, 6, 9]] * 5,
+    *[[0, 1, 2, 3, 4, 5, 7, 8]] * 5,
+    *[[0, 1, 2, 3, 4, 6, 7, 8]] * 2,
+]
+
+
+def _slate_round_1_result(result: dict, order: list[str], kept_sets: list[list[str]]) -> dict:
+    """Round 1's result as the votes make it: s0..s5 official, s6 and s7 tied for the last
+    official seat, nothing else decided. Answers candidate id -> name."""
     votes = Counter({n: 0 for n in order})
     for k in kept_sets:
         votes.update(k)
     assert {x["full_name"]: x["votes"] for x in result["candidates"]} == dict(votes)
-    # s0..s5 are official; s6 and s7 tie for the last official seat; nothing else is decided
     officials = sorted(x["full_name"] for x in result["candidates"] if x["elected"] == "official")
     assert officials == sorted(order[:6])
     assert not [x for x in result["candidates"] if x["elected"] == "alternate"]
     by_id = {x["id"]: x["full_name"] for x in result["candidates"]}
     assert [sorted(by_id[i] for i in t["candidate_ids"]) for t in result["ties"]] == \
         [sorted(order[6:8])]
+    return by_id
+
+
+def _slate(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], dict]:
+    """Round 1 of the slate in the browser: 7 official + 1 alternate on one ballot (keep at
+    most 8); a tie for the 7th official seat. Answers the ballot order and id -> name."""
+    everyone = list(range(10))
+    plan = [[j for j in everyone if j not in k] for k in SLATE_KEEP]
+    order, kept_sets, receipts = _vote_poll(hall, pid, "slate", plan, VOTERS - 2, names)
+    result = hall.count_review_sign(pid, "slate", len(receipts))
+    hall.mark("slate: count+sign")
+    by_id = _slate_round_1_result(result, order, kept_sets)
     text = hall.minutes(pid, "slate")
     _minutes_match(text, result)
     _publish_and_project(hall, pid, "slate", order[:6])
+    return order, by_id
 
+
+def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], dict]:
+    """Round 1 of the slate as phase 3 leaves it, through the API (the same votes): opened,
+    issued, cast at an enrolled kiosk, closed, counted, signed by both counters, published."""
+    from congress_vote.i18n.collation import sort_names
+    client = hall.live.app.test_client()
+
+    def call(user: str | None, method: str, path: str, **kw):
+        headers = kw.pop("headers", {})
+        if user:
+            r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
+            assert r.status_code == 201, r.json
+            headers["Authorization"] = f"Bearer {r.json['token']}"
+        r = client.open(path, method=method, headers=headers, **kw)
+        assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
+        return r.json
+
+    order = list(sort_names(names))  # the ballot's order (checked in the browser in phase 2/3)
+    poll = call("admin", "GET", f"/api/v1/polls/{pid}")
+    id_of = {c["full_name"]: c["id"] for c in poll["candidates"]}
+    call("chair", "POST", f"/api/v1/polls/{pid}/open")
+    tokens = call("counter1", "POST", f"/api/v1/polls/{pid}/ballots",
+                  json={"count": VOTERS - 2})["tokens"]
+    kiosk = call("registrar", "POST", f"/api/v1/congresses/{hall.cid}/kiosks",
+                 json={"label": "Máy API"})["token"]
+    kept_sets = []
+    for token, keep in zip(tokens, SLATE_KEEP, strict=False):
+        kept = [order[j] for j in keep]
+        call(None, "POST", f"/api/v1/ballot/{token}", json={"kept": [id_of[n] for n in kept]},
+             headers={"X-Kiosk-Token": kiosk})
+        kept_sets.append(kept)
+        hall.ballots_cast += 1
+    call("chair", "POST", f"/api/v1/polls/{pid}/close")
+    result = call("counter1", "POST", f"/api/v1/polls/{pid}/count")
+    for counter in ("counter1", "counter2"):
+        call(counter, "POST", f"/api/v1/polls/{pid}/signoffs", json={"digest": result["digest"]})
+    call("chair", "POST", f"/api/v1/polls/{pid}/publish")
+    by_id = _slate_round_1_result(call("admin", "GET", f"/api/v1/polls/{pid}/result"), order,
+                                  kept_sets)
+    hall.mark("slate round 1 (API)")
+    return order, by_id
+
+
+def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
+    """From round 1's tie: round 2 among the tied (created by the secretariat from the result
+    page), then the alternates round, each voted, counted, signed and published in the
+    browser; the congress summary lists the delegation."""
+    live = hall.live
     # The secretariat creates round 2 from the result page (the proposal: the tied two, 1 seat)
     admin = hall.admin
     hall.poll_page(admin, pid)
