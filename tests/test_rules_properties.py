@@ -217,7 +217,9 @@ def _mutate(b: Ballot, ids: tuple[int, ...], how: int) -> Ballot:
         return replace(b, invalid_reason=None if b.invalid_reason else "identifying_mark")
     kept = b.kept or ()
     missing = [c for c in ids + (UNKNOWN_ID,) if c not in kept]
-    return replace(b, kept=kept[1:] if kept and how == 2 else kept + (missing[0],))
+    if kept and (how == 2 or not missing):  # nothing left to add: drop one instead
+        return replace(b, kept=kept[1:])
+    return replace(b, kept=kept + (missing[0],))
 
 
 @QUICK
