@@ -6,6 +6,8 @@ CSRF-exempt, and rate limited per client so codes cannot be guessed. With the co
 kiosk_only they must come from an enrolled kiosk (X-Kiosk-Token or the kiosk cookie): 403
 kiosk_required otherwise, checked before anything else (congress/kiosks.py).
 """
+from typing import Any
+
 from flask import current_app
 
 from ..ballots.services import cast_ballot, cast_named_vote, open_ballot, voter_by_card
@@ -30,6 +32,7 @@ def ballot_view(poll) -> dict:
     from ..ballots.spec import poll_spec
     from ..polls.services import settings_of
     from ..rules import max_kept
+    out: dict[str, Any]
     out = {"poll": {"id": poll.id, "kind": poll.kind, "title": poll.title, "seats": poll.seats,
                     "alternate_seats": poll.alternate_seats, "round": poll.round,
                     "max_kept": max_kept(poll_spec(poll), settings_of(poll)),

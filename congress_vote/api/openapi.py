@@ -5,6 +5,7 @@ the document and the app cannot drift apart (a test also checks every API route 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -79,7 +80,7 @@ def build_spec() -> dict:
         meta = getattr(view, "__openapi__", None)
         if meta is None:
             continue  # the route test reports undocumented API routes
-        params = []
+        params: list[dict[str, Any]] = []
 
         def _conv(m, params=params):
             conv, name = m.group(1), m.group(2)
@@ -88,7 +89,7 @@ def build_spec() -> dict:
             return "{" + name + "}"
         path = _CONVERTER.sub(_conv, rule.rule)
         access = getattr(view, "__access__", None)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule, method, meta, access,
                                                                     params)
     for path in sorted(paths):

@@ -2,15 +2,23 @@
 bodies and answers are the marshmallow schemas of api/schemas/ (`load`, `answer`)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import jsonify, request
 from flask_babel import gettext as _
+from marshmallow import Schema
 
 from ..errors import ServiceError
 
+# What `doc` documents a body or an answer with: a schema class, a schema instance (many=True
+# for a list) or a plain OpenAPI schema dict.
+SchemaRef = type[Schema] | Schema | dict[str, Any]
 
-def doc(summary: str, body: dict | None = None, response: dict | None = None,
+
+def doc(summary: str, body: SchemaRef | None = None, response: SchemaRef | None = None,
         statuses: tuple[int, ...] = (200,), body_content: str = "application/json",
-        produces: str = "application/json", tag: str | None = None, query=None):
+        produces: str = "application/json", tag: str | None = None,
+        query: type[Schema] | None = None):
     """Attach the OpenAPI description of a route. Every /api/ route must carry one. `body` and
     `response` are schemas of api/schemas/ (a class, or an instance with many=True for a list);
     a non-JSON body (a CSV upload) is described by a plain OpenAPI schema dict; `query` is the

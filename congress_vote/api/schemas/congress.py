@@ -3,9 +3,11 @@ values' rules (dates, kinds, quorum fraction, lengths, attendance statuses) are 
 congress services (422 with their codes); the metadata here documents them."""
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Answer, Body, Bool, Int, List, Nested, Str
 
-_OPT = {"allow_none": True}
+_OPT: dict[str, Any] = {"allow_none": True}
 
 
 class CongressChange(Body):

@@ -3,12 +3,14 @@
 current one, an over-vote) is the counting services' to say (409/422 with their codes)."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...counting.paper_entry import PAPER_INVALID_REASONS
 from .base import Answer, Body, Bool, Dict, Id, IdKey, Int, List, Nested, Str
 from .polls import Poll
 
 _ANSWER = Str(metadata={"enum": ["for", "against", "abstain"]})
-_N = {"allow_none": True}
+_N: dict[str, Any] = {"allow_none": True}
 
 
 class ResultCandidate(Answer):
