@@ -7,6 +7,7 @@ The access log never holds a ballot token, a card code, a query string, a referr
 token or an Authorization header: the ballot URL `/b/<code>` *is* the ballot, and a log file is
 copied around far more freely than the database (see SafeAccessLogger).
 """
+
 import multiprocessing
 import os
 
@@ -43,8 +44,7 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # The request line is logged as method, *masked path* (no query string) and protocol.
-access_log_format = ('%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" '
-                     '%(p)s')
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" %(p)s'
 
 
 class SafeAccessLogger(Logger):
@@ -52,6 +52,7 @@ class SafeAccessLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         from congress_vote.security import mask_secrets
+
         atoms = super().atoms(resp, req, environ, request_time)
         path = mask_secrets(environ.get("PATH_INFO") or "")
         atoms["U"] = path

@@ -1,4 +1,5 @@
 """What gunicorn and `flask --app wsgi` load."""
+
 from congress_vote import create_app
 
 app = create_app()

@@ -9,6 +9,7 @@ Before the fix the first took ~70 s and ~80 MB on the reporting machine (31 s he
 
 Usage: .venv/bin/python bench/bench_import_bomb.py
 """
+
 from __future__ import annotations
 
 import io
@@ -29,6 +30,7 @@ SHEET = "xl/worksheets/sheet1.xml"
 
 def bomb(rows: int = 0, gap: bool = False) -> bytes:
     from openpyxl import Workbook
+
     wb = Workbook()
     wb.active.append(["code", "full_name", "branch", "membership"])
     buf = io.BytesIO()
@@ -59,30 +61,44 @@ def bomb(rows: int = 0, gap: bool = False) -> bytes:
 
 def main() -> None:
     tmp = tempfile.mkdtemp()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/b.db", "SECRET_KEY": "x" * 32,
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/b.db",
+            "SECRET_KEY": "x" * 32,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
+
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
         create_user("admin", "bench-password-123", ["admin"])
         db.session.commit()
     client = app.test_client()
-    token = client.post("/api/v1/session", json={"username": "admin",
-                                                 "password": "bench-password-123"}).json["token"]
+    token = client.post(
+        "/api/v1/session", json={"username": "admin", "password": "bench-password-123"}
+    ).json["token"]
     auth = {"Authorization": f"Bearer {token}"}
     cid = client.post("/api/v1/congresses", json={"name": "Bench"}, headers=auth).json["id"]
     for label, data in (("million rows", bomb(rows=1_000_000)), ("row gap", bomb(gap=True))):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
-        r = client.post(f"/api/v1/congresses/{cid}/delegates/import", headers=auth,
-                        data={"file": (io.BytesIO(data), "bomb.xlsx")},
-                        content_type="multipart/form-data")
+        r = client.post(
+            f"/api/v1/congresses/{cid}/delegates/import",
+            headers=auth,
+            data={"file": (io.BytesIO(data), "bomb.xlsx")},
+            content_type="multipart/form-data",
+        )
         took = time.perf_counter() - t
         grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-        print(f"xlsx bomb, {label}: {len(data) / 1024:.0f} KB upload -> {r.status_code} in "
-              f"{took:.2f} s (peak RSS +{grew:.0f} MB): {r.json['rows'][0]['message']}")
+        print(
+            f"xlsx bomb, {label}: {len(data) / 1024:.0f} KB upload -> {r.status_code} in "
+            f"{took:.2f} s (peak RSS +{grew:.0f} MB): {r.json['rows'][0]['message']}"
+        )
 
 
 if __name__ == "__main__":

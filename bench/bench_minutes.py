@@ -1,5 +1,6 @@
 """Counting benchmark: a 200-candidate poll with 2,000 ballots — count, recount-compare, and the
 counting minutes PDF render time (target < 2 s). Run: .venv/bin/python bench/bench_minutes.py"""
+
 from __future__ import annotations
 
 import random
@@ -26,13 +27,20 @@ def main() -> None:
     rnd = random.Random(7)
     with app.app_context():
         db.create_all()
-        staff = {n: create_user(n, "password123", ["counter"], full_name=n.title()).id
-                 for n in ("counter1", "counter2", "counter3")}
+        staff = {
+            n: create_user(n, "password123", ["counter"], full_name=n.title()).id
+            for n in ("counter1", "counter2", "counter3")
+        }
         world = CountingWorld(app, staff)
         cid = world.congress(voters=2100, present=2050)
         names = [f"Ứng Viên Thứ {n:03d}" for n in range(200)]
-        poll = world.poll(cid, seats=150, candidates=names,
-                          committee=("counter1", "counter2", "counter3"), head="counter1")
+        poll = world.poll(
+            cid,
+            seats=150,
+            candidates=names,
+            committee=("counter1", "counter2", "counter3"),
+            head="counter1",
+        )
         ids = [c.id for c in poll.candidates]
         codes = world.issue(poll, 2000)
         for code in codes:
@@ -56,11 +64,14 @@ def main() -> None:
         out = Path(tmp) / "minutes-200x2000.pdf"
         out.write_bytes(pdf)
         from pypdf import PdfReader
+
         pages = len(PdfReader(str(out)).pages)
     print(f"count 200 candidates x 2000 ballots: {t_count:.2f} s")
     print(f"recount + compare:                   {t_recount:.2f} s")
-    print(f"minutes PDF ({pages} pages): best {min(times):.2f} s, "
-          f"runs {', '.join(f'{x:.2f}' for x in times)} s (target < 2 s)")
+    print(
+        f"minutes PDF ({pages} pages): best {min(times):.2f} s, "
+        f"runs {', '.join(f'{x:.2f}' for x in times)} s (target < 2 s)"
+    )
     print(f"PDF kept at {out}")
 
 

@@ -4,6 +4,7 @@ Run: .venv/bin/python bench/bench_rules.py [--runs N]. Prints the median of N ru
 ``count`` (validation, tally, decision, checks and digest included) and of the digest alone.
 Not a test: the figure is reported in the issue note.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ def make_ballots(n_ballots: int, candidates: list[int], seats: int, seed: int) -
         kept = rng.sample(popular, rng.randint(cut // 2, cut))
         kept += rng.sample(rest, rng.randint(0, min(len(rest), seats - len(kept))))
         ballots.append(Ballot(kept=tuple(kept)))
-    ballots += [Ballot(kept=tuple(rng.sample(candidates, seats + 1)), source="paper")
-                for _ in range(20)]
+    ballots += [
+        Ballot(kept=tuple(rng.sample(candidates, seats + 1)), source="paper") for _ in range(20)
+    ]
     return ballots
 
 
@@ -66,10 +68,14 @@ def main() -> None:
         t0 = time.perf_counter()
         ballot_digest(spec, settings, ballots)
         digest_times.append(time.perf_counter() - t0)
-    print(f"{args.ballots} ballots x {args.candidates} candidates, {args.seats} seats, "
-          f"{kept_total} names kept in all; {args.runs} runs")
-    print(f"count():         median {statistics.median(times) * 1000:.1f} ms "
-          f"(min {min(times) * 1000:.1f} ms)")
+    print(
+        f"{args.ballots} ballots x {args.candidates} candidates, {args.seats} seats, "
+        f"{kept_total} names kept in all; {args.runs} runs"
+    )
+    print(
+        f"count():         median {statistics.median(times) * 1000:.1f} ms "
+        f"(min {min(times) * 1000:.1f} ms)"
+    )
     print(f"  of which digest median {statistics.median(digest_times) * 1000:.1f} ms")
     print(f"elected {len(result.elected_order)}, ties {result.ties}, checks_ok {result.checks_ok}")
 

@@ -15,6 +15,7 @@ SQLite gets the product's pragmas (WAL, synchronous=NORMAL, busy_timeout=30000, 
 Select with CEILING_KIND=plain|flask and CEILING_DB=<SQLAlchemy URL>; gunicorn loads
 ``bench.ceiling_app:app``. ``python bench/ceiling_app.py init`` creates the table.
 """
+
 import json
 import os
 import secrets
@@ -26,10 +27,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 DB_URL = os.environ.get("CEILING_DB", "sqlite:////tmp/cvbench-ceiling.db")
 KIND = os.environ.get("CEILING_KIND", "plain")
 IS_SQLITE = DB_URL.startswith("sqlite")
-DDL = ("CREATE TABLE IF NOT EXISTS bench_vote (id VARCHAR(32) PRIMARY KEY, poll_id INTEGER "
-       "NOT NULL, choice TEXT NOT NULL, receipt VARCHAR(20) NOT NULL)")
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=30000", "PRAGMA foreign_keys=ON",
-           "PRAGMA synchronous=NORMAL")
+DDL = (
+    "CREATE TABLE IF NOT EXISTS bench_vote (id VARCHAR(32) PRIMARY KEY, poll_id INTEGER "
+    "NOT NULL, choice TEXT NOT NULL, receipt VARCHAR(20) NOT NULL)"
+)
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
 
 
 def _sqlite_path() -> str:
@@ -43,11 +50,13 @@ def _pg_conninfo() -> str:
 def connect():
     if IS_SQLITE:
         import sqlite3
+
         conn = sqlite3.connect(_sqlite_path(), isolation_level=None, check_same_thread=False)
         for p in PRAGMAS:
             conn.execute(p)
         return conn
     import psycopg
+
     return psycopg.connect(_pg_conninfo())
 
 
@@ -69,25 +78,33 @@ def plain_app(environ, start_response):
         return [b"not found"]
     size = int(environ.get("CONTENT_LENGTH") or 0)
     body = json.loads(environ["wsgi.input"].read(size) or b"{}")
-    row = (secrets.token_hex(16), 1, json.dumps({"kept": sorted(body.get("kept", []))}),
-           secrets.token_hex(5))
+    row = (
+        secrets.token_hex(16),
+        1,
+        json.dumps({"kept": sorted(body.get("kept", []))}),
+        secrets.token_hex(5),
+    )
     conn = _conn()
     if IS_SQLITE:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO bench_vote (id, poll_id, choice, receipt) VALUES (?, ?, ?, ?)",
-                     row)
+        conn.execute(
+            "INSERT INTO bench_vote (id, poll_id, choice, receipt) VALUES (?, ?, ?, ?)", row
+        )
         conn.execute("COMMIT")
     else:
         with conn.transaction():
-            conn.execute("INSERT INTO bench_vote (id, poll_id, choice, receipt) "
-                         "VALUES (%s, %s, %s, %s)", row)
+            conn.execute(
+                "INSERT INTO bench_vote (id, poll_id, choice, receipt) VALUES (%s, %s, %s, %s)", row
+            )
     out = json.dumps({"receipt": row[3]}).encode()
-    start_response("201 Created", [("Content-Type", "application/json"),
-                                   ("Content-Length", str(len(out)))])
+    start_response(
+        "201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
+    )
     return [out]
 
 
 # ---- minimal Flask + SQLAlchemy ----------------------------------------------------------------
+
 
 def make_flask_app():
     from flask import Flask, jsonify, request
@@ -122,9 +139,12 @@ def make_flask_app():
     @app.post("/api/v1/ballot/<token>")
     def cast(token):
         body = request.get_json()
-        row = BenchVote(id=secrets.token_hex(16), poll_id=1,
-                        choice=json.dumps({"kept": sorted(body.get("kept", []))}),
-                        receipt=secrets.token_hex(5))
+        row = BenchVote(
+            id=secrets.token_hex(16),
+            poll_id=1,
+            choice=json.dumps({"kept": sorted(body.get("kept", []))}),
+            receipt=secrets.token_hex(5),
+        )
         receipt = row.receipt  # read before commit: after it the row is expired (a SELECT)
         db.session.add(row)
         db.session.commit()

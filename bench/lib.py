@@ -1,8 +1,10 @@
 """Shared machinery of the benchmark suite: temporary databases, the app in-process, gunicorn,
 wrk, machine facts. Nothing here talks to anything but 127.0.0.1.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 # ---- machine -----------------------------------------------------------------------------------
 
+
 def machine_info(db_kinds: list[str]) -> dict:
     cpu = platform.processor() or ""
     try:
@@ -40,29 +43,46 @@ def machine_info(db_kinds: list[str]) -> dict:
                 break
     except OSError:
         pass
-    info = {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "platform": platform.platform(),
-            "databases": db_kinds}
+    info = {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "databases": db_kinds,
+    }
     try:
-        info["postgresql"] = subprocess.run(
-            ["psql", "-h", PG_HOST, "-U", "postgres", "-Atc", "show server_version"],
-            capture_output=True, text=True, timeout=10).stdout.strip() or None
+        info["postgresql"] = (
+            subprocess.run(
+                ["psql", "-h", PG_HOST, "-U", "postgres", "-Atc", "show server_version"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         info["postgresql"] = None
     try:
         import gunicorn
+
         info["gunicorn"] = gunicorn.__version__
     except ImportError:
         pass
     try:
-        info["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout \
-            .split("[")[0].strip() or None
+        info["wrk"] = (
+            subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+            .stdout.split("[")[0]
+            .strip()
+            or None
+        )
     except OSError:
         info["wrk"] = None
     return info
 
 
 # ---- databases ---------------------------------------------------------------------------------
+
 
 class TempDatabase:
     """A throw-away database: a SQLite file in a temp dir, or `createdb` on 127.0.0.1."""
@@ -80,20 +100,27 @@ class TempDatabase:
 
     def drop(self) -> None:
         if self.kind == "postgresql" and self.name:
-            subprocess.run(["dropdb", "-h", PG_HOST, "-U", "postgres", "--if-exists", "--force",
-                            self.name], check=False)
+            subprocess.run(
+                ["dropdb", "-h", PG_HOST, "-U", "postgres", "--if-exists", "--force", self.name],
+                check=False,
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def app_config(url: str) -> dict:
     # The rate limiter is off: every bench client comes from 127.0.0.1, whereas in the hall each
     # tablet has its own address. Everything else is the production configuration.
-    return {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET,
-            "PUBLIC_BASE_URL": "http://127.0.0.1:8999", "RATELIMIT_ENABLED": False}
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": SECRET,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8999",
+        "RATELIMIT_ENABLED": False,
+    }
 
 
 def make_app(url: str, **extra):
     from congress_vote import create_app
+
     return create_app({**app_config(url), **extra})
 
 
@@ -107,6 +134,7 @@ def init_schema(app) -> None:
 
 # ---- servers -----------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,8 +147,15 @@ def gunicorn_conf() -> Path | None:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict, workers: int, threads: int, worker_class: str = "sync",
-             use_repo_conf: bool = True, log: Path | None = None):
+def gunicorn(
+    app_spec: str,
+    env: dict,
+    workers: int,
+    threads: int,
+    worker_class: str = "sync",
+    use_repo_conf: bool = True,
+    log: Path | None = None,
+):
     """Start gunicorn on 127.0.0.1:<free port> in its own process group; yield the base URL."""
     port = free_port()
     cmd = [str(VENV_BIN / "gunicorn"), "--chdir", str(ROOT)]
@@ -133,11 +168,27 @@ def gunicorn(app_spec: str, env: dict, workers: int, threads: int, worker_class:
     # recycling (the repo's max_requests): a worker restarting mid-measurement would charge its
     # start-up to whichever scenario it falls in, and only the app's servers serve enough
     # requests to reach it.
-    cmd += ["-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", worker_class,
-            "--threads", str(threads), "--backlog", "2048", "--timeout", "120",
-            "--max-requests", "0", "--log-level", "warning", app_spec]
+    cmd += [
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        worker_class,
+        "--threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--timeout",
+        "120",
+        "--max-requests",
+        "0",
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    out = open(log, "ab") if log else subprocess.DEVNULL
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed with the server)
     proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=out, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     SERVER_GROUPS[base] = proc.pid
@@ -145,10 +196,8 @@ def gunicorn(app_spec: str, env: dict, workers: int, threads: int, worker_class:
         _wait_port(port, proc)
         yield base
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -202,8 +251,8 @@ def _wait_port(port: int, proc, timeout: float = 40) -> None:
 
 # ---- wrk ---------------------------------------------------------------------------------------
 
-def wrk_requests(base: str, requests: list[tuple], connections: int,
-                 max_seconds: int = 60) -> dict:
+
+def wrk_requests(base: str, requests: list[tuple], connections: int, max_seconds: int = 60) -> dict:
     """Send each (method, path, body[, bearer[, kiosk token]]) exactly once over `connections`
     keep-alive connections.
 
@@ -218,16 +267,36 @@ def wrk_requests(base: str, requests: list[tuple], connections: int,
             with open(work / f"req-{i}.txt", "w") as f:
                 for method, path, body, *extra in share:
                     bearer, kiosk = (list(extra) + ["", ""])[:2]
-                    f.write(f"{method}\t{path}\t{json.dumps(body, separators=(',', ':'))}"
-                            f"\t{bearer}\t{kiosk}\n")
+                    f.write(
+                        f"{method}\t{path}\t{json.dumps(body, separators=(',', ':'))}"
+                        f"\t{bearer}\t{kiosk}\n"
+                    )
         env = {**os.environ, "CVBENCH_DIR": str(work)}
-        cmd = ["wrk", "-t", str(connections), "-c", str(connections), "-d", f"{max_seconds}s",
-               "--timeout", "20s", "-s", str(BENCH / "requests.lua"), base]
+        cmd = [
+            "wrk",
+            "-t",
+            str(connections),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max_seconds}s",
+            "--timeout",
+            "20s",
+            "-s",
+            str(BENCH / "requests.lua"),
+            base,
+        ]
         pgid = SERVER_GROUPS.get(base)
         cpu0 = group_cpu_seconds(pgid) if pgid else None
         load0 = loadavg()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.time() + max_seconds + 10
         expected = [work / f"done-{i}.txt" for i in range(connections) if shares[i]]
         while time.time() < deadline and not all(p.exists() for p in expected):
@@ -255,13 +324,20 @@ def wrk_requests(base: str, requests: list[tuple], connections: int,
         wall = (max(ends) - min(starts)) if starts else float("nan")
         lat.sort()
         return {
-            "sent": len(requests), "completed": completed, "statuses": statuses,
-            "wall_s": wall, "rps": completed / wall if wall else 0.0,
-            "p50_ms": _pct(lat, 50), "p90_ms": _pct(lat, 90), "p99_ms": _pct(lat, 99),
+            "sent": len(requests),
+            "completed": completed,
+            "statuses": statuses,
+            "wall_s": wall,
+            "rps": completed / wall if wall else 0.0,
+            "p50_ms": _pct(lat, 50),
+            "p90_ms": _pct(lat, 90),
+            "p99_ms": _pct(lat, 99),
             "max_ms": lat[-1] if lat else float("nan"),
-            "server_cpu_ms_per_req": cpu * 1000 / completed if cpu is not None and completed
+            "server_cpu_ms_per_req": cpu * 1000 / completed
+            if cpu is not None and completed
             else None,
-            "loadavg_before": load0, "loadavg_after": loadavg(),
+            "loadavg_before": load0,
+            "loadavg_after": loadavg(),
             "wrk_stderr": stderr.strip()[-500:],
         }
     finally:
@@ -277,6 +353,7 @@ def _pct(sorted_values: list[float], p: float) -> float:
 
 # ---- subprocess peak memory --------------------------------------------------------------------
 
+
 def run_measured(args: list[str], env: dict | None = None, timeout: int = 600) -> dict:
     """Run a Python child; answer its JSON stdout plus wall time and peak RSS (MB).
 
@@ -284,8 +361,14 @@ def run_measured(args: list[str], env: dict | None = None, timeout: int = 600) -
     its own and any pool worker's), so a renderer that uses a process pool is measured whole.
     """
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
+    res = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise RuntimeError(f"{args} failed:\n{res.stderr[-3000:]}")

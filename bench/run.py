@@ -5,6 +5,7 @@ Every scenario runs `--runs` times (1 with --quick) and the median is reported. 
 bench/results/<UTC timestamp>.json and bench/results/latest.md (a markdown table: database,
 scenario, metric, value, target, pass/fail, plus the machine). See bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import statistics
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,18 +39,26 @@ def summarise_load(runs: list[dict]) -> dict:
     for r in runs:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
-    errors = sum(v for k, v in statuses.items() if not k.startswith("2")) + \
-        sum(r["sent"] - r["completed"] for r in runs)
-    out = {"runs": len(runs), "rps": med(runs, "rps"), "p50_ms": med(runs, "p50_ms"),
-           "p90_ms": med(runs, "p90_ms"), "p99_ms": med(runs, "p99_ms"),
-           "max_ms": max((r["max_ms"] for r in runs), default=None),
-           "cpu_ms_per_req": med(runs, "server_cpu_ms_per_req"),
-           "loadavg": [r["loadavg_before"] for r in runs],
-           "statuses": statuses, "errors": errors, "raw": runs}
+    errors = sum(v for k, v in statuses.items() if not k.startswith("2")) + sum(
+        r["sent"] - r["completed"] for r in runs
+    )
+    out = {
+        "runs": len(runs),
+        "rps": med(runs, "rps"),
+        "p50_ms": med(runs, "p50_ms"),
+        "p90_ms": med(runs, "p90_ms"),
+        "p99_ms": med(runs, "p99_ms"),
+        "max_ms": max((r["max_ms"] for r in runs), default=None),
+        "cpu_ms_per_req": med(runs, "server_cpu_ms_per_req"),
+        "loadavg": [r["loadavg_before"] for r in runs],
+        "statuses": statuses,
+        "errors": errors,
+        "raw": runs,
+    }
     if all("stored" in r for r in runs):
         out["stored_equals_successes"] = all(
-            r["stored"] == r["statuses"].get("201", 0) + r["statuses"].get("200", 0)
-            for r in runs)
+            r["stored"] == r["statuses"].get("201", 0) + r["statuses"].get("200", 0) for r in runs
+        )
         out["stored"] = [r["stored"] for r in runs]
     return out
 
@@ -92,15 +101,21 @@ def run_kind(kind: str, args, settings: dict, log: Path) -> dict:
         elif big is not None:
             sc.counting(s, big, 1)  # the minutes print a counted poll
         if "printing" in wanted:
-            for job, jargs in (("slips", (ca_runs[-1]["pid"] if ca_runs else big, 2000)),
-                               ("cards", (cid,)), ("minutes", (big,))):
+            for job, jargs in (
+                ("slips", (ca_runs[-1]["pid"] if ca_runs else big, 2000)),
+                ("cards", (cid,)),
+                ("minutes", (big,)),
+            ):
                 if job == "minutes" and big is None:
                     continue
                 print(f"[{kind}] printing {job}", flush=True)
                 runs = [sc.print_job(s, job, *jargs) for _ in range(args.runs)]
-                res[f"print_{job}"] = {"seconds": med(runs, "seconds"),
-                                       "rss_peak_mb": max(r["rss_peak_mb"] for r in runs),
-                                       "pages": runs[0]["pages"], "raw": runs}
+                res[f"print_{job}"] = {
+                    "seconds": med(runs, "seconds"),
+                    "rss_peak_mb": max(r["rss_peak_mb"] for r in runs),
+                    "pages": runs[0]["pages"],
+                    "raw": runs,
+                }
     finally:
         s.drop()
     if "ceiling" in wanted:
@@ -116,10 +131,21 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
     def add(scenario, metric, value, target=None, ok=None, fmt="{:.1f}"):
         if value is None:
             return
-        v = fmt.format(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        v = (
+            fmt.format(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
             else str(value)
-        rows.append((kind, scenario, metric, v, target or "", "" if ok is None else
-                     ("pass" if ok else "FAIL")))
+        )
+        rows.append(
+            (
+                kind,
+                scenario,
+                metric,
+                v,
+                target or "",
+                "" if ok is None else ("pass" if ok else "FAIL"),
+            )
+        )
 
     ca = r.get("casting")
     cp, cf = r.get("ceiling_plain"), r.get("ceiling_flask")
@@ -129,10 +155,19 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
         add("casting", "p50 latency ms", ca["p50_ms"])
         add("casting", "p99 latency ms", ca["p99_ms"], "< 150", ca["p99_ms"] < 150)
         add("casting", "errors", ca["errors"], "0", ca["errors"] == 0, fmt="{}")
-        add("casting", "stored = successes", ca.get("stored_equals_successes"), "yes",
-            ca.get("stored_equals_successes"))
-        add("casting", "issue 2,000 (API, slips PDF incl.) s", ca.get("issue_2000_api_s"),
-            fmt="{:.2f}")
+        add(
+            "casting",
+            "stored = successes",
+            ca.get("stored_equals_successes"),
+            "yes",
+            ca.get("stored_equals_successes"),
+        )
+        add(
+            "casting",
+            "issue 2,000 (API, slips PDF incl.) s",
+            ca.get("issue_2000_api_s"),
+            fmt="{:.2f}",
+        )
     for name, c in (("ceiling: plain WSGI insert", cp), ("ceiling: Flask+SQLAlchemy insert", cf)):
         if c:
             add(name, "inserts/s", c["rps"], fmt="{:.0f}")
@@ -141,30 +176,58 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
             add(name, "errors", c["errors"], fmt="{}")
             if ca:
                 ratio = ca["rps"] / c["rps"] * 100
-                add("casting", f"% of {name.split(': ')[1]} (throughput)", ratio, ">= 60 %",
-                    ratio >= 60, fmt="{:.0f} %")
+                add(
+                    "casting",
+                    f"% of {name.split(': ')[1]} (throughput)",
+                    ratio,
+                    ">= 60 %",
+                    ratio >= 60,
+                    fmt="{:.0f} %",
+                )
                 if ca.get("cpu_ms_per_req") and c.get("cpu_ms_per_req"):
                     eff = c["cpu_ms_per_req"] / ca["cpu_ms_per_req"] * 100
-                    add("casting", f"% of {name.split(': ')[1]} (CPU per request)", eff,
-                        fmt="{:.0f} %")
+                    add(
+                        "casting",
+                        f"% of {name.split(': ')[1]} (CPU per request)",
+                        eff,
+                        fmt="{:.0f} %",
+                    )
     ci = r.get("checkin")
     if ci:
         add("check-in (16 registrars)", "check-ins/s", ci["rps"], fmt="{:.0f}")
-        add("check-in (16 registrars)", "server CPU ms per check-in", ci["cpu_ms_per_req"],
-            fmt="{:.2f}")
+        add(
+            "check-in (16 registrars)",
+            "server CPU ms per check-in",
+            ci["cpu_ms_per_req"],
+            fmt="{:.2f}",
+        )
         add("check-in (16 registrars)", "p50 latency ms", ci["p50_ms"])
         add("check-in (16 registrars)", "p99 latency ms", ci["p99_ms"], "< 50", ci["p99_ms"] < 50)
         add("check-in (16 registrars)", "errors", ci["errors"], "0", ci["errors"] == 0, fmt="{}")
-    for job, label, limit in (("print_slips", "slips, 2,000 ballots", 8),
-                              ("print_cards", "cards, 2,000 delegates", 8),
-                              ("print_minutes", "minutes, 200 candidates x 2,000 ballots", 2)):
+    for job, label, limit in (
+        ("print_slips", "slips, 2,000 ballots", 8),
+        ("print_cards", "cards, 2,000 delegates", 8),
+        ("print_minutes", "minutes, 200 candidates x 2,000 ballots", 2),
+    ):
         p = r.get(job)
         if p:
-            add(f"printing: {label}", "seconds", p["seconds"], f"< {limit}",
-                p["seconds"] < limit, fmt="{:.2f}")
+            add(
+                f"printing: {label}",
+                "seconds",
+                p["seconds"],
+                f"< {limit}",
+                p["seconds"] < limit,
+                fmt="{:.2f}",
+            )
             if job != "print_minutes":
-                add(f"printing: {label}", "peak RSS MB", p["rss_peak_mb"], "< 600",
-                    p["rss_peak_mb"] < 600, fmt="{:.0f}")
+                add(
+                    f"printing: {label}",
+                    "peak RSS MB",
+                    p["rss_peak_mb"],
+                    "< 600",
+                    p["rss_peak_mb"] < 600,
+                    fmt="{:.0f}",
+                )
             add(f"printing: {label}", "pages", p["pages"], fmt="{}")
     cnt = r.get("counting")
     if cnt:
@@ -176,8 +239,13 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
             t = tab[page]
             kb = t["bytes"] / 1024
             add(f"tablet: {page} page", "KB transferred", kb, "<= 150", kb <= 150)
-            add(f"tablet: {page} page", "other hosts", ", ".join(t["other_hosts"]) or "none",
-                "none", not t["other_hosts"])
+            add(
+                f"tablet: {page} page",
+                "other hosts",
+                ", ".join(t["other_hosts"]) or "none",
+                "none",
+                not t["other_hosts"],
+            )
     return rows
 
 
@@ -187,16 +255,20 @@ def write_results(results: dict) -> tuple[Path, Path]:
     jpath = RESULTS / f"{stamp}.json"
     jpath.write_text(json.dumps(results, indent=1, default=str))
     m = results["machine"]
-    lines = [f"# Benchmark results {results['started']}", "",
-             f"Machine: {m['cores']} cores, {m['cpu']}; Python {m['python']}, SQLite {m['sqlite']}, "
-             f"PostgreSQL {m.get('postgresql')}, gunicorn {m.get('gunicorn')}, {m.get('wrk')}. "
-             f"Databases: {', '.join(m['databases'])}. Runs per scenario: {results['runs']} "
-             f"(median). Server: gunicorn {results['settings_text']}. "
-             f"Load average at start {m.get('loadavg_start')}, at end {results.get('loadavg_end')} "
-             "(other work on the machine makes wall-clock figures wobble; server CPU per "
-             "request does not).", "",
-             "| database | scenario | metric | value | target | result |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Benchmark results {results['started']}",
+        "",
+        f"Machine: {m['cores']} cores, {m['cpu']}; Python {m['python']}, SQLite {m['sqlite']}, "
+        f"PostgreSQL {m.get('postgresql')}, gunicorn {m.get('gunicorn')}, {m.get('wrk')}. "
+        f"Databases: {', '.join(m['databases'])}. Runs per scenario: {results['runs']} "
+        f"(median). Server: gunicorn {results['settings_text']}. "
+        f"Load average at start {m.get('loadavg_start')}, at end {results.get('loadavg_end')} "
+        "(other work on the machine makes wall-clock figures wobble; server CPU per "
+        "request does not).",
+        "",
+        "| database | scenario | metric | value | target | result |",
+        "|---|---|---|---|---|---|",
+    ]
     for kind, r in results["databases"].items():
         if "error" in r:
             lines.append(f"| {kind} | (failed) | {r['error'][:120]} | | | FAIL |")
@@ -209,8 +281,9 @@ def write_results(results: dict) -> tuple[Path, Path]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one run of each scenario")
@@ -228,12 +301,16 @@ def main() -> None:
         sys.exit(f"bench/run.py needs {', '.join(missing)}: apt-get install {' '.join(missing)}")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     settings = {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"}
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    results = {"started": started, "runs": args.runs,
-               "machine": {**lib.machine_info(kinds), "loadavg_start": lib.loadavg()},
-               "settings": settings, "databases": {},
-               "settings_text": f"-k gthread -w {args.workers} --threads {args.threads}"
-                                + (" -c gunicorn.conf.py" if lib.gunicorn_conf() else "")}
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    results = {
+        "started": started,
+        "runs": args.runs,
+        "machine": {**lib.machine_info(kinds), "loadavg_start": lib.loadavg()},
+        "settings": settings,
+        "databases": {},
+        "settings_text": f"-k gthread -w {args.workers} --threads {args.threads}"
+        + (" -c gunicorn.conf.py" if lib.gunicorn_conf() else ""),
+    }
     RESULTS.mkdir(exist_ok=True)
     log = RESULTS / f"gunicorn-{started.replace(':', '')}.log"
     t0 = time.time()

@@ -1,6 +1,7 @@
 """The scenarios of the suite. Setup goes through the public JSON API (in-process test client, so
 it costs the load nothing); the measured load goes over HTTP to gunicorn on 127.0.0.1 with wrk.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,17 +17,70 @@ import lib
 N_VOTERS = 2000
 WARMUP = 256
 
-BRANCHES = [f"Chi bộ {n}" for n in ("Văn phòng", "Tổ chức", "Kiểm tra", "Tuyên giáo",
-                                    "Dân vận", "Trường THPT", "Bệnh viện")]
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
-            "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
+BRANCHES = [
+    f"Chi bộ {n}"
+    for n in (
+        "Văn phòng",
+        "Tổ chức",
+        "Kiểm tra",
+        "Tuyên giáo",
+        "Dân vận",
+        "Trường THPT",
+        "Bệnh viện",
+    )
+]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Minh", "Quang", "Hữu", "Thanh", "Ngọc", "Đức", "Khánh", "Thu"]
-GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Linh",
-         "Long", "Mai", "Nam", "Phong", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vân"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hoa",
+    "Hùng",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Phong",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Vân",
+]
 
-STAFF = {"admin": ["admin"], "chair": ["chair"], "counter1": ["counter"],
-         "counter2": ["counter"], "counter3": ["counter"],
-         **{f"registrar{i}": ["registrar"] for i in range(1, 17)}}
+STAFF = {
+    "admin": ["admin"],
+    "chair": ["chair"],
+    "counter1": ["counter"],
+    "counter2": ["counter"],
+    "counter3": ["counter"],
+    **{f"registrar{i}": ["registrar"] for i in range(1, 17)},
+}
 PASSWORD = "bench-password-123"
 
 
@@ -40,8 +94,17 @@ def delegates_csv(n: int, seed: int) -> bytes:
     rng.shuffle(names)
     for i in range(n):
         name = names[i] if i < len(names) else f"{names[i % len(names)]} {i}"
-        w.writerow([f"D{seed:02d}{i:05d}", name, rng.choice(BRANCHES), "full",
-                    rng.choice("MF"), rng.randint(1955, 1995), "Đảng viên"])
+        w.writerow(
+            [
+                f"D{seed:02d}{i:05d}",
+                name,
+                rng.choice(BRANCHES),
+                "full",
+                rng.choice("MF"),
+                rng.randint(1955, 1995),
+                "Đảng viên",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -55,6 +118,7 @@ class Setup:
         lib.init_schema(self.app)
         from congress_vote.auth.services import create_user
         from congress_vote.extensions import db
+
         with self.app.app_context():
             self.user_ids = {}
             for name, roles in STAFF.items():
@@ -73,22 +137,38 @@ class Setup:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
         r = self.client.open(path, method=method, headers=headers, **kw)
         if r.status_code not in expect:
-            raise RuntimeError(f"{method} {path} -> {r.status_code}: {r.get_data(as_text=True)[:500]}")
+            raise RuntimeError(
+                f"{method} {path} -> {r.status_code}: {r.get_data(as_text=True)[:500]}"
+            )
         return r
 
     def congress(self, n: int = N_VOTERS) -> tuple[int, list[str]]:
         """A new congress with n full members, all absent; answer its id and the card codes."""
         self.seq += 1
-        c = self.call("admin", "POST", "/api/v1/congresses", json={
-            "name": f"Đại hội bench {self.seq}", "organisation": "Đảng bộ Bench",
-            "term": "2025–2030", "venue": "Hội trường", "starts_on": "2025-06-01",
-            "kind": "delegates"}).json
-        self.call("admin", "POST", f"/api/v1/congresses/{c['id']}/delegates/import",
-                  data=delegates_csv(n, self.seq), content_type="text/csv")
+        c = self.call(
+            "admin",
+            "POST",
+            "/api/v1/congresses",
+            json={
+                "name": f"Đại hội bench {self.seq}",
+                "organisation": "Đảng bộ Bench",
+                "term": "2025–2030",
+                "venue": "Hội trường",
+                "starts_on": "2025-06-01",
+                "kind": "delegates",
+            },
+        ).json
+        self.call(
+            "admin",
+            "POST",
+            f"/api/v1/congresses/{c['id']}/delegates/import",
+            data=delegates_csv(n, self.seq),
+            content_type="text/csv",
+        )
         # A kiosk of the congress: casts send its token (kiosk_only is on by default).
-        self.kiosks[c["id"]] = self.call("registrar1", "POST",
-                                         f"/api/v1/congresses/{c['id']}/kiosks",
-                                         json={"label": "bench"}).json["token"]
+        self.kiosks[c["id"]] = self.call(
+            "registrar1", "POST", f"/api/v1/congresses/{c['id']}/kiosks", json={"label": "bench"}
+        ).json["token"]
         return c["id"], self.card_codes(c["id"])
 
     def card_codes(self, cid: int) -> list[str]:
@@ -96,32 +176,56 @@ class Setup:
         from congress_vote.congress.delegates import card_code
         from congress_vote.congress.models import Delegate
         from congress_vote.extensions import db
+
         with self.app.app_context():
-            return [card_code(d) for d in db.session.scalars(
-                db.select(Delegate).where(Delegate.congress_id == cid).order_by(Delegate.id))]
+            return [
+                card_code(d)
+                for d in db.session.scalars(
+                    db.select(Delegate).where(Delegate.congress_id == cid).order_by(Delegate.id)
+                )
+            ]
 
     def check_in_all(self, cid: int) -> None:
         from congress_vote.congress.models import Delegate
         from congress_vote.extensions import db
+
         with self.app.app_context():
             db.session.query(Delegate).filter(Delegate.congress_id == cid).update(
-                {"status": "present"})
+                {"status": "present"}
+            )
             db.session.commit()
 
     def poll(self, cid: int, seats: int, n_candidates: int) -> int:
         rng = random.Random(n_candidates)
-        cands = [{"full_name": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)} "
-                               f"{i}", "position": "Ủy viên"} for i in range(n_candidates)]
-        p = self.call("admin", "POST", f"/api/v1/congresses/{cid}/polls", json={
-            "kind": "committee", "title": f"Bầu Ban Chấp hành ({n_candidates} ứng cử viên)",
-            "seats": seats, "alternate_seats": 0, "secrecy": "secret", "candidates": cands,
-            "counting_committee": [self.user_ids[f"counter{i}"] for i in (1, 2, 3)],
-            "rules": {"preset": "vn-party"}}).json
+        cands = [
+            {
+                "full_name": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)} {i}",
+                "position": "Ủy viên",
+            }
+            for i in range(n_candidates)
+        ]
+        p = self.call(
+            "admin",
+            "POST",
+            f"/api/v1/congresses/{cid}/polls",
+            json={
+                "kind": "committee",
+                "title": f"Bầu Ban Chấp hành ({n_candidates} ứng cử viên)",
+                "seats": seats,
+                "alternate_seats": 0,
+                "secrecy": "secret",
+                "candidates": cands,
+                "counting_committee": [self.user_ids[f"counter{i}"] for i in (1, 2, 3)],
+                "rules": {"preset": "vn-party"},
+            },
+        ).json
         self.call("chair", "POST", f"/api/v1/polls/{p['id']}/open")
         return p["id"]
 
     def candidate_ids(self, pid: int) -> list[int]:
-        return [c["id"] for c in self.call("admin", "GET", f"/api/v1/polls/{pid}").json["candidates"]]
+        return [
+            c["id"] for c in self.call("admin", "GET", f"/api/v1/polls/{pid}").json["candidates"]
+        ]
 
     def issue(self, pid: int, count: int) -> tuple[list[str], float]:
         t0 = time.perf_counter()
@@ -136,9 +240,11 @@ class Setup:
 
         from congress_vote.ballots.models import Ballot
         from congress_vote.extensions import db
+
         with self.app.app_context():
-            n = db.session.scalar(select(func.count()).select_from(Ballot)
-                                  .where(Ballot.poll_id == pid))
+            n = db.session.scalar(
+                select(func.count()).select_from(Ballot).where(Ballot.poll_id == pid)
+            )
             db.session.remove()
             return n
 
@@ -147,9 +253,13 @@ class Setup:
 
         from congress_vote.congress.models import Delegate
         from congress_vote.extensions import db
+
         with self.app.app_context():
-            n = db.session.scalar(select(func.count()).select_from(Delegate).where(
-                Delegate.congress_id == cid, Delegate.status == "present"))
+            n = db.session.scalar(
+                select(func.count())
+                .select_from(Delegate)
+                .where(Delegate.congress_id == cid, Delegate.status == "present")
+            )
             db.session.remove()
             return n
 
@@ -159,6 +269,7 @@ class Setup:
     def drop(self) -> None:
         with self.app.app_context():
             from congress_vote.extensions import db
+
             db.session.remove()
             db.engine.dispose()
         self.db.drop()
@@ -170,22 +281,29 @@ def kept_choice(rng: random.Random, candidates: list[int], seats: int) -> list[i
 
 # ---- HTTP scenarios ----------------------------------------------------------------------------
 
+
 def checkin(s: Setup, base: str, connections: int = 16) -> dict:
     """16 registrars (their own bearer tokens) check in 2,000 distinct delegates by card code."""
     cid, cards = s.congress()
     regs = [s.tokens[f"registrar{i}"] for i in range(1, 17)]
-    lib.wrk_requests(base, [("GET", f"/api/v1/congresses/{cid}/attendance", {},
-                             regs[i % 16]) for i in range(WARMUP)], connections)
-    reqs = [("POST", f"/api/v1/congresses/{cid}/checkin", {"card": card}, regs[i % 16])
-            for i, card in enumerate(cards)]
+    lib.wrk_requests(
+        base,
+        [("GET", f"/api/v1/congresses/{cid}/attendance", {}, regs[i % 16]) for i in range(WARMUP)],
+        connections,
+    )
+    reqs = [
+        ("POST", f"/api/v1/congresses/{cid}/checkin", {"card": card}, regs[i % 16])
+        for i, card in enumerate(cards)
+    ]
     r = lib.wrk_requests(base, reqs, connections)
     r["stored"] = s.present(cid)
     r["cid"] = cid
     return r
 
 
-def casting(s: Setup, base: str, cid: int, connections: int = 32, seats: int = 9,
-            n_candidates: int = 11) -> dict:
+def casting(
+    s: Setup, base: str, cid: int, connections: int = 32, seats: int = 9, n_candidates: int = 11
+) -> dict:
     """32 tablets cast 2,000 ballots of a committee poll (9 seats, 11 candidates)."""
     pid = s.poll(cid, seats, n_candidates)
     cands = s.candidate_ids(pid)
@@ -193,10 +311,13 @@ def casting(s: Setup, base: str, cid: int, connections: int = 32, seats: int = 9
     rng = random.Random(pid)
     # Warm-up: read (not consume) ballots, so every worker has its imports and connections.
     kiosk = s.kiosks[cid]
-    lib.wrk_requests(base, [("GET", f"/api/v1/ballot/{t}", {}, "", kiosk)
-                            for t in tokens[:WARMUP]], connections)
-    reqs = [("POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, cands, seats)}, "", kiosk)
-            for t in tokens]
+    lib.wrk_requests(
+        base, [("GET", f"/api/v1/ballot/{t}", {}, "", kiosk) for t in tokens[:WARMUP]], connections
+    )
+    reqs = [
+        ("POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, cands, seats)}, "", kiosk)
+        for t in tokens
+    ]
     r = lib.wrk_requests(base, reqs, connections)
     r["stored"] = s.stored_ballots(pid)
     r["issue_api_s"] = issue_s
@@ -208,18 +329,29 @@ def ceiling(kind: str, which: str, settings: dict, runs: int, connections: int =
     """The minimal insert app (`plain` WSGI or `flask`) on a fresh database of the same kind."""
     db = lib.TempDatabase(kind, f"ceiling_{which}")
     env = {"CEILING_DB": db.url, "CEILING_KIND": which}
-    subprocess.run([sys.executable, str(lib.BENCH / "ceiling_app.py"), "init"],
-                   env={**os.environ, **env}, check=True)
+    subprocess.run(
+        [sys.executable, str(lib.BENCH / "ceiling_app.py"), "init"],
+        env={**os.environ, **env},
+        check=True,
+    )
     out = []
     try:
         with lib.gunicorn("bench.ceiling_app:app", env, **settings) as base:
             rng = random.Random(7)
-            lib.wrk_requests(base, [("POST", f"/api/v1/ballot/w{i}", {"kept": [1]})
-                                    for i in range(WARMUP)], connections)
+            lib.wrk_requests(
+                base,
+                [("POST", f"/api/v1/ballot/w{i}", {"kept": [1]}) for i in range(WARMUP)],
+                connections,
+            )
             for run in range(runs):
-                reqs = [("POST", f"/api/v1/ballot/r{run}x{i}",
-                         {"kept": kept_choice(rng, list(range(1, 12)), 9)})
-                        for i in range(N_VOTERS)]
+                reqs = [
+                    (
+                        "POST",
+                        f"/api/v1/ballot/r{run}x{i}",
+                        {"kept": kept_choice(rng, list(range(1, 12)), 9)},
+                    )
+                    for i in range(N_VOTERS)
+                ]
                 out.append(lib.wrk_requests(base, reqs, connections))
     finally:
         db.drop()
@@ -232,8 +364,17 @@ def tablet_weight(base: str, cid: int, token: str, kiosk: str) -> dict:
     from urllib.parse import urlsplit
 
     from playwright.sync_api import sync_playwright
-    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+    args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     out = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
@@ -241,10 +382,10 @@ def tablet_weight(base: str, cid: int, token: str, kiosk: str) -> dict:
             ctx = browser.new_context(viewport={"width": 1280, "height": 800})
             ctx.add_cookies([{"name": "cv_kiosk", "value": kiosk, "url": base}])
             page = ctx.new_page()
-            reqs = []
-            page.on("requestfinished", lambda req: reqs.append(req))
-            failed = []
-            page.on("requestfailed", lambda req: failed.append(req.url))
+            reqs: list = []
+            page.on("requestfinished", reqs.append)
+            failed: list = []
+            page.on("requestfailed", lambda req, failed=failed: failed.append(req.url))
             resp = page.goto(base + path, wait_until="networkidle")
             total, hosts, items = 0, set(), []
             for req in reqs:
@@ -253,17 +394,26 @@ def tablet_weight(base: str, cid: int, token: str, kiosk: str) -> dict:
                 total += size
                 hosts.add(urlsplit(req.url).netloc)
                 items.append((urlsplit(req.url).path[:60], size))
-            other = sorted(h for h in hosts | {urlsplit(u).netloc for u in failed}
-                           if h != urlsplit(base).netloc)
-            out[name] = {"status": resp.status if resp else None, "bytes": total,
-                         "requests": len(reqs), "other_hosts": other, "failed": failed,
-                         "items": sorted(items, key=lambda x: -x[1])}
+            other = sorted(
+                h
+                for h in hosts | {urlsplit(u).netloc for u in failed}
+                if h != urlsplit(base).netloc
+            )
+            out[name] = {
+                "status": resp.status if resp else None,
+                "bytes": total,
+                "requests": len(reqs),
+                "other_hosts": other,
+                "failed": failed,
+                "items": sorted(items, key=lambda x: -x[1]),
+            }
             ctx.close()
         browser.close()
     return out
 
 
 # ---- in-process and subprocess scenarios -------------------------------------------------------
+
 
 def big_poll(s: Setup, base: str, cid: int, n_candidates: int = 200, seats: int = 100) -> int:
     """A 200-candidate election with 2,000 ballots cast over HTTP, closed: ready to count."""
@@ -275,7 +425,7 @@ def big_poll(s: Setup, base: str, cid: int, n_candidates: int = 200, seats: int 
     reqs = []
     for t in tokens:
         kept = rng.sample(popular, rng.randint(len(popular) // 2, len(popular)))
-        kept += rng.sample(cands[len(popular):], rng.randint(0, seats - len(kept)))
+        kept += rng.sample(cands[len(popular) :], rng.randint(0, seats - len(kept)))
         reqs.append(("POST", f"/api/v1/ballot/{t}", {"kept": kept}, "", s.kiosks[cid]))
     r = lib.wrk_requests(base, reqs, 32)
     if r["statuses"].get("201") != N_VOTERS:
@@ -291,6 +441,7 @@ def counting(s: Setup, pid: int, runs: int) -> list[float]:
     from congress_vote.counting.count import count_poll
     from congress_vote.extensions import db
     from congress_vote.polls.services import get_poll
+
     times = []
     with s.app.test_request_context("/"):
         for _ in range(runs):

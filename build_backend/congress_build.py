@@ -10,6 +10,7 @@ setup script. ``congress_vote/paths.py`` finds the folders in either place.
 An editable install (``pip install -e .``) copies nothing: the app reads the source tree's
 folders, and the catalogue is compiled in place (``congress_vote/i18n/translations``).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -52,6 +53,7 @@ class BuildPy(build_py):
             target = package / name
             if target.exists():
                 shutil.rmtree(target)
-            shutil.copytree(ROOT / name, target,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         i18n.compile_fragments(package / "i18n" / "translations")

@@ -1,4 +1,5 @@
 """congress-vote: the Flask application factory."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, security hooks, CLI."""
     from .paths import STATIC, TEMPLATES
 
-    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        instance_relative_config=True,
+    )
     app.config.from_object(Defaults)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_pyfile("config.py", silent=True)
@@ -31,21 +36,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .i18n import select_locale
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
-                     render_as_batch=True)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(Path(__file__).parent / "i18n" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "i18n" / "translations"),
+    )
     limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
     from . import security
+
     security.init_app(app)
     from .auth import sessions as staff_sessions
     from .auth.cookie import HttpsAwareSessionInterface
+
     app.session_interface = HttpsAwareSessionInterface()
     staff_sessions.init_app(app)
 
@@ -61,14 +72,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .polls.views import bp as polls_bp
     from .reports.views import bp as reports_bp
 
-    for bp in (main_bp, auth_bp, congress_bp, polls_bp, ballots_bp, counting_bp, reports_bp,
-               audit_bp, api_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        congress_bp,
+        polls_bp,
+        ballots_bp,
+        counting_bp,
+        reports_bp,
+        audit_bp,
+        api_bp,
+    ):
         app.register_blueprint(bp)
 
     from .cli import register_cli
+
     register_cli(app)
 
     from .templating import init_templating
+
     init_templating(app)
     return app
 
@@ -79,25 +101,34 @@ MIN_SECRET_KEY_BYTES = 32
 def _finish_config(app: Flask) -> None:
     cfg = app.config
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
-        url = cfg.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'congress.db')}"
+        url = (
+            cfg.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'congress.db')}"
+        )
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         cfg["SQLALCHEMY_DATABASE_URI"] = url
     if not cfg.get("SECRET_KEY"):
         if cfg.get("CONGRESS_VOTE_ENV") == "production":
-            raise RuntimeError("SECRET_KEY is required in production: set it in the environment "
-                               "or in instance/config.py")
-        # Development: a key kept in the instance folder so sessions and card codes survive restarts.
+            raise RuntimeError(
+                "SECRET_KEY is required in production: set it in the environment "
+                "or in instance/config.py"
+            )
+        # Development: a key kept in the instance folder, so sessions and card codes survive
+        # restarts.
         key_file = Path(app.instance_path) / "secret_key"
         if not key_file.exists():
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         cfg["SECRET_KEY"] = key_file.read_text().strip()
     key = cfg["SECRET_KEY"]
-    if cfg.get("CONGRESS_VOTE_ENV") == "production" and \
-            len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_BYTES:
-        raise RuntimeError(f"SECRET_KEY is too short for production: it must have at least "
-                           f"{MIN_SECRET_KEY_BYTES} bytes (e.g. the output of "
-                           "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    if (
+        cfg.get("CONGRESS_VOTE_ENV") == "production"
+        and len(key.encode() if isinstance(key, str) else key) < MIN_SECRET_KEY_BYTES
+    ):
+        raise RuntimeError(
+            f"SECRET_KEY is too short for production: it must have at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
     cfg.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     cfg["PUBLIC_BASE_URL"] = cfg["PUBLIC_BASE_URL"].rstrip("/")

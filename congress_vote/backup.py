@@ -18,6 +18,7 @@ PostgreSQL: `pg_dump --format=custom` and `pg_restore --clean --if-exists --no-o
 deploy/README-production.md). The commands run them when the client programs are installed and
 print the command line otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ import sqlite3
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -40,6 +41,7 @@ class BackupError(Exception):
 @dataclass
 class CheckReport:
     """What `check_sqlite_backup` found in a backup file."""
+
     revision: str | None  # the head revision (None only if there were no migrations at all)
     audit_events: int
     audit_head: str
@@ -48,11 +50,12 @@ class CheckReport:
 
 # ---- helpers ------------------------------------------------------------------------------------
 
+
 def default_backup_path(instance_path: str, suffix: str = ".db") -> Path:
     """instance/backups/congress-<UTC timestamp>.db (never an existing file)."""
     folder = Path(instance_path) / "backups"
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"congress-{stamp}{suffix}"
     n = 1
     while path.exists():
@@ -79,12 +82,14 @@ def expected_revision() -> str | None:
     """The head revision of our migrations (what alembic_version must hold)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 # ---- SQLite -------------------------------------------------------------------------------------
+
 
 def backup_sqlite(source: Path, dest: Path) -> Path:
     """Copy the live database `source` to `dest` with the online backup API.
@@ -158,26 +163,37 @@ def check_sqlite_backup(path: Path, secret_key: str) -> CheckReport:
                 raise BackupError(f"{path} is not a readable SQLite database: {err}") from None
             if ok != "ok":
                 raise BackupError(f"{path} fails the integrity check: {ok}")
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if "alembic_version" not in tables:
-                raise BackupError(f"{path} has no alembic_version table: not a congress-vote "
-                                  "database")
+                raise BackupError(
+                    f"{path} has no alembic_version table: not a congress-vote database"
+                )
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
             revision = row[0] if row else None
             want = expected_revision()
             if revision != want:
-                raise BackupError(f"{path} has schema revision {revision!r}; this version of "
-                                  f"congress-vote expects {want!r}")
-            ballots = (con.execute("SELECT count(*) FROM ballot").fetchone()[0]
-                       if "ballot" in tables else 0)
+                raise BackupError(
+                    f"{path} has schema revision {revision!r}; this version of "
+                    f"congress-vote expects {want!r}"
+                )
+            ballots = (
+                con.execute("SELECT count(*) FROM ballot").fetchone()[0]
+                if "ballot" in tables
+                else 0
+            )
         finally:
             con.close()
         report = _verify_audit_of(probe, secret_key)
         if not report.ok:
-            raise BackupError(f"the audit chain of {path} does not verify: event "
-                              f"{report.first_bad_seq}: {report.problem}")
-        return CheckReport(revision=revision, audit_events=report.events, audit_head=report.head,
-                           ballots=ballots)
+            raise BackupError(
+                f"the audit chain of {path} does not verify: event "
+                f"{report.first_bad_seq}: {report.problem}"
+            )
+        return CheckReport(
+            revision=revision, audit_events=report.events, audit_head=report.head, ballots=ballots
+        )
 
 
 def _verify_audit_of(path: Path, secret_key: str):
@@ -187,6 +203,7 @@ def _verify_audit_of(path: Path, secret_key: str):
 
     from .audit.services import verify_chain
     from .extensions import db
+
     other = Flask(__name__)
     other.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}", SECRET_KEY=secret_key)
     db.init_app(other)
@@ -223,19 +240,34 @@ def restore_sqlite(backup: Path, target: Path) -> None:
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------
 
+
 def pg_dump_command(url, dest: Path) -> list[str]:
-    return ["pg_dump", "--format=custom", "--no-owner", f"--file={dest}",
-            f"--dbname={libpq_url(url)}"]
+    return [
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        f"--file={dest}",
+        f"--dbname={libpq_url(url)}",
+    ]
 
 
 def pg_restore_command(url, backup: Path) -> list[str]:
-    return ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-            "--exit-on-error", f"--dbname={libpq_url(url)}", str(backup)]
+    return [
+        "pg_restore",
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        "--exit-on-error",
+        f"--dbname={libpq_url(url)}",
+        str(backup),
+    ]
 
 
 def shown(cmd: list[str]) -> str:
     """A command line for the terminal, with the password hidden."""
     import re
+
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", shlex.join(cmd))
 
 
@@ -249,6 +281,7 @@ def run_pg(cmd: list[str]) -> None:
 
 # ---- the commands -------------------------------------------------------------------------------
 
+
 def register_cli(app) -> None:
     import click
 
@@ -256,8 +289,11 @@ def register_cli(app) -> None:
 
     @app.cli.command("backup")
     @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--print-only", is_flag=True,
-                  help="PostgreSQL: print the pg_dump command instead of running it")
+    @click.option(
+        "--print-only",
+        is_flag=True,
+        help="PostgreSQL: print the pg_dump command instead of running it",
+    )
     def backup_cmd(path, print_only):
         """Copy the live database to PATH (default instance/backups/congress-<UTC time>.db)."""
         url = db.engine.url
@@ -270,35 +306,39 @@ def register_cli(app) -> None:
             try:
                 run_pg(cmd)
             except BackupError as err:
-                raise click.ClickException(str(err))
-            click.echo(f"Backup written: {dest} (pg_dump custom format; restore with "
-                       f"`flask --app wsgi restore {dest} --yes` or pg_restore)")
+                raise click.ClickException(str(err)) from err
+            click.echo(
+                f"Backup written: {dest} (pg_dump custom format; restore with "
+                f"`flask --app wsgi restore {dest} --yes` or pg_restore)"
+            )
             return
         source = sqlite_path(url)
         if source is None:
-            raise click.ClickException(f"cannot back up a {url.get_backend_name()} database "
-                                       "with this command")
+            raise click.ClickException(
+                f"cannot back up a {url.get_backend_name()} database with this command"
+            )
         dest = path or default_backup_path(app.instance_path)
         if dest.resolve() == source.resolve():
             raise click.ClickException("the backup cannot overwrite the database itself")
         try:
             backup_sqlite(source, dest)
         except (BackupError, sqlite3.Error) as err:
-            raise click.ClickException(f"backup failed: {err}")
+            raise click.ClickException(f"backup failed: {err}") from err
         click.echo(f"Backup written: {dest} ({dest.stat().st_size} bytes)")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--yes", is_flag=True,
-                  help="really replace the current database with the backup")
+    @click.option("--yes", is_flag=True, help="really replace the current database with the backup")
     def restore_cmd(path, yes):
         """Replace the database with the backup PATH (checked first; stop the server first)."""
         url = db.engine.url
         if url.get_backend_name() == "postgresql":
             cmd = pg_restore_command(url, path)
             if not yes:
-                click.echo("This replaces every table of the database. Stop the servers, then "
-                           "run again with --yes, or run:\n  " + shown(cmd))
+                click.echo(
+                    "This replaces every table of the database. Stop the servers, then "
+                    "run again with --yes, or run:\n  " + shown(cmd)
+                )
                 raise SystemExit(2)
             if not path.is_file():
                 raise click.ClickException(f"{path} does not exist")
@@ -307,36 +347,43 @@ def register_cli(app) -> None:
             try:
                 run_pg(cmd)
             except BackupError as err:
-                raise click.ClickException(str(err))
+                raise click.ClickException(str(err)) from err
             _report_audit_after_restore(click)
             return
         target = sqlite_path(url)
         if target is None:
-            raise click.ClickException(f"cannot restore a {url.get_backend_name()} database "
-                                       "with this command")
+            raise click.ClickException(
+                f"cannot restore a {url.get_backend_name()} database with this command"
+            )
         try:
             report = check_sqlite_backup(path, app.config["SECRET_KEY"])
         except BackupError as err:
-            raise click.ClickException(f"refused: {err}")
-        click.echo(f"Backup checked: schema {report.revision}, {report.audit_events} audit "
-                   f"events (head {report.audit_head[:16]}…), {report.ballots} ballots.")
+            raise click.ClickException(f"refused: {err}") from err
+        click.echo(
+            f"Backup checked: schema {report.revision}, {report.audit_events} audit "
+            f"events (head {report.audit_head[:16]}…), {report.ballots} ballots."
+        )
         if not yes:
-            click.echo(f"This replaces the database {target}. Stop the server, then run again "
-                       "with --yes.")
+            click.echo(
+                f"This replaces the database {target}. Stop the server, then run again with --yes."
+            )
             raise SystemExit(2)
         db.session.remove()
         db.engine.dispose()
         try:
             restore_sqlite(path, target)
         except (BackupError, sqlite3.Error) as err:
-            raise click.ClickException(f"restore failed: {err}")
+            raise click.ClickException(f"restore failed: {err}") from err
         _report_audit_after_restore(click)
 
 
 def _report_audit_after_restore(click) -> None:
     from .audit.services import verify_chain
+
     rep = verify_chain()
     if not rep.ok:
-        raise click.ClickException(f"restored, but the audit chain does not verify: event "
-                                   f"{rep.first_bad_seq}: {rep.problem}")
+        raise click.ClickException(
+            f"restored, but the audit chain does not verify: event "
+            f"{rep.first_bad_seq}: {rep.problem}"
+        )
     click.echo(f"Restored. Audit chain OK: {rep.events} events, head {rep.head}")

@@ -1,11 +1,15 @@
 """Further operator commands, one function per area."""
+
 from flask import Flask
 
 
 def register(app: Flask) -> None:
     from .counting.cli import register_cli as _counting_cli
+
     _counting_cli(app)  # recount (counting)
     from .backup import register_cli as _backup_cli
+
     _backup_cli(app)  # backup, restore (reliability)
     from .demo import register_cli as _demo_cli
+
     _demo_cli(app)  # demo (congress)

@@ -5,6 +5,7 @@ random bits — followed by one Luhn mod 32 check character, which catches every
 character and almost every swap of two neighbours. Printed in groups of four:
 `K7QM-2XHD-9RBT-W4NC-P`. Typed input is forgiving: case, spaces and dashes do not matter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ import secrets
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 N = len(ALPHABET)  # 32
-DATA_LEN = 16      # 16 x 5 bits = 80 bits
+DATA_LEN = 16  # 16 x 5 bits = 80 bits
 CODE_LEN = DATA_LEN + 1
 
 
@@ -67,7 +68,7 @@ def normalise(text: str | None) -> str | None:
 
 def format_code(code: str) -> str:
     """`K7QM2XHD9RBTW4NCP` -> `K7QM-2XHD-9RBT-W4NC-P` (for printing)."""
-    return "-".join([code[i:i + 4] for i in range(0, DATA_LEN, 4)] + [code[DATA_LEN:]])
+    return "-".join([code[i : i + 4] for i in range(0, DATA_LEN, 4)] + [code[DATA_LEN:]])
 
 
 def code_hash(code: str) -> str:

@@ -3,11 +3,21 @@
 Order (later wins): these defaults, instance/config.py, the environment (DATABASE_URL, SECRET_KEY,
 PUBLIC_BASE_URL, RATELIMIT_STORAGE_URI, CONGRESS_VOTE_ENV), then the test_config of create_app.
 """
+
 import os
 
-ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI",
-            "CONGRESS_VOTE_ENV", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST",
-            "RATELIMIT_LOGIN", "RATELIMIT_CODE_ENTRY")
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "CONGRESS_VOTE_ENV",
+    "PROXY_FIX_X_FOR",
+    "PROXY_FIX_X_PROTO",
+    "PROXY_FIX_X_HOST",
+    "RATELIMIT_LOGIN",
+    "RATELIMIT_CODE_ENTRY",
+)
 
 
 class Defaults:

@@ -18,15 +18,17 @@ as they were: the queue only decides who goes next; anything outside it (the sql
 backup) is still waited for by the busy handler. `acquire_write_queue` / `release_write_queue`
 are the same steps for code that begins a write transaction on a raw DB-API connection.
 """
+
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import MetaData, Table, event
@@ -53,7 +55,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -82,7 +84,7 @@ _holders: set[tuple[str, int]] = set()
 # Every connection with a lock-file descriptor, so that a forked child (the cards PDF's process
 # pool forks) can drop its copies: a flock belongs to the open file, which fork shares, so a
 # child that outlived its parent would otherwise keep the parent's queue taken.
-_queued: "weakref.WeakSet[QueuedConnection]" = weakref.WeakSet()
+_queued: weakref.WeakSet[QueuedConnection] = weakref.WeakSet()
 
 
 class QueuedConnection(sqlite3.Connection):
@@ -174,10 +176,9 @@ def _release(conn) -> None:
         return
     conn._wq_held = False
     _holders.discard(conn._wq_holder)
-    try:
+    # A descriptor already closed holds nothing.
+    with contextlib.suppress(OSError):
         fcntl.flock(conn._wq_fd, fcntl.LOCK_UN)
-    except OSError:  # pragma: no cover (descriptor already closed: nothing is held)
-        pass
 
 
 def write_queue_held(dbapi_connection) -> bool:
@@ -198,6 +199,7 @@ def configure_sqlite(engine: Engine) -> None:
     lock_path = _lock_path(engine.url.database)
 
     if lock_path is not None:
+
         @event.listens_for(engine, "do_connect")
         def _factory(_dialect, _record, _cargs, cparams):
             cparams.setdefault("factory", QueuedConnection)

@@ -3,6 +3,7 @@
 Services raise `ServiceError(code, message, status)`; the request is rolled back and the client
 gets `{"error": {"code", "message"}}` on /api/ or an error page (or a flashed message) elsewhere.
 """
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
@@ -26,10 +27,20 @@ class ServiceError(Exception):
         return body
 
 
-_HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large",
-               415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited",
-               500: "internal_error", 503: "storage_unavailable"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_signed_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "storage_unavailable",
+}
 
 
 def commit_or_flash(call):
@@ -38,6 +49,7 @@ def commit_or_flash(call):
     from flask import flash
 
     from .extensions import db
+
     try:
         result = call()
         db.session.commit()
@@ -49,8 +61,7 @@ def commit_or_flash(call):
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json")
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
 def json_error(status: int, code: str, message: str, **extra):
@@ -112,15 +123,22 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # noqa: BLE001  (the connection itself may be gone)
             db.session.remove()
-        app.logger.error("database unavailable on %s %s: %s", request.method, request.path,
-                         getattr(err, "orig", err))
-        message = _("The server cannot store votes right now; nothing was saved. "
-                    "Call the counting committee.")
+        app.logger.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            getattr(err, "orig", err),
+        )
+        message = _(
+            "The server cannot store votes right now; nothing was saved. "
+            "Call the counting committee."
+        )
         if wants_json():
             resp, status = json_error(503, "storage_unavailable", message)
         else:
             resp, status = render_template("error.html", status=503, message=message), 503
         from flask import make_response
+
         resp = make_response(resp, status)
         resp.headers["Retry-After"] = "30"
         return resp
@@ -131,5 +149,6 @@ def init_app(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return json_error(500, "internal_error", _("Internal error; nothing was saved."))
-        return render_template("error.html", status=500,
-                               message=_("Internal error; nothing was saved.")), 500
+        return render_template(
+            "error.html", status=500, message=_("Internal error; nothing was saved.")
+        ), 500

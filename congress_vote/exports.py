@@ -4,6 +4,7 @@ A cell starting with = + - @ (or a tab/carriage return) is a formula to Excel an
 a delegate named "=HYPERLINK(...)" must come out as text. `safe_cell` prefixes such values with
 an apostrophe (OWASP's advice for CSV injection), for CSV and XLSX alike.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,6 +31,7 @@ def csv_bytes(header: list[str], rows) -> bytes:
 
 def xlsx_bytes(header: list[str], rows, title: str = "Sheet1") -> bytes:
     from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
     ws.append(header)

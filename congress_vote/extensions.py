@@ -1,4 +1,5 @@
 """Flask extensions, created once and initialised in the factory."""
+
 from typing import TYPE_CHECKING
 
 from flask_babel import Babel

@@ -6,6 +6,7 @@ Everything else — "²", "١", "５", "1e3", 1.5, true, null, −1, 10**20 — 
 answers 422 `bad_id` naming the field, never a 500 (`int("²")` raises after `"²".isdigit()`,
 and `int("５")` quietly reads 5).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,9 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def bad_id(what: str) -> ServiceError:
-    return ServiceError("bad_id", _("%(field)s must be an id (a positive whole number).",
-                                    field=what), status=422)
+    return ServiceError(
+        "bad_id", _("%(field)s must be an id (a positive whole number).", field=what), status=422
+    )
 
 
 def id_or_none(value: Any) -> int | None:
@@ -48,8 +50,9 @@ def parse_id(value: Any, what: str) -> int:
 def parse_ids(values: Any, what: str) -> list[int]:
     """A JSON list of ids; 400 when it is not a list, 422 `bad_id` when an element is no id."""
     if not isinstance(values, list):
-        raise ServiceError("bad_request", _("%(field)s must be a list of ids.", field=what),
-                           status=400)
+        raise ServiceError(
+            "bad_request", _("%(field)s must be a list of ids.", field=what), status=400
+        )
     return [parse_id(v, what) for v in values]
 
 

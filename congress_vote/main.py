@@ -1,4 +1,5 @@
 """Home page and language switch."""
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 

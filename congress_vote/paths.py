@@ -1,6 +1,7 @@
 """Where the app's files are: inside the installed package (a wheel carries
 ``congress_vote/templates``, ``static`` and ``data``, see build_backend/congress_build.py) or,
 in a source checkout and an editable install, the top-level folders of the source tree."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ endpoint that declares nothing is refused (and a test walks every route with eve
 route cannot be forgotten. Actors are staff users signed in by cookie (Flask-Login) or by an API
 bearer token; a bearer request needs no CSRF token, a cookie session does.
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,7 +57,9 @@ def roles(*names: str):
             if STAFF not in names and not (set(names) & set(user.role_list)):
                 abort(403, _("Your role does not allow this."))
             return view(*args, **kwargs)
+
         return _mark(wrapper, frozenset(names))
+
     return deco
 
 
@@ -89,21 +92,23 @@ def current_actor():
     return actor
 
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "font-src 'self'; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
-       "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 
 
 # Secrets that travel in URL paths: a ballot token (/b/<code>, /api/v1/ballot/<code>, kiosk
 # pages) or a card code. Logs (gunicorn access log, app log, werkzeug) must never hold them: a log
 # file copied for a complaint would otherwise let anyone cast or read an unused ballot.
-_SECRET_SEGMENT = re.compile(
-    r"(/(?:b|ballot|card|kiosk|code|token)/)([^/?#\s\"']+)",
-    re.IGNORECASE)
+_SECRET_SEGMENT = re.compile(r"(/(?:b|ballot|card|kiosk|code|token)/)([^/?#\s\"']+)", re.IGNORECASE)
 # Anything shaped like one of our codes (17 characters of codes.ALPHABET, dashes allowed) or an
 # API token (token_urlsafe(32): 43 characters), wherever it appears.
-_CODE_SHAPE = re.compile(r"(?<![A-Za-z0-9_-])(?:[2-9A-HJ-NP-Z]{4}-?){4}[2-9A-HJ-NP-Z]"
-                         r"(?![A-Za-z0-9_-])|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+_CODE_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:[2-9A-HJ-NP-Z]{4}-?){4}[2-9A-HJ-NP-Z]"
+    r"(?![A-Za-z0-9_-])|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"
+)
 _QUERY = re.compile(r"\?[^\s\"']*")
 
 
@@ -133,6 +138,7 @@ class SecretMaskingFilter(logging.Filter):
 
 def _install_log_masking(app: Flask) -> None:
     from flask.logging import default_handler
+
     flt = SecretMaskingFilter()
     for logger in (app.logger, logging.getLogger("werkzeug"), logging.getLogger("gunicorn.error")):
         if not any(isinstance(f, SecretMaskingFilter) for f in logger.filters):
@@ -144,13 +150,16 @@ def _install_log_masking(app: Flask) -> None:
 def _install_proxy_fix(app: Flask) -> None:
     """Trust X-Forwarded-* from the configured number of proxies (0: none, the default)."""
     cfg = app.config
-    x_for, x_proto, x_host = (int(cfg.get(k) or 0) for k in
-                              ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"))
+    x_for, x_proto, x_host = (
+        int(cfg.get(k) or 0) for k in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")
+    )
     if x_for or x_proto or x_host:
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         # Flask's documented way to wrap its WSGI app (its typing declares a method)
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host)
+            app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=x_host
+        )
 
 
 class _IdConverter(IntegerConverter):
@@ -166,11 +175,14 @@ class _IdConverter(IntegerConverter):
 
 def security_headers(secure: bool, static: bool = False) -> list[tuple[str, str]]:
     """The headers every response carries besides the CSP."""
-    h = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-         # Ballot URLs carry the token: never send them on as a referrer.
-         ("Referrer-Policy", "no-referrer"),
-         ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
-         ("Cross-Origin-Opener-Policy", "same-origin")]
+    h = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        # Ballot URLs carry the token: never send them on as a referrer.
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
     if secure:
         h.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     if not static:
@@ -231,13 +243,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err):
-        from .errors import json_error, wants_json
         from flask import render_template
-        msg = _("The form expired or was forged (CSRF check failed). Reload the page and try "
-                "again.")
+
+        from .errors import json_error, wants_json
+
+        msg = _(
+            "The form expired or was forged (CSRF check failed). Reload the page and try again."
+        )
         if wants_json():
             return json_error(400, "csrf_failed", msg)
         return render_template("error.html", status=400, message=msg), 400
 
     from . import errors
+
     errors.init_app(app)

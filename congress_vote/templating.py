@@ -1,4 +1,5 @@
 """Template globals shared by every page."""
+
 from flask import Flask, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
@@ -15,6 +16,7 @@ def nav_congress_id() -> int | None:
         return args["cid"]
     if isinstance(args.get("pid"), int):
         from .polls.models import Poll
+
         return db.session.scalar(db.select(Poll.congress_id).where(Poll.id == args["pid"]))
     return None
 
@@ -27,6 +29,9 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals():
         actor = current_actor()
-        return {"actor": actor, "locale": str(get_locale() or "vi"),
-                "nav_cid": nav_congress_id() if actor else None,
-                "request_path": request.full_path if request else "/"}
+        return {
+            "actor": actor,
+            "locale": str(get_locale() or "vi"),
+            "nav_cid": nav_congress_id() if actor else None,
+            "request_path": request.full_path if request else "/",
+        }

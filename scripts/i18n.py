@@ -6,6 +6,7 @@ messages.po, compile it, and list the strings that still have no translation.
     .venv/bin/python scripts/i18n.py            # extract, merge, compile, report
     .venv/bin/python scripts/i18n.py --check    # exit 1 if any string is untranslated
 """
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,27 @@ POT = ROOT / "congress_vote" / "i18n" / "messages.pot"
 def extract() -> Catalog:
     pybabel = Path(sys.executable).with_name("pybabel")
     tmp = POT.with_name(f".{POT.name}.{os.getpid()}.tmp")
-    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(tmp),
-                    "congress_vote", "templates"], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(tmp),
+            "congress_vote",
+            "templates",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     os.replace(tmp, POT)
     with POT.open("rb") as f:
         return read_po(f)

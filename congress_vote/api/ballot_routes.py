@@ -6,6 +6,7 @@ CSRF-exempt, and rate limited per client so codes cannot be guessed. With the co
 kiosk_only they must come from an enrolled kiosk (X-Kiosk-Token or the kiosk cookie): 403
 kiosk_required otherwise, checked before anything else (congress/kiosks.py).
 """
+
 from typing import Any
 
 from flask import current_app
@@ -32,16 +33,26 @@ def ballot_view(poll) -> dict:
     from ..ballots.spec import poll_spec
     from ..polls.services import settings_of
     from ..rules import max_kept
+
     out: dict[str, Any]
-    out = {"poll": {"id": poll.id, "kind": poll.kind, "title": poll.title, "seats": poll.seats,
-                    "alternate_seats": poll.alternate_seats, "round": poll.round,
-                    "max_kept": max_kept(poll_spec(poll), settings_of(poll)),
-                    "setup_fingerprint": poll.setup_fingerprint}}
+    out = {
+        "poll": {
+            "id": poll.id,
+            "kind": poll.kind,
+            "title": poll.title,
+            "seats": poll.seats,
+            "alternate_seats": poll.alternate_seats,
+            "round": poll.round,
+            "max_kept": max_kept(poll_spec(poll), settings_of(poll)),
+            "setup_fingerprint": poll.setup_fingerprint,
+        }
+    }
     if poll.kind == "resolution":
         out["items"] = [{"id": i.id, "text": i.text} for i in poll.items]
     else:
-        out["candidates"] = [{"id": c.id, "full_name": c.full_name, "position": c.position}
-                             for c in poll.candidates]
+        out["candidates"] = [
+            {"id": c.id, "full_name": c.full_name, "position": c.position} for c in poll.candidates
+        ]
     return out
 
 
@@ -49,8 +60,11 @@ def ballot_view(poll) -> dict:
 @limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
-@doc("The ballot of a token (or its printed code)", response=sch.BallotView,
-     statuses=(200, 403, 404, 409, 429))
+@doc(
+    "The ballot of a token (or its printed code)",
+    response=sch.BallotView,
+    statuses=(200, 403, 404, 409, 429),
+)
 def get_ballot(token):
     require_kiosk_for_ballot(token)
     poll, _ = open_ballot(token)
@@ -61,8 +75,12 @@ def get_ballot(token):
 @limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
-@doc("Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
-     body=sch.Choice, response=sch.Receipt, statuses=(201, 400, 403, 404, 409, 422, 429))
+@doc(
+    "Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
+    body=sch.Choice,
+    response=sch.Receipt,
+    statuses=(201, 400, 403, 404, 409, 422, 429),
+)
 def post_ballot(token):
     require_kiosk_for_ballot(token)
     data = load(sch.Choice())
@@ -75,8 +93,12 @@ def post_ballot(token):
 @limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
 @public
 @csrf_exempt
-@doc("Vote by name in an open poll, unlocked by the delegate's card",
-     body=sch.NamedVote, response=sch.Receipt, statuses=(201, 400, 403, 404, 409, 422, 429))
+@doc(
+    "Vote by name in an open poll, unlocked by the delegate's card",
+    body=sch.NamedVote,
+    response=sch.Receipt,
+    statuses=(201, 400, 403, 404, 409, 422, 429),
+)
 def post_named_vote(pid):
     poll = get_poll(pid)
     require_kiosk(poll.congress_id)

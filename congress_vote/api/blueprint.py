@@ -1,4 +1,5 @@
 """The API blueprint every route module registers on (`/api/v1`)."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -1,5 +1,6 @@
 """API routes: congresses, delegates, import, attendance, check-in, cards (docs/api.md,
 "Congress, delegates, attendance")."""
+
 from __future__ import annotations
 
 from flask import request
@@ -42,8 +43,13 @@ def congresses_list():
 
 @bp.post("/congresses")
 @roles("admin")
-@doc("Create a congress", body=sch.CongressBody, response=sch.Congress, statuses=(201,),
-     tag="congress")
+@doc(
+    "Create a congress",
+    body=sch.CongressBody,
+    response=sch.Congress,
+    statuses=(201,),
+    tag="congress",
+)
 def congress_create():
     c = create_congress(_congress_data(sch.CongressBody()), actor=current_actor())
     db.session.commit()
@@ -59,12 +65,17 @@ def congress_get(cid: int):
 
 @bp.patch("/congresses/<int:cid>")
 @roles("admin")
-@doc("Change fields of a congress (those given; e.g. {kiosk_only: false})",
-     body=sch.CongressChange, response=sch.Congress, statuses=(200, 400, 404, 422),
-     tag="congress")
+@doc(
+    "Change fields of a congress (those given; e.g. {kiosk_only: false})",
+    body=sch.CongressChange,
+    response=sch.Congress,
+    statuses=(200, 400, 404, 422),
+    tag="congress",
+)
 def congress_update(cid: int):
-    c = update_congress(get_congress(cid), _congress_data(sch.CongressChange()),
-                        actor=current_actor())
+    c = update_congress(
+        get_congress(cid), _congress_data(sch.CongressChange()), actor=current_actor()
+    )
     changed = congress_dict(c)
     db.session.commit()
     return answer(sch.Congress(), changed)
@@ -72,10 +83,15 @@ def congress_update(cid: int):
 
 @bp.post("/congresses/<int:cid>/delegates/import")
 @roles("admin")
-@doc("Import the delegate list (text/csv body, or multipart `file` with CSV or XLSX); "
-     "all or nothing: 422 with `rows` lists every bad row",
-     body=_CSV_BODY, body_content="text/csv", response=sch.Imported, statuses=(201, 422),
-     tag="congress")
+@doc(
+    "Import the delegate list (text/csv body, or multipart `file` with CSV or XLSX); "
+    "all or nothing: 422 with `rows` lists every bad row",
+    body=_CSV_BODY,
+    body_content="text/csv",
+    response=sch.Imported,
+    statuses=(201, 422),
+    tag="congress",
+)
 def delegates_import(cid: int):
     c = get_congress(cid)
     upload = request.files.get("file")
@@ -83,10 +99,16 @@ def delegates_import(cid: int):
         data, name = upload.read(), upload.filename or ""
     else:
         ctype = (request.mimetype or "").lower()
-        if ctype in ("application/json", "application/x-www-form-urlencoded",
-                     "multipart/form-data"):
-            raise ServiceError("bad_request", _("Send the list as a text/csv body or as a "
-                                 "multipart field named `file`."), status=400)
+        if ctype in (
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            raise ServiceError(
+                "bad_request",
+                _("Send the list as a text/csv body or as a multipart field named `file`."),
+                status=400,
+            )
         data, name = request.get_data(), ""
     n = import_delegates(c, data, filename=name, actor=current_actor())
     db.session.commit()
@@ -95,19 +117,29 @@ def delegates_import(cid: int):
 
 @bp.get("/congresses/<int:cid>/delegates")
 @staff
-@doc("The delegates, in Vietnamese name order", response=sch.Delegate(many=True),
-     query=sch.DelegateQuery, tag="congress")
+@doc(
+    "The delegates, in Vietnamese name order",
+    response=sch.Delegate(many=True),
+    query=sch.DelegateQuery,
+    tag="congress",
+)
 def delegates_list(cid: int):
     c = get_congress(cid)
     args = load(sch.DelegateQuery(), request.args.to_dict())
-    return answer(sch.Delegate(many=True), [delegate_dict(d) for d in list_delegates(
-        c, q=args["q"][:100], status=args.get("status"))])
+    return answer(
+        sch.Delegate(many=True),
+        [delegate_dict(d) for d in list_delegates(c, q=args["q"][:100], status=args.get("status"))],
+    )
 
 
 @bp.post("/congresses/<int:cid>/delegates/<int:did>/attendance")
 @roles("registrar")
-@doc("Set a delegate's attendance (excused needs a reason)",
-     body=sch.AttendanceBody, response=sch.Delegate, tag="congress")
+@doc(
+    "Set a delegate's attendance (excused needs a reason)",
+    body=sch.AttendanceBody,
+    response=sch.Delegate,
+    tag="congress",
+)
 def delegate_attendance(cid: int, did: int):
     c = get_congress(cid)
     d = get_delegate(c, did)
@@ -119,9 +151,13 @@ def delegate_attendance(cid: int, did: int):
 
 @bp.post("/congresses/<int:cid>/checkin")
 @roles("registrar")
-@doc("Check a delegate in by the card's QR text or printed card code; 404 unknown_card or "
-     "card_of_another_congress, 422 not_a_card_code",
-     body=sch.CheckInBody, response=sch.CheckedIn, tag="congress")
+@doc(
+    "Check a delegate in by the card's QR text or printed card code; 404 unknown_card or "
+    "card_of_another_congress, 422 not_a_card_code",
+    body=sch.CheckInBody,
+    response=sch.CheckedIn,
+    tag="congress",
+)
 def checkin(cid: int):
     try:
         card = load(sch.CheckInBody())["card"]
@@ -148,14 +184,15 @@ def attendance(cid: int):
 @doc("Delegate cards with QR (A4 sheets, PDF)", produces="application/pdf", tag="congress")
 def cards_pdf(cid: int):
     from ..congress.printing import cards_pdf as render
+
     c = get_congress(cid)
     return pdf_response(render(c), f"cards-{c.id}.pdf")
 
 
 @bp.get("/congresses/<int:cid>/attendance.pdf")
 @staff
-@doc("Credentials committee attendance report (PDF)", produces="application/pdf",
-     tag="congress")
+@doc("Credentials committee attendance report (PDF)", produces="application/pdf", tag="congress")
 def attendance_pdf(cid: int):
     from ..congress.printing import attendance_pdf as render
+
     return pdf_response(render(get_congress(cid)), f"attendance-{cid}.pdf")

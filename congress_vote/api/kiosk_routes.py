@@ -1,6 +1,7 @@
 """API routes: voting kiosks of a congress — enrol, list, revoke (docs/api.md, "Kiosks";
 congress/kiosks.py).
 """
+
 from __future__ import annotations
 
 from ..congress import kiosks
@@ -15,10 +16,14 @@ from .util import doc
 
 @bp.post("/congresses/<int:cid>/kiosks")
 @roles("registrar", "counter")
-@doc("Enrol a voting device as a kiosk of the congress; its token (shown once) goes in the "
-     "X-Kiosk-Token header of its voting calls",
-     body=sch.KioskEnrolment, response=sch.EnrolledKiosk, statuses=(201, 400, 404, 422),
-     tag="congress")
+@doc(
+    "Enrol a voting device as a kiosk of the congress; its token (shown once) goes in the "
+    "X-Kiosk-Token header of its voting calls",
+    body=sch.KioskEnrolment,
+    response=sch.EnrolledKiosk,
+    statuses=(201, 400, 404, 422),
+    tag="congress",
+)
 def kiosk_enrol(cid: int):
     congress = get_congress(cid)
     label = load(sch.KioskEnrolment())["label"]
@@ -30,17 +35,23 @@ def kiosk_enrol(cid: int):
 
 @bp.get("/congresses/<int:cid>/kiosks")
 @roles("registrar", "counter")
-@doc("The kiosks of the congress (never their tokens)",
-     response=sch.Kiosk(many=True), tag="congress")
+@doc(
+    "The kiosks of the congress (never their tokens)", response=sch.Kiosk(many=True), tag="congress"
+)
 def kiosk_list(cid: int):
-    return answer(sch.Kiosk(many=True),
-                  [kiosks.kiosk_dict(k) for k in kiosks.list_kiosks(get_congress(cid))])
+    return answer(
+        sch.Kiosk(many=True), [kiosks.kiosk_dict(k) for k in kiosks.list_kiosks(get_congress(cid))]
+    )
 
 
 @bp.delete("/kiosks/<int:kid>")
 @roles("registrar", "counter")
-@doc("Revoke a kiosk: its token stops working at once", response=sch.Kiosk,
-     statuses=(200, 404), tag="congress")
+@doc(
+    "Revoke a kiosk: its token stops working at once",
+    response=sch.Kiosk,
+    statuses=(200, 404),
+    tag="congress",
+)
 def kiosk_revoke(kid: int):
     kiosk = kiosks.revoke_kiosk(kiosks.get_kiosk(kid), actor=current_actor())
     revoked = kiosks.kiosk_dict(kiosk)

@@ -2,6 +2,7 @@
 same marshmallow schemas that validate the requests and shape the answers (api/schemas/), so
 the document and the app cannot drift apart (a test also checks every API route is described).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,24 @@ from .schemas.base import Answer, Error, Raw
 from .util import doc, ok
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_STATUS_TEXT = {200: "OK", 201: "Created", 400: "Malformed request", 401: "Not signed in",
-                403: "Wrong role", 404: "Not found", 409: "Conflicts with the state",
-                413: "Body too large", 415: "Unsupported media type", 422: "Breaks a rule",
-                429: "Rate limited"}
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    400: "Malformed request",
+    401: "Not signed in",
+    403: "Wrong role",
+    404: "Not found",
+    409: "Conflicts with the state",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Breaks a rule",
+    429: "Rate limited",
+}
 
 
 class OpenApiDocument(Answer):
     """The OpenAPI 3.0 document itself (any JSON object)."""
+
     openapi = Raw()
 
 
@@ -35,13 +46,19 @@ def _schema_name(schema) -> str:
 
 
 def _error(status: int) -> dict:
-    return {"description": _STATUS_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": Error}}}
+    return {
+        "description": _STATUS_TEXT.get(status, "Error"),
+        "content": {"application/json": {"schema": Error}},
+    }
 
 
 def _operation(rule, method: str, meta: dict, access, params: list) -> dict:
-    op = {"summary": meta["summary"], "operationId": f"{rule.endpoint}_{method.lower()}",
-          "parameters": list(params), "responses": {}}
+    op = {
+        "summary": meta["summary"],
+        "operationId": f"{rule.endpoint}_{method.lower()}",
+        "parameters": list(params),
+        "responses": {},
+    }
     if meta.get("query") is not None:  # apispec expands the schema into one parameter a field
         op["parameters"].append({"in": "query", "schema": meta["query"]})
     if meta.get("tag"):
@@ -50,8 +67,10 @@ def _operation(rule, method: str, meta: dict, access, params: list) -> dict:
         op["security"] = [{"bearer": []}]
         op["x-roles"] = sorted(access or [])
     if meta["body"] is not None and method in ("POST", "PUT", "PATCH"):
-        op["requestBody"] = {"required": True,
-                             "content": {meta["body_content"]: {"schema": meta["body"]}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {meta["body_content"]: {"schema": meta["body"]}},
+        }
     for status in meta["statuses"]:
         if status >= 400:  # errors are JSON on every route, PDFs included
             op["responses"][str(status)] = _error(status)
@@ -60,17 +79,23 @@ def _operation(rule, method: str, meta: dict, access, params: list) -> dict:
             content = {"application/json": {"schema": meta["response"] or {}}}
         else:
             content = {meta["produces"]: {"schema": {"type": "string", "format": "binary"}}}
-        op["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
-                                        "content": content}
+        op["responses"][str(status)] = {
+            "description": _STATUS_TEXT.get(status, "OK"),
+            "content": content,
+        }
     for status in (400, 401, 403, 404, 409, 422, 429):
         op["responses"].setdefault(str(status), _error(status))
     return op
 
 
 def build_spec() -> dict:
-    spec = APISpec(title="congress-vote API", version="1", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
-                   servers=[{"url": "/"}])
+    spec = APISpec(
+        title="congress-vote API",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        servers=[{"url": "/"}],
+    )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict = {}
     for rule in current_app.url_map.iter_rules():
@@ -84,14 +109,22 @@ def build_spec() -> dict:
 
         def _conv(m, params=params):
             conv, name = m.group(1), m.group(2)
-            params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": "integer"} if conv == "int" else {"type": "string"}})
+            params.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"} if conv == "int" else {"type": "string"},
+                }
+            )
             return "{" + name + "}"
+
         path = _CONVERTER.sub(_conv, rule.rule)
         access = getattr(view, "__access__", None)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, meta, access,
-                                                                    params)
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                rule, method, meta, access, params
+            )
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     return spec.to_dict()

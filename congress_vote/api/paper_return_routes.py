@@ -1,5 +1,6 @@
 """API route: the paper return, `POST /api/v1/polls/{pid}/paper-returns` (docs/api.md,
 "Counting")."""
+
 from __future__ import annotations
 
 from ..counting.paper_returns import paper_return_dict, record_paper_return
@@ -16,10 +17,14 @@ from .util import doc
 @bp.post("/polls/<int:pid>/paper-returns")
 @roles("counter")
 @committee_route()
-@doc("Record the unused paper ballots collected back after the close (counter on this poll's "
-     "committee); may be corrected until the first paper entry, then frozen",
-     body=sch.PaperReturnBody, response=sch.PaperFigures,
-     statuses=(201, 400, 403, 404, 409, 422), tag="counting")
+@doc(
+    "Record the unused paper ballots collected back after the close (counter on this poll's "
+    "committee); may be corrected until the first paper entry, then frozen",
+    body=sch.PaperReturnBody,
+    response=sch.PaperFigures,
+    statuses=(201, 400, 403, 404, 409, 422),
+    tag="counting",
+)
 def api_paper_returns(pid):
     poll = get_poll(pid)
     data = load(sch.PaperReturnBody())

@@ -1,5 +1,6 @@
 """API routes: polls (docs/api.md, "Polls"): create, read, list, open, issue ballots and
 download a batch's PDF again, close, turnout."""
+
 from flask import url_for
 
 from ..ballots.batch_pdfs import batch_pdf
@@ -19,8 +20,7 @@ from .util import doc
 
 @bp.post("/congresses/<int:cid>/polls")
 @roles("admin")
-@doc("Create a poll (draft)", body=sch.PollBody, response=sch.Poll,
-     statuses=(201, 400, 404, 422))
+@doc("Create a poll (draft)", body=sch.PollBody, response=sch.Poll, statuses=(201, 400, 404, 422))
 def create_poll_route(cid):
     congress = get_congress(cid)
     poll = create_poll(congress, load(sch.PollBody()), current_actor())
@@ -30,8 +30,7 @@ def create_poll_route(cid):
 
 @bp.get("/congresses/<int:cid>/polls")
 @staff
-@doc("The congress's polls in agenda order", response=sch.Poll(many=True),
-     statuses=(200, 404))
+@doc("The congress's polls in agenda order", response=sch.Poll(many=True), statuses=(200, 404))
 def list_polls_route(cid):
     get_congress(cid)
     return answer(sch.Poll(many=True), [poll_to_dict(p) for p in polls_of(cid)])
@@ -46,8 +45,11 @@ def get_poll_route(pid):
 
 @bp.post("/polls/<int:pid>/open")
 @roles("chair")
-@doc("Open a draft poll; fixes its setup fingerprint", response=sch.Poll,
-     statuses=(200, 404, 409, 422))
+@doc(
+    "Open a draft poll; fixes its setup fingerprint",
+    response=sch.Poll,
+    statuses=(200, 404, 409, 422),
+)
 def open_poll_route(pid):
     poll = open_poll(get_poll(pid, lock=True), current_actor())
     db.session.commit()
@@ -56,8 +58,7 @@ def open_poll_route(pid):
 
 @bp.post("/polls/<int:pid>/close")
 @roles("chair")
-@doc("Close an open poll; unused ballots are voided", response=sch.Poll,
-     statuses=(200, 404, 409))
+@doc("Close an open poll; unused ballots are voided", response=sch.Poll, statuses=(200, 404, 409))
 def close_poll_route(pid):
     poll = close_poll(get_poll(pid, lock=True), current_actor())
     db.session.commit()
@@ -66,26 +67,38 @@ def close_poll_route(pid):
 
 @bp.post("/polls/<int:pid>/ballots")
 @roles("counter")
-@doc("Issue N anonymous ballots; the only time the tokens exist in plain text",
-     body=sch.BatchBody, response=sch.Batch, statuses=(201, 400, 403, 404, 409, 422))
+@doc(
+    "Issue N anonymous ballots; the only time the tokens exist in plain text",
+    body=sch.BatchBody,
+    response=sch.Batch,
+    statuses=(201, 400, 403, 404, 409, 422),
+)
 def issue_ballots_route(pid):
     from .. import codes
+
     data = load(sch.BatchBody())
     count, kind, size = data["count"], data["kind"] or "slip", data["size"] or "A4"
     poll = get_poll(pid)
     issued, _pdf = issue_batch(poll, count, current_actor(), kind=kind, size=size)
     db.session.commit()
-    batch = {"tokens": issued.codes, "codes": [codes.format_code(c) for c in issued.codes],
-             "pdf_url": url_for("polls.slips_pdf", pid=pid, fid=issued.batch.id),
-             "batch_id": issued.batch.id, "kind": kind}
+    batch = {
+        "tokens": issued.codes,
+        "codes": [codes.format_code(c) for c in issued.codes],
+        "pdf_url": url_for("polls.slips_pdf", pid=pid, fid=issued.batch.id),
+        "batch_id": issued.batch.id,
+        "kind": kind,
+    }
     return answer(sch.Batch(), batch, 201)
 
 
 @bp.get("/polls/<int:pid>/batches/<int:batch_id>.pdf")
 @roles("counter")
 @committee_route()  # it holds usable ballots: the poll's own committee only
-@doc("An issued batch's PDF (slips or paper ballots) again, until the poll closes",
-     produces="application/pdf", statuses=(200, 403, 404, 409))
+@doc(
+    "An issued batch's PDF (slips or paper ballots) again, until the poll closes",
+    produces="application/pdf",
+    statuses=(200, 403, 404, 409),
+)
 def batch_pdf_route(pid, batch_id):
     poll = get_poll(pid)
     data = batch_pdf(poll, batch_id, current_actor())
@@ -95,7 +108,8 @@ def batch_pdf_route(pid, batch_id):
 
 @bp.get("/polls/<int:pid>/turnout")
 @staff
-@doc("Live turnout: counts only, never a ballot's content", response=sch.Turnout,
-     statuses=(200, 404))
+@doc(
+    "Live turnout: counts only, never a ballot's content", response=sch.Turnout, statuses=(200, 404)
+)
 def turnout_route(pid):
     return answer(sch.Turnout(), turnout(get_poll(pid)))

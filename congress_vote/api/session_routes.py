@@ -1,4 +1,5 @@
 """Sessions (bearer tokens) and the list of staff users."""
+
 from flask import current_app
 from flask_login import current_user, logout_user
 
@@ -20,10 +21,14 @@ from .util import doc
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 @public
 @csrf_exempt
-@doc("Sign in; answers a bearer token. 401 `bad_credentials`; 429 `too_many_attempts` while "
-     "the account or the address is locked after repeated failures (time-bounded; "
-     "`retry_after` seconds)", statuses=(201, 401, 429),
-     body=sch.SessionBody, response=sch.SessionToken)
+@doc(
+    "Sign in; answers a bearer token. 401 `bad_credentials`; 429 `too_many_attempts` while "
+    "the account or the address is locked after repeated failures (time-bounded; "
+    "`retry_after` seconds)",
+    statuses=(201, 401, 429),
+    body=sch.SessionBody,
+    response=sch.SessionToken,
+)
 def create_session():
     data = load(sch.SessionBody())
     try:
@@ -33,8 +38,9 @@ def create_session():
         raise
     token = issue_api_token(user)
     db.session.commit()
-    return answer(sch.SessionToken(), {"token": token, "user_id": user.id,
-                                       "roles": user.role_list}, 201)
+    return answer(
+        sch.SessionToken(), {"token": token, "user_id": user.id, "roles": user.role_list}, 201
+    )
 
 
 @bp.get("/users")
@@ -46,8 +52,10 @@ def users():
 
 @bp.delete("/session")
 @staff
-@doc("Sign out: ends the bearer token of the request (or the cookie's staff session)",
-     response=sch.SignedOut)
+@doc(
+    "Sign out: ends the bearer token of the request (or the cookie's staff session)",
+    response=sch.SignedOut,
+)
 def end_session():
     actor = current_actor()
     token = bearer_token()
@@ -55,8 +63,11 @@ def end_session():
         sessions.revoke_bearer(token)
     else:
         sessions.end_current_session()
-    record("auth.logout", actor=actor, data={"user_id": actor.id,
-                                             "via": "token" if token is not None else "cookie"})
+    record(
+        "auth.logout",
+        actor=actor,
+        data={"user_id": actor.id, "via": "token" if token is not None else "cookie"},
+    )
     db.session.commit()
     if token is None and current_user.is_authenticated:
         logout_user()

@@ -1,5 +1,6 @@
 """Helpers for API handlers: documented routes, JSON bodies, JSON answers. The shapes of the
 bodies and answers are the marshmallow schemas of api/schemas/ (`load`, `answer`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,19 +16,34 @@ from ..errors import ServiceError
 SchemaRef = type[Schema] | Schema | dict[str, Any]
 
 
-def doc(summary: str, body: SchemaRef | None = None, response: SchemaRef | None = None,
-        statuses: tuple[int, ...] = (200,), body_content: str = "application/json",
-        produces: str = "application/json", tag: str | None = None,
-        query: type[Schema] | None = None):
+def doc(
+    summary: str,
+    body: SchemaRef | None = None,
+    response: SchemaRef | None = None,
+    statuses: tuple[int, ...] = (200,),
+    body_content: str = "application/json",
+    produces: str = "application/json",
+    tag: str | None = None,
+    query: type[Schema] | None = None,
+):
     """Attach the OpenAPI description of a route. Every /api/ route must carry one. `body` and
     `response` are schemas of api/schemas/ (a class, or an instance with many=True for a list);
     a non-JSON body (a CSV upload) is described by a plain OpenAPI schema dict; `query` is the
     schema of the query string."""
+
     def deco(view):
-        view.__openapi__ = {"summary": summary, "body": body, "response": response,
-                            "statuses": statuses, "body_content": body_content,
-                            "produces": produces, "tag": tag, "query": query}
+        view.__openapi__ = {
+            "summary": summary,
+            "body": body,
+            "response": response,
+            "statuses": statuses,
+            "body_content": body_content,
+            "produces": produces,
+            "tag": tag,
+            "query": query,
+        }
         return view
+
     return deco
 
 
@@ -35,9 +51,9 @@ def json_body() -> dict:
     """The request's JSON object, or a 400 naming what is wrong (never a 500); its fields are
     checked by a schema (api/schemas/base.py `load`)."""
     if not request.is_json:
-        raise ServiceError("bad_request",
-                           _("Send a JSON object with Content-Type: application/json."),
-                           status=400)
+        raise ServiceError(
+            "bad_request", _("Send a JSON object with Content-Type: application/json."), status=400
+        )
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ServiceError("bad_request", _("The body must be a JSON object."), status=400)

@@ -1,4 +1,5 @@
 """The append-only, hash-chained audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,7 @@ GENESIS = "0" * 64
 class AuditEvent(Model):
     """One state change. `hash` = SHA-256 over the event's canonical form and `prev_hash`,
     so changing, removing or reordering any event breaks every hash after it."""
+
     __tablename__ = "audit_event"
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -29,6 +31,7 @@ class AuditEvent(Model):
 
 class AuditHead(Model):
     """A single row naming the last event; its row lock serialises appends on PostgreSQL."""
+
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -1,4 +1,5 @@
 """The audit log page: verify the chain, browse, export as JSON lines."""
+
 from flask import Blueprint, Response, render_template
 from sqlalchemy import select
 
@@ -21,5 +22,8 @@ def index():
 @bp.get("/export.jsonl")
 @roles("admin", "counter", "chair", "observer")
 def export():
-    return Response("".join(export_jsonl()), mimetype="application/x-ndjson",
-                    headers={"Content-Disposition": "attachment; filename=audit.jsonl"})
+    return Response(
+        "".join(export_jsonl()),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": "attachment; filename=audit.jsonl"},
+    )

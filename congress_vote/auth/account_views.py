@@ -1,6 +1,7 @@
 """Account pages: one's own password (/account), and the administrator's page of a user
 (/users/<id>): name, title, roles, password reset, deactivation, revocation of sessions and
 tokens. Registered on the auth blueprint (auth/views.py)."""
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -33,14 +34,16 @@ def account():
     user = current_actor()
     form = ChangePasswordForm()
     if form.validate_on_submit():
+
         def change():
-            accounts.change_own_password(user, form.current_password.data,
-                                         form.new_password.data)
+            accounts.change_own_password(user, form.current_password.data, form.new_password.data)
             _stay_signed_in(user)
+
         done, _ignored = commit_or_flash(change)
         if done:
-            flash(_("Password changed. Every other session and API token of yours has ended."),
-                  "ok")
+            flash(
+                _("Password changed. Every other session and API token of yours has ended."), "ok"
+            )
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", user=user, form=form)
 
@@ -52,14 +55,21 @@ def user_page(user_id: int):
     # On a POST the submitted values win over these.
     form = ProfileForm(full_name=user.full_name, title=user.title, roles=user.role_list)
     if form.validate_on_submit():
-        done, _ignored = commit_or_flash(lambda: accounts.update_user(
-            user, {"full_name": form.full_name.data or "", "title": form.title.data or "",
-                   "roles": form.roles.data}, actor=current_actor()))
+        done, _ignored = commit_or_flash(
+            lambda: accounts.update_user(
+                user,
+                {
+                    "full_name": form.full_name.data or "",
+                    "title": form.title.data or "",
+                    "roles": form.roles.data,
+                },
+                actor=current_actor(),
+            )
+        )
         if done:
             flash(_("User saved."), "ok")
             return redirect(url_for("auth.user_page", user_id=user.id))
-    return render_template("auth/user.html", user=user, form=form,
-                           reset_form=ResetPasswordForm())
+    return render_template("auth/user.html", user=user, form=form, reset_form=ResetPasswordForm())
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -70,9 +80,11 @@ def reset_password(user_id: int):
     if not form.validate_on_submit():
         flash(_("The password must have at least 8 characters."), "error")
     else:
+
         def reset():
             accounts.reset_password(user, form.password.data, actor=current_actor())
             _stay_signed_in(user)
+
         if commit_or_flash(reset)[0]:
             flash(_("Password reset. Every session and API token of the user has ended."), "ok")
     return redirect(url_for("auth.user_page", user_id=user.id))
@@ -83,8 +95,13 @@ def reset_password(user_id: int):
 def deactivate(user_id: int):
     user = _user_or_404(user_id)
     if commit_or_flash(lambda: accounts.set_active(user, False, actor=current_actor()))[0]:
-        flash(_("User deactivated: they cannot sign in, and every session and API token of "
-                "theirs has ended. Kiosks they enrolled keep working."), "ok")
+        flash(
+            _(
+                "User deactivated: they cannot sign in, and every session and API token of "
+                "theirs has ended. Kiosks they enrolled keep working."
+            ),
+            "ok",
+        )
     return redirect(url_for("auth.user_page", user_id=user.id))
 
 
@@ -105,6 +122,7 @@ def revoke_tokens(user_id: int):
     def revoke():
         accounts.revoke_tokens(user, actor=current_actor())
         _stay_signed_in(user)
+
     if commit_or_flash(revoke)[0]:
         flash(_("Every session and API token of the user has ended."), "ok")
     return redirect(url_for("auth.user_page", user_id=user.id))

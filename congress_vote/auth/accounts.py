@@ -1,6 +1,7 @@
 """Account management: sign-in with the throttle, password changes, deactivation, revocation,
 a user's name and title. One implementation for the pages and the API; the caller commits.
 Audit data never holds a password or a token."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -34,8 +35,14 @@ def get_user(user_id: int) -> User:
 
 
 def user_dict(user: User) -> dict:
-    return {"id": user.id, "username": user.username, "full_name": user.full_name,
-            "title": user.title, "roles": user.role_list, "active": user.active}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "title": user.title,
+        "roles": user.role_list,
+        "active": user.active,
+    }
 
 
 def change_own_password(user: User, current: str, new: str) -> dict:
@@ -58,12 +65,14 @@ def reset_password(user: User, new: str, actor: User) -> dict:
 def set_active(user: User, active: bool, actor: User) -> dict:
     """Deactivate (no sign-in, every session and token ends; kiosks stay) or reactivate."""
     if not active and user.id == getattr(actor, "id", None):
-        raise ServiceError("own_account", _("You cannot deactivate your own account."),
-                           status=409)
+        raise ServiceError("own_account", _("You cannot deactivate your own account."), status=409)
     user.active = active
     ended = end_everything(user.id) if not active else {"sessions": 0, "tokens": 0}
-    record("user.deactivated" if not active else "user.activated", actor=actor,
-           data={"user_id": user.id, **_ended(ended)})
+    record(
+        "user.deactivated" if not active else "user.activated",
+        actor=actor,
+        data={"user_id": user.id, **_ended(ended)},
+    )
     return ended
 
 
@@ -81,20 +90,26 @@ def update_user(user: User, data: dict, actor: User) -> User:
         if data.get(name) is not None:
             value = data[name]
             if not isinstance(value, str) or len(value.strip()) > 200:
-                raise ServiceError("bad_request", _("%(field)s must be a text of at most 200 "
-                                                    "characters.", field=name), status=400)
+                raise ServiceError(
+                    "bad_request",
+                    _("%(field)s must be a text of at most 200 characters.", field=name),
+                    status=400,
+                )
             if value.strip() != getattr(user, name):
                 setattr(user, name, value.strip())
                 changed[name] = value.strip()
     if data.get("roles") is not None:
-        if not isinstance(data["roles"], list) or not all(isinstance(r, str)
-                                                          for r in data["roles"]):
-            raise ServiceError("bad_request", _("roles must be a list of role names."),
-                               status=400)
+        if not isinstance(data["roles"], list) or not all(
+            isinstance(r, str) for r in data["roles"]
+        ):
+            raise ServiceError("bad_request", _("roles must be a list of role names."), status=400)
         roles = normalise_roles(data["roles"])
         if user.id == getattr(actor, "id", None) and "admin" not in roles.split(","):
-            raise ServiceError("own_account", _("You cannot take the administrator role from "
-                                                "your own account."), status=409)
+            raise ServiceError(
+                "own_account",
+                _("You cannot take the administrator role from your own account."),
+                status=409,
+            )
         if roles != user.roles:
             user.roles = roles
             changed["roles"] = user.role_list

@@ -1,6 +1,7 @@
 """The session cookie is `Secure` whenever the request came over https (behind the TLS proxy:
 request.is_secure after ProxyFix trusts X-Forwarded-Proto), besides SESSION_COOKIE_SECURE;
 HttpOnly and SameSite come from the configuration (True, Lax)."""
+
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request

@@ -4,6 +4,7 @@ long-lived cookie naming that account (an HMAC of the username, not the name). A
 admin's password from elsewhere cannot keep the real admin out of their own browser; the
 address limit still applies. A copied device cookie gives no access by itself: the password is
 still checked."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,13 @@ def is_known(username: str) -> bool:
 def remember(response, username: str) -> None:
     """Mark this browser as a known device of the account (after a right password)."""
     tag = _tag(username)
-    tags = [tag] + [t for t in _known() if t != tag][:MAX_ACCOUNTS - 1]
+    tags = [tag] + [t for t in _known() if t != tag][: MAX_ACCOUNTS - 1]
     secure = bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
-    response.set_cookie(COOKIE, _serializer().dumps(tags), max_age=MAX_AGE, httponly=True,
-                        secure=secure, samesite="Lax")
+    response.set_cookie(
+        COOKIE,
+        _serializer().dumps(tags),
+        max_age=MAX_AGE,
+        httponly=True,
+        secure=secure,
+        samesite="Lax",
+    )

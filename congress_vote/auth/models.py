@@ -1,4 +1,5 @@
 """Staff users and their API tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,6 +14,7 @@ from ..extensions import Model
 
 class User(UserMixin, Model):
     """A staff account. `roles` is a comma-separated subset of auth.roles.ROLES."""
+
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +45,7 @@ class User(UserMixin, Model):
 
 class ApiToken(Model):
     """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
+
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +61,7 @@ class StaffSession(Model):
     """A signed-in browser. The signed session cookie carries a random id; only its SHA-256 is
     stored. A cookie whose id has no row (signed out, password changed, user deactivated) is
     anonymous, so a copied cookie dies with the session it was copied from."""
+
     __tablename__ = "staff_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +74,7 @@ class StaffSession(Model):
 class LoginThrottle(Model):
     """Failed sign-ins counted per account and per address, shared by every worker. `key` is
     "acct:" or "addr:" and the SHA-256 of the username or address (never what was typed)."""
+
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(72), primary_key=True)

@@ -1,4 +1,5 @@
 """The staff roles, and how an API token is stored (its SHA-256, never the token)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Staff accounts: creation, password checks, API tokens."""
+
 from __future__ import annotations
 
 import secrets
@@ -35,15 +36,22 @@ def normalise_roles(roles) -> str:
     roles = [r.strip() for r in roles if r and r.strip()]
     bad = [r for r in roles if r not in ROLES]
     if bad:
-        raise ServiceError("unknown_role", _("Unknown role(s): %(bad)s. Roles: %(roles)s.",
-                                             bad=", ".join(bad), roles=", ".join(ROLES)))
+        raise ServiceError(
+            "unknown_role",
+            _(
+                "Unknown role(s): %(bad)s. Roles: %(roles)s.",
+                bad=", ".join(bad),
+                roles=", ".join(ROLES),
+            ),
+        )
     if not roles:
         raise ServiceError("no_role", _("A user needs at least one role."))
     return ",".join(r for r in ROLES if r in roles)
 
 
-def create_user(username: str, password: str, roles, full_name: str = "", actor=None,
-                title: str = "") -> User:
+def create_user(
+    username: str, password: str, roles, full_name: str = "", actor=None, title: str = ""
+) -> User:
     """Create a staff user; the password is stored as an Argon2id hash only."""
     username = (username or "").strip()
     if not username or len(username) > 80:
@@ -51,18 +59,27 @@ def create_user(username: str, password: str, roles, full_name: str = "", actor=
     if len(password or "") < 8:
         raise ServiceError("weak_password", _("The password must have at least 8 characters."))
     if len((full_name or "").strip()) > 200 or len((title or "").strip()) > 200:
-        raise ServiceError("bad_request", _("A full name or title has at most 200 characters."),
-                           status=400)
+        raise ServiceError(
+            "bad_request", _("A full name or title has at most 200 characters."), status=400
+        )
     if db.session.scalar(select(User).where(User.username == username)):
-        raise ServiceError("username_taken", _("The username “%(name)s” is taken.", name=username),
-                           status=409)
-    user = User(username=username, password_hash=_hasher().hash(password),
-                roles=normalise_roles(roles), full_name=(full_name or "").strip(),
-                title=(title or "").strip())
+        raise ServiceError(
+            "username_taken", _("The username “%(name)s” is taken.", name=username), status=409
+        )
+    user = User(
+        username=username,
+        password_hash=_hasher().hash(password),
+        roles=normalise_roles(roles),
+        full_name=(full_name or "").strip(),
+        title=(title or "").strip(),
+    )
     db.session.add(user)
     db.session.flush()
-    record("user.created", actor=actor, data={"user_id": user.id, "username": username,
-                                              "roles": user.role_list})
+    record(
+        "user.created",
+        actor=actor,
+        data={"user_id": user.id, "username": username, "roles": user.role_list},
+    )
     return user
 
 
@@ -102,16 +119,23 @@ def issue_api_token(user: User) -> str:
     """A new bearer token; the plain token is returned once and only its hash is stored."""
     token = secrets.token_urlsafe(32)
     hours = current_app.config["API_TOKEN_LIFETIME_HOURS"]
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token),
-                            expires_at=utcnow() + timedelta(hours=hours)))
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
     return token
 
 
 def user_for_api_token(token: str) -> User | None:
     # One statement for the token and its user (this runs on every bearer request).
-    row = db.session.execute(select(ApiToken.expires_at, User)
-                             .join(User, User.id == ApiToken.user_id)
-                             .where(ApiToken.token_hash == token_hash(token))).first()
+    row = db.session.execute(
+        select(ApiToken.expires_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(token))
+    ).first()
     if row is None or row[0] < utcnow() or not row[1].active:
         return None
     return row[1]

@@ -5,6 +5,7 @@ table keeps only its SHA-256. A cookie is a signed-in user only while that row e
 signing out, a password change or a deactivation makes every copy of the cookie anonymous.
 Kiosks are not touched here: an enrolled kiosk belongs to the congress, not to its enroller.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -47,8 +48,9 @@ def end_everything(user_id: int) -> dict:
 
 
 def revoke_bearer(token: str) -> int:
-    return rowcount(db.session.execute(
-        delete(ApiToken).where(ApiToken.token_hash == token_hash(token))))
+    return rowcount(
+        db.session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    )
 
 
 def user_for_session(user_id: str) -> User | None:
@@ -57,9 +59,11 @@ def user_for_session(user_id: str) -> User | None:
     sid = session.get(SESSION_KEY)
     if not isinstance(sid, str) or not user_id.isdigit():
         return None
-    row = db.session.execute(select(StaffSession.id, StaffSession.last_seen_at, User)
-                             .join(User, User.id == StaffSession.user_id)
-                             .where(StaffSession.token_hash == token_hash(sid))).first()
+    row = db.session.execute(
+        select(StaffSession.id, StaffSession.last_seen_at, User)
+        .join(User, User.id == StaffSession.user_id)
+        .where(StaffSession.token_hash == token_hash(sid))
+    ).first()
     if row is None or row[2].id != int(user_id) or not row[2].active:
         return None
     now = utcnow()
@@ -73,8 +77,11 @@ def user_for_session(user_id: str) -> User | None:
 def prune(user_id: int) -> None:
     """Forget the user's sessions idle longer than the lifetime (called at sign-in)."""
     cutoff = utcnow() - current_app.permanent_session_lifetime
-    db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id,
-                                                  StaffSession.last_seen_at < cutoff))
+    db.session.execute(
+        delete(StaffSession).where(
+            StaffSession.user_id == user_id, StaffSession.last_seen_at < cutoff
+        )
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -87,8 +94,11 @@ def init_app(app: Flask) -> None:
         # teardown of the app context would), then last_seen_at goes in its own transaction.
         try:
             db.session.rollback()
-            db.session.execute(update(StaffSession).where(StaffSession.id == session_id)
-                               .values(last_seen_at=utcnow()))
+            db.session.execute(
+                update(StaffSession)
+                .where(StaffSession.id == session_id)
+                .values(last_seen_at=utcnow())
+            )
             db.session.commit()
         except Exception:  # a missed "last seen" must not turn an answer into an error
             db.session.rollback()

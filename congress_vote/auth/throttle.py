@@ -10,6 +10,7 @@ before (auth/devices.py), so the real user keeps their way in. While a key is lo
 is checked, the right one included. A success clears the account's count. Keys are SHA-256
 digests: nothing typed is stored.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,10 @@ def _key(kind: str, value: str) -> str:
 
 def _keys(username: str, address: str | None) -> list[tuple[str, int]]:
     cfg = current_app.config
-    return [(_key("acct", (username or "").strip().lower()), cfg["LOGIN_ACCOUNT_FREE_FAILURES"]),
-            (_key("addr", address or "-"), cfg["LOGIN_ADDRESS_FREE_FAILURES"])]
+    return [
+        (_key("acct", (username or "").strip().lower()), cfg["LOGIN_ACCOUNT_FREE_FAILURES"]),
+        (_key("addr", address or "-"), cfg["LOGIN_ADDRESS_FREE_FAILURES"]),
+    ]
 
 
 def client_address() -> str:
@@ -56,16 +59,25 @@ def check(username: str, address: str) -> None:
     if devices.is_known(username):
         keys = keys[1:]  # the account's own browser: only the address limit applies
     now = utcnow()
-    until = db.session.scalar(select(LoginThrottle.locked_until).where(
-        LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
-        .order_by(LoginThrottle.locked_until.desc()).limit(1))
+    until = db.session.scalar(
+        select(LoginThrottle.locked_until)
+        .where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)
+        .order_by(LoginThrottle.locked_until.desc())
+        .limit(1)
+    )
     if until is not None:
         seconds = max(1, math.ceil((until - now).total_seconds()))
         minutes = math.ceil(seconds / 60)
-        raise ServiceError("too_many_attempts", ngettext(
-            "Too many failed sign-in attempts. Try again in %(num)d minute.",
-            "Too many failed sign-in attempts. Try again in %(num)d minutes.", minutes),
-            status=429, retry_after=seconds)
+        raise ServiceError(
+            "too_many_attempts",
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(num)d minute.",
+                "Too many failed sign-in attempts. Try again in %(num)d minutes.",
+                minutes,
+            ),
+            status=429,
+            retry_after=seconds,
+        )
 
 
 def note_failure(username: str, address: str) -> None:
@@ -81,18 +93,29 @@ def note_failure(username: str, address: str) -> None:
     for key, free in _keys(username, address):
         # One statement, so two workers counting the same key at once both count.
         row = insert(table).values(key=key, failures=1, last_failed_at=now)
-        stmt = row.on_conflict_do_update(index_elements=[table.c.key], set_={
-            "failures": case((table.c.last_failed_at < window_start, 1),
-                             else_=table.c.failures + 1),
-            "last_failed_at": now}).returning(table.c.failures)
+        stmt = row.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case(
+                    (table.c.last_failed_at < window_start, 1), else_=table.c.failures + 1
+                ),
+                "last_failed_at": now,
+            },
+        ).returning(table.c.failures)
         failures = db.session.execute(stmt).scalar_one()
         if failures > free:
-            delay = min(cfg["LOGIN_LOCK_BASE_SECONDS"] * 2 ** min(failures - free - 1, 20),
-                        cfg["LOGIN_LOCK_MAX_SECONDS"])
-            db.session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
-                               .values(locked_until=now + timedelta(seconds=delay)))
-            record("auth.login_locked", data={"scope": key[:4], "failures": failures,
-                                              "seconds": delay})
+            delay = min(
+                cfg["LOGIN_LOCK_BASE_SECONDS"] * 2 ** min(failures - free - 1, 20),
+                cfg["LOGIN_LOCK_MAX_SECONDS"],
+            )
+            db.session.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.key == key)
+                .values(locked_until=now + timedelta(seconds=delay))
+            )
+            record(
+                "auth.login_locked", data={"scope": key[:4], "failures": failures, "seconds": delay}
+            )
 
 
 def note_success(username: str) -> None:

@@ -1,4 +1,5 @@
 """Staff sign-in and user administration."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
@@ -67,10 +68,16 @@ def logout():
 def users():
     form = UserForm()
     if form.validate_on_submit():
-        done, _ignored = commit_or_flash(lambda: create_user(
-            form.username.data, form.password.data, form.roles.data,
-            full_name=form.full_name.data or "", actor=current_actor(),
-            title=form.title.data or ""))
+        done, _ignored = commit_or_flash(
+            lambda: create_user(
+                form.username.data,
+                form.password.data,
+                form.roles.data,
+                full_name=form.full_name.data or "",
+                actor=current_actor(),
+                title=form.title.data or "",
+            )
+        )
         if done:
             flash(_("User created."), "ok")
             return redirect(url_for("auth.users"))

@@ -11,6 +11,7 @@ transaction (`drop_poll_pdfs`): after the close the download answers 409, and un
 void anyway. Downloads are for the poll's counting committee (the routes' committee guard) and
 are audited (`ballots.pdf_downloaded`).
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def _key(batch_id: int, secret: str | bytes | None = None) -> bytes:
     secret = current_app.config["SECRET_KEY"] if secret is None else secret
     if isinstance(secret, str):
         secret = secret.encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_CONTEXT,
-                info=b"batch:%d" % batch_id).derive(secret)
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=_CONTEXT, info=b"batch:%d" % batch_id
+    ).derive(secret)
 
 
 def _aad(poll_id: int, batch_id: int) -> bytes:
@@ -55,19 +57,27 @@ def seal(poll_id: int, batch_id: int, pdf: bytes, secret=None) -> bytes:
 def unseal(poll_id: int, batch_id: int, sealed: bytes, secret=None) -> bytes:
     """The PDF; 409 `batch_pdf_unreadable` when this server's SECRET_KEY does not open it."""
     try:
-        return AESGCM(_key(batch_id, secret)).decrypt(sealed[:_NONCE], sealed[_NONCE:],
-                                                      _aad(poll_id, batch_id))
+        return AESGCM(_key(batch_id, secret)).decrypt(
+            sealed[:_NONCE], sealed[_NONCE:], _aad(poll_id, batch_id)
+        )
     except (InvalidTag, ValueError):
-        raise ServiceError("batch_pdf_unreadable", _(
-            "The stored PDF of this batch cannot be opened with this server's secret key (was "
-            "SECRET_KEY changed?)."),
-            status=409) from None
+        raise ServiceError(
+            "batch_pdf_unreadable",
+            _(
+                "The stored PDF of this batch cannot be opened with this server's secret key (was "
+                "SECRET_KEY changed?)."
+            ),
+            status=409,
+        ) from None
 
 
 def keep_batch_pdf(batch: IssueBatch, pdf: bytes) -> None:
     """Store the batch's PDF, sealed, in the issuing transaction."""
-    db.session.add(BatchPdf(batch_id=batch.id, poll_id=batch.poll_id,
-                            sealed=seal(batch.poll_id, batch.id, pdf)))
+    db.session.add(
+        BatchPdf(
+            batch_id=batch.id, poll_id=batch.poll_id, sealed=seal(batch.poll_id, batch.id, pdf)
+        )
+    )
     db.session.flush()
 
 
@@ -79,15 +89,21 @@ def batch_pdf(poll: Poll, batch_id, actor) -> bytes:
     is audited)."""
     row = db.session.get(BatchPdf, batch_id) if isinstance(batch_id, int) else None
     if poll.status not in ACCEPTS_BALLOTS:
-        raise ServiceError("poll_not_open", _("The poll is closed: the PDFs of its ballots were "
-                                              "deleted with the close."), status=409)
+        raise ServiceError(
+            "poll_not_open",
+            _("The poll is closed: the PDFs of its ballots were deleted with the close."),
+            status=409,
+        )
     if row is None or row.poll_id != poll.id:
-        raise ServiceError("unknown_batch", _("No such batch of ballots in this poll."),
-                           status=404)
+        raise ServiceError("unknown_batch", _("No such batch of ballots in this poll."), status=404)
     pdf = unseal(poll.id, row.batch_id, row.sealed)
     kind = db.session.scalar(select(IssueBatch.kind).where(IssueBatch.id == row.batch_id))
-    record("ballots.pdf_downloaded", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "batch_id": row.batch_id, "kind": kind})
+    record(
+        "ballots.pdf_downloaded",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={"poll_id": poll.id, "batch_id": row.batch_id, "kind": kind},
+    )
     return pdf
 
 
@@ -98,6 +114,11 @@ def drop_poll_pdfs(poll_id: int) -> int:
 
 def kept_batches(poll_id: int) -> list[IssueBatch]:
     """The poll's batches whose PDF is still kept (the poll page's download links)."""
-    return list(db.session.scalars(
-        select(IssueBatch).join(BatchPdf, BatchPdf.batch_id == IssueBatch.id)
-        .where(BatchPdf.poll_id == poll_id).order_by(IssueBatch.id)))
+    return list(
+        db.session.scalars(
+            select(IssueBatch)
+            .join(BatchPdf, BatchPdf.batch_id == IssueBatch.id)
+            .where(BatchPdf.poll_id == poll_id)
+            .order_by(IssueBatch.id)
+        )
+    )

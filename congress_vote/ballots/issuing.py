@@ -5,6 +5,7 @@ Never more ballots are issued for a poll than voters present minus those already
 poll row is locked for the check, so two counters issuing at once cannot overshoot); a batch's
 token rows are inserted in random order (no print order kept).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -33,6 +34,7 @@ MAX_BATCH = 5000
 @dataclass
 class IssuedBatch:
     """An issuance: the stored batch and the plain codes (normalised), which exist only here."""
+
     batch: IssueBatch
     codes: list[str]
 
@@ -43,9 +45,14 @@ def _err(code: str, message: str, status: int) -> ServiceError:
 
 def issued_count(poll: Poll) -> int:
     """Ballots issued for the poll and not voided."""
-    return db.session.scalar(select(func.count()).select_from(BallotToken)
-                             .where(BallotToken.poll_id == poll.id,
-                                    BallotToken.state != "void")) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(BallotToken)
+            .where(BallotToken.poll_id == poll.id, BallotToken.state != "void")
+        )
+        or 0
+    )
 
 
 def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
@@ -68,34 +75,60 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
     poll = db.session.scalars(select(Poll).where(Poll.id == poll.id).with_for_update()).one()
     require_status(poll, PollStatus.OPEN)
     if poll.secrecy != "secret":
-        raise _err("poll_not_secret", _("This is an open (named) poll: delegates vote with their "
-                     "cards, no ballots are issued."), 409)
+        raise _err(
+            "poll_not_secret",
+            _(
+                "This is an open (named) poll: delegates vote with their "
+                "cards, no ballots are issued."
+            ),
+            409,
+        )
     figures = attendance(db.session.get_one(Congress, poll.congress_id))
     present = int(figures.get("voters_present") or 0)
     already = issued_count(poll)
     if already + count > present:
-        raise _err("too_many_ballots",
-                   _("%(count)s more ballots would exceed the voters present (%(present)s); "
-                     "%(already)s are issued already, so at most %(left)s more.",
-                     count=count, present=present, already=already,
-                     left=max(present - already, 0)), 409)
-    batch = IssueBatch(poll_id=poll.id, count=count, kind=kind,
-                       issued_by=getattr(actor, "id", None))
+        raise _err(
+            "too_many_ballots",
+            _(
+                "%(count)s more ballots would exceed the voters present (%(present)s); "
+                "%(already)s are issued already, so at most %(left)s more.",
+                count=count,
+                present=present,
+                already=already,
+                left=max(present - already, 0),
+            ),
+            409,
+        )
+    batch = IssueBatch(
+        poll_id=poll.id, count=count, kind=kind, issued_by=getattr(actor, "id", None)
+    )
     db.session.add(batch)
     db.session.flush()
     plain = [codes.new_code() for _ in range(count)]
-    rows = [{"token_hash": codes.code_hash(c), "poll_id": poll.id, "batch_id": batch.id,
-             "state": "unused"} for c in plain]
+    rows = [
+        {
+            "token_hash": codes.code_hash(c),
+            "poll_id": poll.id,
+            "batch_id": batch.id,
+            "state": "unused",
+        }
+        for c in plain
+    ]
     # Stored in random order, never in the print order of `plain` (the slips' order).
     secrets.SystemRandom().shuffle(rows)
     db.session.execute(insert(BallotToken), rows)
-    record("ballots.issued", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "batch_id": batch.id, "count": count, "kind": kind})
+    record(
+        "ballots.issued",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={"poll_id": poll.id, "batch_id": batch.id, "count": count, "kind": kind},
+    )
     return IssuedBatch(batch, plain)
 
 
-def issue_batch(poll: Poll, count, actor, kind: str = "slip",
-                size: str = "A4") -> tuple[IssuedBatch, bytes]:
+def issue_batch(
+    poll: Poll, count, actor, kind: str = "slip", size: str = "A4"
+) -> tuple[IssuedBatch, bytes]:
     """Issue `count` ballots and render their PDF: QR slips, or full paper ballots (`size` A4
     or A5). The PDF is kept sealed in the database until the poll closes (batch_pdfs), so it can
     be downloaded again. Rendered before the caller commits: if rendering fails, nothing is

@@ -7,9 +7,10 @@ so ids do not reveal the order of voting) and it has no timestamp. A `ballot` ro
 that joins to a token, batch, kiosk, user or time: the token is consumed by its own conditional
 UPDATE in the transaction that inserts the ballot, and the receipt is random (not derived from the
 token). Token rows keep no print order: their key is the SHA-256 of the token, a batch's rows are
-inserted in random order and on SQLite the table has no hidden sequential rowid. Named (open) votes live in their
-own table, `named_vote`, which is the only one that names a delegate.
+inserted in random order and on SQLite the table has no hidden sequential rowid. Named (open)
+votes live in their own table, `named_vote`, which is the only one that names a delegate.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,6 +24,7 @@ from ..extensions import Model
 
 class IssueBatch(Model):
     """One issuance of N ballots (slips or full paper ballots) by a counter."""
+
     __tablename__ = "issue_batch"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +37,7 @@ class IssueBatch(Model):
 
 class BallotToken(Model):
     """An issued ballot. Consumed exactly once by a conditional UPDATE ... WHERE state='unused'."""
+
     __tablename__ = "ballot_token"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -56,6 +59,7 @@ class Ballot(Model):
 
     `choice` is canonical JSON: {"kept": [ids]} or {"answers": {item_id: answer}}.
     """
+
     __tablename__ = "ballot"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, not sequential
@@ -76,6 +80,7 @@ class Ballot(Model):
 
 class NamedVote(Model):
     """A vote in an open (named) poll, unlocked by the delegate's card: one per delegate."""
+
     __tablename__ = "named_vote"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,7 +90,9 @@ class NamedVote(Model):
     receipt: Mapped[str] = mapped_column(String(20))
     cast_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (UniqueConstraint("poll_id", "delegate_id", name="uq_named_vote_poll_delegate"),)
+    __table_args__ = (
+        UniqueConstraint("poll_id", "delegate_id", name="uq_named_vote_poll_delegate"),
+    )
 
 
 class PaperEntry(Model):
@@ -95,12 +102,14 @@ class PaperEntry(Model):
     `token_hash` names the paper ballot only while its entries are compared: once the ballot is
     counted (agreed or settled) it is cleared on every entry of that ballot, so no row ties a
     paper ballot's content to its code (and through it to the batch and time of issue)."""
+
     __tablename__ = "paper_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str | None] = mapped_column(ForeignKey("ballot_token.token_hash"),
-                                                   index=True)
+    token_hash: Mapped[str | None] = mapped_column(
+        ForeignKey("ballot_token.token_hash"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     choice: Mapped[str] = mapped_column(Text, default="{}")
     invalid_reason: Mapped[str | None] = mapped_column(String(40))
@@ -114,6 +123,7 @@ class PaperEntry(Model):
 
 class HandCount(Model):
     """Counts of a show of hands for one resolution item, entered by the counting committee."""
+
     __tablename__ = "hand_count"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,9 +142,11 @@ class BatchPdf(Model):
     """An issued batch's PDF (slips or paper ballots) while its poll is open, so that a lost
     download does not cost the poll: AES-GCM sealed with a key derived from SECRET_KEY and the
     batch id (ballots/batch_pdfs.py), deleted by the poll's close. Never plain text at rest."""
+
     __tablename__ = "batch_pdf"
 
-    batch_id: Mapped[int] = mapped_column(ForeignKey("issue_batch.id", ondelete="CASCADE"),
-                                          primary_key=True, autoincrement=False)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("issue_batch.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)  # nonce (12 bytes) ‖ ciphertext ‖ tag

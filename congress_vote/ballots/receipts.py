@@ -6,6 +6,7 @@ ballot token, the time or anything else stored: a reader of the database who hol
 a photographed slip) cannot compute the receipt of the ballot it became, and the receipt board
 cannot be joined to the tokens, batches or times of issue.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -38,8 +39,9 @@ def new_receipt(model, poll_id: int) -> str:
     """
     for _i in range(_TRIES):
         receipt = random_receipt()
-        taken = db.session.scalar(select(model.receipt).where(
-            model.poll_id == poll_id, model.receipt == receipt).limit(1))
+        taken = db.session.scalar(
+            select(model.receipt).where(model.poll_id == poll_id, model.receipt == receipt).limit(1)
+        )
         if taken is None:
             return receipt
     raise RuntimeError("no free receipt code after several random draws")  # pragma: no cover

@@ -11,6 +11,7 @@ Guarantees:
   its receipt is random (ballots.receipts), so neither the token row nor anything else stored
   derives it.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,6 +43,7 @@ def _err(code: str, message: str, status: int) -> ServiceError:
 
 # ---- resolving a ballot --------------------------------------------------------------------------
 
+
 def resolve_code(text) -> str | None:
     """The normalised code in a QR URL (`…/b/<code>`), a formatted or a raw code; None when the
     text is not a code (wrong characters or check character)."""
@@ -51,7 +53,7 @@ def resolve_code(text) -> str | None:
     if len(text) > 300:
         return None
     if "/b/" in text.lower():  # a USB scanner or an upper-casing field may send "/B/"
-        text = text[text.lower().rindex("/b/") + 3:].split("?")[0].split("#")[0].strip("/")
+        text = text[text.lower().rindex("/b/") + 3 :].split("?")[0].split("#")[0].strip("/")
     return codes.normalise(text)
 
 
@@ -68,8 +70,9 @@ def _diagnose(h: str, congress_id: int | None) -> NoReturn:
         raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
     batch = db.session.get(IssueBatch, token.batch_id)
     if batch is not None and batch.kind == "paper":
-        raise _err("paper_ballot", _("This is a paper ballot: mark it and put it in the ballot "
-                     "box."), 409)
+        raise _err(
+            "paper_ballot", _("This is a paper ballot: mark it and put it in the ballot box."), 409
+        )
     if token.state == "used":
         raise _err("ballot_used", _("This ballot has already been cast."), 409)
     raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
@@ -98,20 +101,31 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
 _TOKENS = BallotToken.__table__
 _CONSUME_TOKEN = (
     update(_TOKENS)
-    .where(_TOKENS.c.token_hash == bindparam("h"), _TOKENS.c.state == "unused",
-           _TOKENS.c.batch_id.in_(select(IssueBatch.__table__.c.id)
-                                  .where(IssueBatch.__table__.c.kind == "slip")))
+    .where(
+        _TOKENS.c.token_hash == bindparam("h"),
+        _TOKENS.c.state == "unused",
+        _TOKENS.c.batch_id.in_(
+            select(IssueBatch.__table__.c.id).where(IssueBatch.__table__.c.kind == "slip")
+        ),
+    )
     .values(state="used")
-    .returning(_TOKENS.c.poll_id))
+    .returning(_TOKENS.c.poll_id)
+)
 _INSERT_BALLOT = insert(Ballot.__table__)
 _POLLS = Poll.__table__
-_POLL_FOR_CAST = select(_POLLS.c.id, _POLLS.c.congress_id, _POLLS.c.kind, _POLLS.c.status,
-                        _POLLS.c.secrecy, _POLLS.c.setup_fingerprint
-                        ).where(_POLLS.c.id == bindparam("pid"))
+_POLL_FOR_CAST = select(
+    _POLLS.c.id,
+    _POLLS.c.congress_id,
+    _POLLS.c.kind,
+    _POLLS.c.status,
+    _POLLS.c.secrecy,
+    _POLLS.c.setup_fingerprint,
+).where(_POLLS.c.id == bindparam("pid"))
 
 
-def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
-                congress_id: int | None = None) -> str:
+def cast_ballot(
+    text, kept=None, answers=None, source: str = "tablet", congress_id: int | None = None
+) -> str:
     """Consume the ballot `text` and store its choice; answer the receipt code.
 
     One transaction: the conditional UPDATE consumes the token only if it is unused and a slip
@@ -141,20 +155,36 @@ def cast_ballot(text, kept=None, answers=None, source: str = "tablet",
     choice = check_choice(poll, kept, answers, rules=rules)
     # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
     receipt = new_receipt(Ballot, poll.id)
-    db.session.execute(_INSERT_BALLOT, {
-        "id": secrets.token_hex(16), "poll_id": poll.id, "source": source,
-        "choice": choice, "invalid_reason": None, "receipt": receipt})
+    db.session.execute(
+        _INSERT_BALLOT,
+        {
+            "id": secrets.token_hex(16),
+            "poll_id": poll.id,
+            "source": source,
+            "choice": choice,
+            "invalid_reason": None,
+            "receipt": receipt,
+        },
+    )
     record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
     return receipt
 
 
 # ---- open (named) polls ------------------------------------------------------------------------
 
+
 def open_named_polls(congress_id: int) -> list[Poll]:
-    return list(db.session.scalars(select(Poll).where(
-        Poll.congress_id == congress_id, Poll.status == PollStatus.OPEN.value,
-        Poll.secrecy == "open")
-        .order_by(Poll.agenda_order, Poll.id)))
+    return list(
+        db.session.scalars(
+            select(Poll)
+            .where(
+                Poll.congress_id == congress_id,
+                Poll.status == PollStatus.OPEN.value,
+                Poll.secrecy == "open",
+            )
+            .order_by(Poll.agenda_order, Poll.id)
+        )
+    )
 
 
 def voter_by_card(congress, card_text: str):
@@ -175,8 +205,14 @@ def voter_by_card(congress, card_text: str):
 
 
 def named_vote_exists(poll: Poll, delegate_id: int) -> bool:
-    return db.session.scalar(select(NamedVote.id).where(
-        NamedVote.poll_id == poll.id, NamedVote.delegate_id == delegate_id)) is not None
+    return (
+        db.session.scalar(
+            select(NamedVote.id).where(
+                NamedVote.poll_id == poll.id, NamedVote.delegate_id == delegate_id
+            )
+        )
+        is not None
+    )
 
 
 def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
@@ -195,23 +231,31 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
     receipt = new_receipt(NamedVote, poll.id)
     try:
         with db.session.begin_nested():
-            db.session.add(NamedVote(poll_id=poll.id, delegate_id=delegate.id, choice=choice,
-                                     receipt=receipt))
+            db.session.add(
+                NamedVote(poll_id=poll.id, delegate_id=delegate.id, choice=choice, receipt=receipt)
+            )
     except IntegrityError:
-        raise _err("ballot_used", _("This delegate has already voted in this poll."),
-                   409) from None
-    record("ballot.named_vote", data={"poll_id": poll.id, "delegate_id": delegate.id},
-           congress_id=poll.congress_id)
+        raise _err("ballot_used", _("This delegate has already voted in this poll."), 409) from None
+    record(
+        "ballot.named_vote",
+        data={"poll_id": poll.id, "delegate_id": delegate.id},
+        congress_id=poll.congress_id,
+    )
     return receipt
 
 
 # ---- live turnout -----------------------------------------------------------------------------
 
+
 def turnout(poll: Poll) -> dict:
     """Counts only (never a choice): issued, cast, remaining, voided, voters_present."""
-    rows = dict(db.session.execute(
-        select(BallotToken.state, func.count()).where(BallotToken.poll_id == poll.id)
-        .group_by(BallotToken.state)).all())
+    rows = dict(
+        db.session.execute(
+            select(BallotToken.state, func.count())
+            .where(BallotToken.poll_id == poll.id)
+            .group_by(BallotToken.state)
+        ).all()
+    )
     if poll.attendance:
         present = json.loads(poll.attendance).get("voters_present", 0)
     else:
@@ -220,8 +264,19 @@ def turnout(poll: Poll) -> dict:
     used, unused, void = rows.get("used", 0), rows.get("unused", 0), rows.get("void", 0)
     named = 0
     if poll.secrecy == "open":
-        named = db.session.scalar(select(func.count()).select_from(NamedVote)
-                                  .where(NamedVote.poll_id == poll.id)) or 0
-    return {"poll_id": poll.id, "status": poll.status, "secrecy": poll.secrecy,
-            "issued": used + unused + void, "cast": used + named, "remaining": unused,
-            "voided": void, "voters_present": present}
+        named = (
+            db.session.scalar(
+                select(func.count()).select_from(NamedVote).where(NamedVote.poll_id == poll.id)
+            )
+            or 0
+        )
+    return {
+        "poll_id": poll.id,
+        "status": poll.status,
+        "secrecy": poll.secrecy,
+        "issued": used + unused + void,
+        "cast": used + named,
+        "remaining": unused,
+        "voided": void,
+        "voters_present": present,
+    }

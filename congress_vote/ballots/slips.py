@@ -11,6 +11,7 @@ DejaVu Sans Mono Bold glyph outlines (read with fontTools, so no font needs embe
 version is fixed per batch and the mask pattern fixed, which makes encoding ~8x faster; every
 mask is a valid QR code.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,9 +31,9 @@ MM = 72 / 25.4
 PAGE_H = 297.0
 MARGIN_LEFT, MARGIN_TOP = 10.0, 8.5
 SLIP_W, SLIP_H = 95.0, 70.0
-QR_BOX = (2.0, 16.0, 34.0)     # left, top, size (mm) inside a slip; the template's .qr
-QR_BORDER = 2                  # quiet modules inside the box (the rest of the quiet zone is blank)
-CODE_AT = (38.0, 24.2)         # left, baseline (mm) inside a slip; the template's .code
+QR_BOX = (2.0, 16.0, 34.0)  # left, top, size (mm) inside a slip; the template's .qr
+QR_BORDER = 2  # quiet modules inside the box (the rest of the quiet zone is blank)
+CODE_AT = (38.0, 24.2)  # left, baseline (mm) inside a slip; the template's .code
 CODE_PT = 10.8
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
 
@@ -94,8 +95,9 @@ def _qr_version(url: str) -> int:
 
 def _qr_ops(url: str, version: int, x0: float, y_top: float, size: float) -> str:
     """The QR of `url` as filled rectangles, one per run of dark modules, in a size-pt box."""
-    q = qrcode.QRCode(version=version, error_correction=qrcode.constants.ERROR_CORRECT_M,
-                      border=0, mask_pattern=0)
+    q = qrcode.QRCode(
+        version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=0
+    )
     q.add_data(url)
     q.make(fit=False)
     matrix = q.get_matrix()
@@ -110,8 +112,9 @@ def _qr_ops(url: str, version: int, x0: float, y_top: float, size: float) -> str
                 start = c
                 while c < len(row) and row[c]:
                     c += 1
-                parts.append(f"{x0 + (start + QR_BORDER) * m:.3f} {y:.3f} "
-                             f"{(c - start) * m:.3f} {m:.3f} re")
+                parts.append(
+                    f"{x0 + (start + QR_BORDER) * m:.3f} {y:.3f} {(c - start) * m:.3f} {m:.3f} re"
+                )
             else:
                 c += 1
     return "0 g\n" + "\n".join(parts) + "\nf"
@@ -124,18 +127,24 @@ def _page_ops(base_url: str, page_codes: list[str], version: int) -> bytes:
         sx = (MARGIN_LEFT + col * SLIP_W) * MM
         stop = (PAGE_H - MARGIN_TOP - row * SLIP_H) * MM  # the slip's top edge, PDF y up
         qx, qy, qs = QR_BOX
-        ops.append(_qr_ops(f"{base_url}/b/{code}", version, sx + qx * MM, stop - qy * MM,
-                           qs * MM))
+        ops.append(_qr_ops(f"{base_url}/b/{code}", version, sx + qx * MM, stop - qy * MM, qs * MM))
         cx, cy = CODE_AT
-        ops.append("0 g\n" + _text_ops(codes.format_code(code), sx + cx * MM, stop - cy * MM,
-                                        CODE_PT))
+        ops.append(
+            "0 g\n" + _text_ops(codes.format_code(code), sx + cx * MM, stop - cy * MM, CODE_PT)
+        )
     return ("q\n" + "\n".join(ops) + "\nQ\n").encode()
 
 
 def _background(poll, congress, slots: int, locale: str) -> PdfReader:
     with force_locale(locale):
-        html = render_template("print/slips.html", poll=poll, congress=congress, slots=slots,
-                               locale=locale, static_path=STATIC.as_uri())
+        html = render_template(
+            "print/slips.html",
+            poll=poll,
+            congress=congress,
+            slots=slots,
+            locale=locale,
+            static_path=STATIC.as_uri(),
+        )
     return PdfReader(io.BytesIO(html_to_pdf(html)))
 
 
@@ -143,10 +152,12 @@ def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
     """The slips PDF for `plain_codes` (normalised codes) of `poll`."""
     from ..congress.models import Congress
     from ..extensions import db
+
     congress = db.session.get(Congress, poll.congress_id)
     base_url = current_app.config["PUBLIC_BASE_URL"]
-    pages = [plain_codes[i:i + SLIPS_PER_PAGE]
-             for i in range(0, len(plain_codes), SLIPS_PER_PAGE)]
+    pages = [
+        plain_codes[i : i + SLIPS_PER_PAGE] for i in range(0, len(plain_codes), SLIPS_PER_PAGE)
+    ]
     version = max(_qr_version(f"{base_url}/b/{plain_codes[0]}"), 2) if plain_codes else 2
     full = _background(poll, congress, SLIPS_PER_PAGE, locale) if len(pages[0]) == 8 else None
     last = None
@@ -166,8 +177,9 @@ def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
         contents = page.raw_get("/Contents")
         base = list(contents) if isinstance(contents, ArrayObject) else [contents]
         # The page's own stream may leave a transform in force: fence it with q ... Q.
-        page[NameObject("/Contents")] = ArrayObject([push] + base + [pop,
-                                                     writer._add_object(overlay.flate_encode(level=1))])
+        page[NameObject("/Contents")] = ArrayObject(
+            [push] + base + [pop, writer._add_object(overlay.flate_encode(level=1))]
+        )
     writer.add_metadata({"/Title": f"Ballot slips: {poll.title}"})
     out = io.BytesIO()
     writer.write(out)

@@ -7,6 +7,7 @@ is fixed when the poll opens and hashes its kind, seats, candidates, items and r
 can only ever name the setup it was built from; draft polls (no fingerprint, still editable) are
 never cached. This saves the candidate and item loads and the rules parsing on every cast.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ Rules = tuple[PollSpec, Settings]
 
 class HasKind(Protocol):
     """What `check_choice` needs of a poll when it is given the rules (a row will do)."""
+
     kind: str
 
 
@@ -41,10 +43,13 @@ def _err(code: str, message: str, status: int) -> ServiceError:
 def build_spec(poll: Poll) -> PollSpec:
     """The PollSpec of the poll's rows as they are now (never cached: a recount must see any
     change)."""
-    return PollSpec(kind=poll.kind, seats=poll.seats,
-                    alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
-                    candidate_ids=tuple(c.id for c in poll.candidates),
-                    item_ids=tuple(i.id for i in poll.items))
+    return PollSpec(
+        kind=poll.kind,
+        seats=poll.seats,
+        alternate_seats=poll.alternate_seats if poll.kind == "slate" else 0,
+        candidate_ids=tuple(c.id for c in poll.candidates),
+        item_ids=tuple(i.id for i in poll.items),
+    )
 
 
 def spec_cache() -> dict[tuple[int, str], Rules]:

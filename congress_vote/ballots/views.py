@@ -6,6 +6,7 @@ JavaScript (static/js/ballot-vote.js) adds tap-to-strike, the live "kept N of M"
 an over-vote before review; the server checks everything again. Choices travel only in POST
 bodies, never in a URL; every response is no-store (security.py).
 """
+
 from __future__ import annotations
 
 import time
@@ -68,10 +69,12 @@ def _kiosk_cid() -> int | None:
 
 # ---- reading a choice from the form -------------------------------------------------------------
 
+
 def agree_mode(poll: Poll) -> bool:
     """Agree/disagree boxes per name where there are as many candidates as seats."""
     return poll.kind != "resolution" and len(poll.candidates) <= poll.seats + (
-        poll.alternate_seats if poll.kind == "slate" else 0)
+        poll.alternate_seats if poll.kind == "slate" else 0
+    )
 
 
 def choice_from_form(poll: Poll, form) -> dict:
@@ -93,8 +96,14 @@ def _context(poll: Poll, choice: dict | None):
     limit = max_kept(poll_spec(poll), settings_of(poll))
     kept = set((choice or {}).get("kept") or ([] if choice else [c.id for c in poll.candidates]))
     answers = (choice or {}).get("answers") or {}
-    return {"poll": poll, "limit": limit, "agree": agree_mode(poll), "kept": kept,
-            "answers": answers, "choice": choice}
+    return {
+        "poll": poll,
+        "limit": limit,
+        "agree": agree_mode(poll),
+        "kept": kept,
+        "answers": answers,
+        "choice": choice,
+    }
 
 
 def _render_ballot(poll, action: str, choice=None, error=None, status=200, **extra):
@@ -116,38 +125,44 @@ def _ballot_flow(poll: Poll, action: str, cast, kiosk_cid: int | None, **extra):
     except ServiceError as exc:
         if exc.status != 422:
             raise
-        return _render_ballot(poll, action, choice, error=exc.code, status=422,
-                              kiosk_cid=kiosk_cid, **extra)
+        return _render_ballot(
+            poll, action, choice, error=exc.code, status=422, kiosk_cid=kiosk_cid, **extra
+        )
     if step != "cast":
         ctx = _context(poll, choice)
-        return render_template("ballots/confirm.html", action=action, kiosk_cid=kiosk_cid,
-                               **ctx, **extra)
+        return render_template(
+            "ballots/confirm.html", action=action, kiosk_cid=kiosk_cid, **ctx, **extra
+        )
     try:
         receipt = cast(choice)
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 422:
-            return _render_ballot(poll, action, choice, error=exc.code, status=422,
-                                  kiosk_cid=kiosk_cid, **extra)
-        return render_template("ballots/problem.html", message=exc.message, code=exc.code,
-                               kiosk_cid=kiosk_cid), exc.status
+            return _render_ballot(
+                poll, action, choice, error=exc.code, status=422, kiosk_cid=kiosk_cid, **extra
+            )
+        return render_template(
+            "ballots/problem.html", message=exc.message, code=exc.code, kiosk_cid=kiosk_cid
+        ), exc.status
     db.session.commit()
-    return render_template("ballots/receipt.html", poll=poll, receipt=receipt,
-                           kiosk_cid=kiosk_cid)
+    return render_template("ballots/receipt.html", poll=poll, receipt=receipt, kiosk_cid=kiosk_cid)
 
 
 # ---- the kiosk -------------------------------------------------------------------------------
+
 
 @bp.app_errorhandler(kiosks.KioskRequired)
 def kiosk_required(err: kiosks.KioskRequired):
     """403 kiosk_required, for the API and every page (raised by kiosks.require_kiosk): the page
     says where to vote and nothing about the ballot."""
     from ..errors import json_error, wants_json
+
     db.session.rollback()
     if wants_json():
         return json_error(err.status, err.code, err.message)
-    return render_template("ballots/kiosk_required.html", cid=err.congress_id,
-                           message=err.message), err.status
+    return render_template(
+        "ballots/kiosk_required.html", cid=err.congress_id, message=err.message
+    ), err.status
 
 
 def _may_enrol() -> bool:
@@ -166,8 +181,14 @@ def kiosk(cid):
     can_vote = not kiosks.kiosk_needed(cid)
     if not (enrol or can_vote):
         raise kiosks.KioskRequired(cid)
-    return render_template("ballots/kiosk.html", congress=congress, error=None, enrol=enrol,
-                           can_vote=can_vote, is_kiosk=kiosks.is_kiosk_of(cid))
+    return render_template(
+        "ballots/kiosk.html",
+        congress=congress,
+        error=None,
+        enrol=enrol,
+        can_vote=can_vote,
+        is_kiosk=kiosks.is_kiosk_of(cid),
+    )
 
 
 @bp.post("/kiosk/<int:cid>/enrol")
@@ -177,15 +198,22 @@ def kiosk_enrol(cid):
     can then sign out and leave the tablet to the delegates."""
     congress = get_congress(cid)
     try:
-        kiosk, token = kiosks.enrol_kiosk(congress, request.form.get("label"),
-                                          actor=current_actor())
+        kiosk, token = kiosks.enrol_kiosk(
+            congress, request.form.get("label"), actor=current_actor()
+        )
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("ballots.kiosk", cid=cid), 303)
-    flash(_("This tablet is now the kiosk “%(label)s” of this congress. Sign out and leave it "
-            "to the delegates.", label=kiosk.label), "ok")
+    flash(
+        _(
+            "This tablet is now the kiosk “%(label)s” of this congress. Sign out and leave it "
+            "to the delegates.",
+            label=kiosk.label,
+        ),
+        "ok",
+    )
     response = redirect(url_for("ballots.kiosk", cid=cid), 303)
     kiosks.set_kiosk_cookie(response, token)
     return response
@@ -212,23 +240,30 @@ def kiosk_code(cid):
         # not a ballot: a delegate's card for an open (named) poll?
         polls = open_named_polls(cid)
         if not polls:
-            raise ServiceError("unknown_ballot", _("This code is not a ballot — check the "
-                                                   "characters."), status=404)
+            raise ServiceError(
+                "unknown_ballot", _("This code is not a ballot — check the characters."), status=404
+            )
         delegate = voter_by_card(congress, text)
         pending = [p for p in polls if not named_vote_exists(p, delegate.id)]
         if not pending:
-            raise ServiceError("ballot_used", _("You have already voted in every open vote."),
-                               status=409)
-        session["named"] = {"did": delegate.id, "cid": cid,
-                            "exp": int(time.time()) + NAMED_SESSION_SECONDS}
+            raise ServiceError(
+                "ballot_used", _("You have already voted in every open vote."), status=409
+            )
+        session["named"] = {
+            "did": delegate.id,
+            "cid": cid,
+            "exp": int(time.time()) + NAMED_SESSION_SECONDS,
+        }
         if len(pending) == 1:
             return redirect(url_for("ballots.named", cid=cid, pid=pending[0].id), 303)
-        return render_template("ballots/named_choose.html", congress=congress, polls=pending,
-                               delegate=delegate)
+        return render_template(
+            "ballots/named_choose.html", congress=congress, polls=pending, delegate=delegate
+        )
     except ServiceError as exc:
         db.session.rollback()
-        return render_template("ballots/kiosk.html", congress=congress,
-                               error=exc.message), exc.status
+        return render_template(
+            "ballots/kiosk.html", congress=congress, error=exc.message
+        ), exc.status
 
 
 @bp.route("/kiosk/<int:cid>/vote/<int:pid>", methods=["GET", "POST"])
@@ -236,6 +271,7 @@ def kiosk_code(cid):
 def named(cid, pid):
     """A named ballot of an open poll, unlocked at this kiosk by a delegate's card."""
     from ..congress.models import Delegate
+
     congress = get_congress(cid)
     kiosks.require_kiosk(cid)
     poll = db.session.get(Poll, pid)
@@ -244,8 +280,9 @@ def named(cid, pid):
     unlocked = session.get("named") or {}
     if unlocked.get("cid") != cid or unlocked.get("exp", 0) < time.time():
         session.pop("named", None)
-        return render_template("ballots/kiosk.html", congress=congress,
-                               error=_("Scan your delegate card first.")), 403
+        return render_template(
+            "ballots/kiosk.html", congress=congress, error=_("Scan your delegate card first.")
+        ), 403
     delegate = db.session.get(Delegate, unlocked["did"])
     if poll.status != "open" or poll.secrecy != "open":
         raise ServiceError("poll_not_open", _("This vote is not open."), status=409)
@@ -256,11 +293,14 @@ def named(cid, pid):
         receipt = cast_named_vote(poll, delegate, **choice)
         session.pop("named", None)
         return receipt
-    return _ballot_flow(poll, url_for("ballots.named", cid=cid, pid=pid), cast, cid,
-                        delegate=delegate, named=True)
+
+    return _ballot_flow(
+        poll, url_for("ballots.named", cid=cid, pid=pid), cast, cid, delegate=delegate, named=True
+    )
 
 
 # ---- the ballot page (the QR's URL) -------------------------------------------------------------
+
 
 @bp.route("/b/<code>", methods=["GET", "POST"])
 @limiter.shared_limit(code_entry_limit, scope="code-entry", deduct_when=failed_lookup)
@@ -275,10 +315,12 @@ def ballot(code):
         poll, _token = open_ballot(code, congress_id=kiosk_cid)
     except ServiceError as exc:
         db.session.rollback()
-        return render_template("ballots/problem.html", message=exc.message, code=exc.code,
-                               kiosk_cid=kiosk_cid), exc.status
+        return render_template(
+            "ballots/problem.html", message=exc.message, code=exc.code, kiosk_cid=kiosk_cid
+        ), exc.status
     action = url_for("ballots.ballot", code=norm, k=kiosk_cid)
 
     def cast(choice):
         return cast_ballot(norm, congress_id=kiosk_cid, **choice)
+
     return _ballot_flow(poll, action, cast, kiosk_cid, named=False)

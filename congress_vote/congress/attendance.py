@@ -1,5 +1,6 @@
 """The attendance figures of a congress (summoned, present, excused, the quorum) and its
 absentees."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -28,15 +29,30 @@ def attendance(congress: Congress) -> dict:
     rows = db.session.execute(
         select(Delegate.branch_id, Delegate.membership, Delegate.status, func.count())
         .where(Delegate.congress_id == congress.id)
-        .group_by(Delegate.branch_id, Delegate.membership, Delegate.status)).all()
+        .group_by(Delegate.branch_id, Delegate.membership, Delegate.status)
+    ).all()
     names: dict[int | None, str] = {b.id: b.name for b in congress.branches}
     per: dict = {}
-    tot = {"summoned": 0, "voters_summoned": 0, "excused": 0, "excused_voters": 0,
-           "present": 0, "voters_present": 0}
+    tot = {
+        "summoned": 0,
+        "voters_summoned": 0,
+        "excused": 0,
+        "excused_voters": 0,
+        "present": 0,
+        "voters_present": 0,
+    }
     for branch_id, membership, status, n in rows:
-        b = per.setdefault(branch_id, {"branch": names.get(branch_id, ""), "summoned": 0,
-                                       "voters_summoned": 0, "present": 0,
-                                       "voters_present": 0, "excused": 0})
+        b = per.setdefault(
+            branch_id,
+            {
+                "branch": names.get(branch_id, ""),
+                "summoned": 0,
+                "voters_summoned": 0,
+                "present": 0,
+                "voters_present": 0,
+                "excused": 0,
+            },
+        )
         voter = membership == "full"
         for target in (b, tot):
             target["summoned"] += n
@@ -56,8 +72,10 @@ def attendance(congress: Congress) -> dict:
     out["absent"] = tot["summoned"] - tot["present"] - tot["excused"]
     out["quorum_fraction"] = f"{frac.numerator}/{frac.denominator}"
     out["quorum_needed"] = _ceil(frac * tot["voters_summoned"])
-    out["quorum_met"] = tot["voters_summoned"] > 0 and \
-        Fraction(tot["voters_present"]) >= frac * tot["voters_summoned"]
+    out["quorum_met"] = (
+        tot["voters_summoned"] > 0
+        and Fraction(tot["voters_present"]) >= frac * tot["voters_summoned"]
+    )
     out["by_branch"] = sorted(per.values(), key=lambda b: fold(b["branch"]))
     return out
 
@@ -69,5 +87,4 @@ def _ceil(f: Fraction) -> int:
 def absentees(congress: Congress) -> tuple[list[Delegate], list[Delegate]]:
     """(absent, excused) delegates in Vietnamese name order."""
     items = list_delegates(congress)
-    return ([d for d in items if d.status == "absent"],
-            [d for d in items if d.status == "excused"])
+    return ([d for d in items if d.status == "absent"], [d for d in items if d.status == "excused"])

@@ -1,5 +1,6 @@
 """Check-in at the desk (a card scanned or typed, or a delegate picked from the list), its undo,
 and an attendance status set by hand (absent, present, excused with a reason)."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -31,9 +32,11 @@ def check_in_delegate(delegate: Delegate, actor=None) -> bool:
 def _mark_present(d: Delegate, actor, via: str) -> bool:
     now = utcnow()
     res = db.session.execute(
-        update(Delegate).where(Delegate.id == d.id, Delegate.status != "present")
+        update(Delegate)
+        .where(Delegate.id == d.id, Delegate.status != "present")
         .values(status="present", checked_in_at=now, absence_reason=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if rowcount(res) == 0:
         db.session.refresh(d)  # present already (maybe by another desk a moment ago)
         return True
@@ -41,26 +44,36 @@ def _mark_present(d: Delegate, actor, via: str) -> bool:
     # reading the row back (one statement less per check-in).
     for key, value in (("status", "present"), ("checked_in_at", now), ("absence_reason", None)):
         set_committed_value(d, key, value)
-    record("delegate.checked_in", actor=actor, congress_id=d.congress_id,
-           data={"delegate_id": d.id, "via": via})
+    record(
+        "delegate.checked_in",
+        actor=actor,
+        congress_id=d.congress_id,
+        data={"delegate_id": d.id, "via": via},
+    )
     return False
 
 
 def undo_check_in(delegate: Delegate, actor=None) -> Delegate:
     """Take back a check-in made by mistake: the delegate is absent again. 409 if not present."""
     if delegate.status != "present":
-        raise ServiceError("not_present", _("%(name)s is not checked in.", name=delegate.full_name),
-                           status=409)
+        raise ServiceError(
+            "not_present", _("%(name)s is not checked in.", name=delegate.full_name), status=409
+        )
     delegate.status = "absent"
     delegate.checked_in_at = None
     db.session.flush()
-    record("delegate.checkin_undone", actor=actor, congress_id=delegate.congress_id,
-           data={"delegate_id": delegate.id})
+    record(
+        "delegate.checkin_undone",
+        actor=actor,
+        congress_id=delegate.congress_id,
+        data={"delegate_id": delegate.id},
+    )
     return delegate
 
 
-def set_attendance(delegate: Delegate, status: str, reason: str | None = None, actor=None
-                   ) -> Delegate:
+def set_attendance(
+    delegate: Delegate, status: str, reason: str | None = None, actor=None
+) -> Delegate:
     """Set present / excused / absent. Excused needs a reason (it leaves the denominator)."""
     if status not in STATUSES:
         raise ServiceError("bad_status", _("status must be present, excused or absent."))
@@ -73,20 +86,28 @@ def set_attendance(delegate: Delegate, status: str, reason: str | None = None, a
         if delegate.status != "present":
             _mark_present(delegate, actor, via="manual")
         return delegate
-    if delegate.status == status and delegate.absence_reason == (reason if status == "excused"
-                                                                 else None):
+    if delegate.status == status and delegate.absence_reason == (
+        reason if status == "excused" else None
+    ):
         return delegate
     delegate.status = status
     delegate.checked_in_at = None
     delegate.absence_reason = reason if status == "excused" else None
     db.session.flush()
-    record("delegate.attendance", actor=actor, congress_id=delegate.congress_id,
-           data={"delegate_id": delegate.id, "status": status, "reason": delegate.absence_reason})
+    record(
+        "delegate.attendance",
+        actor=actor,
+        congress_id=delegate.congress_id,
+        data={"delegate_id": delegate.id, "status": status, "reason": delegate.absence_reason},
+    )
     return delegate
 
 
 def last_check_in(congress: Congress) -> Delegate | None:
     """The delegate checked in most recently (for the desk's undo button)."""
-    return db.session.scalar(select(Delegate).where(
-        Delegate.congress_id == congress.id, Delegate.status == "present")
-        .order_by(Delegate.checked_in_at.desc(), Delegate.id.desc()).limit(1))
+    return db.session.scalar(
+        select(Delegate)
+        .where(Delegate.congress_id == congress.id, Delegate.status == "present")
+        .order_by(Delegate.checked_in_at.desc(), Delegate.id.desc())
+        .limit(1)
+    )

@@ -6,6 +6,7 @@ unique). The card's QR holds `CV1:C:<code>`: compact (alphanumeric QR mode, vers
 versioned so that a later format can be told apart. Reissuing a card draws a new nonce, which
 cancels the old card. Rotating SECRET_KEY would cancel every card: keep it for the congress.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -35,9 +36,16 @@ def get_delegate(congress: Congress, did: int) -> Delegate:
     return d
 
 
-_MEMBERSHIP_WORDS = {"full": "full", "chinh thuc": "full", "probationary": "probationary",
-                     "du bi": "probationary", "dv chinh thuc": "full", "dv du bi": "probationary",
-                     "dang vien chinh thuc": "full", "dang vien du bi": "probationary"}
+_MEMBERSHIP_WORDS = {
+    "full": "full",
+    "chinh thuc": "full",
+    "probationary": "probationary",
+    "du bi": "probationary",
+    "dv chinh thuc": "full",
+    "dv du bi": "probationary",
+    "dang vien chinh thuc": "full",
+    "dang vien du bi": "probationary",
+}
 
 
 _GENDER_WORDS = {"m": "M", "male": "M", "nam": "M", "f": "F", "female": "F", "nu": "F"}
@@ -54,25 +62,37 @@ def delegate_values(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
         v[key] = clean_name("" if value is None else str(value))
         if len(v[key]) > MAX_LEN[key]:
             errors.append((key, _("longer than %(limit)s characters", limit=MAX_LEN[key])))
-    missing = {"code": _("the code is missing"), "full_name": _("the full name is missing"),
-               "branch": _("the branch is missing")}
+    missing = {
+        "code": _("the code is missing"),
+        "full_name": _("the full name is missing"),
+        "branch": _("the branch is missing"),
+    }
     for key, message in missing.items():
         if not v[key]:
             errors.append((key, message))
     membership = fold(raw.get("membership"))
     if not membership:
-        errors.append(("membership", _("the membership is missing (full/probationary, "
-                                       "chính thức/dự bị)")))
+        errors.append(
+            ("membership", _("the membership is missing (full/probationary, chính thức/dự bị)"))
+        )
     elif membership not in _MEMBERSHIP_WORDS:
-        errors.append(("membership", _("unknown membership “%(value)s” (use full/probationary "
-                                       "or chính thức/dự bị)", value=raw.get("membership"))))
+        errors.append(
+            (
+                "membership",
+                _(
+                    "unknown membership “%(value)s” (use full/probationary or chính thức/dự bị)",
+                    value=raw.get("membership"),
+                ),
+            )
+        )
     else:
         v["membership"] = _MEMBERSHIP_WORDS[membership]
     gender = fold(raw.get("gender"))
     if gender:
         if gender not in _GENDER_WORDS:
-            errors.append(("gender", _("unknown gender “%(value)s” (M/F, Nam/Nữ)",
-                                             value=raw.get("gender"))))
+            errors.append(
+                ("gender", _("unknown gender “%(value)s” (M/F, Nam/Nữ)", value=raw.get("gender")))
+            )
         else:
             v["gender"] = _GENDER_WORDS[gender]
     else:
@@ -90,8 +110,12 @@ def delegate_values(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
             errors.append(("birth_year", _("“%(value)s” is not a year", value=year)))
         else:
             if not 1900 <= y <= date.today().year - 16:
-                errors.append(("birth_year", _("%(year)s is outside 1900–%(last)s", year=y,
-                                                   last=date.today().year - 16)))
+                errors.append(
+                    (
+                        "birth_year",
+                        _("%(year)s is outside 1900–%(last)s", year=y, last=date.today().year - 16),
+                    )
+                )
             v["birth_year"] = y
     v["position"] = v["position"] or None
     return v, errors
@@ -110,8 +134,9 @@ def seal_card(d: Delegate) -> None:
 def card_code(delegate: Delegate) -> str:
     """The delegate's current card code (17 characters, normalised, no dashes)."""
     key = current_app.config["SECRET_KEY"]
-    return codes.derived_code(key, f"card:{delegate.congress_id}:{delegate.id}:"
-                                   f"{delegate.card_nonce}")
+    return codes.derived_code(
+        key, f"card:{delegate.congress_id}:{delegate.id}:{delegate.card_nonce}"
+    )
 
 
 def card_qr_text(delegate: Delegate) -> str:
@@ -120,10 +145,15 @@ def card_qr_text(delegate: Delegate) -> str:
 
 
 def existing_delegates(congress: Congress) -> tuple[dict, dict]:
-    rows = db.session.execute(select(Delegate.id, Delegate.code, Delegate.full_name)
-                              .where(Delegate.congress_id == congress.id)).all()
-    return ({r.code.casefold(): r.id for r in rows},
-            {clean_name(r.full_name).casefold(): r.id for r in rows})
+    rows = db.session.execute(
+        select(Delegate.id, Delegate.code, Delegate.full_name).where(
+            Delegate.congress_id == congress.id
+        )
+    ).all()
+    return (
+        {r.code.casefold(): r.id for r in rows},
+        {clean_name(r.full_name).casefold(): r.id for r in rows},
+    )
 
 
 def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
@@ -131,21 +161,32 @@ def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
     409 when the code or the full name is taken in this congress."""
     v, errors = delegate_values(raw)
     if errors:
-        raise ServiceError("invalid_delegate", "; ".join(f"{f}: {m}" for f, m in errors),
-                           rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
+        raise ServiceError(
+            "invalid_delegate",
+            "; ".join(f"{f}: {m}" for f, m in errors),
+            rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
+        )
     codes_, names = existing_delegates(congress)
     if v["code"].casefold() in codes_:
-        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
-                           status=409)
+        raise ServiceError(
+            "duplicate_code", _("The code %(code)s is taken.", code=v["code"]), status=409
+        )
     if v["full_name"].casefold() in names:
-        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
-                                               name=v["full_name"]), status=409)
+        raise ServiceError(
+            "duplicate_name",
+            _("A delegate named %(name)s exists already.", name=v["full_name"]),
+            status=409,
+        )
     d = make_delegate(congress, v)
     db.session.flush()
     seal_card(d)
     db.session.flush()
-    record("delegate.added", actor=actor, congress_id=congress.id,
-           data={"delegate_id": d.id, "code": d.code})
+    record(
+        "delegate.added",
+        actor=actor,
+        congress_id=congress.id,
+        data={"delegate_id": d.id, "code": d.code},
+    )
     return d
 
 
@@ -156,10 +197,18 @@ def make_delegate(congress: Congress, v: dict, branches: dict | None = None) -> 
         branch = branch_by_name(congress, v["branch"])
         if branches is not None:
             branches[v["branch"]] = branch
-    d = Delegate(congress_id=congress.id, code=v["code"], full_name=v["full_name"],
-                 sort_key=name_sort_key(v["full_name"]), branch_id=branch.id,
-                 membership=v["membership"], gender=v["gender"], birth_year=v["birth_year"],
-                 position=v["position"], status="absent")
+    d = Delegate(
+        congress_id=congress.id,
+        code=v["code"],
+        full_name=v["full_name"],
+        sort_key=name_sort_key(v["full_name"]),
+        branch_id=branch.id,
+        membership=v["membership"],
+        gender=v["gender"],
+        birth_year=v["birth_year"],
+        position=v["position"],
+        status="absent",
+    )
     _new_card(d)
     db.session.add(d)
     return d
@@ -169,15 +218,22 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
     """Edit a delegate's fields (all given again, as on the form)."""
     v, errors = delegate_values(raw)
     if errors:
-        raise ServiceError("invalid_delegate", "; ".join(f"{f}: {m}" for f, m in errors),
-                           rows=[{"row": 1, "field": f, "message": m} for f, m in errors])
+        raise ServiceError(
+            "invalid_delegate",
+            "; ".join(f"{f}: {m}" for f, m in errors),
+            rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
+        )
     codes_, names = existing_delegates(delegate.congress)
     if codes_.get(v["code"].casefold(), delegate.id) != delegate.id:
-        raise ServiceError("duplicate_code", _("The code %(code)s is taken.", code=v["code"]),
-                           status=409)
+        raise ServiceError(
+            "duplicate_code", _("The code %(code)s is taken.", code=v["code"]), status=409
+        )
     if names.get(v["full_name"].casefold(), delegate.id) != delegate.id:
-        raise ServiceError("duplicate_name", _("A delegate named %(name)s exists already.",
-                                               name=v["full_name"]), status=409)
+        raise ServiceError(
+            "duplicate_name",
+            _("A delegate named %(name)s exists already.", name=v["full_name"]),
+            status=409,
+        )
     branch = branch_by_name(delegate.congress, v["branch"])
     assert branch is not None  # delegate_values refuses an empty branch: it was found or created
     changed = []
@@ -192,8 +248,12 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
     delegate.sort_key = name_sort_key(delegate.full_name)
     db.session.flush()
     if changed:
-        record("delegate.updated", actor=actor, congress_id=delegate.congress_id,
-               data={"delegate_id": delegate.id, "fields": changed})
+        record(
+            "delegate.updated",
+            actor=actor,
+            congress_id=delegate.congress_id,
+            data={"delegate_id": delegate.id, "fields": changed},
+        )
     return delegate
 
 
@@ -202,18 +262,30 @@ def reissue_card(delegate: Delegate, actor=None) -> str:
     delegate.card_nonce = secrets.token_hex(16)
     seal_card(delegate)
     db.session.flush()
-    record("delegate.card_reissued", actor=actor, congress_id=delegate.congress_id,
-           data={"delegate_id": delegate.id})
+    record(
+        "delegate.card_reissued",
+        actor=actor,
+        congress_id=delegate.congress_id,
+        data={"delegate_id": delegate.id},
+    )
     return card_code(delegate)
 
 
-def list_delegates(congress: Congress, q: str = "", branch_id: int | None = None,
-                   status: str | None = None, membership: str | None = None,
-                   limit: int | None = None) -> list[Delegate]:
+def list_delegates(
+    congress: Congress,
+    q: str = "",
+    branch_id: int | None = None,
+    status: str | None = None,
+    membership: str | None = None,
+    limit: int | None = None,
+) -> list[Delegate]:
     """Delegates in Vietnamese name order, filtered; `q` matches name, code or branch,
     accent-insensitively ("nguyen van an" finds "Nguyễn Văn An")."""
-    stmt = (select(Delegate).where(Delegate.congress_id == congress.id)
-            .order_by(Delegate.sort_key, Delegate.code))
+    stmt = (
+        select(Delegate)
+        .where(Delegate.congress_id == congress.id)
+        .order_by(Delegate.sort_key, Delegate.code)
+    )
     if branch_id:
         stmt = stmt.where(Delegate.branch_id == branch_id)
     if status in STATUSES:
@@ -225,8 +297,13 @@ def list_delegates(congress: Congress, q: str = "", branch_id: int | None = None
     if needle:
         # In Python: accent folding is not portable SQL, and a congress has at most a few
         # thousand delegates.
-        items = [d for d in items if needle in fold(d.full_name) or needle in fold(d.code)
-                 or needle in fold(d.branch_name)]
+        items = [
+            d
+            for d in items
+            if needle in fold(d.full_name)
+            or needle in fold(d.code)
+            or needle in fold(d.branch_name)
+        ]
     return items[:limit] if limit else items
 
 
@@ -238,15 +315,22 @@ def _card_lookup(text: str) -> str:
     upper = s.upper()
     if upper.startswith("CV1:"):
         if not upper.startswith(QR_PREFIX):
-            raise ServiceError("not_a_card_code",
-                               _("This QR code is not a delegate card (it is another document "
-                                 "of the congress)."), status=422)
-        s = s[len(QR_PREFIX):]
+            raise ServiceError(
+                "not_a_card_code",
+                _("This QR code is not a delegate card (it is another document of the congress)."),
+                status=422,
+            )
+        s = s[len(QR_PREFIX) :]
     code = codes.normalise(s)
     if code is None:
-        raise ServiceError("not_a_card_code",
-                           _("Not a card code: scan the QR on the delegate card or type the code "
-                             "printed under it."), status=422)
+        raise ServiceError(
+            "not_a_card_code",
+            _(
+                "Not a card code: scan the QR on the delegate card or type the code "
+                "printed under it."
+            ),
+            status=422,
+        )
     return code
 
 
@@ -254,8 +338,9 @@ def delegate_by_card(congress: Congress, text: str) -> Delegate | None:
     """The delegate of this congress whose current card reads `text` (QR text, printed code
     with or without dashes, any case); None for an unknown card or a card of another congress.
     Raises ServiceError 422 when `text` is not a card code at all."""
-    d = db.session.scalar(select(Delegate).where(
-        Delegate.card_hash == codes.code_hash(_card_lookup(text))))
+    d = db.session.scalar(
+        select(Delegate).where(Delegate.card_hash == codes.code_hash(_card_lookup(text)))
+    )
     if d is None or d.congress_id != congress.id:
         return None
     return d
@@ -264,32 +349,69 @@ def delegate_by_card(congress: Congress, text: str) -> Delegate | None:
 def find_card(congress: Congress, text: str) -> Delegate:
     """Like delegate_by_card, but 404 with a clear reason when no delegate matches."""
     # The branch comes in the same statement: the desk and the API show it with the delegate.
-    d = db.session.scalar(select(Delegate).options(joinedload(Delegate.branch)).where(
-        Delegate.card_hash == codes.code_hash(_card_lookup(text))))
+    d = db.session.scalar(
+        select(Delegate)
+        .options(joinedload(Delegate.branch))
+        .where(Delegate.card_hash == codes.code_hash(_card_lookup(text)))
+    )
     if d is None:
-        raise ServiceError("unknown_card", _("Unknown card: no delegate holds this card (it may "
-                           "have been replaced by a reissued card)."), status=404)
+        raise ServiceError(
+            "unknown_card",
+            _(
+                "Unknown card: no delegate holds this card (it may "
+                "have been replaced by a reissued card)."
+            ),
+            status=404,
+        )
     if d.congress_id != congress.id:
-        raise ServiceError("card_of_another_congress",
-                           _("This card belongs to another congress."), status=404)
+        raise ServiceError(
+            "card_of_another_congress", _("This card belongs to another congress."), status=404
+        )
     return d
 
 
 def delegate_dict(d: Delegate) -> dict:
     """A delegate as JSON shows it. Never the card code: a card code is a credential and
     exists only on the printed card (printing.cards_pdf)."""
-    return {"id": d.id, "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
-            "membership": d.membership, "can_vote": d.can_vote, "status": d.status,
-            "gender": d.gender, "birth_year": d.birth_year, "position": d.position,
-            "absence_reason": d.absence_reason,
-            "checked_in_at": d.checked_in_at.isoformat() if d.checked_in_at else None}
+    return {
+        "id": d.id,
+        "code": d.code,
+        "full_name": d.full_name,
+        "branch": d.branch_name,
+        "membership": d.membership,
+        "can_vote": d.can_vote,
+        "status": d.status,
+        "gender": d.gender,
+        "birth_year": d.birth_year,
+        "position": d.position,
+        "absence_reason": d.absence_reason,
+        "checked_in_at": d.checked_in_at.isoformat() if d.checked_in_at else None,
+    }
 
 
-EXPORT_HEADER = ["code", "full_name", "branch", "membership", "gender", "birth_year", "position",
-                 "status", "absence_reason"]
+EXPORT_HEADER = [
+    "code",
+    "full_name",
+    "branch",
+    "membership",
+    "gender",
+    "birth_year",
+    "position",
+    "status",
+    "absence_reason",
+]
 
 
 def export_rows(congress: Congress):
     for d in list_delegates(congress):
-        yield [d.code, d.full_name, d.branch_name, d.membership, d.gender or "",
-               d.birth_year or "", d.position or "", d.status, d.absence_reason or ""]
+        yield [
+            d.code,
+            d.full_name,
+            d.branch_name,
+            d.membership,
+            d.gender or "",
+            d.birth_year or "",
+            d.position or "",
+            d.status,
+            d.absence_reason or "",
+        ]

@@ -1,5 +1,6 @@
 """Field helpers and value sets shared by the congress modules (setup, delegates, import,
 check-in, attendance)."""
+
 from __future__ import annotations
 
 import re
@@ -46,6 +47,8 @@ def parse_fraction(text) -> Fraction:
     """A quorum fraction "p/q" with 0 < p/q <= 1, or ServiceError 422."""
     m = re.fullmatch(r"\s*(\d{1,4})\s*/\s*(\d{1,4})\s*", str(text or ""))
     if not m or int(m.group(2)) == 0 or not (0 < int(m.group(1)) <= int(m.group(2))):
-        raise ServiceError("bad_quorum_fraction",
-                           _("The quorum fraction must look like 2/3 (p/q with 0 < p/q ≤ 1)."))
+        raise ServiceError(
+            "bad_quorum_fraction",
+            _("The quorum fraction must look like 2/3 (p/q with 0 < p/q ≤ 1)."),
+        )
     return Fraction(int(m.group(1)), int(m.group(2)))

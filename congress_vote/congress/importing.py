@@ -1,5 +1,6 @@
 """Importing the delegate list from a CSV or XLSX file (congress.tables reads the file, within
 its size and row caps): all rows or none."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,14 @@ _HEADERS = {
     "code": ("code", "ma", "ma dai bieu", "ma so", "ma dv"),
     "full_name": ("full_name", "full name", "name", "ho va ten", "ho ten", "ten"),
     "branch": ("branch", "delegation", "chi bo", "doan", "doan dai bieu", "chi bo/doan"),
-    "membership": ("membership", "dang vien", "loai dang vien", "chinh thuc/du bi",
-                   "dang vien (chinh thuc/du bi)", "dang vien (chinh thuc|du bi)"),
+    "membership": (
+        "membership",
+        "dang vien",
+        "loai dang vien",
+        "chinh thuc/du bi",
+        "dang vien (chinh thuc/du bi)",
+        "dang vien (chinh thuc|du bi)",
+    ),
     "gender": ("gender", "sex", "gioi tinh"),
     "birth_year": ("birth_year", "birth year", "year of birth", "nam sinh"),
     "position": ("position", "title", "chuc vu"),
@@ -48,16 +55,25 @@ def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list
     header = table[0]
     columns: dict[int, str] = {}
     for i, name in enumerate(header):
-        key = _HEADER_INDEX.get(fold(name).replace("_", " ").strip()) or \
-            _HEADER_INDEX.get(fold(name))
+        key = _HEADER_INDEX.get(fold(name).replace("_", " ").strip()) or _HEADER_INDEX.get(
+            fold(name)
+        )
         if key and key not in columns.values():
             columns[i] = key
     missing = [k for k in REQUIRED_COLUMNS if k not in columns.values()]
     if missing:
-        return [], [{"row": 1, "field": k, "message": _(
-                     "the column “%(column)s” is missing (headers: code, full_name, branch, "
-                     "membership or mã, họ và tên, chi bộ, đảng viên)", column=k)}
-                    for k in missing]
+        return [], [
+            {
+                "row": 1,
+                "field": k,
+                "message": _(
+                    "the column “%(column)s” is missing (headers: code, full_name, branch, "
+                    "membership or mã, họ và tên, chi bộ, đảng viên)",
+                    column=k,
+                ),
+            }
+            for k in missing
+        ]
     out = []
     for n, row in enumerate(table[1:], start=2):
         if not any(str(c if c is not None else "").strip() for c in row):
@@ -73,16 +89,25 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
     unique within the file and against the delegates already on the list. `filename` is only
     recorded (never used as a path). Returns the number imported."""
     if not data:
-        _reject([{"row": 0, "field": "file", "message": _("the file is empty")}],
-                _("The file is empty. Nothing was saved."))
+        _reject(
+            [{"row": 0, "field": "file", "message": _("the file is empty")}],
+            _("The file is empty. Nothing was saved."),
+        )
     rows, errors = parse_delegate_rows(read_table(data, MAX_TABLE_ROWS))
     if errors:
         _reject(errors)
     if not rows:
         _reject([{"row": 2, "field": "file", "message": _("the file has no delegate rows")}])
     if len(rows) > MAX_IMPORT_ROWS:
-        _reject([{"row": 0, "field": "file",
-                  "message": _("more than %(n)s rows; split the file", n=MAX_IMPORT_ROWS)}])
+        _reject(
+            [
+                {
+                    "row": 0,
+                    "field": "file",
+                    "message": _("more than %(n)s rows; split the file", n=MAX_IMPORT_ROWS),
+                }
+            ]
+        )
     codes_, names = existing_delegates(congress)
     seen_codes: dict[str, int] = {}
     seen_names: dict[str, int] = {}
@@ -94,24 +119,48 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
         if v["code"]:
             k = v["code"].casefold()
             if k in seen_codes:
-                errors.append({"row": n, "field": "code",
-                               "message": _("duplicate code %(code)s (also row %(row)s)",
-                                           code=v["code"], row=seen_codes[k])})
+                errors.append(
+                    {
+                        "row": n,
+                        "field": "code",
+                        "message": _(
+                            "duplicate code %(code)s (also row %(row)s)",
+                            code=v["code"],
+                            row=seen_codes[k],
+                        ),
+                    }
+                )
             elif k in codes_:
-                errors.append({"row": n, "field": "code",
-                               "message": _("code %(code)s is already on the list",
-                                            code=v["code"])})
+                errors.append(
+                    {
+                        "row": n,
+                        "field": "code",
+                        "message": _("code %(code)s is already on the list", code=v["code"]),
+                    }
+                )
             seen_codes.setdefault(k, n)
         if v["full_name"]:
             k = v["full_name"].casefold()
             if k in seen_names:
-                errors.append({"row": n, "field": "full_name",
-                               "message": _("duplicate name %(name)s (also row %(row)s)",
-                                           name=v["full_name"], row=seen_names[k])})
+                errors.append(
+                    {
+                        "row": n,
+                        "field": "full_name",
+                        "message": _(
+                            "duplicate name %(name)s (also row %(row)s)",
+                            name=v["full_name"],
+                            row=seen_names[k],
+                        ),
+                    }
+                )
             elif k in names:
-                errors.append({"row": n, "field": "full_name",
-                               "message": _("%(name)s is already on the list",
-                                            name=v["full_name"])})
+                errors.append(
+                    {
+                        "row": n,
+                        "field": "full_name",
+                        "message": _("%(name)s is already on the list", name=v["full_name"]),
+                    }
+                )
             seen_names.setdefault(k, n)
         clean.append(v)
     if errors:
@@ -122,8 +171,13 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
     for d in made:
         seal_card(d)
     db.session.flush()
-    safe_name = re.sub(r"[^\w.\- ]", "_", (filename or "").rsplit("/", 1)[-1]
-                       .rsplit("\\", 1)[-1])[:100]
-    record("delegates.imported", actor=actor, congress_id=congress.id,
-           data={"count": len(made), "file": safe_name})
+    safe_name = re.sub(r"[^\w.\- ]", "_", (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[
+        :100
+    ]
+    record(
+        "delegates.imported",
+        actor=actor,
+        congress_id=congress.id,
+        data={"count": len(made), "file": safe_name},
+    )
     return len(made)

@@ -1,5 +1,6 @@
 """HTML views: the staff list of a congress's voting kiosks, with revocation. (A tablet is
 enrolled on the kiosk page itself, ballots/views.py, which gives it the kiosk cookie.)"""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -17,8 +18,9 @@ from .views import bp
 @roles("registrar", "counter")
 def kiosk_list(cid: int):
     congress = get_congress(cid)
-    return render_template("congress/kiosks.html", congress=congress,
-                           kiosks=kiosks.list_kiosks(congress))
+    return render_template(
+        "congress/kiosks.html", congress=congress, kiosks=kiosks.list_kiosks(congress)
+    )
 
 
 @bp.post("/congresses/<int:cid>/kiosks/<int:kid>/revoke")
@@ -26,8 +28,7 @@ def kiosk_list(cid: int):
 def kiosk_revoke(cid: int, kid: int):
     get_congress(cid)
     try:
-        kiosk = kiosks.revoke_kiosk(kiosks.get_kiosk(kid, congress_id=cid),
-                                    actor=current_actor())
+        kiosk = kiosks.revoke_kiosk(kiosks.get_kiosk(kid, congress_id=cid), actor=current_actor())
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()

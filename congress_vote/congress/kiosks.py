@@ -12,6 +12,7 @@ or the opening of a ballot from any device that is not an unrevoked kiosk of tha
 403 `kiosk_required` (KioskRequired: JSON on /api/, a page saying where to vote elsewhere). It
 runs before any token is consumed, and nothing about the kiosk is stored with a ballot.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,9 +44,14 @@ class KioskRequired(ServiceError):
     """403 kiosk_required: this device is not an enrolled kiosk of the congress."""
 
     def __init__(self, congress_id: int):
-        super().__init__("kiosk_required", _(
-            "This device is not a voting kiosk of this congress. Vote at one of the kiosks "
-            "(tablets) in the congress hall."), status=403)
+        super().__init__(
+            "kiosk_required",
+            _(
+                "This device is not a voting kiosk of this congress. Vote at one of the kiosks "
+                "(tablets) in the congress hall."
+            ),
+            status=403,
+        )
         self.congress_id = congress_id
 
 
@@ -60,8 +66,9 @@ def _clean_label(label) -> str:
     if not text:
         raise ServiceError("bad_label", _("Give the kiosk a label (for example “Tablet 3”)."))
     if len(text) > LABEL_MAX:
-        raise ServiceError("bad_label", _("The label is longer than %(n)d characters.",
-                                          n=LABEL_MAX))
+        raise ServiceError(
+            "bad_label", _("The label is longer than %(n)d characters.", n=LABEL_MAX)
+        )
     return text
 
 
@@ -69,19 +76,33 @@ def enrol_kiosk(congress: Congress, label, actor) -> tuple[Kiosk, str]:
     """Enrol a device as a kiosk of `congress`; answer the kiosk and its token (shown once, never
     stored). Audited without the token. The caller commits."""
     token = secrets.token_urlsafe(32)
-    kiosk = Kiosk(congress_id=congress.id, label=_clean_label(label), token_hash=_hash(token),
-                  enrolled_at=utcnow(), enrolled_by=getattr(actor, "id", None))
+    kiosk = Kiosk(
+        congress_id=congress.id,
+        label=_clean_label(label),
+        token_hash=_hash(token),
+        enrolled_at=utcnow(),
+        enrolled_by=getattr(actor, "id", None),
+    )
     db.session.add(kiosk)
     db.session.flush()
-    record("kiosk.enrolled", actor=actor, congress_id=congress.id,
-           data={"kiosk_id": kiosk.id, "label": kiosk.label})
+    record(
+        "kiosk.enrolled",
+        actor=actor,
+        congress_id=congress.id,
+        data={"kiosk_id": kiosk.id, "label": kiosk.label},
+    )
     return kiosk, token
 
 
 def list_kiosks(congress: Congress) -> list[Kiosk]:
     """The congress's kiosks, active first, then by id."""
-    return list(db.session.scalars(select(Kiosk).where(Kiosk.congress_id == congress.id)
-                                   .order_by(Kiosk.revoked_at.is_not(None), Kiosk.id)))
+    return list(
+        db.session.scalars(
+            select(Kiosk)
+            .where(Kiosk.congress_id == congress.id)
+            .order_by(Kiosk.revoked_at.is_not(None), Kiosk.id)
+        )
+    )
 
 
 def get_kiosk(kid: int, congress_id: int | None = None) -> Kiosk:
@@ -97,20 +118,30 @@ def revoke_kiosk(kiosk: Kiosk, actor) -> Kiosk:
     if kiosk.revoked_at is None:
         kiosk.revoked_at = utcnow()
         db.session.flush()
-        record("kiosk.revoked", actor=actor, congress_id=kiosk.congress_id,
-               data={"kiosk_id": kiosk.id, "label": kiosk.label})
+        record(
+            "kiosk.revoked",
+            actor=actor,
+            congress_id=kiosk.congress_id,
+            data={"kiosk_id": kiosk.id, "label": kiosk.label},
+        )
     return kiosk
 
 
 def kiosk_dict(kiosk: Kiosk) -> dict:
     """A kiosk as the API shows it: never its token or hash."""
-    return {"id": kiosk.id, "congress_id": kiosk.congress_id, "label": kiosk.label,
-            "enrolled_at": kiosk.enrolled_at.isoformat(), "enrolled_by": kiosk.enrolled_by,
-            "revoked_at": kiosk.revoked_at.isoformat() if kiosk.revoked_at else None,
-            "active": kiosk.revoked_at is None}
+    return {
+        "id": kiosk.id,
+        "congress_id": kiosk.congress_id,
+        "label": kiosk.label,
+        "enrolled_at": kiosk.enrolled_at.isoformat(),
+        "enrolled_by": kiosk.enrolled_by,
+        "revoked_at": kiosk.revoked_at.isoformat() if kiosk.revoked_at else None,
+        "active": kiosk.revoked_at is None,
+    }
 
 
 # ---- the device of this request --------------------------------------------------------------
+
 
 def presented_token() -> str | None:
     """The kiosk token this request carries: the X-Kiosk-Token header, else the kiosk cookie."""
@@ -128,8 +159,9 @@ def request_kiosk() -> Kiosk | None:
     token = presented_token()
     if token is not None:
         h = _hash(token)
-        kiosk = db.session.scalar(select(Kiosk).where(Kiosk.token_hash == h,
-                                                      Kiosk.revoked_at.is_(None)))
+        kiosk = db.session.scalar(
+            select(Kiosk).where(Kiosk.token_hash == h, Kiosk.revoked_at.is_(None))
+        )
     request.environ[_CACHE_KEY] = kiosk
     return kiosk
 
@@ -144,8 +176,11 @@ def _is_kiosk_column(congress_id_column):
     token = presented_token()
     if token is None:
         return false()
-    return exists().where(Kiosk.congress_id == congress_id_column,
-                          Kiosk.token_hash == _hash(token), Kiosk.revoked_at.is_(None))
+    return exists().where(
+        Kiosk.congress_id == congress_id_column,
+        Kiosk.token_hash == _hash(token),
+        Kiosk.revoked_at.is_(None),
+    )
 
 
 def _refuse_unless(row) -> None:
@@ -167,9 +202,13 @@ def require_kiosk(congress_id: int) -> None:
     """THE kiosk check (API and pages): refuse with 403 kiosk_required unless the congress lets
     any device vote or this request comes from one of its unrevoked kiosks. One statement; call
     it before any token is consumed or any card is looked up."""
-    _refuse_unless(db.session.execute(
-        select(Congress.id, Congress.kiosk_only, _is_kiosk_column(Congress.id))
-        .where(Congress.id == congress_id)).first())
+    _refuse_unless(
+        db.session.execute(
+            select(Congress.id, Congress.kiosk_only, _is_kiosk_column(Congress.id)).where(
+                Congress.id == congress_id
+            )
+        ).first()
+    )
 
 
 def require_kiosk_for_ballot(text) -> None:
@@ -178,14 +217,25 @@ def require_kiosk_for_ballot(text) -> None:
     code = resolve_code(text)
     if code is None:
         return
-    _refuse_unless(db.session.execute(
-        select(Poll.congress_id, Congress.kiosk_only, _is_kiosk_column(Poll.congress_id))
-        .select_from(BallotToken).join(Poll, Poll.id == BallotToken.poll_id)
-        .join(Congress, Congress.id == Poll.congress_id)
-        .where(BallotToken.token_hash == codes.code_hash(code))).first())
+    _refuse_unless(
+        db.session.execute(
+            select(Poll.congress_id, Congress.kiosk_only, _is_kiosk_column(Poll.congress_id))
+            .select_from(BallotToken)
+            .join(Poll, Poll.id == BallotToken.poll_id)
+            .join(Congress, Congress.id == Poll.congress_id)
+            .where(BallotToken.token_hash == codes.code_hash(code))
+        ).first()
+    )
 
 
 def set_kiosk_cookie(response, token: str) -> None:
     """Give this browser the kiosk token: HttpOnly, SameSite=Strict, Secure over https."""
-    response.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Strict",
-                        secure=request.is_secure, path="/")
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+        path="/",
+    )

@@ -1,4 +1,5 @@
 """Congresses, branches and delegates."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from ..extensions import Model
 
 class Congress(Model):
     """One congress (Đại hội). Several can live in one installation."""
+
     __tablename__ = "congress"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,14 +29,14 @@ class Congress(Model):
     kiosk_only: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    branches: Mapped[list["Branch"]] = relationship(back_populates="congress",
-                                                    order_by="Branch.name")
+    branches: Mapped[list[Branch]] = relationship(back_populates="congress", order_by="Branch.name")
 
     __table_args__ = (CheckConstraint("kind in ('members', 'delegates')", name="kind"),)
 
 
 class Branch(Model):
     """A branch (chi bộ) or delegation."""
+
     __tablename__ = "branch"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +54,7 @@ class Delegate(Model):
     The card secret is never stored: it is HMAC(SECRET_KEY, congress, delegate, card_nonce) and
     the database keeps only SHA-256 of the normalised card code; a new nonce cancels a lost card.
     """
+
     __tablename__ = "delegate"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,11 +98,13 @@ class Kiosk(Model):
     token (cookie or X-Kiosk-Token); only its SHA-256 is stored. It belongs to the congress:
     `enrolled_by` is kept for the audit only, and the user's logout or deactivation does not
     touch it; `revoked_at` ends it."""
+
     __tablename__ = "kiosk"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"),
-                                             index=True)
+    congress_id: Mapped[int] = mapped_column(
+        ForeignKey("congress.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)

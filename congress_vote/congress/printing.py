@@ -20,6 +20,7 @@ What keeps 2,000 cards fast (bench/bench_cards.py; WeasyPrint's work per card is
   they come back, so that only the last part and the writing of the PDF wait for the workers;
   its objects are frozen for the garbage collectors meanwhile.
 """
+
 from __future__ import annotations
 
 import gc
@@ -74,12 +75,19 @@ def qr_matrix(data: str, border: int = 2) -> list[list[bool]]:
     the qrcode package; text of the alphanumeric set as one alphanumeric segment (for a card's
     text, what the package chooses itself), in version 2 when it fits."""
     fits = _fits_v2m(data)
-    qr = qrcode.QRCode(version=2 if fits else None, border=border, mask_pattern=_MASK,
-                       error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr = qrcode.QRCode(
+        version=2 if fits else None,
+        border=border,
+        mask_pattern=_MASK,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
     if all(c in _ALNUM for c in data):
         # types-qrcode declares MODE_ALPHA_NUM as a plain int, its QRData a Literal[1, 2, 4] mode
-        qr.add_data(qrcode.util.QRData(  # type: ignore[call-overload]
-            data.encode(), mode=qrcode.util.MODE_ALPHA_NUM))
+        qr.add_data(
+            qrcode.util.QRData(  # type: ignore[call-overload]
+                data.encode(), mode=qrcode.util.MODE_ALPHA_NUM
+            )
+        )
     else:
         qr.add_data(data)
     qr.make(fit=not fits)
@@ -116,7 +124,7 @@ class CardsFetcher(LocalOnlyFetcher):
 
     def fetch(self, url, headers=None):
         if url.startswith(_QR_SCHEME):
-            text = url[len(_QR_SCHEME):]
+            text = url[len(_QR_SCHEME) :]
             if not _QR_DATA.fullmatch(text):
                 raise ValueError(f"not a card QR text: {text[:80]!r}")
             return URLFetcherResponse(url, qr_png(text), _png_headers())
@@ -127,10 +135,17 @@ class CardsFetcher(LocalOnlyFetcher):
 
 # Pseudo-elements that WeasyPrint's user-agent stylesheet gives a rule for on every element
 # (`::marker { … }`); a card has no list item and no footnote, so these never make a box.
-_UNUSED_PSEUDO = ("marker", "footnote-call", "footnote-marker", "note-call", "note-marker",
-                  "note-callback")
+_UNUSED_PSEUDO = (
+    "marker",
+    "footnote-call",
+    "footnote-marker",
+    "note-call",
+    "note-marker",
+    "note-callback",
+)
 _UNUSED_PSEUDO_RULE = re.compile(
-    r"(?m)^::(?:%s)\s*\{[^{}]*\}[ \t]*$" % "|".join(map(re.escape, _UNUSED_PSEUDO)))
+    r"(?m)^::(?:" + "|".join(map(re.escape, _UNUSED_PSEUDO)) + r")\s*\{[^{}]*\}[ \t]*$"
+)
 
 
 def cards_ua_css(ua: str) -> str:
@@ -162,20 +177,26 @@ def _cards_html_class() -> type[HTML]:
 
 def _card(d: Delegate) -> dict:
     code = card_code(d)
-    return {"name": d.full_name, "branch": d.branch_name, "code": d.code,
-            "full": d.can_vote, "card_code": codes.format_code(code),
-            # Drawn by the fetcher of the process that lays out the batch (CardsFetcher).
-            "qr": _QR_SCHEME + QR_PREFIX + code}
+    return {
+        "name": d.full_name,
+        "branch": d.branch_name,
+        "code": d.code,
+        "full": d.can_vote,
+        "card_code": codes.format_code(code),
+        # Drawn by the fetcher of the process that lays out the batch (CardsFetcher).
+        "qr": _QR_SCHEME + QR_PREFIX + code,
+    }
 
 
 def _cards_batches(congress: Congress, delegates: list[Delegate]) -> Iterator[str]:
     batch = CARDS_PER_PAGE * BATCH_PAGES
     with force_locale("vi"):
         for start in range(0, max(len(delegates), 1), batch):
-            cards = [_card(d) for d in delegates[start:start + batch]]
-            pages = [cards[i:i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
-            yield render_template("print/cards.html", congress=congress, pages=pages,
-                                  static_path=STATIC.as_uri())
+            cards = [_card(d) for d in delegates[start : start + batch]]
+            pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
+            yield render_template(
+                "print/cards.html", congress=congress, pages=pages, static_path=STATIC.as_uri()
+            )
 
 
 def _n_batches(delegates: list[Delegate]) -> int:
@@ -234,8 +255,14 @@ def attendance_pdf(congress: Congress) -> bytes:
     """The credentials committee's attendance report, in Vietnamese."""
     absent, excused = absentees(congress)
     with force_locale("vi"):
-        html = render_template("print/attendance.html", congress=congress,
-                               figures=attendance(congress), absent=absent, excused=excused,
-                               printed_at=format_datetime(utcnow(), "HH:mm, dd/MM/yyyy"),
-                               audit_head=head_hash(), static_path=STATIC.as_uri())
+        html = render_template(
+            "print/attendance.html",
+            congress=congress,
+            figures=attendance(congress),
+            absent=absent,
+            excused=excused,
+            printed_at=format_datetime(utcnow(), "HH:mm, dd/MM/yyyy"),
+            audit_head=head_hash(),
+            static_path=STATIC.as_uri(),
+        )
     return html_to_pdf(html)

@@ -1,5 +1,6 @@
 """Congress setup: create and edit a congress (dates, quorum and threshold fractions), its
 branches. Every verb flushes and records an audit event; the caller commits."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,8 +35,9 @@ def _parse_date(value, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ServiceError("bad_date", _("%(field)s must be a date written YYYY-MM-DD.",
-                                         field=name)) from None
+        raise ServiceError(
+            "bad_date", _("%(field)s must be a date written YYYY-MM-DD.", field=name)
+        ) from None
 
 
 def _congress_fields(data: dict, partial: bool = False) -> dict:
@@ -44,8 +46,10 @@ def _congress_fields(data: dict, partial: bool = False) -> dict:
         if key in data or not partial:
             value = clean_name(data.get(key))
             if len(value) > limit:
-                raise ServiceError("too_long", _("%(field)s is longer than %(limit)s characters.",
-                                                           field=key, limit=limit))
+                raise ServiceError(
+                    "too_long",
+                    _("%(field)s is longer than %(limit)s characters.", field=key, limit=limit),
+                )
             out[key] = value
     if "name" in out and not out["name"]:
         raise ServiceError("name_required", _("A congress needs a name."))
@@ -81,10 +85,17 @@ def create_congress(data: dict, actor=None) -> Congress:
     _check_dates(congress)
     db.session.add(congress)
     db.session.flush()
-    record("congress.created", actor=actor, congress_id=congress.id,
-           data={"name": congress.name, "kind": congress.kind,
-                 "quorum_fraction": congress.quorum_fraction,
-                 "kiosk_only": congress.kiosk_only})
+    record(
+        "congress.created",
+        actor=actor,
+        congress_id=congress.id,
+        data={
+            "name": congress.name,
+            "kind": congress.kind,
+            "quorum_fraction": congress.quorum_fraction,
+            "kiosk_only": congress.kiosk_only,
+        },
+    )
     return congress
 
 
@@ -97,8 +108,12 @@ def update_congress(congress: Congress, data: dict, actor=None) -> Congress:
     _check_dates(congress)
     db.session.flush()
     if changed:
-        record("congress.updated", actor=actor, congress_id=congress.id,
-               data={"fields": sorted(changed)})
+        record(
+            "congress.updated",
+            actor=actor,
+            congress_id=congress.id,
+            data={"fields": sorted(changed)},
+        )
     return congress
 
 
@@ -106,8 +121,9 @@ def branch_by_name(congress: Congress, name: str, create: bool = True) -> Branch
     name = clean_name(name)
     if not name:
         return None
-    b = db.session.scalar(select(Branch).where(Branch.congress_id == congress.id,
-                                               Branch.name == name))
+    b = db.session.scalar(
+        select(Branch).where(Branch.congress_id == congress.id, Branch.name == name)
+    )
     if b is None and create:
         b = Branch(congress_id=congress.id, name=name)
         db.session.add(b)
@@ -121,8 +137,9 @@ def add_branch(congress: Congress, name: str, actor=None) -> Branch:
     if not name or len(name) > MAX_LEN["branch"]:
         raise ServiceError("bad_branch", _("A branch needs a name of 1 to 300 characters."))
     if branch_by_name(congress, name, create=False) is not None:
-        raise ServiceError("branch_exists", _("The branch “%(name)s” exists already.", name=name),
-                           status=409)
+        raise ServiceError(
+            "branch_exists", _("The branch “%(name)s” exists already.", name=name), status=409
+        )
     b = branch_by_name(congress, name)
     assert b is not None  # the name is not empty: the branch was created
     record("branch.created", actor=actor, congress_id=congress.id, data={"branch": name})
@@ -130,8 +147,16 @@ def add_branch(congress: Congress, name: str, actor=None) -> Branch:
 
 
 def congress_dict(c: Congress) -> dict:
-    return {"id": c.id, "name": c.name, "organisation": c.organisation, "term": c.term,
-            "venue": c.venue, "starts_on": c.starts_on.isoformat() if c.starts_on else None,
-            "ends_on": c.ends_on.isoformat() if c.ends_on else None, "kind": c.kind,
-            "quorum_fraction": c.quorum_fraction, "kiosk_only": c.kiosk_only,
-            "branches": [{"id": b.id, "name": b.name} for b in c.branches]}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "organisation": c.organisation,
+        "term": c.term,
+        "venue": c.venue,
+        "starts_on": c.starts_on.isoformat() if c.starts_on else None,
+        "ends_on": c.ends_on.isoformat() if c.ends_on else None,
+        "kind": c.kind,
+        "quorum_fraction": c.quorum_fraction,
+        "kiosk_only": c.kiosk_only,
+        "branches": [{"id": b.id, "name": b.name} for b in c.branches],
+    }

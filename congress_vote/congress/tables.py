@@ -8,6 +8,7 @@ stops at the first row past the row cap: a row gap (`<row r="1048576">`), which 
 with empty rows, costs no more than real rows. CSV rows stop at the same cap.
 Every refusal is the import's 422 `invalid_rows` with one row naming the file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,16 +29,26 @@ MAX_TABLE_COLUMNS = 100
 def reject_rows(rows: list[dict], message: str | None = None) -> NoReturn:
     """422 `invalid_rows` with the row errors `[{row, field, message}]`."""
     n = len({r["row"] for r in rows})
-    raise ServiceError("invalid_rows", message or
-                       _("The file was not imported: %(n)s row(s) have errors. Nothing was saved.",
-                         n=n),
-                       status=422, rows=rows)
+    raise ServiceError(
+        "invalid_rows",
+        message
+        or _("The file was not imported: %(n)s row(s) have errors. Nothing was saved.", n=n),
+        status=422,
+        rows=rows,
+    )
 
 
 def too_many_rows(max_rows: int) -> NoReturn:
-    reject_rows([{"row": 0, "field": "file",
-                  "message": _("more than %(n)s rows; split the file", n=max_rows)}],
-                _("The file has more than %(n)s rows; split it. Nothing was saved.", n=max_rows))
+    reject_rows(
+        [
+            {
+                "row": 0,
+                "field": "file",
+                "message": _("more than %(n)s rows; split the file", n=max_rows),
+            }
+        ],
+        _("The file has more than %(n)s rows; split it. Nothing was saved.", n=max_rows),
+    )
 
 
 def decode_csv(data: bytes) -> str:
@@ -49,13 +60,25 @@ def decode_csv(data: bytes) -> str:
             data.decode("cp1258")
         except UnicodeDecodeError:
             guess = _("Latin-1 or another 8-bit encoding")
-        line = data[:err.start].count(b"\n") + 1
-        reject_rows([{"row": line, "field": "file",
-                      "message": _("the file is not UTF-8 (byte %(byte)s, it looks like "
-                                   "%(guess)s); save it as “CSV UTF-8” and import again",
-                                   byte=err.start + 1, guess=guess)}],
-                    _("The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
-                      "CSV UTF-8) and import it again. Nothing was saved."))
+        line = data[: err.start].count(b"\n") + 1
+        reject_rows(
+            [
+                {
+                    "row": line,
+                    "field": "file",
+                    "message": _(
+                        "the file is not UTF-8 (byte %(byte)s, it looks like "
+                        "%(guess)s); save it as “CSV UTF-8” and import again",
+                        byte=err.start + 1,
+                        guess=guess,
+                    ),
+                }
+            ],
+            _(
+                "The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
+                "CSV UTF-8) and import it again. Nothing was saved."
+            ),
+        )
 
 
 def _capped(rows: Iterable, max_rows: int) -> list[list]:
@@ -69,8 +92,10 @@ def _capped(rows: Iterable, max_rows: int) -> list[list]:
 
 
 def _unreadable() -> NoReturn:
-    reject_rows([{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
-                _("The file is not a readable XLSX workbook. Nothing was saved."))
+    reject_rows(
+        [{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
+        _("The file is not a readable XLSX workbook. Nothing was saved."),
+    )
 
 
 def check_xlsx_size(data: bytes) -> None:
@@ -83,20 +108,32 @@ def check_xlsx_size(data: bytes) -> None:
     total = sum(i.file_size for i in infos)
     if len(infos) > XLSX_MAX_MEMBERS or total > XLSX_MAX_BYTES:
         mb = XLSX_MAX_BYTES // (1024 * 1024)
-        reject_rows([{"row": 0, "field": "file",
-                      "message": _("the workbook expands to more than %(mb)s MB", mb=mb)}],
-                    _("The workbook expands to more than %(mb)s MB: save only the delegate "
-                      "list in it and import again. Nothing was saved.", mb=mb))
+        reject_rows(
+            [
+                {
+                    "row": 0,
+                    "field": "file",
+                    "message": _("the workbook expands to more than %(mb)s MB", mb=mb),
+                }
+            ],
+            _(
+                "The workbook expands to more than %(mb)s MB: save only the delegate "
+                "list in it and import again. Nothing was saved.",
+                mb=mb,
+            ),
+        )
 
 
 def _xlsx_rows(data: bytes, max_rows: int) -> Generator[tuple[Any, ...], None, None]:
     from openpyxl import load_workbook
+
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
         # max_row: openpyxl stops parsing there; the row after the cap is what refuses the file.
-        yield from ws.iter_rows(min_col=1, max_col=MAX_TABLE_COLUMNS, max_row=max_rows + 1,
-                                values_only=True)
+        yield from ws.iter_rows(
+            min_col=1, max_col=MAX_TABLE_COLUMNS, max_row=max_rows + 1, values_only=True
+        )
     finally:
         wb.close()
 
@@ -116,9 +153,10 @@ def read_table(data: bytes, max_rows: int) -> list[list]:
         finally:
             rows.close()
     if b"\x00" in data[:4096]:
-        reject_rows([{"row": 0, "field": "file",
-                      "message": _("binary file (UTF-16 or not a CSV)")}],
-                    _("The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved."))
+        reject_rows(
+            [{"row": 0, "field": "file", "message": _("binary file (UTF-16 or not a CSV)")}],
+            _("The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved."),
+        )
     text = decode_csv(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")

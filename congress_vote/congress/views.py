@@ -4,6 +4,7 @@ Thin: parse, call the congress services (setup, delegates, importing, checkin), 
 render. The check-in desk works as plain forms; static/js/congress-checkin.js posts the same
 forms with `Accept: application/json` and gets the feedback as JSON instead of a page.
 """
+
 from __future__ import annotations
 
 from flask import (
@@ -59,20 +60,31 @@ def _delegate(congress, did: int):
 
 
 def _form_data(form: CongressForm) -> dict:
-    return {k: getattr(form, k).data for k in ("name", "organisation", "term", "venue",
-                                               "starts_on", "ends_on", "kind",
-                                               "quorum_fraction", "kiosk_only")}
+    return {
+        k: getattr(form, k).data
+        for k in (
+            "name",
+            "organisation",
+            "term",
+            "venue",
+            "starts_on",
+            "ends_on",
+            "kind",
+            "quorum_fraction",
+            "kiosk_only",
+        )
+    }
 
 
 # ---- congress --------------------------------------------------------------------------------
+
 
 @bp.route("/congresses/new", methods=["GET", "POST"])
 @roles("admin")
 def new():
     form = CongressForm()
     if form.validate_on_submit():
-        done, c = commit_or_flash(lambda: create_congress(_form_data(form),
-                                                              actor=current_actor()))
+        done, c = commit_or_flash(lambda: create_congress(_form_data(form), actor=current_actor()))
         if done:
             flash(_("Congress created. Now import the delegate list."), "ok")
             return redirect(url_for("congress.show", cid=c.id))
@@ -94,7 +106,8 @@ def edit(cid: int):
     branch_form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: update_congress(c, _form_data(form), actor=current_actor()))
+            lambda: update_congress(c, _form_data(form), actor=current_actor())
+        )
         if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.show", cid=c.id))
@@ -108,7 +121,8 @@ def add_branch(cid: int):
     form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: add_branch_to(c, form.branch_name.data or "", actor=current_actor()))
+            lambda: add_branch_to(c, form.branch_name.data or "", actor=current_actor())
+        )
         if done:
             flash(_("Branch added."), "ok")
     else:
@@ -117,6 +131,7 @@ def add_branch(cid: int):
 
 
 # ---- delegates -------------------------------------------------------------------------------
+
 
 @bp.get("/congresses/<int:cid>/delegates")
 @staff
@@ -127,9 +142,17 @@ def delegates(cid: int):
     status = request.args.get("status") or None
     membership = request.args.get("membership") or None
     items = list_delegates(c, q=q, branch_id=branch_id, status=status, membership=membership)
-    return render_template("congress/delegates.html", congress=c, delegates=items, q=q,
-                           branch_id=branch_id, status=status, membership=membership,
-                           import_form=ImportForm(), total=attendance(c)["summoned"])
+    return render_template(
+        "congress/delegates.html",
+        congress=c,
+        delegates=items,
+        q=q,
+        branch_id=branch_id,
+        status=status,
+        membership=membership,
+        import_form=ImportForm(),
+        total=attendance(c)["summoned"],
+    )
 
 
 @bp.route("/congresses/<int:cid>/delegates/new", methods=["GET", "POST"])
@@ -138,8 +161,7 @@ def delegate_new(cid: int):
     c = _congress(cid)
     form = DelegateForm()
     if form.validate_on_submit():
-        done, _ignored = commit_or_flash(
-            lambda: add_delegate(c, form.data, actor=current_actor()))
+        done, _ignored = commit_or_flash(lambda: add_delegate(c, form.data, actor=current_actor()))
         if done:
             flash(_("Delegate added."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
@@ -151,13 +173,23 @@ def delegate_new(cid: int):
 def delegate_edit(cid: int, did: int):
     c = _congress(cid)
     d = _delegate(c, did)
-    form = DelegateForm(data=None if request.method == "POST" else {
-        "code": d.code, "full_name": d.full_name, "branch": d.branch_name,
-        "membership": d.membership, "gender": d.gender or "", "birth_year": d.birth_year,
-        "position": d.position or ""})
+    form = DelegateForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "code": d.code,
+            "full_name": d.full_name,
+            "branch": d.branch_name,
+            "membership": d.membership,
+            "gender": d.gender or "",
+            "birth_year": d.birth_year,
+            "position": d.position or "",
+        }
+    )
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
-            lambda: update_delegate(d, form.data, actor=current_actor()))
+            lambda: update_delegate(d, form.data, actor=current_actor())
+        )
         if done:
             flash(_("Saved."), "ok")
             return redirect(url_for("congress.delegates", cid=c.id))
@@ -171,6 +203,7 @@ def reissue(cid: int, did: int):
     page, only on the card."""
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
+
     c = _congress(cid)
     d = _delegate(c, did)
     reissue_card(d, actor=current_actor())
@@ -184,6 +217,7 @@ def reissue(cid: int, did: int):
 def delegate_card(cid: int, did: int):
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
+
     c = _congress(cid)
     d = _delegate(c, did)
     return pdf_response(cards_pdf(c, [d]), f"card-{d.id}.pdf")
@@ -200,8 +234,7 @@ def import_delegates(cid: int):
         upload = form.file.data
         try:
             # The upload's name is only recorded, never used as a path.
-            n = import_list(c, upload.read(), filename=upload.filename or "",
-                                     actor=current_actor())
+            n = import_list(c, upload.read(), filename=upload.filename or "", actor=current_actor())
             db.session.commit()
         except ServiceError as err:
             db.session.rollback()
@@ -213,8 +246,9 @@ def import_delegates(cid: int):
     elif request.method == "POST":
         message = _("Choose a CSV or XLSX file.")
     status = 422 if message else 200
-    return render_template("congress/import.html", congress=c, form=form, rows=rows,
-                           message=message), status
+    return render_template(
+        "congress/import.html", congress=c, form=form, rows=rows, message=message
+    ), status
 
 
 @bp.get("/congresses/<int:cid>/delegates/export/<fmt>")
@@ -239,6 +273,7 @@ def export_delegates(cid: int, fmt: str):
 def cards(cid: int):
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
+
     c = _congress(cid)
     return pdf_response(cards_pdf(c), f"cards-{c.id}.pdf")
 
@@ -248,11 +283,13 @@ def cards(cid: int):
 def attendance_report(cid: int):
     from ..reports.pdf import pdf_response
     from .printing import attendance_pdf
+
     c = _congress(cid)
     return pdf_response(attendance_pdf(c), f"attendance-{c.id}.pdf")
 
 
 # ---- check-in desk ---------------------------------------------------------------------------
+
 
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
@@ -264,14 +301,24 @@ def _feedback(kind: str, message: str, delegate=None, status: int = 200):
     figures = attendance(c)
     last = last_check_in(c)
     if _wants_json():
-        return jsonify({"kind": kind, "message": message,
-                        "delegate": delegate_dict(delegate) if delegate else None,
-                        "attendance": figures,
-                        "last": {"id": last.id, "full_name": last.full_name} if last else None
-                        }), status
-    return render_template("congress/checkin.html", congress=c, figures=figures,
-                           feedback={"kind": kind, "message": message}, last=last,
-                           results=None, q=""), status
+        return jsonify(
+            {
+                "kind": kind,
+                "message": message,
+                "delegate": delegate_dict(delegate) if delegate else None,
+                "attendance": figures,
+                "last": {"id": last.id, "full_name": last.full_name} if last else None,
+            }
+        ), status
+    return render_template(
+        "congress/checkin.html",
+        congress=c,
+        figures=figures,
+        feedback={"kind": kind, "message": message},
+        last=last,
+        results=None,
+        q="",
+    ), status
 
 
 @bp.get("/congresses/<int:cid>/checkin")
@@ -280,26 +327,43 @@ def checkin(cid: int):
     c = _congress(cid)
     q = request.args.get("q", "").strip()[:100]
     results = list_delegates(c, q=q, limit=30) if q else None
-    return render_template("congress/checkin.html", congress=c, figures=attendance(c),
-                           feedback=None, last=last_check_in(c), results=results, q=q)
+    return render_template(
+        "congress/checkin.html",
+        congress=c,
+        figures=attendance(c),
+        feedback=None,
+        last=last_check_in(c),
+        results=results,
+        q=q,
+    )
 
 
 def _checked_in_message(d, already: bool) -> tuple[str, str]:
     where = f" — {d.branch_name}" if d.branch_name else ""
     if already:
         when = format_time(d.checked_in_at, "HH:mm") if d.checked_in_at else ""
-        return "repeat", _("Already checked in at %(time)s: %(name)s%(branch)s", time=when,
-                           name=d.full_name, branch=where)
+        return "repeat", _(
+            "Already checked in at %(time)s: %(name)s%(branch)s",
+            time=when,
+            name=d.full_name,
+            branch=where,
+        )
     if not d.can_vote:
-        return "probationary", _("Checked in: %(name)s%(branch)s. Probationary member: attends "
-                                 "but does not vote.", name=d.full_name, branch=where)
+        return "probationary", _(
+            "Checked in: %(name)s%(branch)s. Probationary member: attends but does not vote.",
+            name=d.full_name,
+            branch=where,
+        )
     return "ok", _("Checked in: %(name)s%(branch)s", name=d.full_name, branch=where)
 
 
-_CARD_ERRORS = {"unknown_card": lambda: _("Unknown card: no delegate holds this card."),
-                "card_of_another_congress": lambda: _("Card of another congress."),
-                "not_a_card_code": lambda: _("Not a card code: scan the QR on the delegate card "
-                                             "or type the code printed under it.")}
+_CARD_ERRORS = {
+    "unknown_card": lambda: _("Unknown card: no delegate holds this card."),
+    "card_of_another_congress": lambda: _("Card of another congress."),
+    "not_a_card_code": lambda: _(
+        "Not a card code: scan the QR on the delegate card or type the code printed under it."
+    ),
+}
 
 
 @bp.post("/congresses/<int:cid>/checkin")
@@ -320,7 +384,8 @@ def checkin_post(cid: int):
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()
-        msg = _CARD_ERRORS.get(err.code, lambda: err.message)()
+        message = err.message
+        msg = _CARD_ERRORS.get(err.code, lambda: message)()
         return _feedback("error", msg, status=err.status)
     kind, msg = _checked_in_message(d, already)
     return _feedback(kind, msg, d)
@@ -355,7 +420,9 @@ def attendance_set(cid: int, did: int):
     except ServiceError as err:
         db.session.rollback()
         return _feedback("error", err.message, status=err.status)
-    labels = {"excused": _("Excused absence recorded: %(name)s", name=d.full_name),
-              "absent": _("Marked absent: %(name)s", name=d.full_name),
-              "present": _("Checked in: %(name)s", name=d.full_name)}
+    labels = {
+        "excused": _("Excused absence recorded: %(name)s", name=d.full_name),
+        "absent": _("Marked absent: %(name)s", name=d.full_name),
+        "present": _("Checked in: %(name)s", name=d.full_name),
+    }
     return _feedback("excused" if status == "excused" else "ok", labels[status], d)

@@ -16,6 +16,7 @@ counter of another poll's committee gets only what any counter reads):
 - counting minutes (PDF): committee, chair, once counted;
 - next round: admin, when the chain of rounds proposes one (counting.rounds.chain_proposal).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,30 +50,46 @@ def poll_actions(poll: Poll, actor) -> list[Action]:
     is_ = actor.has_role
     member = is_committee_member(poll, actor)
     result_url = url_for("counting.result", pid=poll.id)
-    hands = (poll.kind == "resolution" and poll.secrecy == "open"
-             and poll.status in HAND_COUNT and member
-             and not db.session.scalar(select(func.count()).select_from(Ballot)
-                                       .where(Ballot.poll_id == poll.id)))
+    hands = (
+        poll.kind == "resolution"
+        and poll.secrecy == "open"
+        and poll.status in HAND_COUNT
+        and member
+        and not db.session.scalar(
+            select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll.id)
+        )
+    )
     if hands:
-        out.append(Action("hand_count", url_for("counting.hand_count", pid=poll.id),
-                          primary=poll.status == PollStatus.OPEN))
+        out.append(
+            Action(
+                "hand_count",
+                url_for("counting.hand_count", pid=poll.id),
+                primary=poll.status == PollStatus.OPEN,
+            )
+        )
     if member and poll.status == PollStatus.CLOSED:
         out.append(Action("count", result_url, primary=True))
-    elif is_("admin", "counter", "chair", "observer") and (
-            poll.status in AFTER_CLOSE or hands):
+    elif is_("admin", "counter", "chair", "observer") and (poll.status in AFTER_CLOSE or hands):
         out.append(Action("result", result_url))
     if member and poll.secrecy == "secret" and poll.status in OPENED_NOT_LOCKED:
         out.append(Action("paper", url_for("counting.paper", pid=poll.id)))
     if (member or is_("chair", "observer")) and poll.status in AFTER_CLOSE:
         out.append(Action("review", url_for("counting.review", pid=poll.id)))
     if poll.status == PollStatus.COUNTED and member:
-        signed = db.session.scalar(select(func.count()).select_from(Signoff).where(
-            Signoff.poll_id == poll.id, Signoff.user_id == actor.id))
+        signed = db.session.scalar(
+            select(func.count())
+            .select_from(Signoff)
+            .where(Signoff.poll_id == poll.id, Signoff.user_id == actor.id)
+        )
         if not signed:
             out.append(Action("sign", result_url + "#sign", primary=True))
     if (member or is_("chair")) and poll.status in COUNTED_OR_LATER:
         out.append(Action("minutes", url_for("counting.minutes", pid=poll.id)))
-    if is_("admin") and poll.kind != "resolution" and poll.status in COUNTED_OR_LATER:
-        if chain_proposal(poll):
-            out.append(Action("next_round", result_url + "#next-round"))
+    if (
+        is_("admin")
+        and poll.kind != "resolution"
+        and poll.status in COUNTED_OR_LATER
+        and chain_proposal(poll)
+    ):
+        out.append(Action("next_round", result_url + "#next-round"))
     return out

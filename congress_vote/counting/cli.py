@@ -1,4 +1,5 @@
 """`flask --app wsgi recount POLL_ID`: count again from the stored ballots and compare."""
+
 from __future__ import annotations
 
 import sys
@@ -19,6 +20,7 @@ def register_cli(app: Flask) -> None:
         from ..polls.models import Poll
         from ..rules.recount import render
         from .recount import recount_compare
+
         poll = db.session.get(Poll, poll_id)
         if poll is None:
             click.echo(f"recount: no poll {poll_id}", err=True)

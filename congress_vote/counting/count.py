@@ -8,6 +8,7 @@ result with its digest, and the life cycle around it:
 The stored result's ``digest`` is the result digest over every input (counting.digest_inputs,
 rules.digest.result_document), with a hash per part so recount / verify-audit name what changed.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def count_doc(poll: Poll):
     try:
         result = rules.count(spec, attendance, ballots, settings, hand)
     except rules.RulesInputError as err:
-        raise ServiceError("cannot_count", _("The poll cannot be counted: %(error)s", error=err),
-                           status=409) from err
+        raise ServiceError(
+            "cannot_count", _("The poll cannot be counted: %(error)s", error=err), status=409
+        ) from err
     doc = document_for(poll, attendance, ballots, settings, hand)
     result.digest = doc.digest
     return result, doc
@@ -84,9 +86,15 @@ def count_poll(poll: Poll, actor) -> PollResult:
     if waiting["pending"] or waiting["disputed"]:
         raise ServiceError(
             "paper_entries_pending",
-            _("Paper ballots still need entry or settling: %(pending)s with a single "
-              "entry, %(disputed)s in dispute.", pending=waiting["pending"],
-              disputed=waiting["disputed"]), status=409, **waiting)
+            _(
+                "Paper ballots still need entry or settling: %(pending)s with a single "
+                "entry, %(disputed)s in dispute.",
+                pending=waiting["pending"],
+                disputed=waiting["disputed"],
+            ),
+            status=409,
+            **waiting,
+        )
     require_return_before_count(poll)
     if not poll.attendance:
         # freeze the figures this count uses, so a later check-in cannot move a signed result
@@ -111,11 +119,19 @@ def count_poll(poll: Poll, actor) -> PollResult:
     stored.certified_at = None
     counted(poll)
     db.session.flush()
-    record("poll.recounted" if recount else "poll.counted", actor=actor,
-           congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "digest": result.digest, "previous_digest": previous,
-                 "signoffs_cleared": cleared, "checks_ok": result.checks_ok,
-                 "ballots_returned": result.figures["ballots_returned"]})
+    record(
+        "poll.recounted" if recount else "poll.counted",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={
+            "poll_id": poll.id,
+            "digest": result.digest,
+            "previous_digest": previous,
+            "signoffs_cleared": cleared,
+            "checks_ok": result.checks_ok,
+            "ballots_returned": result.figures["ballots_returned"],
+        },
+    )
     return stored
 
 

@@ -7,6 +7,7 @@ tell namesakes apart (or the items), the paper figures, and — once sealed ball
 the seal. The count, the recount, ``verify-audit``, the stored result and the ballots export
 all use it, so they cannot hash different things.
 """
+
 from __future__ import annotations
 
 from ..polls.models import Poll
@@ -24,13 +25,27 @@ def digest_inputs(poll: Poll) -> dict:
     paper, seal}`` (also written into the ballots export so an offline recount can rebuild
     the digest)."""
     return {
-        "poll": {"id": poll.id, "kind": poll.kind, "round": poll.round, "seats": poll.seats,
-                 "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy},
-        "candidates": [{"id": c.id, "full_name": c.full_name, "position": c.position or "",
-                        "delegate_id": c.delegate_id}
-                       for c in sorted(poll.candidates, key=lambda c: (c.ballot_order, c.id))],
-        "items": [{"id": i.id, "text": i.text}
-                  for i in sorted(poll.items, key=lambda i: (i.position, i.id))],
+        "poll": {
+            "id": poll.id,
+            "kind": poll.kind,
+            "round": poll.round,
+            "seats": poll.seats,
+            "alternate_seats": poll.alternate_seats,
+            "secrecy": poll.secrecy,
+        },
+        "candidates": [
+            {
+                "id": c.id,
+                "full_name": c.full_name,
+                "position": c.position or "",
+                "delegate_id": c.delegate_id,
+            }
+            for c in sorted(poll.candidates, key=lambda c: (c.ballot_order, c.id))
+        ],
+        "items": [
+            {"id": i.id, "text": i.text}
+            for i in sorted(poll.items, key=lambda i: (i.position, i.id))
+        ],
         "paper": paper_figures(poll),
         "seal": seal_of(poll),
     }
@@ -39,5 +54,14 @@ def digest_inputs(poll: Poll) -> dict:
 def document_for(poll: Poll, attendance, ballots, settings, hand) -> DigestDocument:
     """The result document of `poll` from the counting inputs the count used."""
     extra = digest_inputs(poll)
-    return result_document(extra["poll"], settings, extra["candidates"], extra["items"],
-                           attendance, ballots, hand, extra["paper"], extra["seal"])
+    return result_document(
+        extra["poll"],
+        settings,
+        extra["candidates"],
+        extra["items"],
+        attendance,
+        ballots,
+        hand,
+        extra["paper"],
+        extra["seal"],
+    )

@@ -11,6 +11,7 @@ Figures (documented choices where the regulation is silent):
   closed without one (older data, fixtures) uses the congress's attendance at its first count,
   which freezes it then.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,12 @@ def attendance_snapshot(poll: Poll) -> dict:
 
 
 def tokens_issued(poll: Poll) -> int:
-    return db.session.scalar(select(func.count()).select_from(BallotToken)
-                             .where(BallotToken.poll_id == poll.id)) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(BallotToken).where(BallotToken.poll_id == poll.id)
+        )
+        or 0
+    )
 
 
 def hand_counts(poll: Poll) -> list[HandCount]:
@@ -63,12 +68,26 @@ def rules_ballot(choice: str, source: str, reason: str | None, receipt: str | No
     # Fast path for the common row, a kept list of plain ints (what check_choice stores): the
     # same Ballot rules.Ballot.from_dict would build, without re-checking every id's type
     # (~60 % of a 2,000 × 200 count). `type(x) is int` leaves bools and strings to from_dict.
-    if (type(kept) is list and "answers" not in data and set(map(type, kept)) <= _INT_ONLY
-            and source in SOURCES and (reason is None or type(reason) is str)):
-        return rules.Ballot(kept=tuple(kept), invalid_reason=reason or None, source=source,
-                            receipt=None if receipt is None else str(receipt))
-    data = {"kept": data.get("kept"), "answers": data.get("answers"),
-            "invalid_reason": reason, "source": source, "receipt": receipt}
+    if (
+        type(kept) is list
+        and "answers" not in data
+        and set(map(type, kept)) <= _INT_ONLY
+        and source in SOURCES
+        and (reason is None or type(reason) is str)
+    ):
+        return rules.Ballot(
+            kept=tuple(kept),
+            invalid_reason=reason or None,
+            source=source,
+            receipt=None if receipt is None else str(receipt),
+        )
+    data = {
+        "kept": data.get("kept"),
+        "answers": data.get("answers"),
+        "invalid_reason": reason,
+        "source": source,
+        "receipt": receipt,
+    }
     try:
         return rules.Ballot.from_dict(data)
     except rules.RulesInputError:
@@ -88,25 +107,33 @@ def rules_inputs(poll: Poll):
     ballots: list[rules.Ballot] = []
     hand = None
     if poll.secrecy == "open":
-        named = db.session.execute(select(NamedVote.choice, NamedVote.receipt)
-                                   .where(NamedVote.poll_id == poll.id)).all()
+        named = db.session.execute(
+            select(NamedVote.choice, NamedVote.receipt).where(NamedVote.poll_id == poll.id)
+        ).all()
         ballots = [rules_ballot(c, "tablet", None, r) for c, r in named]
         issued = present
     else:
         rows = db.session.execute(
-            select(Ballot.choice, Ballot.source, Ballot.invalid_reason, Ballot.receipt)
-            .where(Ballot.poll_id == poll.id)).all()
+            select(Ballot.choice, Ballot.source, Ballot.invalid_reason, Ballot.receipt).where(
+                Ballot.poll_id == poll.id
+            )
+        ).all()
         ballots = [rules_ballot(c, s, ir, r) for c, s, ir, r in rows]
         issued = tokens_issued(poll)
     if hands and not ballots:
-        hand = rules.HandCount({h.item_id: (h.votes_for, h.votes_against, h.votes_abstain)
-                                for h in hands})
+        hand = rules.HandCount(
+            {h.item_id: (h.votes_for, h.votes_against, h.votes_abstain) for h in hands}
+        )
         issued = 0
     excluded = {"excused": int(att.get("excused", 0) or 0)}
-    for k, v in (att.get("excluded") or {}).items() if isinstance(att.get("excluded"), dict) \
-            else ():
+    for k, v in (
+        (att.get("excluded") or {}).items() if isinstance(att.get("excluded"), dict) else ()
+    ):
         excluded[str(k)] = int(v)
-    attendance = rules.Attendance(voters_summoned=int(att.get("voters_summoned", 0) or 0),
-                                  excluded=excluded, voters_present=present,
-                                  ballots_issued=issued)
+    attendance = rules.Attendance(
+        voters_summoned=int(att.get("voters_summoned", 0) or 0),
+        excluded=excluded,
+        voters_present=present,
+        ballots_issued=issued,
+    )
     return spec, attendance, ballots, settings, hand

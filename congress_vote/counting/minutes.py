@@ -5,6 +5,7 @@ from the stored result (never a
 fresh count: the minutes print what the committee signs). Vietnamese by default; English with
 `lang=en` (or when the UI is in English).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -48,37 +49,57 @@ def minutes_context(poll: Poll) -> dict:
     att = attendance_snapshot(poll)
     fig = result["figures"] or {}
     by_id = {c["id"]: c for c in result["candidates"]}
-    official = [by_id[i] for i in result["elected_order"] or [] if
-                by_id.get(i, {}).get("elected") == "official"]
-    alternate = [by_id[i] for i in result["elected_order"] or [] if
-                 by_id.get(i, {}).get("elected") == "alternate"]
-    ties = [{"names": [by_id[i]["full_name"] for i in t["candidate_ids"] if i in by_id],
-             "votes": t.get("votes"), "seats": t["seats_contested"], "kind": t.get("kind")}
-            for t in result["ties"]]
+    official = [
+        by_id[i]
+        for i in result["elected_order"] or []
+        if by_id.get(i, {}).get("elected") == "official"
+    ]
+    alternate = [
+        by_id[i]
+        for i in result["elected_order"] or []
+        if by_id.get(i, {}).get("elected") == "alternate"
+    ]
+    ties = [
+        {
+            "names": [by_id[i]["full_name"] for i in t["candidate_ids"] if i in by_id],
+            "votes": t.get("votes"),
+            "seats": t["seats_contested"],
+            "kind": t.get("kind"),
+        }
+        for t in result["ties"]
+    ]
     denominator_base = fig.get("denominator_base", 0)
     signed = {s["user_id"]: s["signed_at"] for s in result["signoffs"]}
     members = committee(poll)
     for m in members:
         m["signed_at"] = signed.get(m["id"])
     return {
-        "poll": poll, "congress": congress, "result": result, "fig": fig,
+        "poll": poll,
+        "congress": congress,
+        "result": result,
+        "fig": fig,
         "excluded": fig.get("excluded") or {"excused": fig.get("excused", 0)},
         "absent": max(0, denominator_base - fig.get("voters_present", 0)),
-        "official": official, "alternate": alternate, "ties": ties, "members": members,
+        "official": official,
+        "alternate": alternate,
+        "ties": ties,
+        "members": members,
         "head": next((m for m in members if m["head"]), None),
         "entry_log_ref": entry_log_reference(poll),
         "paper_entries": len(entry_log(poll)),
         # the paper figures the digest covers (stored with the count), else as they are now
         "paper": stored.get("paper") or paper_figures(poll),
         "ballots_fingerprint": (stored.get("digest_parts") or {}).get("ballots"),
-        "audit_head": head_hash(), "fingerprint": poll.setup_fingerprint,
-        "att": att, "privacy_warning": 0 < fig.get("ballots_returned", 0)
-        < _privacy_min(),
+        "audit_head": head_hash(),
+        "fingerprint": poll.setup_fingerprint,
+        "att": att,
+        "privacy_warning": 0 < fig.get("ballots_returned", 0) < _privacy_min(),
     }
 
 
 def _privacy_min() -> int:
     from flask import current_app
+
     return current_app.config.get("PRIVACY_MIN_BALLOTS", 5)
 
 
@@ -89,8 +110,9 @@ def minutes_pdf(poll: Poll, lang: str | None = None) -> bytes:
     with force_locale(lang):
         row = db.session.get_one(PollResult, poll.id)  # counted: minutes_context checked
         ctx["counted_at"] = format_datetime(row.counted_at, "dd/MM/yyyy HH:mm")
-        ctx["closed_at"] = (format_datetime(row.certified_at, "dd/MM/yyyy HH:mm")
-                            if row.certified_at else None)
+        ctx["closed_at"] = (
+            format_datetime(row.certified_at, "dd/MM/yyyy HH:mm") if row.certified_at else None
+        )
         ctx["lang"] = lang
         return render_pdf("print/minutes.html", **ctx)
 
@@ -102,6 +124,7 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
     texts = {str(i.id): i.text for i in poll.items}
     users = {u.id: u.display_name for u in db.session.scalars(select(User))}
     import json
+
     rows: list[dict[str, Any]] = []
     for e in entry_log(poll):
         choice = json.loads(e.choice or "{}")
@@ -110,16 +133,32 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
         elif "kept" in choice:
             content = ", ".join(names.get(c, f"#{c}") for c in choice["kept"]) or "—"
         else:
-            content = "; ".join(f"{texts.get(k, k)}: {v}" for k, v in
-                                (choice.get("answers") or {}).items()) or "—"
+            content = (
+                "; ".join(
+                    f"{texts.get(k, k)}: {v}" for k, v in (choice.get("answers") or {}).items()
+                )
+                or "—"
+            )
         # A counted paper ballot's entries no longer name its code (ballots.models.PaperEntry).
-        rows.append({"e": e, "ballot": (e.token_hash or "")[:12] or "—",
-                     "user": users.get(e.user_id, "?"),
-                     "content": content})
+        rows.append(
+            {
+                "e": e,
+                "ballot": (e.token_hash or "")[:12] or "—",
+                "user": users.get(e.user_id, "?"),
+                "content": content,
+            }
+        )
     lang = pick_lang(lang)
     with force_locale(lang):
         for r in rows:
             r["at"] = format_datetime(r["e"].entered_at, "dd/MM/yyyy HH:mm:ss")
-        return render_pdf("print/entry_log.html", poll=poll, congress=congress, rows=rows,
-                          reference=entry_log_reference(poll), audit_head=head_hash(),
-                          fingerprint=poll.setup_fingerprint, lang=lang)
+        return render_pdf(
+            "print/entry_log.html",
+            poll=poll,
+            congress=congress,
+            rows=rows,
+            reference=entry_log_reference(poll),
+            audit_head=head_hash(),
+            fingerprint=poll.setup_fingerprint,
+            lang=lang,
+        )

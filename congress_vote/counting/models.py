@@ -1,4 +1,5 @@
 """Stored results and the counting committee's signatures."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,10 +16,12 @@ class PollResult(Model):
     digest. A recount replaces it and clears the signatures. While the poll is `counted` it is
     the result the committee signs; if a late paper ballot is counted the poll goes back to
     `closed` and this row is stale until the next count."""
+
     __tablename__ = "poll_result"
 
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
     data: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))
     counted_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -31,10 +34,12 @@ class PollResult(Model):
 
 class Signoff(Model):
     """A committee member's signature on one result digest."""
+
     __tablename__ = "signoff"
 
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -44,10 +49,12 @@ class PaperReturn(Model):
     """The unused paper ballots the counting committee collected back after the close (counted
     by hand and sealed). Recorded before any paper ballot is entered; may be corrected until
     the first entry exists, then frozen. Paper entries are refused beyond issued − unused."""
+
     __tablename__ = "paper_return"
 
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
     unused: Mapped[int]
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

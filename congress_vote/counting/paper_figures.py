@@ -11,6 +11,7 @@ back (:class:`PaperReturn`). Then:
 
 This module only reads and checks; recording the return is :mod:`.paper_returns`.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -25,8 +26,14 @@ from .models import PaperReturn
 
 
 def paper_issued(poll: Poll) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(IssueBatch.count), 0)).where(
-        IssueBatch.poll_id == poll.id, IssueBatch.kind == "paper")) or 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(IssueBatch.count), 0)).where(
+                IssueBatch.poll_id == poll.id, IssueBatch.kind == "paper"
+            )
+        )
+        or 0
+    )
 
 
 def paper_figures(poll: Poll) -> dict:
@@ -34,31 +41,52 @@ def paper_figures(poll: Poll) -> dict:
     is recorded."""
     issued = paper_issued(poll)
     ret = db.session.get(PaperReturn, poll.id)
-    entered = db.session.scalar(select(func.count()).select_from(Ballot).where(
-        Ballot.poll_id == poll.id, Ballot.source == "paper")) or 0
+    entered = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Ballot)
+            .where(Ballot.poll_id == poll.id, Ballot.source == "paper")
+        )
+        or 0
+    )
     unused = ret.unused if ret is not None else None
-    return {"issued": issued, "unused": unused,
-            "returned": None if unused is None else issued - unused, "entered": entered}
+    return {
+        "issued": issued,
+        "unused": unused,
+        "returned": None if unused is None else issued - unused,
+        "entered": entered,
+    }
 
 
 def has_paper_entries(poll: Poll) -> bool:
-    return bool(db.session.scalar(select(func.count()).select_from(PaperEntry)
-                                  .where(PaperEntry.poll_id == poll.id)))
+    return bool(
+        db.session.scalar(
+            select(func.count()).select_from(PaperEntry).where(PaperEntry.poll_id == poll.id)
+        )
+    )
 
 
 def require_after_close(poll: Poll) -> None:
     """Paper ballots are entered only after the close (409 ``poll_not_closed`` before)."""
     if poll.status in BEFORE_CLOSE:
-        raise ServiceError("poll_not_closed", _("Paper ballots are entered after the poll "
-                             "closes, once the unused paper ballots are collected back."),
-                           status=409)
+        raise ServiceError(
+            "poll_not_closed",
+            _(
+                "Paper ballots are entered after the poll "
+                "closes, once the unused paper ballots are collected back."
+            ),
+            status=409,
+        )
 
 
 def require_return(poll: Poll) -> PaperReturn:
     ret = db.session.get(PaperReturn, poll.id)
     if ret is None:
-        raise ServiceError("paper_return_missing", _("Record first how many unused paper "
-                             "ballots were collected back."), status=409)
+        raise ServiceError(
+            "paper_return_missing",
+            _("Record first how many unused paper ballots were collected back."),
+            status=409,
+        )
     return ret
 
 
@@ -70,28 +98,52 @@ def require_entry_room(poll: Poll, token_hash: str) -> None:
     ret = db.session.get_one(PaperReturn, poll.id, with_for_update=True)
     # Entries name their paper ballot only until it is counted (then the code is cleared on them,
     # for secrecy): in entry = the codes still named + the paper ballots counted.
-    waiting = set(db.session.scalars(select(PaperEntry.token_hash).distinct().where(
-        PaperEntry.poll_id == poll.id, PaperEntry.token_hash.is_not(None))))
+    waiting = set(
+        db.session.scalars(
+            select(PaperEntry.token_hash)
+            .distinct()
+            .where(PaperEntry.poll_id == poll.id, PaperEntry.token_hash.is_not(None))
+        )
+    )
     token = db.session.get(BallotToken, token_hash)
     if token_hash in waiting or (token is not None and token.state == "used"):
         return  # already in entry or counted: the caller answers that
-    counted = db.session.scalar(select(func.count()).select_from(Ballot).where(
-        Ballot.poll_id == poll.id, Ballot.source == "paper")) or 0
+    counted = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Ballot)
+            .where(Ballot.poll_id == poll.id, Ballot.source == "paper")
+        )
+        or 0
+    )
     entered = len(waiting) + counted
     room = paper_issued(poll) - ret.unused
     if entered >= room:
         raise ServiceError(
             "paper_returns_exceeded",
-            _("%(returned)s paper ballots were returned in the box (%(issued)s issued, "
-              "%(unused)s unused collected back) and %(entered)s are entered already: no "
-              "further paper ballot can be entered.", returned=room,
-              issued=paper_issued(poll), unused=ret.unused, entered=entered),
-            status=409, returned=room, entered=entered)
+            _(
+                "%(returned)s paper ballots were returned in the box (%(issued)s issued, "
+                "%(unused)s unused collected back) and %(entered)s are entered already: no "
+                "further paper ballot can be entered.",
+                returned=room,
+                issued=paper_issued(poll),
+                unused=ret.unused,
+                entered=entered,
+            ),
+            status=409,
+            returned=room,
+            entered=entered,
+        )
 
 
 def require_return_before_count(poll: Poll) -> None:
     """Counting waits for the paper return when paper ballots were issued."""
     if paper_issued(poll) and db.session.get(PaperReturn, poll.id) is None:
-        raise ServiceError("paper_return_missing", _("Paper ballots were issued: record how many "
-                             "unused paper ballots were collected back before counting."),
-                           status=409)
+        raise ServiceError(
+            "paper_return_missing",
+            _(
+                "Paper ballots were issued: record how many "
+                "unused paper ballots were collected back before counting."
+            ),
+            status=409,
+        )

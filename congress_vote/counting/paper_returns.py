@@ -4,6 +4,7 @@
 :func:`record_paper_return`. The figures and the checks the entry and the count make are in
 :mod:`.paper_figures`.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -26,8 +27,7 @@ def parse_unused(value) -> int:
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or value < 0:
-        raise ServiceError("bad_unused", _("unused must be a whole number, 0 or more."),
-                           status=422)
+        raise ServiceError("bad_unused", _("unused must be a whole number, 0 or more."), status=422)
     return value
 
 
@@ -41,20 +41,38 @@ def record_paper_return(poll: Poll, unused, actor) -> PaperReturn:
     """
     require_committee(poll, actor)
     if poll.status in BEFORE_CLOSE:
-        raise ServiceError("poll_not_closed", _("The unused paper ballots are collected back "
-                             "after the poll closes."), status=409)
+        raise ServiceError(
+            "poll_not_closed",
+            _("The unused paper ballots are collected back after the poll closes."),
+            status=409,
+        )
     if poll.status != PollStatus.CLOSED:
-        raise ServiceError("already_counted", _("The poll is counted: the paper return can no "
-                             "longer change."), status=409)
+        raise ServiceError(
+            "already_counted",
+            _("The poll is counted: the paper return can no longer change."),
+            status=409,
+        )
     unused = parse_unused(unused)
     issued = paper_issued(poll)
     if unused > issued:
-        raise ServiceError("too_many_unused",
-                           _("%(unused)s unused paper ballots declared but only %(issued)s were "
-                             "issued.", unused=unused, issued=issued), status=422)
+        raise ServiceError(
+            "too_many_unused",
+            _(
+                "%(unused)s unused paper ballots declared but only %(issued)s were issued.",
+                unused=unused,
+                issued=issued,
+            ),
+            status=422,
+        )
     if has_paper_entries(poll):
-        raise ServiceError("paper_return_frozen", _("Paper ballots have been entered: the number "
-                             "of unused paper ballots collected back is frozen."), status=409)
+        raise ServiceError(
+            "paper_return_frozen",
+            _(
+                "Paper ballots have been entered: the number "
+                "of unused paper ballots collected back is frozen."
+            ),
+            status=409,
+        )
     row = db.session.get(PaperReturn, poll.id, with_for_update=True)
     previous = row.unused if row is not None else None
     if row is None:
@@ -64,9 +82,18 @@ def record_paper_return(poll: Poll, unused, actor) -> PaperReturn:
     row.recorded_by = getattr(actor, "id", actor)
     row.recorded_at = utcnow()
     db.session.flush()
-    record("paper.returned", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "issued": issued, "unused": unused,
-                 "returned": issued - unused, "previous_unused": previous})
+    record(
+        "paper.returned",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={
+            "poll_id": poll.id,
+            "issued": issued,
+            "unused": unused,
+            "returned": issued - unused,
+            "previous_unused": previous,
+        },
+    )
     return row
 
 

@@ -1,4 +1,5 @@
 """Ballot review: the anonymous ballots of a closed poll with the rules engine's ruling."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -18,8 +19,9 @@ from .inputs import rules_ballot
 REVIEW_PAGE = 50
 
 
-def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = "",
-                   source: str = "") -> dict:
+def review_ballots(
+    poll: Poll, page: int = 1, validity: str = "", reason: str = "", source: str = ""
+) -> dict:
     """The anonymous ballots of a closed poll, ordered by their content (never by insertion),
     with the ruling of the rules engine, filterable by validity/reason/source, 50 per page.
 
@@ -27,14 +29,13 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
     receipts without contents, this page contents without receipts, so no login maps a receipt
     to a vote."""
     if poll.status in BEFORE_CLOSE:
-        raise ServiceError("poll_not_closed",
-                           _("Ballots can be reviewed after the poll is closed."),
-                           status=409)
+        raise ServiceError(
+            "poll_not_closed", _("Ballots can be reviewed after the poll is closed."), status=409
+        )
     spec, settings = poll_spec(poll), settings_of(poll)
     names = {c.id: c.full_name for c in poll.candidates}
     texts = {i.id: i.text for i in poll.items}
-    q = select(Ballot.choice, Ballot.source, Ballot.invalid_reason).where(
-        Ballot.poll_id == poll.id)
+    q = select(Ballot.choice, Ballot.source, Ballot.invalid_reason).where(Ballot.poll_id == poll.id)
     if source in ("tablet", "paper"):
         q = q.where(Ballot.source == source)
     rows = sorted(db.session.execute(q).all(), key=lambda r: (r[1], r[2] or "", r[0] or ""))
@@ -52,14 +53,26 @@ def review_ballots(poll: Poll, page: int = 1, validity: str = "", reason: str = 
             continue
         if reason and ruling != reason:
             continue
-        listed.append({"source": src, "invalid_reason": ruling,
-                       "kept": [names.get(c, f"#{c}") for c in (rb.kept or ())],
-                       "struck": [n for cid, n in names.items() if rb.kept is not None
-                                  and cid not in rb.kept],
-                       "answers": [(texts.get(i, f"#{i}"), a) for i, a in (rb.answers or ())]})
+        listed.append(
+            {
+                "source": src,
+                "invalid_reason": ruling,
+                "kept": [names.get(c, f"#{c}") for c in (rb.kept or ())],
+                "struck": [
+                    n for cid, n in names.items() if rb.kept is not None and cid not in rb.kept
+                ],
+                "answers": [(texts.get(i, f"#{i}"), a) for i, a in (rb.answers or ())],
+            }
+        )
     total = len(listed)
     pages = max(1, -(-total // REVIEW_PAGE))
     page = min(max(1, page), pages)
-    return {"ballots": listed[(page - 1) * REVIEW_PAGE: page * REVIEW_PAGE], "total": total,
-            "page": page, "pages": pages, "all": len(rows), "reasons": reasons,
-            "privacy_warning": 0 < total < current_app.config.get("PRIVACY_MIN_BALLOTS", 5)}
+    return {
+        "ballots": listed[(page - 1) * REVIEW_PAGE : page * REVIEW_PAGE],
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "all": len(rows),
+        "reasons": reasons,
+        "privacy_warning": 0 < total < current_app.config.get("PRIVACY_MIN_BALLOTS", 5),
+    }

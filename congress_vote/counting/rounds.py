@@ -26,6 +26,7 @@ the engine fills only alternate seats on it (congress_vote.rules docstring).
 Candidates are matched across rounds by their name (whitespace and case folded): a further round
 copies its candidates from the earlier round, so the name is what they share.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,9 @@ def rounds_of(poll: Poll) -> list[Poll]:
         up.insert(0, parent)
     chain = up
     while True:
-        child = db.session.scalar(select(Poll).where(Poll.parent_id == chain[-1].id)
-                                  .order_by(Poll.id.desc()).limit(1))
+        child = db.session.scalar(
+            select(Poll).where(Poll.parent_id == chain[-1].id).order_by(Poll.id.desc()).limit(1)
+        )
         if child is None or child.id in seen:
             return chain
         seen.add(child.id)
@@ -155,19 +157,30 @@ def chain_proposal(poll: Poll) -> Proposal:
     keys = {c.id: name_key(c.full_name) for c in first.candidates}
     elected_ids = [cid for cid, k in keys.items() if k in official or k in alternate]
     left_official = max(0, first.seats - len(official))
-    left_alternate = max(0, (first.alternate_seats if first.kind == "slate" else 0)
-                         - len(alternate))
+    left_alternate = max(
+        0, (first.alternate_seats if first.kind == "slate" else 0) - len(alternate)
+    )
     base = fresh_result(first)
     merged = dataclasses.replace(
-        base, ties=[], elected_order=elected_ids, unfilled_seats=left_official,
+        base,
+        ties=[],
+        elected_order=elected_ids,
+        unfilled_seats=left_official,
         unfilled_alternate_seats=left_alternate if left_official else 0,
-        alternates_pending=bool(left_alternate) and not left_official)
+        alternates_pending=bool(left_alternate) and not left_official,
+    )
     spec = dataclasses.replace(poll_spec(first), alternate_seats=left_alternate)
     return Proposal(rules.propose_next_round(spec, merged), first, latest)
 
 
-def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
-                 new_names: list[str] | None = None, alternate_seats: int = 0) -> Poll:
+def create_round(
+    poll: Poll,
+    candidate_ids: list[int],
+    seats: int,
+    actor,
+    new_names: list[str] | None = None,
+    alternate_seats: int = 0,
+) -> Poll:
     """A further round of an election (tie, shortfall, alternates): a new draft poll listing the
     chosen candidates (and new names the congress adds), the same rules and committee.
 
@@ -181,11 +194,18 @@ def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
     latest = rounds_of(poll)[-1]
     if latest.status not in COUNTED_OR_LATER:
         if latest.id != poll.id:
-            raise ServiceError("round_in_progress",
-                               _("Round %(n)s of this election is under way: a further round "
-                                 "follows its counted result.", n=latest.round), status=409)
-        raise ServiceError("not_counted", _("A further round follows a counted result."),
-                           status=409)
+            raise ServiceError(
+                "round_in_progress",
+                _(
+                    "Round %(n)s of this election is under way: a further round "
+                    "follows its counted result.",
+                    n=latest.round,
+                ),
+                status=409,
+            )
+        raise ServiceError(
+            "not_counted", _("A further round follows a counted result."), status=409
+        )
     if not isinstance(seats, int) or isinstance(seats, bool) or seats < 0:
         raise ServiceError("bad_seats", _("seats must be a non-negative integer."), status=422)
     if seats + alternate_seats < 1:
@@ -193,30 +213,47 @@ def create_round(poll: Poll, candidate_ids: list[int], seats: int, actor,
     by_id = chain_candidates(poll)
     unknown = [c for c in candidate_ids if c not in by_id]
     if unknown:
-        raise ServiceError("unknown_candidate",
-                           _("Not candidates of this poll: %(ids)s.", ids=unknown),
-                           status=422)
+        raise ServiceError(
+            "unknown_candidate", _("Not candidates of this poll: %(ids)s.", ids=unknown), status=422
+        )
     chosen, seen = [], set()
     for c in sorted(set(candidate_ids), key=lambda c: (by_id[c].poll_id, by_id[c].ballot_order)):
         if name_key(by_id[c].full_name) not in seen:  # one person listed once
             seen.add(name_key(by_id[c].full_name))
             chosen.append(by_id[c])
-    names = [{"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
-             for c in chosen]
+    names = [
+        {"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
+        for c in chosen
+    ]
     names += [{"full_name": n.strip(), "position": ""} for n in (new_names or []) if n.strip()]
     if not names:
         raise ServiceError("no_candidates", _("A further round needs candidates."), status=422)
     rules_json = json.loads(poll.rules or "{}")
-    data = {"kind": poll.kind, "title": poll.title, "seats": seats,
-            "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
-            "secrecy": poll.secrecy, "candidates": names, "rules": rules_json,
-            "counting_committee": committee_ids(poll)}
+    data = {
+        "kind": poll.kind,
+        "title": poll.title,
+        "seats": seats,
+        "alternate_seats": alternate_seats if poll.kind == "slate" else 0,
+        "secrecy": poll.secrecy,
+        "candidates": names,
+        "rules": rules_json,
+        "counting_committee": committee_ids(poll),
+    }
     new = create_poll(db.session.get(Congress, poll.congress_id), data, actor)
     new.parent_id = latest.id
     new.round = latest.round + 1
     db.session.flush()
-    record("poll.round_created", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": new.id, "parent_id": new.parent_id, "round": new.round,
-                 "seats": seats, "alternate_seats": new.alternate_seats,
-                 "candidates": len(names)})
+    record(
+        "poll.round_created",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={
+            "poll_id": new.id,
+            "parent_id": new.parent_id,
+            "round": new.round,
+            "seats": seats,
+            "alternate_seats": new.alternate_seats,
+            "candidates": len(names),
+        },
+    )
     return new

@@ -1,5 +1,6 @@
 """HTML views: the counting committee's workspace (result, review, paper entry, hand count,
 sign-off, minutes, next round). Thin: parse, call the counting services, commit, render."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -63,15 +64,21 @@ def result(pid):
     proposal = rounds.chain_proposal(poll) if res and not res["stale"] else None
     actor = current_actor()
     return render_template(
-        "counting/result.html", poll=poll, res=res, proposal=proposal,
-        proposal_rows=_proposal_rows(proposal), later=rounds.later_round(poll),
+        "counting/result.html",
+        poll=poll,
+        res=res,
+        proposal=proposal,
+        proposal_rows=_proposal_rows(proposal),
+        later=rounds.later_round(poll),
         earlier=get_poll(poll.parent_id) if poll.parent_id else None,
-        pending=pending_paper(poll), on_committee=is_committee_member(poll, actor),
+        pending=pending_paper(poll),
+        on_committee=is_committee_member(poll, actor),
         paper=paper_figures(poll) if poll.secrecy == "secret" else None,
         paper_frozen=has_paper_entries(poll),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
         names={c.id: c.full_name for c in poll.candidates},
-        members=committee(poll))
+        members=committee(poll),
+    )
 
 
 def _proposal_rows(proposal) -> list[dict]:
@@ -79,10 +86,18 @@ def _proposal_rows(proposal) -> list[dict]:
     proposed."""
     if not proposal:
         return []
-    votes = {c["id"]: c["votes"] for c in (stored_result(proposal.source) or {})
-             .get("candidates", [])}
-    return [{"id": c.id, "full_name": c.full_name, "votes": votes.get(c.id, 0),
-             "checked": c.id in proposal.candidate_ids} for c in proposal.source.candidates]
+    votes = {
+        c["id"]: c["votes"] for c in (stored_result(proposal.source) or {}).get("candidates", [])
+    }
+    return [
+        {
+            "id": c.id,
+            "full_name": c.full_name,
+            "votes": votes.get(c.id, 0),
+            "checked": c.id in proposal.candidate_ids,
+        }
+        for c in proposal.source.candidates
+    ]
 
 
 @bp.post("/polls/<int:pid>/count")
@@ -113,8 +128,12 @@ def sign(pid):
     poll = get_poll(pid)
     sign_result(poll, current_actor(), request.form.get("digest", ""))
     db.session.commit()
-    flash(_("Your signature is recorded.") if poll.status != "certified"
-          else _("All signatures are in: the result is certified."), "ok")
+    flash(
+        _("Your signature is recorded.")
+        if poll.status != "certified"
+        else _("All signatures are in: the result is certified."),
+        "ok",
+    )
     return _back(pid)
 
 
@@ -136,8 +155,7 @@ def next_round(pid):
     seats = _ints([request.form.get("seats", "0")])[0]
     alt = _ints([request.form.get("alternate_seats", "0") or "0"])[0]
     names = [n for n in (request.form.get("new_names") or "").splitlines() if n.strip()]
-    new = create_round(poll, ids, seats, current_actor(), new_names=names,
-                          alternate_seats=alt)
+    new = create_round(poll, ids, seats, current_actor(), new_names=names, alternate_seats=alt)
     db.session.commit()
     flash(_("Round %(n)s created as a draft poll.", n=new.round), "ok")
     target = url_for("polls.show", pid=new.id) if "polls.show" in _endpoints() else None
@@ -146,6 +164,7 @@ def next_round(pid):
 
 def _endpoints():
     from flask import current_app
+
     return current_app.view_functions
 
 
@@ -159,8 +178,14 @@ def review(pid):
     reason = request.args.get("reason", "")
     source = request.args.get("source", "")
     data = review_ballots(poll, page=page, validity=validity, reason=reason, source=source)
-    return render_template("counting/review.html", poll=poll, data=data, validity=validity,
-                           reason=reason, source=source)
+    return render_template(
+        "counting/review.html",
+        poll=poll,
+        data=data,
+        validity=validity,
+        reason=reason,
+        source=source,
+    )
 
 
 @bp.get("/polls/<int:pid>/paper")
@@ -168,12 +193,18 @@ def review(pid):
 @committee_route()
 def paper(pid):
     poll = get_poll(pid)
-    return render_template("counting/paper.html", poll=poll, queue=paper_queue(poll),
-                           pending=pending_paper(poll), reasons=PAPER_INVALID_REASONS,
-                           can_settle=can_settle(poll, current_actor()),
-                           on_committee=is_committee_member(poll, current_actor()),
-                           print_form=PaperPrintForm(), settle=request.args.get("settle"),
-                           paper=paper_figures(poll))
+    return render_template(
+        "counting/paper.html",
+        poll=poll,
+        queue=paper_queue(poll),
+        pending=pending_paper(poll),
+        reasons=PAPER_INVALID_REASONS,
+        can_settle=can_settle(poll, current_actor()),
+        on_committee=is_committee_member(poll, current_actor()),
+        print_form=PaperPrintForm(),
+        settle=request.args.get("settle"),
+        paper=paper_figures(poll),
+    )
 
 
 @bp.post("/polls/<int:pid>/paper")
@@ -185,17 +216,22 @@ def paper_enter(pid):
     kept = answers = None
     if not reason:
         if poll.kind == "resolution":
-            answers = {str(i.id): request.form.get(f"item-{i.id}") for i in poll.items
-                       if request.form.get(f"item-{i.id}")}
+            answers = {
+                str(i.id): request.form.get(f"item-{i.id}")
+                for i in poll.items
+                if request.form.get(f"item-{i.id}")
+            }
         else:
             kept = _ints(request.form.getlist("kept"))
     settle = request.form.get("settle") == "1"
     fn = settle_dispute if settle else enter_paper_ballot
     entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
     db.session.commit()
-    msg = {"pending": _("Entry saved. A second counter must enter this ballot too."),
-           "agreed": _("Both entries agree: the ballot is counted."),
-           "disputed": _("The two entries disagree: the committee must settle this ballot.")}
+    msg = {
+        "pending": _("Entry saved. A second counter must enter this ballot too."),
+        "agreed": _("Both entries agree: the ballot is counted."),
+        "disputed": _("The two entries disagree: the committee must settle this ballot."),
+    }
     flash(msg.get(entry.state, _("Saved.")), "ok" if entry.state != "disputed" else "warn")
     return _back(pid, "counting.paper")
 
@@ -206,12 +242,14 @@ def paper_print(pid):
     poll = get_poll(pid)
     form = PaperPrintForm()
     if not form.validate_on_submit():
-        raise ServiceError("bad_count", _("Give a number of ballots between 1 and 2000."),
-                           status=422)
+        raise ServiceError(
+            "bad_count", _("Give a number of ballots between 1 and 2000."), status=422
+        )
     # Rendered before the commit and kept (sealed) until the close: downloadable again from
     # the poll page or GET /api/v1/polls/<pid>/batches/<batch_id>.pdf.
-    _issued, pdf = issue_batch(poll, form.count.data, current_actor(), kind="paper",
-                               size=form.size.data)
+    _issued, pdf = issue_batch(
+        poll, form.count.data, current_actor(), kind="paper", size=form.size.data
+    )
     db.session.commit()
     return pdf_response(pdf, f"phieu-bau-{poll.id}.pdf")
 
@@ -221,8 +259,9 @@ def paper_print(pid):
 @committee_route()  # each entry by ballot code: the committee's archive, nobody else's
 def entry_log(pid):
     poll = get_poll(pid)
-    return pdf_response(entry_log_pdf(poll, request.args.get("lang")),
-                        f"nhat-ky-nhap-phieu-{poll.id}.pdf")
+    return pdf_response(
+        entry_log_pdf(poll, request.args.get("lang")), f"nhat-ky-nhap-phieu-{poll.id}.pdf"
+    )
 
 
 @bp.get("/polls/<int:pid>/minutes.pdf")
@@ -230,8 +269,9 @@ def entry_log(pid):
 @committee_route(readers=("chair",))
 def minutes(pid):
     poll = get_poll(pid)
-    return pdf_response(minutes_pdf(poll, request.args.get("lang")),
-                        f"bien-ban-kiem-phieu-{poll.id}.pdf")
+    return pdf_response(
+        minutes_pdf(poll, request.args.get("lang")), f"bien-ban-kiem-phieu-{poll.id}.pdf"
+    )
 
 
 @bp.route("/polls/<int:pid>/hand-count", methods=["GET", "POST"])
@@ -243,13 +283,16 @@ def hand_count(pid):
     if request.method == "POST":
         items = {}
         for i in poll.items:
-            items[str(i.id)] = {k: _ints([request.form.get(f"{k}-{i.id}") or "0"])[0]
-                                for k in ("for", "against", "abstain")}
+            items[str(i.id)] = {
+                k: _ints([request.form.get(f"{k}-{i.id}") or "0"])[0]
+                for k in ("for", "against", "abstain")
+            }
         enter_hand_count(poll, items, current_actor())
         db.session.commit()
         flash(_("Hand count saved."), "ok")
         return _back(pid)
     current = {h.item_id: h for h in hand_counts(poll)}
     present = attendance_snapshot(poll).get("voters_present", 0)
-    return render_template("counting/hand_count.html", poll=poll, form=form, current=current,
-                           present=present)
+    return render_template(
+        "counting/hand_count.html", poll=poll, form=form, current=current, present=present
+    )

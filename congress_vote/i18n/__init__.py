@@ -1,4 +1,5 @@
 """Languages (Vietnamese default, English second) and Vietnamese name collation."""
+
 from collections.abc import Sequence
 
 from flask import current_app, has_request_context, request, session
@@ -38,10 +39,12 @@ class _WTFormsTranslations:
 
     def gettext(self, string):
         from flask_babel import get_translations
+
         return get_translations().ugettext(string)
 
     def ngettext(self, singular, plural, n):
         from flask_babel import get_translations
+
         return get_translations().ungettext(singular, plural, n)
 
 
@@ -60,6 +63,7 @@ _use_catalogue_for_wtforms()
 def _wtforms_messages():  # pragma: no cover - never called: lists them for the extractor
     from flask_babel import gettext as _
     from flask_babel import ngettext
+
     _("This field is required.")
     _("Invalid input.")
     _("Not a valid choice.")
@@ -69,7 +73,13 @@ def _wtforms_messages():  # pragma: no cover - never called: lists them for the 
     _("Number must be at most %(max)s.")
     _("Number must be between %(min)s and %(max)s.")
     _("Field must be between %(min)d and %(max)d characters long.")
-    ngettext("Field must be at least %(min)d character long.",
-             "Field must be at least %(min)d characters long.", 1)
-    ngettext("Field cannot be longer than %(max)d character.",
-             "Field cannot be longer than %(max)d characters.", 1)
+    ngettext(
+        "Field must be at least %(min)d character long.",
+        "Field must be at least %(min)d characters long.",
+        1,
+    )
+    ngettext(
+        "Field cannot be longer than %(max)d character.",
+        "Field cannot be longer than %(max)d characters.",
+        1,
+    )

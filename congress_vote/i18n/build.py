@@ -7,6 +7,7 @@ catalogue into every wheel so that a plain ``pip install .`` speaks Vietnamese.
 This module imports only the standard library and Babel: the package build loads it by file
 path, in an environment where Flask and the rest of the app are not installed.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,8 @@ def translations(fragments: Path = FRAGMENTS, strict: bool = False) -> dict:
                 continue
             if m.id in known and known[m.id] != m.string and strict:
                 raise FragmentConflict(
-                    f"{m.id!r} is {known[m.id]!r} in {where[m.id]} but {m.string!r} in "
-                    f"{frag.name}")
+                    f"{m.id!r} is {known[m.id]!r} in {where[m.id]} but {m.string!r} in {frag.name}"
+                )
             if m.id not in known:
                 known[m.id] = m.string
                 where[m.id] = frag.name
@@ -69,8 +70,9 @@ def catalogue(known: dict, template: Iterable | None = None) -> tuple[Catalog, l
         string = known.get(m.id)
         if string is None:
             missing.append(m.id if isinstance(m.id, str) else m.id[0])
-        cat.add(m.id, string or ("" if isinstance(m.id, str) else ("", "")),
-                flags=m.flags - {"fuzzy"})
+        cat.add(
+            m.id, string or ("" if isinstance(m.id, str) else ("", "")), flags=m.flags - {"fuzzy"}
+        )
     return cat, missing
 
 
@@ -93,8 +95,7 @@ def write_catalogue(cat: Catalog, translations_dir: Path = TRANSLATIONS) -> Path
     return out / "messages.mo"
 
 
-def compile_fragments(translations_dir: Path = TRANSLATIONS,
-                      fragments: Path = FRAGMENTS) -> Path:
+def compile_fragments(translations_dir: Path = TRANSLATIONS, fragments: Path = FRAGMENTS) -> Path:
     """The package build's step: merge the fragments (refusing conflicts) and compile them
     into ``translations_dir``; returns the ``.mo`` path."""
     cat, _ = catalogue(translations(fragments, strict=True))

@@ -8,20 +8,60 @@ ngã, sắc, nặng). Letters outside the alphabet (f, j, w, z, digits) sort aft
 `name_sort_key` returns a lowercase hexadecimal string, so the database can sort by it with any
 collation (PostgreSQL's en_US collation ignores punctuation, so the key uses none).
 """
+
 from __future__ import annotations
 
 import unicodedata
 
-_ALPHABET = ["a", "ă", "â", "b", "c", "d", "đ", "e", "ê", "f", "g", "h", "i", "j", "k", "l", "m",
-             "n", "o", "ô", "ơ", "p", "q", "r", "s", "t", "u", "ư", "v", "w", "x", "y", "z"]
+_ALPHABET = [
+    "a",
+    "ă",
+    "â",
+    "b",
+    "c",
+    "d",
+    "đ",
+    "e",
+    "ê",
+    "f",
+    "g",
+    "h",
+    "i",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "ô",
+    "ơ",
+    "p",
+    "q",
+    "r",
+    "s",
+    "t",
+    "u",
+    "ư",
+    "v",
+    "w",
+    "x",
+    "y",
+    "z",
+]
 _RANK = {letter: i + 0x10 for i, letter in enumerate(_ALPHABET)}
 for _d in "0123456789":
     _RANK[_d] = 0x02 + int(_d)  # digits first, below every letter
 # Tone marks (combining characters after NFD) in dictionary order; 0 = level tone.
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 # Marks that make a distinct letter of the alphabet rather than a tone.
-_LETTER_MARKS = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê",
-                 ("o", "\u0302"): "ô", ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+_LETTER_MARKS = {
+    ("a", "\u0306"): "ă",
+    ("a", "\u0302"): "â",
+    ("e", "\u0302"): "ê",
+    ("o", "\u0302"): "ô",
+    ("o", "\u031b"): "ơ",
+    ("u", "\u031b"): "ư",
+}
 
 
 def _letters(word: str) -> tuple[list[int], list[int]]:

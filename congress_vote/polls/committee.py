@@ -18,6 +18,7 @@ One place per verb:
 and every ``counting.*`` / ``polls.*`` route that is not a known read-only or chair/admin verb
 must answer 403 to a counter of another committee, and change nothing.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,8 +39,11 @@ def is_committee_member(poll, user) -> bool:
 def require_committee(poll, user) -> None:
     """403 `not_on_committee` unless `user` is on this poll's counting committee."""
     if not is_committee_member(poll, user):
-        raise ServiceError("not_on_committee", _("Only members of this poll's counting committee "
-                             "may do this."), status=403)
+        raise ServiceError(
+            "not_on_committee",
+            _("Only members of this poll's counting committee may do this."),
+            status=403,
+        )
 
 
 def committee_route(readers: tuple[str, ...] = ()):
@@ -58,6 +62,8 @@ def committee_route(readers: tuple[str, ...] = ()):
             if not (readers and actor is not None and actor.has_role(*readers)):
                 require_committee(poll, actor)
             return view(*args, **kwargs)
+
         wrapper.__committee__ = readers
         return wrapper
+
     return deco

@@ -3,6 +3,7 @@
 The HTML form and the JSON API feed the same `create_poll` / `update_poll`: this module only turns
 form fields into the API's dict (candidates one per line, "Full name | position").
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ def _int(form, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ServiceError("bad_request", _("%(field)s must be a whole number.", field=name),
-                           status=422) from None
+        raise ServiceError(
+            "bad_request", _("%(field)s must be a whole number.", field=name), status=422
+        ) from None
 
 
 def committee_ids(form) -> list[int]:
@@ -33,10 +35,13 @@ def committee_ids(form) -> list[int]:
 def poll_data_from_form(form) -> dict:
     """The API body for create_poll/update_poll from a submitted poll form."""
     kind = form.get("kind", "committee")
-    data = {"kind": kind, "title": form.get("title", ""),
-            "seats": _int(form, "seats", 0 if kind == "resolution" else 1),
-            "alternate_seats": _int(form, "alternate_seats", 0),
-            "secrecy": form.get("secrecy", "secret")}
+    data = {
+        "kind": kind,
+        "title": form.get("title", ""),
+        "seats": _int(form, "seats", 0 if kind == "resolution" else 1),
+        "alternate_seats": _int(form, "alternate_seats", 0),
+        "secrecy": form.get("secrecy", "secret"),
+    }
     lines = [ln.strip() for ln in (form.get("lines") or "").splitlines() if ln.strip()]
     if kind == "resolution":
         data["items"] = [{"text": ln} for ln in lines]
@@ -69,13 +74,22 @@ def form_from_poll(poll) -> dict:
     if poll.kind == "resolution":
         lines = "\n".join(i.text for i in poll.items)
     else:
-        lines = "\n".join(c.full_name + (f" | {c.position}" if c.position else "")
-                          for c in poll.candidates)
+        lines = "\n".join(
+            c.full_name + (f" | {c.position}" if c.position else "") for c in poll.candidates
+        )
     ids = poll_setup.committee_ids(poll)
-    return {"kind": poll.kind, "title": poll.title, "seats": poll.seats,
-            "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy, "lines": lines,
-            "counting_committee": ids, "committee_head": ids[0] if ids else None,
-            "preset": rules.get("preset", "vn-party"), "denominator": rules.get("denominator"),
-            "fraction": rules.get("fraction"),
-            "strict": "yes" if rules.get("strict", True) else "no",
-            "all_struck_valid": "yes" if rules.get("all_struck_valid", True) else "no"}
+    return {
+        "kind": poll.kind,
+        "title": poll.title,
+        "seats": poll.seats,
+        "alternate_seats": poll.alternate_seats,
+        "secrecy": poll.secrecy,
+        "lines": lines,
+        "counting_committee": ids,
+        "committee_head": ids[0] if ids else None,
+        "preset": rules.get("preset", "vn-party"),
+        "denominator": rules.get("denominator"),
+        "fraction": rules.get("fraction"),
+        "strict": "yes" if rules.get("strict", True) else "no",
+        "all_struck_valid": "yes" if rules.get("all_struck_valid", True) else "no",
+    }

@@ -1,4 +1,5 @@
 """Polls: committee elections, delegate slates and resolutions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,11 +16,13 @@ POLL_KINDS = ("committee", "slate", "resolution")
 class Poll(Model):
     """One vote of the congress. `rules` is the JSON of the rules preset and its overrides;
     `setup_fingerprint` is fixed when the poll opens and printed on its slips."""
+
     __tablename__ = "poll"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    congress_id: Mapped[int] = mapped_column(ForeignKey("congress.id", ondelete="CASCADE"),
-                                             index=True)
+    congress_id: Mapped[int] = mapped_column(
+        ForeignKey("congress.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="draft")
@@ -37,17 +40,22 @@ class Poll(Model):
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    candidates: Mapped[list["Candidate"]] = relationship(
-        back_populates="poll", order_by="Candidate.ballot_order", cascade="all, delete-orphan")
-    items: Mapped[list["PollItem"]] = relationship(
-        back_populates="poll", order_by="PollItem.position", cascade="all, delete-orphan")
-    committee: Mapped[list["CommitteeMember"]] = relationship(
-        back_populates="poll", cascade="all, delete-orphan")
+    candidates: Mapped[list[Candidate]] = relationship(
+        back_populates="poll", order_by="Candidate.ballot_order", cascade="all, delete-orphan"
+    )
+    items: Mapped[list[PollItem]] = relationship(
+        back_populates="poll", order_by="PollItem.position", cascade="all, delete-orphan"
+    )
+    committee: Mapped[list[CommitteeMember]] = relationship(
+        back_populates="poll", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         CheckConstraint("kind in ('committee', 'slate', 'resolution')", name="kind"),
-        CheckConstraint("status in ('draft', 'open', 'closed', 'counted', 'certified', "
-                        "'published')", name="status"),
+        CheckConstraint(
+            "status in ('draft', 'open', 'closed', 'counted', 'certified', 'published')",
+            name="status",
+        ),
         CheckConstraint("secrecy in ('secret', 'open')", name="secrecy"),
         CheckConstraint("seats >= 0 and alternate_seats >= 0", name="seats"),
     )
@@ -55,6 +63,7 @@ class Poll(Model):
 
 class Candidate(Model):
     """A name on the ballot. `position` is the candidate's job title, as in the API."""
+
     __tablename__ = "candidate"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +78,7 @@ class Candidate(Model):
 
 class PollItem(Model):
     """One item of a resolution vote."""
+
     __tablename__ = "poll_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,10 +91,12 @@ class PollItem(Model):
 
 class CommitteeMember(Model):
     """A member of the poll's counting committee (a staff user who is not a candidate)."""
+
     __tablename__ = "committee_member"
 
-    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
 

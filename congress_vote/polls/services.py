@@ -8,6 +8,7 @@ Guarantees:
 - closing voids every unused ballot and freezes the attendance figures the count will use;
 - every transition is recorded in the audit chain.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,6 +32,7 @@ from .setup import apply_setup, committee_ids, refuse
 from .status import PollStatus, require_status
 
 # ---- helpers -----------------------------------------------------------------------------------
+
 
 def get_poll(pid: int, lock: bool = False) -> Poll:
     """The poll or a 404 ServiceError. `lock` takes a row lock (PostgreSQL) for a transition."""
@@ -56,14 +58,29 @@ def warnings_of(poll: Poll) -> list[dict]:
         w = candidate_list_warning(seats, len(poll.candidates))
         if w is not None:
             # The rules engine speaks English; the message is said again in the page's language.
-            message = _("%(n)s candidates for %(seats)s seats; the usual list has %(low)s to "
-                        "%(high)s names", n=w.candidates, seats=w.seats, low=w.min_candidates,
-                        high=w.max_candidates)
-            out.append({"code": w.code, "message": message, "min_candidates": w.min_candidates,
-                        "max_candidates": w.max_candidates})
+            message = _(
+                "%(n)s candidates for %(seats)s seats; the usual list has %(low)s to "
+                "%(high)s names",
+                n=w.candidates,
+                seats=w.seats,
+                low=w.min_candidates,
+                high=w.max_candidates,
+            )
+            out.append(
+                {
+                    "code": w.code,
+                    "message": message,
+                    "min_candidates": w.min_candidates,
+                    "max_candidates": w.max_candidates,
+                }
+            )
     if poll.secrecy == "secret" and not poll.committee:
-        out.append({"code": "no_counting_committee",
-                    "message": _("No counting committee is named for this poll.")})
+        out.append(
+            {
+                "code": "no_counting_committee",
+                "message": _("No counting committee is named for this poll."),
+            }
+        )
     return out
 
 
@@ -71,13 +88,27 @@ def poll_to_dict(poll: Poll) -> dict:
     """The poll in the API shape (docs/api.md, "Polls"), plus setup_fingerprint, warnings and
     congress_id."""
     return {
-        "id": poll.id, "congress_id": poll.congress_id, "kind": poll.kind, "title": poll.title,
-        "status": poll.status, "round": poll.round, "parent_id": poll.parent_id,
-        "seats": poll.seats, "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy,
+        "id": poll.id,
+        "congress_id": poll.congress_id,
+        "kind": poll.kind,
+        "title": poll.title,
+        "status": poll.status,
+        "round": poll.round,
+        "parent_id": poll.parent_id,
+        "seats": poll.seats,
+        "alternate_seats": poll.alternate_seats,
+        "secrecy": poll.secrecy,
         "rules": json.loads(poll.rules or "{}"),
-        "candidates": [{"id": c.id, "full_name": c.full_name, "position": c.position,
-                        "ballot_order": c.ballot_order, "delegate_id": c.delegate_id}
-                       for c in poll.candidates],
+        "candidates": [
+            {
+                "id": c.id,
+                "full_name": c.full_name,
+                "position": c.position,
+                "ballot_order": c.ballot_order,
+                "delegate_id": c.delegate_id,
+            }
+            for c in poll.candidates
+        ],
         "items": [{"id": i.id, "text": i.text} for i in poll.items],
         "counting_committee": committee_ids(poll),
         "setup_fingerprint": poll.setup_fingerprint,
@@ -90,9 +121,14 @@ def poll_to_dict(poll: Poll) -> dict:
 def setup_fingerprint(poll: Poll) -> str:
     """SHA-256 of the canonical setup: what a printed slip must match."""
     setup = {
-        "poll_id": poll.id, "congress_id": poll.congress_id, "kind": poll.kind,
-        "title": poll.title, "round": poll.round, "seats": poll.seats,
-        "alternate_seats": poll.alternate_seats, "secrecy": poll.secrecy,
+        "poll_id": poll.id,
+        "congress_id": poll.congress_id,
+        "kind": poll.kind,
+        "title": poll.title,
+        "round": poll.round,
+        "seats": poll.seats,
+        "alternate_seats": poll.alternate_seats,
+        "secrecy": poll.secrecy,
         "candidates": [[c.id, c.full_name, c.position] for c in poll.candidates],
         "items": [[i.id, i.text] for i in poll.items],
         "rules": json.loads(poll.rules or "{}"),
@@ -103,23 +139,44 @@ def setup_fingerprint(poll: Poll) -> str:
 
 # ---- verbs -------------------------------------------------------------------------------------
 
+
 def create_poll(congress, data: dict, actor) -> Poll:
     """Create a draft poll from the API body (docs/api.md, "Polls"). 400 malformed, 422 broken
     rule."""
     if not isinstance(data, dict):
         raise refuse("bad_request", _("The body must be a JSON object."), 400)
-    poll = Poll(congress_id=congress.id, status=PollStatus.DRAFT.value, round=1,
-                candidates=[], items=[], committee=[])
+    poll = Poll(
+        congress_id=congress.id,
+        status=PollStatus.DRAFT.value,
+        round=1,
+        candidates=[],
+        items=[],
+        committee=[],
+    )
     apply_setup(poll, congress, data, creating=True)
-    last = db.session.scalar(select(func.max(Poll.agenda_order))
-                             .where(Poll.congress_id == congress.id)) or 0
+    last = (
+        db.session.scalar(
+            select(func.max(Poll.agenda_order)).where(Poll.congress_id == congress.id)
+        )
+        or 0
+    )
     poll.agenda_order = last + 1
     db.session.add(poll)
     db.session.flush()
-    record("poll.created", actor=actor, congress_id=congress.id,
-           data={"poll_id": poll.id, "kind": poll.kind, "title": poll.title,
-                 "secrecy": poll.secrecy, "seats": poll.seats,
-                 "candidates": len(poll.candidates), "items": len(poll.items)})
+    record(
+        "poll.created",
+        actor=actor,
+        congress_id=congress.id,
+        data={
+            "poll_id": poll.id,
+            "kind": poll.kind,
+            "title": poll.title,
+            "secrecy": poll.secrecy,
+            "seats": poll.seats,
+            "candidates": len(poll.candidates),
+            "items": len(poll.items),
+        },
+    )
     return poll
 
 
@@ -127,15 +184,20 @@ def update_poll(poll: Poll, data: dict, actor) -> Poll:
     """Change a draft poll (any subset of the creation fields). 409 once it is open: the ballot
     and its candidates are frozen then."""
     if poll.status != PollStatus.DRAFT:
-        raise ServiceError("candidates_frozen" if ("candidates" in data or "items" in data)
-                           else "poll_not_draft",
-                           _("The poll is open or over: its setup and candidates are frozen."),
-                           status=409)
+        raise ServiceError(
+            "candidates_frozen" if ("candidates" in data or "items" in data) else "poll_not_draft",
+            _("The poll is open or over: its setup and candidates are frozen."),
+            status=409,
+        )
     congress = db.session.get(Congress, poll.congress_id)
     apply_setup(poll, congress, data, creating=False)
     db.session.flush()
-    record("poll.updated", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "fields": sorted(k for k in data if isinstance(k, str))})
+    record(
+        "poll.updated",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={"poll_id": poll.id, "fields": sorted(k for k in data if isinstance(k, str))},
+    )
     return poll
 
 
@@ -151,21 +213,37 @@ def open_poll(poll: Poll, actor) -> Poll:
     poll.opened_at = utcnow()
     poll.setup_fingerprint = setup_fingerprint(poll)
     db.session.flush()
-    record("poll.opened", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "setup_fingerprint": poll.setup_fingerprint})
+    record(
+        "poll.opened",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={"poll_id": poll.id, "setup_fingerprint": poll.setup_fingerprint},
+    )
     return poll
 
 
 def close_poll(poll: Poll, actor) -> Poll:
     """open → closed (the chair). Unused ballots become void; the attendance is frozen."""
     require_status(poll, PollStatus.OPEN)
-    issued = db.session.scalar(select(func.count()).select_from(BallotToken)
-                               .where(BallotToken.poll_id == poll.id)) or 0
-    voided = rowcount(db.session.execute(
-        update(BallotToken).where(BallotToken.poll_id == poll.id, BallotToken.state == "unused")
-        .values(state="void")))
-    named = db.session.scalar(select(func.count()).select_from(NamedVote)
-                              .where(NamedVote.poll_id == poll.id)) or 0
+    issued = (
+        db.session.scalar(
+            select(func.count()).select_from(BallotToken).where(BallotToken.poll_id == poll.id)
+        )
+        or 0
+    )
+    voided = rowcount(
+        db.session.execute(
+            update(BallotToken)
+            .where(BallotToken.poll_id == poll.id, BallotToken.state == "unused")
+            .values(state="void")
+        )
+    )
+    named = (
+        db.session.scalar(
+            select(func.count()).select_from(NamedVote).where(NamedVote.poll_id == poll.id)
+        )
+        or 0
+    )
     figures = attendance(db.session.get_one(Congress, poll.congress_id))
     figures.update({"ballots_issued": issued, "ballots_voided": voided, "named_votes": named})
     poll.attendance = canonical(figures)
@@ -174,13 +252,24 @@ def close_poll(poll: Poll, actor) -> Poll:
     # The kept batch PDFs (usable ballots until now) go with the close, in its transaction.
     pdfs = drop_poll_pdfs(poll.id)
     db.session.flush()
-    record("poll.closed", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "ballots_issued": issued, "ballots_voided": voided,
-                 "batch_pdfs_deleted": pdfs})
+    record(
+        "poll.closed",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={
+            "poll_id": poll.id,
+            "ballots_issued": issued,
+            "ballots_voided": voided,
+            "batch_pdfs_deleted": pdfs,
+        },
+    )
     return poll
 
 
 def polls_of(congress_id: int) -> list[Poll]:
     """The congress's polls in agenda order."""
-    return list(db.session.scalars(select(Poll).where(Poll.congress_id == congress_id)
-                                   .order_by(Poll.agenda_order, Poll.id)))
+    return list(
+        db.session.scalars(
+            select(Poll).where(Poll.congress_id == congress_id).order_by(Poll.agenda_order, Poll.id)
+        )
+    )

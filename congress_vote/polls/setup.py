@@ -5,6 +5,7 @@ every field parsed and checked, then written onto the draft poll.
 - candidates are stored in Vietnamese ballot order (`Candidate.ballot_order`, by given name);
 - the counting committee are users holding the `counter` role and none of them is a candidate.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -60,8 +61,10 @@ def _str(data: dict, key: str, max_len: int, required: bool = True) -> str | Non
     if required and not value:
         raise refuse(f"missing_{key}", _("%(field)s must not be empty.", field=key))
     if len(value) > max_len:
-        raise refuse(f"{key}_too_long", _("%(field)s is longer than %(limit)s characters.",
-                                                 field=key, limit=max_len))
+        raise refuse(
+            f"{key}_too_long",
+            _("%(field)s is longer than %(limit)s characters.", field=key, limit=max_len),
+        )
     return value
 
 
@@ -108,14 +111,15 @@ def _parse_candidates(congress, value) -> list[dict]:
             did = parse_id(did, f"candidates[{n}].delegate_id")
             d = db.session.get(Delegate, did)
             if d is None or d.congress_id != congress.id:
-                raise refuse("unknown_delegate", _("Candidate %(name)s: no such delegate in this "
-                             "congress.", name=name))
+                raise refuse(
+                    "unknown_delegate",
+                    _("Candidate %(name)s: no such delegate in this congress.", name=name),
+                )
         key = (_norm_name(name), did)
         if key in seen:
             raise refuse("duplicate_candidate", _("%(name)s is on the list twice.", name=name))
         seen.add(key)
-        out.append({"full_name": " ".join(name.split()), "position": position,
-                    "delegate_id": did})
+        out.append({"full_name": " ".join(name.split()), "position": position, "delegate_id": did})
     return out
 
 
@@ -146,8 +150,9 @@ def _parse_committee(value) -> list:
         if u is None:
             raise refuse("unknown_user", _("No staff user with id %(id)s.", id=uid))
         if not u.has_role("counter"):
-            raise refuse("not_a_counter", _("%(name)s does not hold the counter role.",
-                                                 name=u.display_name))
+            raise refuse(
+                "not_a_counter", _("%(name)s does not hold the counter role.", name=u.display_name)
+            )
         users.append(u)
     return users
 
@@ -163,9 +168,13 @@ def _check_committee_not_candidates(users, candidates: list[dict]) -> None:
                 names.add(_norm_name(d.full_name))
     for u in users:
         if _norm_name(u.full_name) and _norm_name(u.full_name) in names:
-            raise refuse("committee_member_is_candidate",
-                       _("%(name)s is a candidate and cannot sit on the counting "
-                         "committee.", name=u.display_name))
+            raise refuse(
+                "committee_member_is_candidate",
+                _(
+                    "%(name)s is a candidate and cannot sit on the counting committee.",
+                    name=u.display_name,
+                ),
+            )
 
 
 def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
@@ -174,8 +183,9 @@ def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
     if creating or "kind" in data:
         new_kind = data.get("kind")
         if new_kind not in POLL_KINDS:
-            raise refuse("bad_kind", _("kind must be one of %(kinds)s.",
-                                       kinds=", ".join(POLL_KINDS)))
+            raise refuse(
+                "bad_kind", _("kind must be one of %(kinds)s.", kinds=", ".join(POLL_KINDS))
+            )
         kind = new_kind
     title = _str(data, "title", 500) if (creating or "title" in data) else poll.title
     default_seats = 0 if kind == "resolution" else 1
@@ -210,11 +220,17 @@ def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
     committee = None
     if creating or "counting_committee" in data:
         committee = _parse_committee(data.get("counting_committee") or [])
-    check_cands = candidates if candidates is not None else [
-        {"full_name": c.full_name, "delegate_id": c.delegate_id} for c in poll.candidates]
+    check_cands = (
+        candidates
+        if candidates is not None
+        else [{"full_name": c.full_name, "delegate_id": c.delegate_id} for c in poll.candidates]
+    )
     if committee is not None or candidates is not None:
-        users = committee if committee is not None else [
-            db.session.get(User, uid) for uid in committee_ids(poll)]
+        users = (
+            committee
+            if committee is not None
+            else [db.session.get(User, uid) for uid in committee_ids(poll)]
+        )
         _check_committee_not_candidates(users, check_cands)
 
     poll.kind, poll.title, poll.seats, poll.alternate_seats = kind, title, seats, alt
@@ -225,11 +241,18 @@ def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
         poll.items = []
     if candidates is not None:
         ordered = sorted(candidates, key=lambda c: (name_sort_key(c["full_name"]), c["position"]))
-        poll.candidates = [Candidate(full_name=c["full_name"], position=c["position"],
-                                     delegate_id=c["delegate_id"], ballot_order=n)
-                           for n, c in enumerate(ordered, 1)]
+        poll.candidates = [
+            Candidate(
+                full_name=c["full_name"],
+                position=c["position"],
+                delegate_id=c["delegate_id"],
+                ballot_order=n,
+            )
+            for n, c in enumerate(ordered, 1)
+        ]
     if items is not None:
         poll.items = [PollItem(text=t, position=n) for n, t in enumerate(items, 1)]
     if committee is not None:
-        poll.committee = [CommitteeMember(user_id=u.id, is_head=(n == 0))
-                          for n, u in enumerate(committee)]
+        poll.committee = [
+            CommitteeMember(user_id=u.id, is_head=(n == 0)) for n, u in enumerate(committee)
+        ]

@@ -7,6 +7,7 @@
 Every change of ``Poll.status`` goes through the functions below (``tests/test_poll_status.py``
 greps the package for any other assignment). The database column keeps the plain strings.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -51,18 +52,29 @@ LOCKED = frozenset({S.CERTIFIED, S.PUBLISHED})
 def require_status(poll: Poll, *statuses: str) -> None:
     """409 `poll_not_<first status>` unless the poll is in one of `statuses`."""
     if poll.status not in statuses:
-        raise ServiceError(f"poll_not_{statuses[0]}",
-                           # The statuses are msgids of the poll pages ("draft", "open", ...).
-                           _("The poll is %(status)s; this needs it %(needed)s.",
-                             status=_(poll.status), needed=" / ".join(_(s) for s in statuses)),
-                           status=409)
+        raise ServiceError(
+            f"poll_not_{statuses[0]}",
+            # The statuses are msgids of the poll pages ("draft", "open", ...).
+            _(
+                "The poll is %(status)s; this needs it %(needed)s.",
+                status=_(poll.status),
+                needed=" / ".join(_(s) for s in statuses),
+            ),
+            status=409,
+        )
 
 
 def refuse_locked(poll: Poll) -> None:
     """409 `certified` once the result is certified or published."""
     if poll.status in LOCKED:
-        raise ServiceError("certified", _("The result is certified: nothing about this poll can "
-                             "change any more (a correction is a new round)."), status=409)
+        raise ServiceError(
+            "certified",
+            _(
+                "The result is certified: nothing about this poll can "
+                "change any more (a correction is a new round)."
+            ),
+            status=409,
+        )
 
 
 def _move(poll: Poll, allowed: frozenset[PollStatus], to: PollStatus) -> None:
@@ -100,7 +112,10 @@ def publish(poll: Poll) -> bool:
     """certified → published in one conditional UPDATE (two chairs at once publish once).
     False when the poll was not certified; the poll is refreshed either way."""
     done = db.session.execute(
-        update(Poll).where(Poll.id == poll.id, Poll.status == S.CERTIFIED.value)
-        .values(status=S.PUBLISHED.value).execution_options(synchronize_session=False))
+        update(Poll)
+        .where(Poll.id == poll.id, Poll.status == S.CERTIFIED.value)
+        .values(status=S.PUBLISHED.value)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(poll)
     return rowcount(done) == 1

@@ -1,5 +1,6 @@
 """HTML views: the agenda of polls, poll setup, the poll page (lifecycle actions, issuance,
 live turnout) and the batch PDFs (slips, paper ballots), kept until the poll closes."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -36,8 +37,13 @@ bp = Blueprint("polls", __name__)
 
 
 def _counters():
-    return [u for u in db.session.scalars(select(User).where(User.active.is_(True))
-                                          .order_by(User.username)) if u.has_role("counter")]
+    return [
+        u
+        for u in db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.username)
+        )
+        if u.has_role("counter")
+    ]
 
 
 @bp.get("/congresses/<int:cid>/polls")
@@ -45,19 +51,29 @@ def _counters():
 def index(cid):
     congress = get_congress(cid)
     polls = polls_of(cid)
-    counts = dict(db.session.execute(select(BallotToken.poll_id, func.count())
-                                     .where(BallotToken.poll_id.in_([p.id for p in polls]))
-                                     .group_by(BallotToken.poll_id)).all())
-    cast = dict(db.session.execute(select(Ballot.poll_id, func.count())
-                                   .where(Ballot.poll_id.in_([p.id for p in polls]))
-                                   .group_by(Ballot.poll_id)).all())
-    return render_template("polls/index.html", congress=congress, polls=polls, issued=counts,
-                           cast=cast)
+    counts = dict(
+        db.session.execute(
+            select(BallotToken.poll_id, func.count())
+            .where(BallotToken.poll_id.in_([p.id for p in polls]))
+            .group_by(BallotToken.poll_id)
+        ).all()
+    )
+    cast = dict(
+        db.session.execute(
+            select(Ballot.poll_id, func.count())
+            .where(Ballot.poll_id.in_([p.id for p in polls]))
+            .group_by(Ballot.poll_id)
+        ).all()
+    )
+    return render_template(
+        "polls/index.html", congress=congress, polls=polls, issued=counts, cast=cast
+    )
 
 
 def _form_page(congress, values, poll=None, status=200):
-    return render_template("polls/form.html", congress=congress, poll=poll, values=values,
-                           counters=_counters()), status
+    return render_template(
+        "polls/form.html", congress=congress, poll=poll, values=values, counters=_counters()
+    ), status
 
 
 @bp.route("/congresses/<int:cid>/polls/new", methods=["GET", "POST"])
@@ -70,14 +86,26 @@ def new(cid):
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return _form_page(congress, request.form.to_dict() | {
-                "counting_committee": _committee_ids_of(request.form)}, status=422)
+            return _form_page(
+                congress,
+                request.form.to_dict() | {"counting_committee": _committee_ids_of(request.form)},
+                status=422,
+            )
         db.session.commit()
         flash(_("Poll created."), "ok")
         return redirect(url_for("polls.show", pid=poll.id))
-    return _form_page(congress, {"kind": "committee", "seats": 1, "secrecy": "secret",
-                                 "preset": "vn-party", "strict": "yes",
-                                 "all_struck_valid": "yes", "counting_committee": []})
+    return _form_page(
+        congress,
+        {
+            "kind": "committee",
+            "seats": 1,
+            "secrecy": "secret",
+            "preset": "vn-party",
+            "strict": "yes",
+            "all_struck_valid": "yes",
+            "counting_committee": [],
+        },
+    )
 
 
 @bp.route("/polls/<int:pid>/edit", methods=["GET", "POST"])
@@ -86,8 +114,11 @@ def edit(pid):
     poll = get_poll(pid)
     congress = get_congress(poll.congress_id)
     if poll.status != "draft":
-        raise ServiceError("candidates_frozen", _("The poll is open or over: its setup and "
-                                                   "candidates are frozen."), status=409)
+        raise ServiceError(
+            "candidates_frozen",
+            _("The poll is open or over: its setup and candidates are frozen."),
+            status=409,
+        )
     if request.method == "POST":
         try:
             update_poll(poll, poll_data_from_form(request.form), current_actor())
@@ -96,8 +127,12 @@ def edit(pid):
             if exc.status == 409:
                 raise
             flash(exc.message, "error")
-            return _form_page(congress, request.form.to_dict() | {
-                "counting_committee": _committee_ids_of(request.form)}, poll=poll, status=422)
+            return _form_page(
+                congress,
+                request.form.to_dict() | {"counting_committee": _committee_ids_of(request.form)},
+                poll=poll,
+                status=422,
+            )
         db.session.commit()
         flash(_("Poll saved."), "ok")
         return redirect(url_for("polls.show", pid=poll.id))
@@ -109,16 +144,25 @@ def edit(pid):
 def show(pid):
     poll = get_poll(pid)
     congress = get_congress(poll.congress_id)
-    committee = [db.session.get(User, m.user_id) for m in
-                 sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))]
+    committee = [
+        db.session.get(User, m.user_id)
+        for m in sorted(poll.committee, key=lambda m: (not m.is_head, m.user_id))
+    ]
     on_committee = is_committee_member(poll, current_actor())
     # the kept PDFs of the issued batches, downloadable again until the close (committee only)
     batches = kept_batches(poll.id) if on_committee and poll.status == "open" else []
-    return render_template("polls/show.html", poll=poll, congress=congress,
-                           settings=settings_of(poll), turnout=turnout(poll),
-                           warnings=warnings_of(poll), committee=committee,
-                           on_committee=on_committee, batches=batches,
-                           count_actions=poll_actions(poll, current_actor()))
+    return render_template(
+        "polls/show.html",
+        poll=poll,
+        congress=congress,
+        settings=settings_of(poll),
+        turnout=turnout(poll),
+        warnings=warnings_of(poll),
+        committee=committee,
+        on_committee=on_committee,
+        batches=batches,
+        count_actions=poll_actions(poll, current_actor()),
+    )
 
 
 @bp.post("/polls/<int:pid>/open")
@@ -148,8 +192,12 @@ def issue(pid):
         raise ServiceError("bad_count", _("Enter how many ballots to issue."), status=422)
     issued, _pdf = issue_batch(poll, count, current_actor())
     db.session.commit()
-    return render_template("polls/issued.html", poll=poll, count=len(issued.codes),
-                           pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=issued.batch.id))
+    return render_template(
+        "polls/issued.html",
+        poll=poll,
+        count=len(issued.codes),
+        pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=issued.batch.id),
+    )
 
 
 @bp.get("/polls/<int:pid>/slips/<fid>.pdf")

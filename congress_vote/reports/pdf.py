@@ -4,6 +4,7 @@ Templates live in templates/print/. The URL fetcher refuses the network and ever
 static/: a template (or a name typed into it) can never make the server fetch anything.
 Big documents are rendered in batches and joined with pypdf (`render_batches`).
 """
+
 from __future__ import annotations
 
 import io
@@ -58,8 +59,12 @@ class LocalOnlyFetcher(URLFetcher):
 
 def qr_svg(data: str, size_mm: float = 30, border: int = 2) -> Markup:
     """A QR code (error correction M) as inline SVG markup of `size_mm` millimetres."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border,
-                       box_size=10, image_factory=qrcode.image.svg.SvgPathImage)
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=border,
+        box_size=10,
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
     qr.add_data(data)
     qr.make(fit=True)
     n = qr.modules_count + 2 * border
@@ -78,16 +83,21 @@ def qr_svg(data: str, size_mm: float = 30, border: int = 2) -> Markup:
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" width="{size_mm}mm" '
         f'height="{size_mm}mm" shape-rendering="crispEdges"><rect width="{n}" height="{n}" '
-        f'fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>')
+        f'fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>'
+    )
 
 
-def html_to_pdf(html: str, html_class: type[HTML] = HTML,
-                fetcher: type[LocalOnlyFetcher] = LocalOnlyFetcher) -> bytes:
+def html_to_pdf(
+    html: str, html_class: type[HTML] = HTML, fetcher: type[LocalOnlyFetcher] = LocalOnlyFetcher
+) -> bytes:
     """Lay out `html` (static/ as its base) with `fetcher`, a LocalOnlyFetcher (or a subclass
     that answers more, like the cards' QR codes), and `html_class` (the cards' trims
     WeasyPrint's user-agent stylesheet)."""
-    return html_class(string=html, base_url=str(STATIC) + "/",
-                      url_fetcher=fetcher(allowed_protocols=("data", "file"))).write_pdf()
+    return html_class(
+        string=html,
+        base_url=str(STATIC) + "/",
+        url_fetcher=fetcher(allowed_protocols=("data", "file")),
+    ).write_pdf()
 
 
 def render_pdf(template: str, **context) -> bytes:
@@ -99,6 +109,7 @@ def render_pdf(template: str, **context) -> bytes:
 def join_pdfs(parts: Iterable[bytes]) -> bytes:
     """PDFs -> one PDF; a part is appended as soon as the iterable gives it (e.g. from a pool)."""
     from pypdf import PdfWriter
+
     writer = PdfWriter()
     for part in parts:
         writer.append(io.BytesIO(part))

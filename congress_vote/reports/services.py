@@ -13,6 +13,7 @@ Attendance, turnout, the poll's API shape, the stored result and the recount inp
 areas that own them (congress, ballots, polls, counting services); this module only decides what
 of them the public may see, and when.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,6 +38,7 @@ from ..polls.services import polls_of
 from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, publish
 
 # ---- lookups ---------------------------------------------------------------------------------
+
 
 def agenda(congress: Congress) -> list[Poll]:
     """The congress's polls in agenda order (then creation order)."""
@@ -65,24 +67,34 @@ def require_result(poll: Poll) -> dict:
 
 # ---- publication -----------------------------------------------------------------------------
 
+
 def publish_poll(poll: Poll, actor) -> Poll:
     """Make a certified result public (certified → published); 409 in any other state.
 
     One conditional UPDATE, so two chairs pressing the button at once publish once.
     """
     if not publish(poll):
-        raise ServiceError("not_certified",
-                           _("Only a certified result can be published (this poll is %(status)s).",
-                             status=poll.status),
-                           status=409)
+        raise ServiceError(
+            "not_certified",
+            _(
+                "Only a certified result can be published (this poll is %(status)s).",
+                status=poll.status,
+            ),
+            status=409,
+        )
     result = db.session.get(PollResult, poll.id)
-    record("poll.published", actor=actor, congress_id=poll.congress_id,
-           data={"poll_id": poll.id, "digest": result.digest if result else None})
+    record(
+        "poll.published",
+        actor=actor,
+        congress_id=poll.congress_id,
+        data={"poll_id": poll.id, "digest": result.digest if result else None},
+    )
     db.session.flush()
     return poll
 
 
 # ---- public views of a result ----------------------------------------------------------------
+
 
 def public_result(poll: Poll) -> dict | None:
     """What the hall may see of a poll's result: only for a published poll, else None.
@@ -104,21 +116,43 @@ def public_result(poll: Poll) -> dict | None:
 
     names = {c["id"]: c["full_name"] for c in cands}
     return {
-        "poll_id": poll.id, "title": poll.title, "kind": poll.kind, "round": poll.round,
-        "seats": poll.seats, "alternate_seats": poll.alternate_seats,
+        "poll_id": poll.id,
+        "title": poll.title,
+        "kind": poll.kind,
+        "round": poll.round,
+        "seats": poll.seats,
+        "alternate_seats": poll.alternate_seats,
         "denominator": data.get("denominator"),
         "denominator_basis": data.get("denominator_basis")
         or (data.get("settings") or {}).get("denominator"),
         "figures": data.get("figures") or {},
-        "candidates": [{"id": c["id"], "full_name": c["full_name"], "votes": c.get("votes"),
-                        "percent": c.get("percent"), "elected": c.get("elected")}
-                       for c in sorted(cands, key=key)],
-        "items": [{"id": i["id"], "text": i["text"], "for": i.get("for"),
-                   "against": i.get("against"), "abstain": i.get("abstain"),
-                   "not_voted": i.get("not_voted"), "percent_for": i.get("percent_for"),
-                   "passed": i.get("passed")} for i in data.get("items") or []],
-        "ties": [{**t, "names": [names.get(x, str(x)) for x in t.get("candidate_ids", [])]}
-                 for t in data.get("ties") or []],
+        "candidates": [
+            {
+                "id": c["id"],
+                "full_name": c["full_name"],
+                "votes": c.get("votes"),
+                "percent": c.get("percent"),
+                "elected": c.get("elected"),
+            }
+            for c in sorted(cands, key=key)
+        ],
+        "items": [
+            {
+                "id": i["id"],
+                "text": i["text"],
+                "for": i.get("for"),
+                "against": i.get("against"),
+                "abstain": i.get("abstain"),
+                "not_voted": i.get("not_voted"),
+                "percent_for": i.get("percent_for"),
+                "passed": i.get("passed"),
+            }
+            for i in data.get("items") or []
+        ],
+        "ties": [
+            {**t, "names": [names.get(x, str(x)) for x in t.get("candidate_ids", [])]}
+            for t in data.get("ties") or []
+        ],
         "unfilled_seats": data.get("unfilled_seats", 0),
         "unfilled_alternate_seats": data.get("unfilled_alternate_seats", 0),
         "alternates_pending": data.get("alternates_pending", False),
@@ -156,6 +190,7 @@ def check_receipt(congress: Congress, code: str) -> list[Poll]:
 
 # ---- the projector ---------------------------------------------------------------------------
 
+
 def current_screen_poll(congress: Congress) -> Poll | None:
     """The poll the hall is following: an open poll, else the one closed last."""
     polls = agenda(congress)
@@ -176,49 +211,77 @@ def screen_state(congress: Congress) -> dict:
     """
     att = attendance(congress)
     state: dict = {
-        "congress": {"id": congress.id, "name": congress.name,
-                     "organisation": congress.organisation, "term": congress.term},
-        "attendance": {k: att.get(k) for k in ("summoned", "present", "voters_summoned",
-                                                "voters_present", "excused", "denominator",
-                                                "quorum_fraction", "quorum_met")},
+        "congress": {
+            "id": congress.id,
+            "name": congress.name,
+            "organisation": congress.organisation,
+            "term": congress.term,
+        },
+        "attendance": {
+            k: att.get(k)
+            for k in (
+                "summoned",
+                "present",
+                "voters_summoned",
+                "voters_present",
+                "excused",
+                "denominator",
+                "quorum_fraction",
+                "quorum_met",
+            )
+        },
     }
     poll = current_screen_poll(congress)
     if poll is None:
         state["state"] = "idle"
     else:
-        state["poll"] = {"id": poll.id, "title": poll.title, "kind": poll.kind,
-                         "round": poll.round}
+        state["poll"] = {"id": poll.id, "title": poll.title, "kind": poll.kind, "round": poll.round}
         if poll.status == "open":
             t = turnout(poll)
             state["state"] = "voting"
-            state["turnout"] = {"cast": int(t.get("cast") or 0), "issued": int(t.get("issued") or 0),
-                                "voters_present": int(t.get("voters_present") or 0)}
+            state["turnout"] = {
+                "cast": int(t.get("cast") or 0),
+                "issued": int(t.get("issued") or 0),
+                "voters_present": int(t.get("voters_present") or 0),
+            }
         elif poll.status == "published":
             state["state"] = "result"
             state["result"] = public_result(poll)
         else:
             state["state"] = "counting"
-    state["version"] = hashlib.sha256(json.dumps(state, sort_keys=True, default=str)
-                                      .encode()).hexdigest()[:16]
+    state["version"] = hashlib.sha256(
+        json.dumps(state, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
     return state
 
 
 # ---- the console -----------------------------------------------------------------------------
 
+
 def console_state(congress: Congress) -> dict:
     """For the presidium: attendance, every poll's status and the turnout of open polls."""
     polls = agenda(congress)
-    return {"attendance": {k: v for k, v in attendance(congress).items() if k != "by_branch"},
-            "polls": [{"id": p.id, "status": p.status, "title": p.title,
-                       **({"turnout": turnout(p)} if p.status == "open" else {})}
-                      for p in polls]}
+    return {
+        "attendance": {k: v for k, v in attendance(congress).items() if k != "by_branch"},
+        "polls": [
+            {
+                "id": p.id,
+                "status": p.status,
+                "title": p.title,
+                **({"turnout": turnout(p)} if p.status == "open" else {}),
+            }
+            for p in polls
+        ],
+    }
 
 
 # ---- summary ---------------------------------------------------------------------------------
 
+
 def congress_summary(congress: Congress) -> dict:
     """All published results of the congress, its attendance, and the elected committee and
-    delegation (official then alternate) gathered from the published polls, later rounds included."""
+    delegation (official then alternate) gathered from the published polls, later rounds
+    included."""
     published = [p for p in agenda(congress) if p.status == "published"]
     results = [r for r in (public_result(p) for p in published) if r]
     committee, officials, alternates = [], [], []
@@ -230,24 +293,45 @@ def congress_summary(congress: Congress) -> dict:
                 officials.append({**c, "poll_title": r["title"]})
             elif r["kind"] == "slate" and c["elected"] == "alternate":
                 alternates.append({**c, "poll_title": r["title"]})
-    return {"attendance": attendance(congress), "results": results, "committee": committee,
-            "officials": officials, "alternates": alternates}
+    return {
+        "attendance": attendance(congress),
+        "results": results,
+        "committee": committee,
+        "officials": officials,
+        "alternates": alternates,
+    }
 
 
 # ---- exports ---------------------------------------------------------------------------------
+
 
 def exportable_result(poll: Poll, actor) -> dict:
     """The result for an export: staff once counted, anyone once published (409 otherwise)."""
     if actor is None:
         if poll.status != "published":
-            raise ServiceError("not_published", _("This result has not been published yet."),
-                               status=409)
+            raise ServiceError(
+                "not_published", _("This result has not been published yet."), status=409
+            )
         return require_result(poll)
     return require_result(poll)
 
 
-EXPORT_HEADER = ["poll_id", "poll", "round", "kind", "row_id", "name", "votes", "percent",
-                 "elected", "for", "against", "abstain", "percent_for", "passed"]
+EXPORT_HEADER = [
+    "poll_id",
+    "poll",
+    "round",
+    "kind",
+    "row_id",
+    "name",
+    "votes",
+    "percent",
+    "elected",
+    "for",
+    "against",
+    "abstain",
+    "percent_for",
+    "passed",
+]
 
 
 def export_rows(data: dict) -> list[list]:
@@ -255,12 +339,37 @@ def export_rows(data: dict) -> list[list]:
     rows = []
     base = [data["poll_id"], data.get("title", ""), data.get("round", 1), data.get("kind", "")]
     for c in data.get("candidates") or []:
-        rows.append(base + [c["id"], c.get("full_name", ""), c.get("votes"), c.get("percent"),
-                            c.get("elected") or "", "", "", "", "", ""])
+        rows.append(
+            base
+            + [
+                c["id"],
+                c.get("full_name", ""),
+                c.get("votes"),
+                c.get("percent"),
+                c.get("elected") or "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
     for i in data.get("items") or []:
-        rows.append(base + [i["id"], i.get("text", ""), "", "", "", i.get("for"),
-                            i.get("against"), i.get("abstain"), i.get("percent_for"),
-                            "yes" if i.get("passed") else "no"])
+        rows.append(
+            base
+            + [
+                i["id"],
+                i.get("text", ""),
+                "",
+                "",
+                "",
+                i.get("for"),
+                i.get("against"),
+                i.get("abstain"),
+                i.get("percent_for"),
+                "yes" if i.get("passed") else "no",
+            ]
+        )
     return rows
 
 
@@ -268,16 +377,44 @@ def ballots_export(poll: Poll) -> dict:
     """The anonymous ballots of a counted poll for an independent recount
     (format congress-vote-ballots/1; `python -m congress_vote.rules.recount FILE`)."""
     from ..rules import recount_payload
+
     data = require_result(poll)
     spec, att, ballots, settings, hand = rules_inputs(poll)
-    meta = {"poll_id": poll.id, "title": poll.title, "round": poll.round,
-            "congress": poll_congress(poll).name,
-            "setup_fingerprint": poll.setup_fingerprint,
-            "candidates": {str(c.id): c.full_name for c in poll.candidates},
-            "items": {str(i.id): i.text for i in poll.items}}
-    stored = {k: v for k, v in data.items()
-              if k in ("figures", "denominator", "threshold_votes", "elected_order", "ties",
-                       "unfilled_seats", "unfilled_alternate_seats", "alternates_pending",
-                       "checks_ok", "digest", "candidates", "items")}
-    return recount_payload(spec, att, settings, ballots, hand, meta=meta, result=stored,
-                           digest_inputs=digest_inputs(poll))
+    meta = {
+        "poll_id": poll.id,
+        "title": poll.title,
+        "round": poll.round,
+        "congress": poll_congress(poll).name,
+        "setup_fingerprint": poll.setup_fingerprint,
+        "candidates": {str(c.id): c.full_name for c in poll.candidates},
+        "items": {str(i.id): i.text for i in poll.items},
+    }
+    stored = {
+        k: v
+        for k, v in data.items()
+        if k
+        in (
+            "figures",
+            "denominator",
+            "threshold_votes",
+            "elected_order",
+            "ties",
+            "unfilled_seats",
+            "unfilled_alternate_seats",
+            "alternates_pending",
+            "checks_ok",
+            "digest",
+            "candidates",
+            "items",
+        )
+    }
+    return recount_payload(
+        spec,
+        att,
+        settings,
+        ballots,
+        hand,
+        meta=meta,
+        result=stored,
+        digest_inputs=digest_inputs(poll),
+    )

@@ -1,8 +1,18 @@
 """HTML views of the chair's side: the presidium console, the projector screen, the public
 results page with the receipt check. Thin: they call reports.services and the polls services."""
+
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..ballots.services import turnout
@@ -23,9 +33,13 @@ bp = Blueprint("reports", __name__)
 def console(cid: int):
     congress = get_congress(cid)
     polls = svc.agenda(congress)
-    return render_template("reports/console.html", congress=congress, polls=polls,
-                           att=attendance(congress),
-                           turnouts={p.id: turnout(p) for p in polls if p.status == "open"})
+    return render_template(
+        "reports/console.html",
+        congress=congress,
+        polls=polls,
+        att=attendance(congress),
+        turnouts={p.id: turnout(p) for p in polls if p.status == "open"},
+    )
 
 
 @bp.get("/congresses/<int:cid>/console.json")
@@ -45,8 +59,11 @@ def _poll_action(cid: int, pid: int, verb: str):
         msg = _("Result published: %(title)s", title=poll.title)
     else:
         getattr(polls_services, f"{verb}_poll")(poll, actor)
-        msg = (_("Poll opened: %(title)s", title=poll.title) if verb == "open"
-               else _("Poll closed: %(title)s", title=poll.title))
+        msg = (
+            _("Poll opened: %(title)s", title=poll.title)
+            if verb == "open"
+            else _("Poll closed: %(title)s", title=poll.title)
+        )
     db.session.commit()
     flash(msg, "ok")
     return redirect(url_for("reports.console", cid=cid))
@@ -74,8 +91,9 @@ def publish(cid: int, pid: int):
 @public
 def projector(cid: int):
     congress = get_congress(cid)
-    return render_template("reports/projector.html", congress=congress,
-                           s=svc.screen_state(congress))
+    return render_template(
+        "reports/projector.html", congress=congress, s=svc.screen_state(congress)
+    )
 
 
 @bp.get("/congresses/<int:cid>/screen.json")
@@ -99,8 +117,13 @@ def public_results(cid: int):
 def _render_public(congress, checked=None, code=""):
     published = [p for p in svc.agenda(congress) if p.status == "published"]
     results = [(p, svc.public_result(p), svc.receipts(p)) for p in published]
-    return render_template("reports/public_results.html", congress=congress, results=results,
-                           checked=checked, code=code)
+    return render_template(
+        "reports/public_results.html",
+        congress=congress,
+        results=results,
+        checked=checked,
+        code=code,
+    )
 
 
 @bp.post("/congresses/<int:cid>/results/check")

@@ -30,6 +30,7 @@ silent"):
 * **Unfilled seats** count shortfall only; seats contested by a tie are in ``ties``.
 * **Candidate list**: 1–2 seats allow one surplus, like 3–5 (see :func:`max_surplus`).
 """
+
 from __future__ import annotations
 
 from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes

@@ -3,6 +3,7 @@
 Everything that decides is exact integer arithmetic (docs/rules.md, "Who is elected": never
 decide "more than half" with floats).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -28,6 +29,7 @@ CHECK_NAMES: tuple[str, ...] = (
 
 
 # --- exact arithmetic -------------------------------------------------------------------------
+
 
 def percent(votes: int, denominator: int) -> str:
     """``votes / denominator`` as a percentage with two decimals, rounded half up.
@@ -67,6 +69,7 @@ def threshold_votes(denominator: int, fraction: Fraction, strict: bool) -> int |
 
 
 # --- result -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -116,8 +119,9 @@ class Result:
 
     def _elected_sorted(self, kind: str) -> list[dict[str, Any]]:
         order = {cid: n for n, cid in enumerate(self.elected_order)}
-        return sorted((c for c in self.candidates if c["elected"] == kind),
-                      key=lambda c: order[c["id"]])
+        return sorted(
+            (c for c in self.candidates if c["elected"] == kind), key=lambda c: order[c["id"]]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The API's result shape, less ``poll_id``, ``status``, ``round`` and ``signoffs``
@@ -152,8 +156,13 @@ class Result:
 _BALLOT_DENOMINATORS = ("ballots_returned", "ballots_valid", "ballots_valid_nonblank")
 
 
-def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], settings: Settings,
-          hand_count: HandCount | None = None) -> Result:
+def count(
+    spec: PollSpec,
+    attendance: Attendance,
+    ballots: Iterable[Ballot],
+    settings: Settings,
+    hand_count: HandCount | None = None,
+) -> Result:
     """Count one poll.
 
     ``ballots`` are every ballot returned (tablet and paper, valid or not); each is ruled by
@@ -181,7 +190,8 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
             raise RulesInputError("a show of hands can only count a resolution")
         if ballots:
             raise RulesInputError(
-                "a poll is counted from its ballots or from a hand count, not both")
+                "a poll is counted from its ballots or from a hand count, not both"
+            )
         unknown = set(hand_count.items) - set(spec.item_ids)
         if unknown:
             raise RulesInputError(f"hand count names unknown items {sorted(unknown)}")
@@ -247,10 +257,13 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
     if spec.is_election:
         votes = Counter(chain.from_iterable(b.kept for b in valid))  # type: ignore[misc]
         position = {cid: n for n, cid in enumerate(spec.candidate_ids)}
-        over = {cid: qualifies(votes[cid], denominator, fraction, strict)
-                for cid in spec.candidate_ids}
-        ranked = sorted((cid for cid in spec.candidate_ids if over[cid]),
-                        key=lambda cid: (-votes[cid], position[cid]))
+        over = {
+            cid: qualifies(votes[cid], denominator, fraction, strict) for cid in spec.candidate_ids
+        }
+        ranked = sorted(
+            (cid for cid in spec.candidate_ids if over[cid]),
+            key=lambda cid: (-votes[cid], position[cid]),
+        )
         groups: list[list[int]] = []
         for cid in ranked:
             if groups and votes[groups[-1][0]] == votes[cid]:
@@ -260,8 +273,9 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
 
         official_seats = spec.seats
         alt_seats = spec.alternate_seats
-        alt_on_this_ballot = spec.kind == "slate" and (settings.alternates_same_ballot
-                                                       or spec.seats == 0)
+        alt_on_this_ballot = spec.kind == "slate" and (
+            settings.alternates_same_ballot or spec.seats == 0
+        )
         official, tie, contested, unfilled, rest = _fill(groups, official_seats)
         alternates: list[int] = []
         if tie:
@@ -277,9 +291,16 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
                 ties.append(_tie(alt_tie, alt_contested, votes, "alternate", position))
         status = dict.fromkeys(official, "official") | dict.fromkeys(alternates, "alternate")
         elected_order = official + alternates
-        candidates = [{"id": cid, "votes": votes[cid], "percent": percent(votes[cid], denominator),
-                       "elected": status.get(cid), "over_threshold": over[cid]}
-                      for cid in spec.candidate_ids]
+        candidates = [
+            {
+                "id": cid,
+                "votes": votes[cid],
+                "percent": percent(votes[cid], denominator),
+                "elected": status.get(cid),
+                "over_threshold": over[cid],
+            }
+            for cid in spec.candidate_ids
+        ]
 
     # --- resolutions ---
     items: list[dict[str, Any]] = []
@@ -295,29 +316,48 @@ def count(spec: PollSpec, attendance: Attendance, ballots: Iterable[Ballot], set
             voters = n_valid
         for item in spec.item_ids:
             f, a, b = (answered[(item, ans)] for ans in ANSWERS)
-            items.append({"id": item, "for": f, "against": a, "abstain": b,
-                          "not_voted": voters - f - a - b,
-                          "percent_for": percent(f, denominator),
-                          "percent_against": percent(a, denominator),
-                          "percent_abstain": percent(b, denominator),
-                          "passed": qualifies(f, denominator, fraction, strict)})
+            items.append(
+                {
+                    "id": item,
+                    "for": f,
+                    "against": a,
+                    "abstain": b,
+                    "not_voted": voters - f - a - b,
+                    "percent_for": percent(f, denominator),
+                    "percent_against": percent(a, denominator),
+                    "percent_abstain": percent(b, denominator),
+                    "passed": qualifies(f, denominator, fraction, strict),
+                }
+            )
 
     checks = _checks(spec, figures, votes, items, limit, hand_count is not None)
     receipts = sorted(b.receipt for b in ballots if b.receipt)
     return Result(
-        kind=spec.kind, seats=spec.seats, alternate_seats=spec.alternate_seats,
-        denominator=denominator, denominator_basis=basis,
+        kind=spec.kind,
+        seats=spec.seats,
+        alternate_seats=spec.alternate_seats,
+        denominator=denominator,
+        denominator_basis=basis,
         threshold_votes=threshold_votes(denominator, fraction, strict),
-        figures=figures, candidates=candidates, elected_order=elected_order, items=items,
-        ties=ties, unfilled_seats=unfilled, unfilled_alternate_seats=unfilled_alt,
-        alternates_pending=alternates_pending, checks=checks, settings=settings,
+        figures=figures,
+        candidates=candidates,
+        elected_order=elected_order,
+        items=items,
+        ties=ties,
+        unfilled_seats=unfilled,
+        unfilled_alternate_seats=unfilled_alt,
+        alternates_pending=alternates_pending,
+        checks=checks,
+        settings=settings,
         digest=ballot_digest(spec, settings, ballots, hand_count),
-        counted_by_hand=hand_count is not None, receipts=receipts,
+        counted_by_hand=hand_count is not None,
+        receipts=receipts,
     )
 
 
-def _fill(groups: list[list[int]], seats: int
-          ) -> tuple[list[int], list[int] | None, int, int, list[list[int]]]:
+def _fill(
+    groups: list[list[int]], seats: int
+) -> tuple[list[int], list[int] | None, int, int, list[list[int]]]:
     """Fill ``seats`` from ``groups`` (qualified candidates grouped by equal votes, best first).
 
     Returns (elected, tied group or None, seats contested by the tie, unfilled seats, groups
@@ -330,29 +370,49 @@ def _fill(groups: list[list[int]], seats: int
         if left == 0:
             return elected, None, 0, 0, groups[n:]
         if len(group) > left:
-            return elected, group, left, 0, groups[n + 1:]
+            return elected, group, left, 0, groups[n + 1 :]
         elected.extend(group)
     return elected, None, 0, seats - len(elected), []
 
 
-def _tie(group: list[int], contested: int, votes: Counter[int], kind: str,
-         position: dict[int, int]) -> dict[str, Any]:
-    return {"candidate_ids": sorted(group, key=position.__getitem__),
-            "seats_contested": contested, "votes": votes[group[0]], "kind": kind}
+def _tie(
+    group: list[int], contested: int, votes: Counter[int], kind: str, position: dict[int, int]
+) -> dict[str, Any]:
+    return {
+        "candidate_ids": sorted(group, key=position.__getitem__),
+        "seats_contested": contested,
+        "votes": votes[group[0]],
+        "kind": kind,
+    }
 
 
-def _checks(spec: PollSpec, fig: dict[str, Any], votes: Counter[int], items: list[dict[str, Any]],
-            limit: int, by_hand: bool) -> list[dict[str, Any]]:
+def _checks(
+    spec: PollSpec,
+    fig: dict[str, Any],
+    votes: Counter[int],
+    items: list[dict[str, Any]],
+    limit: int,
+    by_hand: bool,
+) -> list[dict[str, Any]]:
     """The five reconciliation checks (docs/rules.md, "Counting, checks and the minutes")."""
     issued, present = fig["ballots_issued"], fig["voters_present"]
     returned, valid, invalid = fig["ballots_returned"], fig["ballots_valid"], fig["ballots_invalid"]
     out = [
-        {"name": CHECK_NAMES[0], "ok": issued <= present,
-         "detail": f"issued {issued} ≤ present {present}"},
-        {"name": CHECK_NAMES[1], "ok": returned <= issued,
-         "detail": f"returned {returned} ≤ issued {issued}"},
-        {"name": CHECK_NAMES[2], "ok": valid + invalid == returned,
-         "detail": f"valid {valid} + invalid {invalid} = returned {returned}"},
+        {
+            "name": CHECK_NAMES[0],
+            "ok": issued <= present,
+            "detail": f"issued {issued} ≤ present {present}",
+        },
+        {
+            "name": CHECK_NAMES[1],
+            "ok": returned <= issued,
+            "detail": f"returned {returned} ≤ issued {issued}",
+        },
+        {
+            "name": CHECK_NAMES[2],
+            "ok": valid + invalid == returned,
+            "detail": f"valid {valid} + invalid {invalid} = returned {returned}",
+        },
     ]
     if spec.is_election:
         cap, per = valid, limit
@@ -368,9 +428,22 @@ def _checks(spec: PollSpec, fig: dict[str, Any], votes: Counter[int], items: lis
         total = sum(i["for"] + i["against"] + i["abstain"] for i in items)
         what = "item"
     basis = "present" if by_hand else "valid"
-    out.append({"name": CHECK_NAMES[3], "ok": not over,
-                "detail": (f"every {what} ≤ {basis} {cap}" if not over
-                           else f"{what}s over {basis} {cap}: {over}")})
-    out.append({"name": CHECK_NAMES[4], "ok": total <= cap * per,
-                "detail": f"sum {total} ≤ {basis} {cap} × {per} = {cap * per}"})
+    out.append(
+        {
+            "name": CHECK_NAMES[3],
+            "ok": not over,
+            "detail": (
+                f"every {what} ≤ {basis} {cap}"
+                if not over
+                else f"{what}s over {basis} {cap}: {over}"
+            ),
+        }
+    )
+    out.append(
+        {
+            "name": CHECK_NAMES[4],
+            "ok": total <= cap * per,
+            "detail": f"sum {total} ≤ {basis} {cap} × {per} = {cap * per}",
+        }
+    )
     return out

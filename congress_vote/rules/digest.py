@@ -1,5 +1,6 @@
 """Digests: the fingerprint of a counted ballot set (docs/rules.md, "The digests"; printed in
 the minutes) and the result digest over every input of a result (docs/rules.md, "The digests")."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,12 +49,25 @@ def _ballot_json(ballot: Ballot, names: dict[int, str] | None = None) -> str:
     answers_s = "null" if answers is None else _dumps(sorted([i, a] for i, a in answers))
     reason = ballot.invalid_reason
     reason_s = "null" if reason is None else _json_str(str(reason))
-    return ('{"answers":' + answers_s + ',"invalid_reason":' + reason_s + ',"kept":' + kept_s
-            + ',"source":' + _json_str(ballot.source) + "}")
+    return (
+        '{"answers":'
+        + answers_s
+        + ',"invalid_reason":'
+        + reason_s
+        + ',"kept":'
+        + kept_s
+        + ',"source":'
+        + _json_str(ballot.source)
+        + "}"
+    )
 
 
-def canonical_json(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot],
-                   hand_count: HandCount | None = None) -> str:
+def canonical_json(
+    spec: PollSpec,
+    settings: Settings,
+    ballots: Iterable[Ballot],
+    hand_count: HandCount | None = None,
+) -> str:
     """The canonical text that :func:`ballot_digest` hashes.
 
     It is ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` of
@@ -65,18 +79,24 @@ def canonical_json(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot]
     """
     names = {cid: str(cid) for cid in spec.candidate_ids}
     entries = sorted([_ballot_json(b, names) for b in ballots])
-    head = _dumps({
-        "format": DIGEST_FORMAT,
-        "hand_count": None if hand_count is None else hand_count.to_dict(),
-        "settings": settings.to_dict(),
-        "spec": spec.to_dict(),
-    })
+    head = _dumps(
+        {
+            "format": DIGEST_FORMAT,
+            "hand_count": None if hand_count is None else hand_count.to_dict(),
+            "settings": settings.to_dict(),
+            "spec": spec.to_dict(),
+        }
+    )
     # "ballots" sorts before every other key, so splicing it in front keeps sort_keys order
     return '{"ballots":[' + ",".join(entries) + "]," + head[1:]
 
 
-def ballot_digest(spec: PollSpec, settings: Settings, ballots: Iterable[Ballot],
-                  hand_count: HandCount | None = None) -> str:
+def ballot_digest(
+    spec: PollSpec,
+    settings: Settings,
+    ballots: Iterable[Ballot],
+    hand_count: HandCount | None = None,
+) -> str:
     """SHA-256 hex of :func:`canonical_json`.
 
     Guarantees: independent of the order of ``ballots``; changes when any ballot's kept ids,
@@ -118,8 +138,7 @@ class DigestDocument:
     parts: dict[str, str]
 
     def text(self) -> str:
-        return "{" + ",".join(f"{json.dumps(k)}:{self.parts[k]}" for k in sorted(self.parts)) \
-            + "}"
+        return "{" + ",".join(f"{json.dumps(k)}:{self.parts[k]}" for k in sorted(self.parts)) + "}"
 
     @property
     def digest(self) -> str:
@@ -139,11 +158,17 @@ class DigestDocument:
         return [PART_LABELS.get(k, k) for k in mine if stored.get(k) != mine[k]]
 
 
-def result_document(poll: dict[str, Any], settings: Settings,
-                    candidates: Iterable[dict[str, Any]], items: Iterable[dict[str, Any]],
-                    attendance: Attendance, ballots: Iterable[Ballot],
-                    hand_count: HandCount | None = None, paper: dict[str, Any] | None = None,
-                    seal: dict[str, Any] | None = None) -> DigestDocument:
+def result_document(
+    poll: dict[str, Any],
+    settings: Settings,
+    candidates: Iterable[dict[str, Any]],
+    items: Iterable[dict[str, Any]],
+    attendance: Attendance,
+    ballots: Iterable[Ballot],
+    hand_count: HandCount | None = None,
+    paper: dict[str, Any] | None = None,
+    seal: dict[str, Any] | None = None,
+) -> DigestDocument:
     """Build the one document every result digest is made from (count, recount, verify-audit,
     the stored result, the export).
 
@@ -160,18 +185,23 @@ def result_document(poll: dict[str, Any], settings: Settings,
       ballot boxes exist).
     """
     cands: list[dict[str, Any]] = [
-        {"id": int(c["id"]), "full_name": str(c.get("full_name") or ""),
-         "position": str(c.get("position") or ""), "delegate_id": c.get("delegate_id")}
-        for c in candidates]
+        {
+            "id": int(c["id"]),
+            "full_name": str(c.get("full_name") or ""),
+            "position": str(c.get("position") or ""),
+            "delegate_id": c.get("delegate_id"),
+        }
+        for c in candidates
+    ]
     names: dict[int, str] = {c["id"]: str(c["id"]) for c in cands}
     parts = {
         "format": _dumps(RESULT_FORMAT),
-        "poll": _dumps({k: poll.get(k) for k in ("id", "kind", "round", "seats",
-                                                  "alternate_seats", "secrecy")}),
+        "poll": _dumps(
+            {k: poll.get(k) for k in ("id", "kind", "round", "seats", "alternate_seats", "secrecy")}
+        ),
         "rules": _dumps(settings.to_dict()),
         "candidates": _dumps(cands),
-        "items": _dumps([{"id": int(i["id"]), "text": str(i.get("text") or "")}
-                         for i in items]),
+        "items": _dumps([{"id": int(i["id"]), "text": str(i.get("text") or "")} for i in items]),
         "attendance": _dumps(attendance.to_dict()),
         "ballots": "[" + ",".join(sorted(_ballot_json(b, names) for b in ballots)) + "]",
         "hand_count": _dumps(None if hand_count is None else hand_count.to_dict()),

@@ -1,4 +1,5 @@
 """The one exception the rules engine raises for bad input."""
+
 from __future__ import annotations
 
 

@@ -2,6 +2,7 @@
 
 The command line that uses it is :mod:`congress_vote.rules.recount`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -16,11 +17,16 @@ from .settings import Settings
 PAYLOAD_FORMAT = "congress-vote-ballots/1"
 
 
-def recount_payload(spec: PollSpec, attendance: Attendance, settings: Settings,
-                    ballots: Iterable[Ballot], hand_count: HandCount | None = None,
-                    meta: dict[str, Any] | None = None,
-                    result: Result | dict[str, Any] | None = None,
-                    digest_inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def recount_payload(
+    spec: PollSpec,
+    attendance: Attendance,
+    settings: Settings,
+    ballots: Iterable[Ballot],
+    hand_count: HandCount | None = None,
+    meta: dict[str, Any] | None = None,
+    result: Result | dict[str, Any] | None = None,
+    digest_inputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A JSON-safe export of everything a recount needs, plus its digest.
 
     With ``digest_inputs`` (``{poll, candidates, items, paper, seal}``, the parts of the result
@@ -48,8 +54,9 @@ def recount_payload(spec: PollSpec, attendance: Attendance, settings: Settings,
     }
     if digest_inputs is not None:
         out["digest_inputs"] = dict(digest_inputs)
-        out["digest"] = _document(out["digest_inputs"], attendance, settings, ballots,
-                                  hand_count).digest
+        out["digest"] = _document(
+            out["digest_inputs"], attendance, settings, ballots, hand_count
+        ).digest
     if result is not None:
         out["result"] = result.to_dict() if isinstance(result, Result) else dict(result)
     return out
@@ -61,16 +68,19 @@ def _export(ballot: Ballot) -> dict[str, Any]:
     return data
 
 
-def _inputs(payload: dict[str, Any]
-            ) -> tuple[PollSpec, Attendance, Settings, list[Ballot], HandCount | None]:
+def _inputs(
+    payload: dict[str, Any],
+) -> tuple[PollSpec, Attendance, Settings, list[Ballot], HandCount | None]:
     if not isinstance(payload, dict) or payload.get("format") != PAYLOAD_FORMAT:
         raise RulesInputError(f"not a {PAYLOAD_FORMAT} file")
     hand = payload.get("hand_count")
-    return (PollSpec.from_dict(payload.get("spec") or {}),
-            Attendance.from_dict(payload.get("attendance") or {}),
-            Settings.from_dict(payload.get("settings") or {}),
-            [Ballot.from_dict(b) for b in payload.get("ballots") or ()],
-            None if hand is None else HandCount.from_dict(hand))
+    return (
+        PollSpec.from_dict(payload.get("spec") or {}),
+        Attendance.from_dict(payload.get("attendance") or {}),
+        Settings.from_dict(payload.get("settings") or {}),
+        [Ballot.from_dict(b) for b in payload.get("ballots") or ()],
+        None if hand is None else HandCount.from_dict(hand),
+    )
 
 
 def recount_from_payload(payload: dict[str, Any]) -> Result:
@@ -90,27 +100,57 @@ def recount_from_payload(payload: dict[str, Any]) -> Result:
     return result
 
 
-def _document(extra: dict[str, Any], attendance: Attendance, settings: Settings,
-              ballots: Iterable[Ballot], hand: HandCount | None) -> DigestDocument:
-    return result_document(extra.get("poll") or {}, settings, extra.get("candidates") or (),
-                           extra.get("items") or (), attendance, ballots, hand,
-                           extra.get("paper"), extra.get("seal"))
+def _document(
+    extra: dict[str, Any],
+    attendance: Attendance,
+    settings: Settings,
+    ballots: Iterable[Ballot],
+    hand: HandCount | None,
+) -> DigestDocument:
+    return result_document(
+        extra.get("poll") or {},
+        settings,
+        extra.get("candidates") or (),
+        extra.get("items") or (),
+        attendance,
+        ballots,
+        hand,
+        extra.get("paper"),
+        extra.get("seal"),
+    )
 
 
 def _same_spec(spec: PollSpec, extra: dict[str, Any]) -> None:
     """The spec counted must be the one the digest names (kind, seats, candidates, items)."""
     poll = extra["poll"]
-    named = (poll.get("kind"), poll.get("seats"), poll.get("alternate_seats"),
-             [c.get("id") for c in extra.get("candidates") or () if isinstance(c, dict)],
-             [i.get("id") for i in extra.get("items") or () if isinstance(i, dict)])
-    counted = (spec.kind, spec.seats, spec.alternate_seats, list(spec.candidate_ids),
-               list(spec.item_ids))
+    named = (
+        poll.get("kind"),
+        poll.get("seats"),
+        poll.get("alternate_seats"),
+        [c.get("id") for c in extra.get("candidates") or () if isinstance(c, dict)],
+        [i.get("id") for i in extra.get("items") or () if isinstance(i, dict)],
+    )
+    counted = (
+        spec.kind,
+        spec.seats,
+        spec.alternate_seats,
+        list(spec.candidate_ids),
+        list(spec.item_ids),
+    )
     if named != counted:
         raise RulesInputError("the spec does not match the poll and candidates of digest_inputs")
 
 
-_COMPARED_TOP = ("denominator", "threshold_votes", "elected_order", "ties", "unfilled_seats",
-                 "unfilled_alternate_seats", "alternates_pending", "checks_ok")
+_COMPARED_TOP = (
+    "denominator",
+    "threshold_votes",
+    "elected_order",
+    "ties",
+    "unfilled_seats",
+    "unfilled_alternate_seats",
+    "alternates_pending",
+    "checks_ok",
+)
 
 
 def compare_with_payload(payload: dict[str, Any], result: Result) -> list[str]:
@@ -134,15 +174,21 @@ def compare_with_payload(payload: dict[str, Any], result: Result) -> list[str]:
             diffs.append(f"{key}: file {stored[key]!r} ≠ recount {mine[key]!r}")
     if "digest" in stored and stored["digest"] != result.digest:
         diffs.append(f"result.digest: file {stored['digest']} ≠ recount {result.digest}")
-    diffs += _compare_rows("candidate", stored.get("candidates"), mine["candidates"],
-                           ("votes", "percent", "elected"))
-    diffs += _compare_rows("item", stored.get("items"), mine["items"],
-                           ("for", "against", "abstain", "not_voted", "passed"))
+    diffs += _compare_rows(
+        "candidate", stored.get("candidates"), mine["candidates"], ("votes", "percent", "elected")
+    )
+    diffs += _compare_rows(
+        "item",
+        stored.get("items"),
+        mine["items"],
+        ("for", "against", "abstain", "not_voted", "passed"),
+    )
     return diffs
 
 
-def _compare_rows(what: str, stored: Any, mine: list[dict[str, Any]],
-                  fields: Sequence[str]) -> list[str]:
+def _compare_rows(
+    what: str, stored: Any, mine: list[dict[str, Any]], fields: Sequence[str]
+) -> list[str]:
     if not isinstance(stored, list):
         return []
     by_id = {row["id"]: row for row in mine}

@@ -3,6 +3,7 @@
 All classes are frozen dataclasses built from plain values; ``from_dict``/``to_dict`` convert
 to and from JSON-safe dicts (used by the recount export).
 """
+
 from __future__ import annotations
 
 import re
@@ -89,7 +90,8 @@ class PollSpec:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise RulesInputError(
-                f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+                f"unknown poll kind {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
         object.__setattr__(self, "candidate_ids", tuple(self.candidate_ids))
         object.__setattr__(self, "item_ids", tuple(self.item_ids))
         if self.seats < 0 or self.alternate_seats < 0:
@@ -108,8 +110,13 @@ class PollSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {"kind": self.kind, "seats": self.seats, "alternate_seats": self.alternate_seats,
-                "candidate_ids": list(self.candidate_ids), "item_ids": list(self.item_ids)}
+        return {
+            "kind": self.kind,
+            "seats": self.seats,
+            "alternate_seats": self.alternate_seats,
+            "candidate_ids": list(self.candidate_ids),
+            "item_ids": list(self.item_ids),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PollSpec:
@@ -140,8 +147,10 @@ class Attendance:
     ballots_issued: int = 0
 
     def __post_init__(self) -> None:
-        numbers = [(name, getattr(self, name))
-                   for name in ("voters_summoned", "voters_present", "ballots_issued")]
+        numbers = [
+            (name, getattr(self, name))
+            for name in ("voters_summoned", "voters_present", "ballots_issued")
+        ]
         numbers += [(f"excluded[{k}]", v) for k, v in self.excluded.items()]
         for name, value in numbers:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -159,8 +168,12 @@ class Attendance:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {"voters_summoned": self.voters_summoned, "excluded": dict(self.excluded),
-                "voters_present": self.voters_present, "ballots_issued": self.ballots_issued}
+        return {
+            "voters_summoned": self.voters_summoned,
+            "excluded": dict(self.excluded),
+            "voters_present": self.voters_present,
+            "ballots_issued": self.ballots_issued,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Attendance:
@@ -241,8 +254,13 @@ class Ballot:
         if source not in SOURCES:
             raise RulesInputError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         receipt = data.get("receipt")
-        return cls(kept=kept, answers=answers, invalid_reason=reason or None, source=source,
-                   receipt=None if receipt is None else str(receipt))
+        return cls(
+            kept=kept,
+            answers=answers,
+            invalid_reason=reason or None,
+            source=source,
+            receipt=None if receipt is None else str(receipt),
+        )
 
 
 @dataclass(frozen=True)
@@ -257,15 +275,21 @@ class HandCount:
 
     def __post_init__(self) -> None:
         for item, counts in self.items.items():
-            if len(counts) != 3 or any(isinstance(c, bool) or not isinstance(c, int) or c < 0
-                                       for c in counts):
+            if len(counts) != 3 or any(
+                isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts
+            ):
                 raise RulesInputError(
-                    f"hand count of item {item} must be three non-negative integers")
+                    f"hand count of item {item} must be three non-negative integers"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict in the API's shape: ``{"items": {"id": {for, against, abstain}}}``."""
-        return {"items": {str(i): {"for": f, "against": a, "abstain": b}
-                          for i, (f, a, b) in sorted(self.items.items())}}
+        return {
+            "items": {
+                str(i): {"for": f, "against": a, "abstain": b}
+                for i, (f, a, b) in sorted(self.items.items())
+            }
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HandCount:
@@ -275,11 +299,13 @@ class HandCount:
         raw = data.get("items", data)
         if not isinstance(raw, dict):
             raise RulesInputError(
-                "hand count items must be an object {item_id: {for, against, abstain}}")
+                "hand count items must be an object {item_id: {for, against, abstain}}"
+            )
         items: dict[int, tuple[int, int, int]] = {}
         for key, value in raw.items():
             if not isinstance(value, dict):
                 raise RulesInputError(f"hand count of item {key} must be {{for, against, abstain}}")
             items[_id(key, "item id")] = tuple(  # type: ignore[assignment]
-                _count(value.get(a, 0), f"{a} of item {key}") for a in ANSWERS)
+                _count(value.get(a, 0), f"{a} of item {key}") for a in ANSWERS
+            )
         return cls(items)

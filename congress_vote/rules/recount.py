@@ -9,6 +9,7 @@ file carries one, the stored ``result``) and exits 1 naming what differs (2 if t
 be read). The export format is ``congress-vote-ballots/1``, made by
 :func:`congress_vote.rules.export.recount_payload`.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,23 +24,32 @@ def render(result: Result) -> str:
     """A plain-text summary: denominator, figures, votes, the elected, ties, checks, digest."""
     f = result.figures
     lines = [
-        (f"denominator {result.denominator} ({result.denominator_basis}), "
-         f"threshold {result.threshold_votes} votes; rules {result.settings.to_dict()}"),
+        (
+            f"denominator {result.denominator} ({result.denominator_basis}), "
+            f"threshold {result.threshold_votes} votes; rules {result.settings.to_dict()}"
+        ),
         "figures: " + ", ".join(f"{k} {v}" for k, v in f.items()),
     ]
     for c in result.candidates:
-        lines.append(f"  candidate {c['id']}: {c['votes']} votes, {c['percent']} %"
-                     + (f", elected {c['elected']}" if c["elected"] else ""))
+        lines.append(
+            f"  candidate {c['id']}: {c['votes']} votes, {c['percent']} %"
+            + (f", elected {c['elected']}" if c["elected"] else "")
+        )
     for i in result.items:
-        lines.append(f"  item {i['id']}: for {i['for']}, against {i['against']}, "
-                     f"abstain {i['abstain']}, not voted {i['not_voted']}, "
-                     f"{i['percent_for']} % for, {'passed' if i['passed'] else 'not passed'}")
+        lines.append(
+            f"  item {i['id']}: for {i['for']}, against {i['against']}, "
+            f"abstain {i['abstain']}, not voted {i['not_voted']}, "
+            f"{i['percent_for']} % for, {'passed' if i['passed'] else 'not passed'}"
+        )
     if result.kind != "resolution":
-        lines.append(f"elected: official {result.elected_official}, "
-                     f"alternate {result.elected_alternate}")
-        lines.append(f"ties: {result.ties}; unfilled seats {result.unfilled_seats}, "
-                     f"alternate {result.unfilled_alternate_seats}"
-                     + ("; alternates pending" if result.alternates_pending else ""))
+        lines.append(
+            f"elected: official {result.elected_official}, alternate {result.elected_alternate}"
+        )
+        lines.append(
+            f"ties: {result.ties}; unfilled seats {result.unfilled_seats}, "
+            f"alternate {result.unfilled_alternate_seats}"
+            + ("; alternates pending" if result.alternates_pending else "")
+        )
     for c in result.checks:
         lines.append(f"check {c['name']}: {'ok' if c['ok'] else 'FAILED'} ({c['detail']})")
     lines.append(f"digest {result.digest}")

@@ -1,4 +1,5 @@
 """After a count: the next round to propose, and the candidate-list size warning."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ class NextRound:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (the body of ``POST /polls/{pid}/rounds`` plus the reason)."""
-        return {"candidate_ids": list(self.candidate_ids), "seats": self.seats,
-                "alternate_seats": self.alternate_seats, "reason": self.reason}
+        return {
+            "candidate_ids": list(self.candidate_ids),
+            "seats": self.seats,
+            "alternate_seats": self.alternate_seats,
+            "reason": self.reason,
+        }
 
 
 def propose_next_round(spec: PollSpec, result: Result) -> NextRound:
@@ -55,8 +60,9 @@ def propose_next_round(spec: PollSpec, result: Result) -> NextRound:
         t = ties["official"]
         return NextRound(tuple(t["candidate_ids"]), t["seats_contested"], 0, "tie")
     if result.unfilled_seats:
-        return NextRound(others, result.unfilled_seats, result.unfilled_alternate_seats,
-                         "shortfall")
+        return NextRound(
+            others, result.unfilled_seats, result.unfilled_alternate_seats, "shortfall"
+        )
     if "alternate" in ties:
         t = ties["alternate"]
         return NextRound(tuple(t["candidate_ids"]), 0, t["seats_contested"], "tie")
@@ -83,8 +89,10 @@ class CandidateListWarning:
     @property
     def message(self) -> str:
         """A plain English message (the app may translate ``code`` instead)."""
-        return (f"{self.candidates} candidates for {self.seats} seats; the usual list has "
-                f"{self.min_candidates} to {self.max_candidates} names")
+        return (
+            f"{self.candidates} candidates for {self.seats} seats; the usual list has "
+            f"{self.min_candidates} to {self.max_candidates} names"
+        )
 
 
 def max_surplus(seats: int) -> int:

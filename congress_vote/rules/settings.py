@@ -4,6 +4,7 @@ Every result carries the settings it was counted with (docs/rules.md, "Settings"
 value shows on every report), so a report can always say which denominator, fraction and
 comparison it used.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -85,8 +86,16 @@ PRESETS: dict[str, Settings] = {
 }
 
 _BOOL_FIELDS = ("strict", "all_struck_valid", "alternates_same_ballot")
-_KNOWN = ("preset", "denominator", "fraction", "strict", "all_struck_valid", "tie_handling",
-          "alternates_same_ballot", "signoff_required")
+_KNOWN = (
+    "preset",
+    "denominator",
+    "fraction",
+    "strict",
+    "all_struck_valid",
+    "tie_handling",
+    "alternates_same_ballot",
+    "signoff_required",
+)
 
 
 def parse_fraction(value: Any) -> Fraction:
@@ -104,7 +113,8 @@ def parse_fraction(value: Any) -> Fraction:
             frac = Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
             raise RulesInputError(
-                f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}") from None
+                f"fraction must be written 'p/q' (e.g. '2/3'), not {value!r}"
+            ) from None
     else:
         raise RulesInputError(f"fraction must be written 'p/q' (e.g. '1/2'), not {value!r}")
     if not 0 < frac < 1:
@@ -129,7 +139,8 @@ def settings_for(preset: str = "vn-party", overrides: dict[str, Any] | None = No
     for key, value in overrides.items():
         if key not in _KNOWN:
             raise RulesInputError(
-                f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}")
+                f"unknown rule setting {key!r}; expected one of {', '.join(_KNOWN)}"
+            )
         if value is None:
             continue
         if key == "preset":
@@ -138,7 +149,8 @@ def settings_for(preset: str = "vn-party", overrides: dict[str, Any] | None = No
         elif key == "denominator":
             if value not in DENOMINATORS:
                 raise RulesInputError(
-                    f"unknown denominator {value!r}; expected one of {', '.join(DENOMINATORS)}")
+                    f"unknown denominator {value!r}; expected one of {', '.join(DENOMINATORS)}"
+                )
             changes[key] = value
         elif key == "fraction":
             changes[key] = parse_fraction(value)
@@ -149,7 +161,8 @@ def settings_for(preset: str = "vn-party", overrides: dict[str, Any] | None = No
         elif key == "tie_handling":
             if value not in TIE_HANDLING:
                 raise RulesInputError(
-                    f"unknown tie_handling {value!r}; expected one of {', '.join(TIE_HANDLING)}")
+                    f"unknown tie_handling {value!r}; expected one of {', '.join(TIE_HANDLING)}"
+                )
             changes[key] = value
         elif key == "signoff_required":
             changes[key] = _parse_signoff(value)

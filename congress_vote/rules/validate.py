@@ -1,4 +1,5 @@
 """Ballot validity (docs/rules.md, "Ballot validity"; QĐ 190-QĐ/TW)."""
+
 from __future__ import annotations
 
 from .model import ANSWERS, Ballot, InvalidReason, PollSpec

@@ -1,4 +1,5 @@
 """Schemas of sessions and staff accounts (api/session_routes.py, api/user_routes.py)."""
+
 from __future__ import annotations
 
 from .base import Answer, Body, Bool, Int, List, Nested, Str
@@ -38,6 +39,7 @@ class UserBody(Body):
 
 class UserChange(Body):
     """Only the fields named change (null = unchanged); the service checks lengths and roles."""
+
     full_name = Str(allow_none=True, metadata={"maxLength": 200})
     title = Str(allow_none=True, metadata={"maxLength": 200})
     roles = List(Str(), allow_none=True)

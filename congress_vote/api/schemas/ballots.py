@@ -1,6 +1,7 @@
 """Schemas of voting: a ballot as the voter sees it, a choice, a named vote, the receipt
 (api/ballot_routes.py). Whether the choice is allowed (over-vote, unknown ids, all struck) is
 the rules engine's to say (ballots/spec.py: 422 with its code)."""
+
 from __future__ import annotations
 
 from .base import Answer, Body, Dict, Id, Int, List, Nested, Str
@@ -36,9 +37,11 @@ class BallotView(Answer):
 
 class Choice(Body):
     """Committee/slate: `kept`; resolution: `answers` ({item_id: for|against|abstain})."""
+
     kept = List(Id(), allow_none=True, metadata={"description": "the candidate ids kept"})
-    answers = Dict(keys=Str(), values=Str(metadata={"enum": ["for", "against", "abstain"]}),
-                   allow_none=True)
+    answers = Dict(
+        keys=Str(), values=Str(metadata={"enum": ["for", "against", "abstain"]}), allow_none=True
+    )
 
 
 class NamedVote(Choice):

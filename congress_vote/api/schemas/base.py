@@ -15,6 +15,7 @@ document. The error contract (see docs/api.md):
 
 Fields never coerce: "5" is no integer, 1 is no boolean, 1.5 is no id.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,6 +35,7 @@ _TYPE = "\x00type:"
 
 class _Strict:
     """Turns marshmallow's errors into markers `load` maps to the API's translated messages."""
+
     kind = "value"
 
     def make_error(self, key: str, **kwargs) -> ValidationError:
@@ -53,19 +55,22 @@ class Str(_Strict, fields.String):
 
 class Int(_Strict, fields.Integer):
     """A JSON integer (never a bool, a float or a numeric string) within the database's range."""
+
     kind = "integer"
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
         if not -_INT_LIMIT - 1 <= value <= _INT_LIMIT:
-            raise ServiceError("out_of_range", _("A number in the body is out of range."),
-                               status=422)
+            raise ServiceError(
+                "out_of_range", _("A number in the body is out of range."), status=422
+            )
         return value
 
 
 class Id(Int):
     """An id (1 … 2**31 − 1, a JSON number or plain ASCII digits): 422 `bad_id` otherwise."""
+
     kind = "id"
 
     def __init__(self, **kwargs):
@@ -121,6 +126,7 @@ Raw = fields.Raw
 
 class Body(Schema):
     """A request body: unknown keys are ignored, as they always were."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -145,8 +151,14 @@ class Error(Answer):
 
 
 def _kind_name(kind: str) -> str:
-    names = {"string": _("text"), "integer": _("whole number"), "id": _("id"),
-             "boolean": _("true or false"), "list": _("list"), "object": _("object")}
+    names = {
+        "string": _("text"),
+        "integer": _("whole number"),
+        "id": _("id"),
+        "boolean": _("true or false"),
+        "list": _("list"),
+        "object": _("object"),
+    }
     return names.get(kind, kind)
 
 
@@ -172,8 +184,11 @@ def load(schema: Schema, data: Any = None) -> dict:
         if message == _MISSING:
             message = _("Missing field: %(field)s.", field=name)
         elif message.startswith(_TYPE):
-            message = _("%(field)s must be of type %(types)s.", field=name,
-                        types=_kind_name(message[len(_TYPE):]))
+            message = _(
+                "%(field)s must be of type %(types)s.",
+                field=name,
+                types=_kind_name(message[len(_TYPE) :]),
+            )
         else:
             message = _("%(field)s is malformed.", field=name)
         raise ServiceError("bad_request", message, status=400) from None

@@ -1,6 +1,7 @@
 """Schemas of congresses, delegates, attendance and check-in (api/congress_routes.py). The
 values' rules (dates, kinds, quorum fraction, lengths, attendance statuses) are checked by the
 congress services (422 with their codes); the metadata here documents them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ _OPT: dict[str, Any] = {"allow_none": True}
 
 class CongressChange(Body):
     """The fields given change (null = unchanged)."""
+
     name = Str(**_OPT, metadata={"minLength": 1, "maxLength": 300})
     organisation = Str(**_OPT, metadata={"maxLength": 300})
     term = Str(**_OPT, metadata={"maxLength": 50})
@@ -48,6 +50,7 @@ class Congress(Answer):
 
 class Delegate(Answer):
     """Never the card code: it exists only on the printed card."""
+
     id = Int()
     code = Str()
     full_name = Str()
@@ -64,6 +67,7 @@ class Delegate(Answer):
 
 class DelegateQuery(Body):
     """GET …/delegates?q=&status= (a longer q is cut at 100 characters)."""
+
     q = Str(load_default="", metadata={"description": "name, code or branch, accents ignored"})
     status = Str(metadata={"enum": ["absent", "present", "excused"]})
 
@@ -74,13 +78,16 @@ class Imported(Answer):
 
 class AttendanceBody(Body):
     status = Str(required=True, metadata={"enum": ["present", "excused", "absent"]})
-    reason = Str(allow_none=True, metadata={"maxLength": 500,
-                                            "description": "required when excused"})
+    reason = Str(
+        allow_none=True, metadata={"maxLength": 500, "description": "required when excused"}
+    )
 
 
 class CheckInBody(Body):
-    card = Str(required=True, metadata={"maxLength": 200,
-                                        "description": "the card's QR text or printed code"})
+    card = Str(
+        required=True,
+        metadata={"maxLength": 200, "description": "the card's QR text or printed code"},
+    )
 
 
 class CheckedIn(Answer):

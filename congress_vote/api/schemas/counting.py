@@ -1,6 +1,7 @@
 """Schemas of counting: the result, receipts, sign-offs, rounds, paper ballots and hand counts
 (api/counting_routes.py). Whether a value is allowed (unknown ids, a digest that is not the
 current one, an over-vote) is the counting services' to say (409/422 with their codes)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,7 @@ class ResultCandidate(Answer):
     id = Int()
     full_name = Str()
     votes = Int()
-    percent = Str(metadata={"description": "two decimals, e.g. \"66.67\""})
+    percent = Str(metadata={"description": 'two decimals, e.g. "66.67"'})
     elected = Str(allow_none=True)
     over_threshold = Bool(allow_none=True)
 
@@ -42,6 +43,7 @@ class Signoff(Answer):
 
 class Result(Answer):
     """The stored count of a poll (docs/api.md, "Results and reports")."""
+
     poll_id = Int(required=True)
     status = Str(required=True)
     round = Int(required=True)
@@ -77,8 +79,7 @@ class Result(Answer):
 
 
 class MinutesQuery(Body):
-    lang = Str(metadata={"enum": ["vi", "en"],
-                                            "description": "the minutes' language (vi)"})
+    lang = Str(metadata={"enum": ["vi", "en"], "description": "the minutes' language (vi)"})
 
 
 class Receipts(Answer):
@@ -113,8 +114,12 @@ class NewRound(Poll):
 class PaperBallotBody(Body):
     code = Str(required=True, metadata={"description": "the paper ballot's printed code"})
     kept = List(Id(), **_N)
-    answers = Dict(keys=IdKey("answers"), values=_ANSWER, **_N,
-                   metadata={"description": "{item_id: for|against|abstain}"})
+    answers = Dict(
+        keys=IdKey("answers"),
+        values=_ANSWER,
+        **_N,
+        metadata={"description": "{item_id: for|against|abstain}"},
+    )
     invalid_reason = Str(**_N, metadata={"enum": list(PAPER_INVALID_REASONS)})
     settle = Bool(load_default=False, **_N)
 
@@ -133,14 +138,19 @@ class PaperEntered(Answer):
 
 class ItemCounts(Body):
     """One item's counts (the service checks them against the voters present: 422)."""
+
     for_ = Int(attribute="for", data_key="for", metadata={"minimum": 0})
     against = Int(metadata={"minimum": 0})
     abstain = Int(metadata={"minimum": 0})
 
 
 class HandCountBody(Body):
-    items = Dict(keys=IdKey("items"), values=Nested(ItemCounts), required=True,
-                 metadata={"description": "{item_id: {for, against, abstain}}"})
+    items = Dict(
+        keys=IdKey("items"),
+        values=Nested(ItemCounts),
+        required=True,
+        metadata={"description": "{item_id: {for, against, abstain}}"},
+    )
 
 
 class HandCounted(Answer):

@@ -1,4 +1,5 @@
 """Schemas of the voting kiosks (api/kiosk_routes.py, congress/kiosks.py)."""
+
 from __future__ import annotations
 
 from ...congress.kiosks import LABEL_MAX

@@ -4,6 +4,7 @@ Shapes only: the rules of a poll's setup (kinds, seat limits, rules presets, com
 are checked by polls/services.py, which answers 422 with its own codes; the `enum` / `minimum`
 metadata here documents them.
 """
+
 from __future__ import annotations
 
 from marshmallow import INCLUDE
@@ -12,13 +13,19 @@ from ...polls.models import POLL_KINDS
 from .base import Answer, Body, Bool, Dict, Id, Int, List, Nested, Str
 
 _PRESETS = ["vn-party", "majority-of-valid", "roberts"]
-_DENOMINATORS = ["voters_summoned_adjusted", "voters_present", "ballots_returned",
-                 "ballots_valid", "ballots_valid_nonblank"]
+_DENOMINATORS = [
+    "voters_summoned_adjusted",
+    "voters_present",
+    "ballots_returned",
+    "ballots_valid",
+    "ballots_valid_nonblank",
+]
 
 
 class RulesBody(Body):
     """The counting rules: a preset and the settings that differ from it (unknown settings are
     passed on, and refused by the rules engine with 422 `bad_rules`)."""
+
     class Meta:
         unknown = INCLUDE
 
@@ -42,6 +49,7 @@ class ItemBody(Body):
 
 class PollChange(Body):
     """A change to a draft poll's setup: only the fields named change."""
+
     kind = Str(metadata={"enum": list(POLL_KINDS)})
     title = Str(metadata={"minLength": 1, "maxLength": 500})
     seats = Int(allow_none=True, metadata={"minimum": 0, "maximum": 1000})
@@ -55,6 +63,7 @@ class PollChange(Body):
 
 class PollBody(PollChange):
     """A new poll's setup (`kind` is required too: 422 `bad_kind` without it)."""
+
     title = Str(required=True, metadata={"minLength": 1, "maxLength": 500})
 
 
@@ -122,4 +131,3 @@ class Turnout(Answer):
     remaining = Int()
     voided = Int()
     voters_present = Int()
-

@@ -1,6 +1,7 @@
 """Schemas of the chair's side: the projector's screen, the receipt check, the recount file
 (api/report_routes.py). The published result and the poll reuse counting.Result and polls.Poll.
 """
+
 from __future__ import annotations
 
 from .base import Answer, Body, Bool, Dict, Int, List, Nested, Str
@@ -28,6 +29,7 @@ class ScreenTurnout(Answer):
 
 class Screen(Answer):
     """Public-safe: the result appears only once published."""
+
     state = Str(required=True, metadata={"enum": ["idle", "voting", "counting", "result"]})
     version = Str(metadata={"description": "changes whenever the state does"})
     congress = Nested(ScreenCongress)
@@ -54,6 +56,7 @@ class ReceiptCheck(Answer):
 class RecountFile(Answer):
     """The anonymous ballots and every input of the count, read by
     `python -m congress_vote.rules.recount FILE` (a download, written as stored)."""
+
     format = Str(metadata={"example": "congress-vote-ballots/1"})
     spec = Dict()
     attendance = Dict()
