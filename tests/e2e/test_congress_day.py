@@ -314,7 +314,8 @@ class Hall:
                 self.chair.goto(self.live(f"/congresses/{self.cid}"))
                 break
             except PlaywrightError as err:
-                if "ERR_ABORTED" not in str(err) or attempt == 2:
+                raced = "ERR_ABORTED" in str(err) or "interrupted by another navigation" in str(err)
+                if not raced or attempt == 2:
                     raise
         follow(self.chair, f"a[href$='/congresses/{self.cid}/console']",
                self.live(f"/congresses/{self.cid}/console"), self.gaps,
