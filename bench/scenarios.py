@@ -173,7 +173,7 @@ class Setup:
 
     def card_codes(self, cid: int) -> list[str]:
         """The delegates' card codes, as printed on their cards (the API never shows them)."""
-        from congress_vote.congress.delegates import card_code
+        from congress_vote.congress.cards import card_code
         from congress_vote.congress.models import Delegate
         from congress_vote.extensions import db
 

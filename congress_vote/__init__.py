@@ -65,7 +65,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import account_views  # noqa: F401  (the account pages register on auth_bp)
     from .auth.views import bp as auth_bp
     from .ballots.views import bp as ballots_bp
-    from .congress import kiosk_views  # noqa: F401  (the kiosk pages register on congress_bp)
+    from .congress import (
+        checkin_views,  # noqa: F401  (the check-in desk registers on congress_bp)
+        kiosk_views,  # noqa: F401  (the kiosk pages register on congress_bp)
+    )
     from .congress.views import bp as congress_bp
     from .counting.views import bp as counting_bp
     from .main import bp as main_bp

@@ -41,7 +41,7 @@ def sample_congress(app, congress_id) -> int:
 def card_of(app):
     """card_of(delegate_id) -> (card code, QR text) of a delegate's current card."""
     def _card(did: int) -> tuple[str, str]:
-        from congress_vote.congress.delegates import card_code, card_qr_text
+        from congress_vote.congress.cards import card_code, card_qr_text
         from congress_vote.congress.models import Delegate
         with app.app_context():
             d = db.session.get(Delegate, did)

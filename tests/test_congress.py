@@ -220,7 +220,7 @@ def test_other_congress_card_and_forged_codes_refused(api, sample_congress, make
     r = api("registrar").post(url, json={"card": qr}, headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json["error"]["code"] == "card_of_another_congress"
     assert "another congress" in r.json["error"]["message"]
-    from congress_vote.congress.delegates import delegate_by_card
+    from congress_vote.congress.cards import delegate_by_card
     from congress_vote.congress.setup import get_congress
     with app.app_context():
         assert delegate_by_card(get_congress(sample_congress), qr) is None
@@ -241,7 +241,7 @@ def test_other_congress_card_and_forged_codes_refused(api, sample_congress, make
 def test_reissue_card_cancels_the_old_card(app, sample_congress, card_of, api):
     did = _delegates(api, sample_congress)[0]["id"]
     old, _ = card_of(did)
-    from congress_vote.congress.delegates import reissue_card
+    from congress_vote.congress.cards import reissue_card
     from congress_vote.congress.models import Delegate
     with app.app_context():
         new = reissue_card(db.session.get(Delegate, did))
@@ -254,13 +254,14 @@ def test_reissue_card_cancels_the_old_card(app, sample_congress, card_of, api):
 
 def test_probationary_undo_excused_denominator_and_quorum(app, sample_congress, api):
     from congress_vote.congress.attendance import attendance
+    from congress_vote.congress.cards import card_qr_text
     from congress_vote.congress.checkin import (
         check_in,
         check_in_delegate,
         set_attendance,
         undo_check_in,
     )
-    from congress_vote.congress.delegates import card_qr_text, list_delegates
+    from congress_vote.congress.delegates import list_delegates
     from congress_vote.congress.models import Delegate
     from congress_vote.congress.setup import get_congress
     from congress_vote.errors import ServiceError

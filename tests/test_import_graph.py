@@ -181,7 +181,8 @@ def _is_door(module: str) -> bool:
     """The request and command-line doors: views, API routes, CLI, the app factory."""
     last = module.rsplit(".", 1)[-1]
     return (module == PACKAGE or module.startswith(f"{PACKAGE}.api") or last in
-            ("views", "account_views", "kiosk_views", "main", "cli", "cli_extra"))
+            ("views", "account_views", "kiosk_views", "checkin_views", "main", "cli",
+             "cli_extra"))
 
 
 def test_layers():

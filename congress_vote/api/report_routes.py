@@ -16,6 +16,12 @@ from ..polls.committee import committee_route
 from ..polls.services import get_poll, poll_to_dict
 from ..reports import services as svc
 from ..reports.pdf import pdf_response, render_pdf
+from ..reports.result_exports import (
+    EXPORT_HEADER,
+    ballots_export,
+    export_rows,
+    exportable_result,
+)
 from ..security import csrf_exempt, current_actor, public, roles
 from .blueprint import bp
 from .schemas import reports as sch
@@ -102,7 +108,7 @@ def summary_pdf(cid: int):
 
 
 def _export_data(pid: int) -> dict:
-    return svc.exportable_result(get_poll(pid), current_actor())
+    return exportable_result(get_poll(pid), current_actor())
 
 
 @bp.get("/polls/<int:pid>/export.json")
@@ -128,7 +134,7 @@ def export_json(pid: int):
 def export_csv(pid: int):
     data = _export_data(pid)
     return _download(
-        csv_bytes(svc.EXPORT_HEADER, svc.export_rows(data)),
+        csv_bytes(EXPORT_HEADER, export_rows(data)),
         "text/csv; charset=utf-8",
         f"result-{pid}.csv",
     )
@@ -144,7 +150,7 @@ def export_csv(pid: int):
 def export_xlsx(pid: int):
     data = _export_data(pid)
     return _download(
-        xlsx_bytes(svc.EXPORT_HEADER, svc.export_rows(data), title=f"poll {pid}"),
+        xlsx_bytes(EXPORT_HEADER, export_rows(data), title=f"poll {pid}"),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         f"result-{pid}.xlsx",
     )
@@ -160,7 +166,7 @@ def export_xlsx(pid: int):
     statuses=(200, 409),
 )
 def ballots_json(pid: int):
-    payload = svc.ballots_export(get_poll(pid))
+    payload = ballots_export(get_poll(pid))
     body = json.dumps(payload, ensure_ascii=False, indent=1).encode()
     return _download(body, "application/json", f"ballots-{pid}.json")
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import codes
 from ..audit.services import record
 from ..congress.attendance import attendance
-from ..congress.delegates import delegate_by_card
+from ..congress.cards import delegate_by_card
 from ..congress.models import Congress
 from ..errors import ServiceError
 from ..extensions import db

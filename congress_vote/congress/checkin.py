@@ -11,7 +11,7 @@ from ..audit.services import record
 from ..db import rowcount, utcnow
 from ..errors import ServiceError
 from ..extensions import db
-from .delegates import find_card
+from .cards import find_card
 from .fields import STATUSES, clean_name
 from .models import Congress, Delegate
 

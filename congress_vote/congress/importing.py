@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from ..audit.services import record
 from ..extensions import db
-from .delegates import delegate_values, existing_delegates, make_delegate, seal_card
+from .cards import seal_card
+from .delegates import delegate_values, existing_delegates, make_delegate
 from .fields import fold
 from .models import Branch, Congress
 from .tables import read_table

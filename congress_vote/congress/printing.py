@@ -46,7 +46,8 @@ from ..audit.services import head_hash
 from ..db import utcnow
 from ..reports.pdf import STATIC, LocalOnlyFetcher, html_to_pdf, join_pdfs
 from .attendance import absentees, attendance
-from .delegates import QR_PREFIX, card_code, list_delegates
+from .cards import QR_PREFIX, card_code
+from .delegates import list_delegates
 from .models import Congress, Delegate
 
 CARDS_PER_PAGE = 10

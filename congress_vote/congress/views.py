@@ -1,8 +1,7 @@
-"""HTML views: congress setup, delegate registry, import/export, cards, check-in desk.
+"""HTML views: congress setup, delegate registry, import/export, cards (the check-in desk:
+checkin_views.py).
 
-Thin: parse, call the congress services (setup, delegates, importing, checkin), commit,
-render. The check-in desk works as plain forms; static/js/congress-checkin.js posts the same
-forms with `Accept: application/json` and gets the feedback as JSON instead of a page.
+Thin: parse, call the congress services (setup, delegates, cards, importing), commit, render.
 """
 
 from __future__ import annotations
@@ -12,13 +11,11 @@ from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import format_time
 from flask_babel import gettext as _
 
 from ..errors import ServiceError, commit_or_flash
@@ -26,15 +23,13 @@ from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db
 from ..security import current_actor, roles, staff
 from .attendance import attendance
-from .checkin import check_in, check_in_delegate, last_check_in, set_attendance, undo_check_in
+from .cards import reissue_card
 from .delegates import (
     EXPORT_HEADER,
     add_delegate,
-    delegate_dict,
     export_rows,
     get_delegate,
     list_delegates,
-    reissue_card,
     update_delegate,
 )
 from .forms import BranchForm, CongressForm, DelegateForm, ImportForm
@@ -45,14 +40,14 @@ from .setup import create_congress, get_congress, update_congress
 bp = Blueprint("congress", __name__)
 
 
-def _congress(cid: int):
+def congress_or_404(cid: int):
     try:
         return get_congress(cid)
     except ServiceError:
         abort(404, _("No such congress."))
 
 
-def _delegate(congress, did: int):
+def delegate_or_404(congress, did: int):
     try:
         return get_delegate(congress, did)
     except ServiceError:
@@ -94,14 +89,14 @@ def new():
 @bp.get("/congresses/<int:cid>")
 @staff
 def show(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     return render_template("congress/show.html", congress=c, figures=attendance(c))
 
 
 @bp.route("/congresses/<int:cid>/edit", methods=["GET", "POST"])
 @roles("admin")
 def edit(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     form = CongressForm(obj=c)
     branch_form = BranchForm(prefix="b")
     if form.validate_on_submit():
@@ -117,7 +112,7 @@ def edit(cid: int):
 @bp.post("/congresses/<int:cid>/branches")
 @roles("admin")
 def add_branch(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     form = BranchForm(prefix="b")
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(
@@ -136,7 +131,7 @@ def add_branch(cid: int):
 @bp.get("/congresses/<int:cid>/delegates")
 @staff
 def delegates(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     q = request.args.get("q", "")[:100]
     branch_id = request.args.get("branch", type=int)
     status = request.args.get("status") or None
@@ -158,7 +153,7 @@ def delegates(cid: int):
 @bp.route("/congresses/<int:cid>/delegates/new", methods=["GET", "POST"])
 @roles("admin")
 def delegate_new(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     form = DelegateForm()
     if form.validate_on_submit():
         done, _ignored = commit_or_flash(lambda: add_delegate(c, form.data, actor=current_actor()))
@@ -171,8 +166,8 @@ def delegate_new(cid: int):
 @bp.route("/congresses/<int:cid>/delegates/<int:did>/edit", methods=["GET", "POST"])
 @roles("admin")
 def delegate_edit(cid: int, did: int):
-    c = _congress(cid)
-    d = _delegate(c, did)
+    c = congress_or_404(cid)
+    d = delegate_or_404(c, did)
     form = DelegateForm(
         data=None
         if request.method == "POST"
@@ -204,8 +199,8 @@ def reissue(cid: int, did: int):
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
 
-    c = _congress(cid)
-    d = _delegate(c, did)
+    c = congress_or_404(cid)
+    d = delegate_or_404(c, did)
     reissue_card(d, actor=current_actor())
     pdf = cards_pdf(c, [d])  # rendered before the commit: a failed render reissues nothing
     db.session.commit()
@@ -218,15 +213,15 @@ def delegate_card(cid: int, did: int):
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
 
-    c = _congress(cid)
-    d = _delegate(c, did)
+    c = congress_or_404(cid)
+    d = delegate_or_404(c, did)
     return pdf_response(cards_pdf(c, [d]), f"card-{d.id}.pdf")
 
 
 @bp.route("/congresses/<int:cid>/import", methods=["GET", "POST"])
 @roles("admin")
 def import_delegates(cid: int):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     form = ImportForm()
     rows = None
     message = None
@@ -254,7 +249,7 @@ def import_delegates(cid: int):
 @bp.get("/congresses/<int:cid>/delegates/export/<fmt>")
 @staff
 def export_delegates(cid: int, fmt: str):
-    c = _congress(cid)
+    c = congress_or_404(cid)
     if fmt not in ("csv", "xlsx"):
         abort(404)
     rows = list(export_rows(c))
@@ -274,7 +269,7 @@ def cards(cid: int):
     from ..reports.pdf import pdf_response
     from .printing import cards_pdf
 
-    c = _congress(cid)
+    c = congress_or_404(cid)
     return pdf_response(cards_pdf(c), f"cards-{c.id}.pdf")
 
 
@@ -284,145 +279,5 @@ def attendance_report(cid: int):
     from ..reports.pdf import pdf_response
     from .printing import attendance_pdf
 
-    c = _congress(cid)
+    c = congress_or_404(cid)
     return pdf_response(attendance_pdf(c), f"attendance-{c.id}.pdf")
-
-
-# ---- check-in desk ---------------------------------------------------------------------------
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
-def _feedback(kind: str, message: str, delegate=None, status: int = 200):
-    """Answer a desk action: JSON for the script, else the desk page with the message."""
-    c = _congress((request.view_args or {})["cid"])  # the desk's routes all carry <cid>
-    figures = attendance(c)
-    last = last_check_in(c)
-    if _wants_json():
-        return jsonify(
-            {
-                "kind": kind,
-                "message": message,
-                "delegate": delegate_dict(delegate) if delegate else None,
-                "attendance": figures,
-                "last": {"id": last.id, "full_name": last.full_name} if last else None,
-            }
-        ), status
-    return render_template(
-        "congress/checkin.html",
-        congress=c,
-        figures=figures,
-        feedback={"kind": kind, "message": message},
-        last=last,
-        results=None,
-        q="",
-    ), status
-
-
-@bp.get("/congresses/<int:cid>/checkin")
-@roles("registrar")
-def checkin(cid: int):
-    c = _congress(cid)
-    q = request.args.get("q", "").strip()[:100]
-    results = list_delegates(c, q=q, limit=30) if q else None
-    return render_template(
-        "congress/checkin.html",
-        congress=c,
-        figures=attendance(c),
-        feedback=None,
-        last=last_check_in(c),
-        results=results,
-        q=q,
-    )
-
-
-def _checked_in_message(d, already: bool) -> tuple[str, str]:
-    where = f" — {d.branch_name}" if d.branch_name else ""
-    if already:
-        when = format_time(d.checked_in_at, "HH:mm") if d.checked_in_at else ""
-        return "repeat", _(
-            "Already checked in at %(time)s: %(name)s%(branch)s",
-            time=when,
-            name=d.full_name,
-            branch=where,
-        )
-    if not d.can_vote:
-        return "probationary", _(
-            "Checked in: %(name)s%(branch)s. Probationary member: attends but does not vote.",
-            name=d.full_name,
-            branch=where,
-        )
-    return "ok", _("Checked in: %(name)s%(branch)s", name=d.full_name, branch=where)
-
-
-_CARD_ERRORS = {
-    "unknown_card": lambda: _("Unknown card: no delegate holds this card."),
-    "card_of_another_congress": lambda: _("Card of another congress."),
-    "not_a_card_code": lambda: _(
-        "Not a card code: scan the QR on the delegate card or type the code printed under it."
-    ),
-}
-
-
-@bp.post("/congresses/<int:cid>/checkin")
-@roles("registrar")
-def checkin_post(cid: int):
-    c = _congress(cid)
-    actor = current_actor()
-    did = request.form.get("delegate_id", type=int)
-    text = (request.form.get("card") or "").strip()
-    try:
-        if did:
-            d = _delegate(c, did)
-            already = check_in_delegate(d, actor=actor)
-        elif text:
-            d, already = check_in(c, text, actor=actor)
-        else:
-            return _feedback("error", _("Scan a card or type its code."), status=400)
-        db.session.commit()
-    except ServiceError as err:
-        db.session.rollback()
-        message = err.message
-        msg = _CARD_ERRORS.get(err.code, lambda: message)()
-        return _feedback("error", msg, status=err.status)
-    kind, msg = _checked_in_message(d, already)
-    return _feedback(kind, msg, d)
-
-
-@bp.post("/congresses/<int:cid>/checkin/undo")
-@roles("registrar")
-def checkin_undo(cid: int):
-    c = _congress(cid)
-    did = request.form.get("delegate_id", type=int)
-    if not did:
-        return _feedback("error", _("Nothing to undo."), status=400)
-    d = _delegate(c, did)
-    try:
-        undo_check_in(d, actor=current_actor())
-        db.session.commit()
-    except ServiceError as err:
-        db.session.rollback()
-        return _feedback("error", err.message, status=err.status)
-    return _feedback("undo", _("Check-in undone: %(name)s is absent again.", name=d.full_name), d)
-
-
-@bp.post("/congresses/<int:cid>/delegates/<int:did>/attendance")
-@roles("registrar")
-def attendance_set(cid: int, did: int):
-    c = _congress(cid)
-    d = _delegate(c, did)
-    status = request.form.get("status", "")
-    try:
-        set_attendance(d, status, request.form.get("reason"), actor=current_actor())
-        db.session.commit()
-    except ServiceError as err:
-        db.session.rollback()
-        return _feedback("error", err.message, status=err.status)
-    labels = {
-        "excused": _("Excused absence recorded: %(name)s", name=d.full_name),
-        "absent": _("Marked absent: %(name)s", name=d.full_name),
-        "present": _("Checked in: %(name)s", name=d.full_name),
-    }
-    return _feedback("excused" if status == "excused" else "ok", labels[status], d)

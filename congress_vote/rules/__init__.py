@@ -33,7 +33,8 @@ silent"):
 
 from __future__ import annotations
 
-from .count import CHECK_NAMES, Result, count, percent, qualifies, threshold_votes
+from .checks import CHECK_NAMES
+from .count import Result, count, percent, qualifies, threshold_votes
 from .digest import ballot_digest, canonical_json
 from .errors import BadIdError, RulesInputError
 from .export import (

@@ -1,4 +1,5 @@
-"""Counting: figures, thresholds, who is elected, what passed, reconciliation checks.
+"""Counting: figures, thresholds, who is elected, what passed (seats filled and ties: seats.py;
+the reconciliation checks: checks.py).
 
 Everything that decides is exact integer arithmetic (docs/rules.md, "Who is elected": never
 decide "more than half" with floats).
@@ -13,20 +14,13 @@ from fractions import Fraction
 from itertools import chain
 from typing import Any
 
+from .checks import reconciliation_checks
 from .digest import ballot_digest
 from .errors import RulesInputError
 from .model import ANSWERS, Attendance, Ballot, HandCount, PollSpec
+from .seats import fill_seats, tie_entry
 from .settings import Settings
 from .validate import _Rules, max_kept
-
-CHECK_NAMES: tuple[str, ...] = (
-    "issued_within_present",
-    "returned_within_issued",
-    "valid_plus_invalid_is_returned",
-    "votes_within_valid",
-    "votes_sum_within_valid_times_seats",
-)
-
 
 # --- exact arithmetic -------------------------------------------------------------------------
 
@@ -276,19 +270,19 @@ def count(
         alt_on_this_ballot = spec.kind == "slate" and (
             settings.alternates_same_ballot or spec.seats == 0
         )
-        official, tie, contested, unfilled, rest = _fill(groups, official_seats)
+        official, tie, contested, unfilled, rest = fill_seats(groups, official_seats)
         alternates: list[int] = []
         if tie:
-            ties.append(_tie(tie, contested, votes, "official", position))
+            ties.append(tie_entry(tie, contested, votes, "official", position))
         if alt_seats and (tie or not alt_on_this_ballot):
             # QĐ 190 practice (docs/rules.md, "Who is elected"): a tie on the last official
             # seat goes to another round and "the alternate seats are decided after it"; with
             # alternates on a separate ballot they are decided by that later poll.
             alternates_pending = True
         elif alt_seats:
-            alternates, alt_tie, alt_contested, unfilled_alt, _ = _fill(rest, alt_seats)
+            alternates, alt_tie, alt_contested, unfilled_alt, _ = fill_seats(rest, alt_seats)
             if alt_tie:
-                ties.append(_tie(alt_tie, alt_contested, votes, "alternate", position))
+                ties.append(tie_entry(alt_tie, alt_contested, votes, "alternate", position))
         status = dict.fromkeys(official, "official") | dict.fromkeys(alternates, "alternate")
         elected_order = official + alternates
         candidates = [
@@ -330,7 +324,7 @@ def count(
                 }
             )
 
-    checks = _checks(spec, figures, votes, items, limit, hand_count is not None)
+    checks = reconciliation_checks(spec, figures, votes, items, limit, hand_count is not None)
     receipts = sorted(b.receipt for b in ballots if b.receipt)
     return Result(
         kind=spec.kind,
@@ -353,97 +347,3 @@ def count(
         counted_by_hand=hand_count is not None,
         receipts=receipts,
     )
-
-
-def _fill(
-    groups: list[list[int]], seats: int
-) -> tuple[list[int], list[int] | None, int, int, list[list[int]]]:
-    """Fill ``seats`` from ``groups`` (qualified candidates grouped by equal votes, best first).
-
-    Returns (elected, tied group or None, seats contested by the tie, unfilled seats, groups
-    left over). A group that does not fit entirely in the seats left is a tie at the cut-off:
-    none of it is elected, and it contests every seat left.
-    """
-    elected: list[int] = []
-    for n, group in enumerate(groups):
-        left = seats - len(elected)
-        if left == 0:
-            return elected, None, 0, 0, groups[n:]
-        if len(group) > left:
-            return elected, group, left, 0, groups[n + 1 :]
-        elected.extend(group)
-    return elected, None, 0, seats - len(elected), []
-
-
-def _tie(
-    group: list[int], contested: int, votes: Counter[int], kind: str, position: dict[int, int]
-) -> dict[str, Any]:
-    return {
-        "candidate_ids": sorted(group, key=position.__getitem__),
-        "seats_contested": contested,
-        "votes": votes[group[0]],
-        "kind": kind,
-    }
-
-
-def _checks(
-    spec: PollSpec,
-    fig: dict[str, Any],
-    votes: Counter[int],
-    items: list[dict[str, Any]],
-    limit: int,
-    by_hand: bool,
-) -> list[dict[str, Any]]:
-    """The five reconciliation checks (docs/rules.md, "Counting, checks and the minutes")."""
-    issued, present = fig["ballots_issued"], fig["voters_present"]
-    returned, valid, invalid = fig["ballots_returned"], fig["ballots_valid"], fig["ballots_invalid"]
-    out = [
-        {
-            "name": CHECK_NAMES[0],
-            "ok": issued <= present,
-            "detail": f"issued {issued} ≤ present {present}",
-        },
-        {
-            "name": CHECK_NAMES[1],
-            "ok": returned <= issued,
-            "detail": f"returned {returned} ≤ issued {issued}",
-        },
-        {
-            "name": CHECK_NAMES[2],
-            "ok": valid + invalid == returned,
-            "detail": f"valid {valid} + invalid {invalid} = returned {returned}",
-        },
-    ]
-    if spec.is_election:
-        cap, per = valid, limit
-        over = sorted(cid for cid, v in votes.items() if v > valid)
-        total = sum(votes.values())
-        what = "candidate"
-    else:
-        # a resolution: each item is answered at most once per valid ballot (or per voter
-        # present, for a show of hands)
-        cap = present if by_hand else valid
-        per = len(spec.item_ids)
-        over = sorted(i["id"] for i in items if i["for"] + i["against"] + i["abstain"] > cap)
-        total = sum(i["for"] + i["against"] + i["abstain"] for i in items)
-        what = "item"
-    basis = "present" if by_hand else "valid"
-    out.append(
-        {
-            "name": CHECK_NAMES[3],
-            "ok": not over,
-            "detail": (
-                f"every {what} ≤ {basis} {cap}"
-                if not over
-                else f"{what}s over {basis} {cap}: {over}"
-            ),
-        }
-    )
-    out.append(
-        {
-            "name": CHECK_NAMES[4],
-            "ok": total <= cap * per,
-            "detail": f"sum {total} ≤ {basis} {cap} × {per} = {cap * per}",
-        }
-    )
-    return out
