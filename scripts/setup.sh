@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 # [postgres]: PostgreSQL's driver (an SQLite-only install can leave it out)
-extras="[postgres]"; [ $want_test = 1 ] && extras="[postgres,test]"
+extras="[postgres]"; [ $want_test = 1 ] && extras="[postgres,test,lint]"
 echo "==> installing congress-vote$extras into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
 echo "==> compiling translations"

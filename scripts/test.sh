@@ -67,6 +67,12 @@ for _ in $(seq 1 50); do [ -s "$tmp/redis.pid" ] && break; sleep 0.1; done
 echo "==> private Redis on 127.0.0.1:$redis_port"
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
+# ---- the house rules: lint, format, types ------------------------------------------------------
+echo "==> ruff check, ruff format --check, mypy"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
 # ---- the suite, on each database ---------------------------------------------------------------
 workers="${TEST_WORKERS:-auto}"
 # Temporary files under our own folder: pytest prunes its shared numbered folders when any

@@ -4,6 +4,7 @@ TEST_DATABASE_URL names one), clients, and factories for users, congresses and d
 The schema is built once per run with the real migrations (so they are tested too); after each
 test every table is emptied.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,11 @@ def pytest_sessionstart(session):
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller built it
         return
     mo = ROOT / "congress_vote" / "i18n" / "translations" / "vi" / "LC_MESSAGES" / "messages.mo"
-    sources = [*(ROOT / "congress_vote").rglob("*.py"), *(ROOT / "templates").rglob("*.html"),
-               *(ROOT / "congress_vote" / "i18n" / "vi").glob("*.po")]
+    sources = [
+        *(ROOT / "congress_vote").rglob("*.py"),
+        *(ROOT / "templates").rglob("*.html"),
+        *(ROOT / "congress_vote" / "i18n" / "vi").glob("*.po"),
+    ]
     newest = 0.0
     for p in sources:
         with contextlib.suppress(FileNotFoundError):  # a file removed meanwhile
@@ -52,12 +56,17 @@ def pytest_sessionstart(session):
         return
     import subprocess
     import sys
+
     mo.parent.mkdir(parents=True, exist_ok=True)
     with open(mo.parent / ".compile.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not mo.exists() or mo.stat().st_mtime < newest:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n.py")], cwd=ROOT,
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "i18n.py")],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
 
 
 def _worker_id(config) -> str | None:
@@ -77,6 +86,7 @@ def database_url(pytestconfig):
     if not url:
         import shutil
         import tempfile
+
         folder = tempfile.mkdtemp(prefix="congress-test-db-")
         yield f"sqlite:///{folder}/test.db"
         shutil.rmtree(folder, ignore_errors=True)
@@ -88,10 +98,12 @@ def database_url(pytestconfig):
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
+
     base = make_url(url)
     mine = base.set(database=f"{base.database}_{worker}")
-    server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                           poolclass=NullPool)
+    server = create_engine(
+        base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{mine.database}"'))
         conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
@@ -121,6 +133,7 @@ def _schema(database_url):
     app = make_app(database_url)
     with app.app_context():
         from flask_migrate import downgrade, upgrade
+
         # Start from nothing: a previous run may have left tables behind on PostgreSQL.
         db.drop_all()
         with db.engine.begin() as conn:
@@ -136,8 +149,11 @@ def _empty_tables():
     tables = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                              + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{t}"'))
@@ -149,6 +165,7 @@ def rate_limited_app(_schema, database_url):
     fresh limiter. Use it instead of the `app` fixture: creating that app too would re-init
     the shared limiter with the limiter off."""
     from congress_vote.extensions import limiter
+
     made = []
 
     def make(code_entry: str):
@@ -190,6 +207,7 @@ def queue_taken(app) -> bool:
     """Whether some connection holds the SQLite writers' queue (congress_vote/db.py), probed
     with a non-blocking flock from a descriptor of our own."""
     from congress_vote.db import WRITE_LOCK_SUFFIX
+
     with app.app_context():
         path = os.path.abspath(db.engine.url.database) + WRITE_LOCK_SUFFIX
     fd = os.open(path, os.O_RDWR)
@@ -220,9 +238,11 @@ def ctx(app):
 
 # ---- factories -------------------------------------------------------------------------------
 
+
 def make_staff(app) -> dict[str, int]:
     """Create the standard staff users (name -> id), all with password PASSWORD."""
     from congress_vote.auth.services import create_user
+
     ids = {}
     with app.app_context():
         for name, roles in STAFF.items():
@@ -255,8 +275,9 @@ class Auth:
 
     def token(self, username: str) -> str:
         if username not in self._tokens:
-            r = self.client.post("/api/v1/session",
-                                 json={"username": username, "password": PASSWORD})
+            r = self.client.post(
+                "/api/v1/session", json={"username": username, "password": PASSWORD}
+            )
             assert r.status_code == 201, r.json
             self._tokens[username] = r.json["token"]
         return self._tokens[username]

@@ -1,5 +1,6 @@
 """Fixtures for the polls and ballots areas: a hall (congress with delegates made directly,
 present or not), polls created, opened, issued and closed through the API."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,28 +32,49 @@ class Hall:
         if self.client is not None:
             self.client.environ_base["HTTP_X_KIOSK_TOKEN"] = self.kiosk_tokens[cid]
 
-    def congress(self, voters: int = 10, present: int | None = None, probationary: int = 0,
-                 excused: int = 0, name: str = "Đại hội thử") -> int:
+    def congress(
+        self,
+        voters: int = 10,
+        present: int | None = None,
+        probationary: int = 0,
+        excused: int = 0,
+        name: str = "Đại hội thử",
+    ) -> int:
         """A congress with `voters` full members (`present` of them present, `excused` excused)
         and `probationary` probationary members (present). Returns its id."""
         from congress_vote import codes
         from congress_vote.congress.models import Congress, Delegate
         from congress_vote.i18n.collation import name_sort_key
+
         present = voters if present is None else present
         with self.app.app_context():
-            c = Congress(name=name, organisation="Đảng bộ Sở Y tế", term="2025–2030",
-                         venue="Hội trường", kind="members")
+            c = Congress(
+                name=name,
+                organisation="Đảng bộ Sở Y tế",
+                term="2025–2030",
+                venue="Hội trường",
+                kind="members",
+            )
             db.session.add(c)
             db.session.flush()
             for n in range(voters + probationary):
                 full = n < voters
-                status = "present" if (n < present or not full) else (
-                    "excused" if n < present + excused else "absent")
+                status = (
+                    "present"
+                    if (n < present or not full)
+                    else ("excused" if n < present + excused else "absent")
+                )
                 code = codes.new_code()
-                d = Delegate(congress_id=c.id, code=f"D{n:03d}", full_name=f"Đảng viên Số {n}",
-                             sort_key=name_sort_key(f"Đảng viên Số {n}"),
-                             membership="full" if full else "probationary", status=status,
-                             card_nonce=f"n{n}", card_hash=codes.code_hash(code))
+                d = Delegate(
+                    congress_id=c.id,
+                    code=f"D{n:03d}",
+                    full_name=f"Đảng viên Số {n}",
+                    sort_key=name_sort_key(f"Đảng viên Số {n}"),
+                    membership="full" if full else "probationary",
+                    status=status,
+                    card_nonce=f"n{n}",
+                    card_hash=codes.code_hash(code),
+                )
                 db.session.add(d)
                 db.session.flush()
                 self.cards[d.id] = code
@@ -63,21 +85,36 @@ class Hall:
 
     def delegates(self, cid: int) -> list:
         from congress_vote.congress.models import Delegate
+
         with self.app.app_context():
-            return [(d.id, d.full_name, d.membership, d.status) for d in db.session.scalars(
-                db.select(Delegate).where(Delegate.congress_id == cid).order_by(Delegate.id))]
+            return [
+                (d.id, d.full_name, d.membership, d.status)
+                for d in db.session.scalars(
+                    db.select(Delegate).where(Delegate.congress_id == cid).order_by(Delegate.id)
+                )
+            ]
 
     def body(self, kind: str = "committee", **over) -> dict:
-        body = {"kind": kind, "title": "Bầu Ban Chấp hành", "seats": 2, "secrecy": "secret",
-                "counting_committee": [self.staff["counter1"], self.staff["counter2"]],
-                "rules": {"preset": "vn-party"}}
+        body = {
+            "kind": kind,
+            "title": "Bầu Ban Chấp hành",
+            "seats": 2,
+            "secrecy": "secret",
+            "counting_committee": [self.staff["counter1"], self.staff["counter2"]],
+            "rules": {"preset": "vn-party"},
+        }
         if kind == "resolution":
-            body.update(seats=0, title="Thông qua Nghị quyết",
-                        items=[{"text": "Báo cáo chính trị"}, {"text": "Chương trình hành động"}])
+            body.update(
+                seats=0,
+                title="Thông qua Nghị quyết",
+                items=[{"text": "Báo cáo chính trị"}, {"text": "Chương trình hành động"}],
+            )
         else:
-            body["candidates"] = [{"full_name": "Trần Văn Bình", "position": "Bí thư"},
-                                  {"full_name": "Nguyễn Thị An", "position": "Phó Bí thư"},
-                                  {"full_name": "Lê Minh Châu", "position": ""}]
+            body["candidates"] = [
+                {"full_name": "Trần Văn Bình", "position": "Bí thư"},
+                {"full_name": "Nguyễn Thị An", "position": "Phó Bí thư"},
+                {"full_name": "Lê Minh Châu", "position": ""},
+            ]
         body.update(over)
         return body
 
@@ -101,8 +138,7 @@ class Hall:
         assert r.status_code == 201, r.json
         return r.json
 
-    def open_poll_with_ballots(self, n: int = 3, voters: int = 10, kind: str = "committee",
-                               **over):
+    def open_poll_with_ballots(self, n: int = 3, voters: int = 10, kind: str = "committee", **over):
         cid = self.congress(voters=voters)
         poll = self.poll(cid, kind, **over)
         self.open(poll["id"])

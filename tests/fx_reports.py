@@ -2,6 +2,7 @@
 ballots cast from the models directly (so every state, draft … published, can be set up quickly),
 closed and counted with the polls and counting services; the figures in tests are read from the
 stored result."""
+
 from __future__ import annotations
 
 import json
@@ -21,36 +22,66 @@ from congress_vote.polls.models import Candidate, CommitteeMember, Poll, PollIte
 from congress_vote.polls.services import close_poll
 
 # Distinctive names, so a test can search a page for any of them.
-COMMITTEE = ["Hà Thị Khánh Vân", "Nguyễn Văn Quảng", "Trần Thị Bích Ngọc", "Lê Văn Cường",
-             "Phạm Thị Dung"]
+COMMITTEE = [
+    "Hà Thị Khánh Vân",
+    "Nguyễn Văn Quảng",
+    "Trần Thị Bích Ngọc",
+    "Lê Văn Cường",
+    "Phạm Thị Dung",
+]
 SLATE = ["Vũ Minh Triết", "Đặng Thu Hường", "Bùi Quang Khải", "Đỗ Thị Mỹ Lệ"]
-ITEMS = ["Thông qua Báo cáo chính trị", "=HYPERLINK(\"http://evil\",\"x\")"]
+ITEMS = ["Thông qua Báo cáo chính trị", '=HYPERLINK("http://evil","x")']
 
 
 def make_congress(voters=24, excused=1, present=21, probationary=2) -> Congress:
-    c = Congress(name="Đại hội Đảng bộ Sở Xây dựng lần thứ XV", organisation="Đảng bộ Sở Xây dựng",
-                 term="2025–2030", venue="Hội trường A", kind="members", quorum_fraction="2/3")
+    c = Congress(
+        name="Đại hội Đảng bộ Sở Xây dựng lần thứ XV",
+        organisation="Đảng bộ Sở Xây dựng",
+        term="2025–2030",
+        venue="Hội trường A",
+        kind="members",
+        quorum_fraction="2/3",
+    )
     db.session.add(c)
     db.session.flush()
     total = voters + probationary
     for n in range(total):
         full = n < voters
-        status = ("excused" if n < excused else "present" if n < excused + present else "absent"
-                  ) if full else "present"
+        status = (
+            ("excused" if n < excused else "present" if n < excused + present else "absent")
+            if full
+            else "present"
+        )
         name = f"Đảng viên {n:03d}"
-        db.session.add(Delegate(congress_id=c.id, code=f"D{n:03d}", full_name=name,
-                                sort_key=name_sort_key(name),
-                                membership="full" if full else "probationary", status=status,
-                                card_nonce=secrets.token_hex(8), card_hash=secrets.token_hex(32)))
+        db.session.add(
+            Delegate(
+                congress_id=c.id,
+                code=f"D{n:03d}",
+                full_name=name,
+                sort_key=name_sort_key(name),
+                membership="full" if full else "probationary",
+                status=status,
+                card_nonce=secrets.token_hex(8),
+                card_hash=secrets.token_hex(32),
+            )
+        )
     db.session.flush()
     return c
 
 
-def make_poll(congress, kind, title, names=(), items=(), seats=0, alternate_seats=0, order=0,
-              committee_ids=()) -> Poll:
-    p = Poll(congress_id=congress.id, kind=kind, title=title, seats=seats,
-             alternate_seats=alternate_seats, rules=json.dumps({"preset": "vn-party"}),
-             agenda_order=order, status="draft")
+def make_poll(
+    congress, kind, title, names=(), items=(), seats=0, alternate_seats=0, order=0, committee_ids=()
+) -> Poll:
+    p = Poll(
+        congress_id=congress.id,
+        kind=kind,
+        title=title,
+        seats=seats,
+        alternate_seats=alternate_seats,
+        rules=json.dumps({"preset": "vn-party"}),
+        agenda_order=order,
+        status="draft",
+    )
     db.session.add(p)
     db.session.flush()
     for n, name in enumerate(names):
@@ -88,8 +119,15 @@ def issue(p: Poll, n: int) -> list[str]:
 def cast(p: Poll, token_hash: str, choice: dict) -> str:
     db.session.query(BallotToken).filter_by(token_hash=token_hash).update({"state": "used"})
     r = random_receipt()
-    db.session.add(Ballot(id=secrets.token_hex(16), poll_id=p.id,
-                          source="tablet", choice=json.dumps(choice, sort_keys=True), receipt=r))
+    db.session.add(
+        Ballot(
+            id=secrets.token_hex(16),
+            poll_id=p.id,
+            source="tablet",
+            choice=json.dumps(choice, sort_keys=True),
+            receipt=r,
+        )
+    )
     db.session.flush()
     return r
 
@@ -102,15 +140,21 @@ def vote_randomly(p: Poll, n_cast: int, n_issued: int, seed: int = 1) -> list[st
     cands = [c.id for c in p.candidates]
     for h in hashes[:n_cast]:
         if p.kind == "resolution":
-            choice = {"answers": {str(i.id): rnd.choice(["for", "for", "for", "against", "abstain"])
-                                  for i in p.items}}
+            choice = {
+                "answers": {
+                    str(i.id): rnd.choice(["for", "for", "for", "against", "abstain"])
+                    for i in p.items
+                }
+            }
         else:
             k = min(len(cands), p.seats + p.alternate_seats)
             if rnd.random() < 0.2:
                 k -= 1  # some keep fewer names than seats (valid)
             # Weighted sampling without replacement, biased toward the first names so the
             # result has a clear order: key = u^(1/weight).
-            keyed = sorted(cands, key=lambda c: -rnd.random() ** (1 / (len(cands) - cands.index(c))))
+            keyed = sorted(
+                cands, key=lambda c: -(rnd.random() ** (1 / (len(cands) - cands.index(c))))
+            )
             choice = {"kept": sorted(keyed[:k])}
         receipts.append(cast(p, h, choice))
     return receipts
@@ -140,7 +184,7 @@ def advance(p: Poll, to: str, staff: dict, n_cast=18, n_issued=20, seed=1) -> li
     """Take a draft poll to `to` (open, voted, closed, counted, certified, published)."""
     steps = ["open", "voted", "closed", "counted", "certified", "published"]
     receipts = []
-    for step in steps[:steps.index(to) + 1]:
+    for step in steps[: steps.index(to) + 1]:
         if step == "open":
             open_poll(p)
         elif step == "voted":
@@ -161,10 +205,31 @@ def world(staff) -> dict:
     """A congress with a committee election, a slate and a resolution, all in draft."""
     c = make_congress()
     committee = [staff["counter1"], staff["counter2"]]
-    p1 = make_poll(c, "committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030", COMMITTEE,
-                   seats=3, order=1, committee_ids=committee)
-    p2 = make_poll(c, "slate", "Bầu đoàn đại biểu đi dự Đại hội cấp trên", SLATE, seats=2,
-                   alternate_seats=1, order=2, committee_ids=committee)
-    p3 = make_poll(c, "resolution", "Thông qua Nghị quyết Đại hội", items=ITEMS, order=3,
-                   committee_ids=committee)
+    p1 = make_poll(
+        c,
+        "committee",
+        "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030",
+        COMMITTEE,
+        seats=3,
+        order=1,
+        committee_ids=committee,
+    )
+    p2 = make_poll(
+        c,
+        "slate",
+        "Bầu đoàn đại biểu đi dự Đại hội cấp trên",
+        SLATE,
+        seats=2,
+        alternate_seats=1,
+        order=2,
+        committee_ids=committee,
+    )
+    p3 = make_poll(
+        c,
+        "resolution",
+        "Thông qua Nghị quyết Đại hội",
+        items=ITEMS,
+        order=3,
+        committee_ids=committee,
+    )
     return {"congress": c, "committee": p1, "slate": p2, "resolution": p3}

@@ -3,6 +3,7 @@
 A route that declares no access rule fails here; a staff route answered to the wrong role or to
 nobody fails here; CSRF is enforced on every cookie-authenticated form.
 """
+
 import re
 
 import pytest
@@ -10,8 +11,13 @@ import pytest
 from congress_vote.auth.roles import ROLES
 from congress_vote.security import PUBLIC, STAFF
 
-ROLE_USER = {"admin": "admin", "registrar": "registrar", "counter": "counter1", "chair": "chair",
-             "observer": "observer"}
+ROLE_USER = {
+    "admin": "admin",
+    "registrar": "registrar",
+    "counter": "counter1",
+    "chair": "chair",
+    "observer": "observer",
+}
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -26,6 +32,7 @@ def _routes(app):
 def _url(rule) -> str:
     def sub(m):
         return "999999" if m.group(1) == "int" else "ZZZZ-ZZZZ-ZZZZ-ZZZZ-Z"
+
     return _PARAM.sub(sub, rule.rule)
 
 
@@ -40,8 +47,11 @@ def _call(client, method, url, headers=None):
 
 
 def test_every_route_declares_access(app):
-    missing = [rule.rule for rule, _ in _routes(app)
-               if getattr(app.view_functions[rule.endpoint], "__access__", None) is None]
+    missing = [
+        rule.rule
+        for rule, _ in _routes(app)
+        if getattr(app.view_functions[rule.endpoint], "__access__", None) is None
+    ]
     assert not missing, f"routes without a declared role: {missing}"
 
 
@@ -86,13 +96,19 @@ def test_role_matrix(app, client, auth):
 
 def test_csrf_enforced_on_every_cookie_form(database_url, _schema):
     from tests.conftest import PASSWORD, make_app
+
     app = make_app(database_url, WTF_CSRF_ENABLED=True)
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
+
     with app.app_context():
         for role, user in ROLE_USER.items():
-            if not db.session.scalar(db.select(db.text("1")).select_from(db.text('"user"'))
-                                     .where(db.text("username = :u")).params(u=user)):
+            if not db.session.scalar(
+                db.select(db.text("1"))
+                .select_from(db.text('"user"'))
+                .where(db.text("username = :u"))
+                .params(u=user)
+            ):
                 create_user(user, PASSWORD, [role])
         db.session.commit()
     client = app.test_client()
@@ -111,8 +127,14 @@ def test_csrf_enforced_on_every_cookie_form(database_url, _schema):
         page = client.get("/login")
         token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
         assert token, "login form carries a CSRF token"
-        r = client.post("/login", data={"username": ROLE_USER[role], "password": PASSWORD,
-                                        "csrf_token": token.group(1).decode()})
+        r = client.post(
+            "/login",
+            data={
+                "username": ROLE_USER[role],
+                "password": PASSWORD,
+                "csrf_token": token.group(1).decode(),
+            },
+        )
         assert r.status_code == 302
         url = _url(rule)
         r = client.post(url, data={}) if not url.startswith("/api/") else client.post(url, json={})
@@ -121,6 +143,7 @@ def test_csrf_enforced_on_every_cookie_form(database_url, _schema):
     assert not problems, "\n".join(problems)
     with app.app_context():
         from tests.conftest import _empty_tables
+
         _empty_tables()
 
 
@@ -130,11 +153,14 @@ def test_roles_known(role):
 
 
 def test_huge_path_ids_answer_404_not_500_or_405(app, client, auth):
-    """Ids beyond the database's INTEGER range are unknown objects (fuzzing found 500s and a 405)."""
+    """Ids beyond the database's INTEGER range are unknown objects (fuzzing found 500s and a
+    405)."""
     h = auth.headers("admin")
-    for method, path in (("GET", "/api/v1/congresses/216898068441/polls"),
-                         ("POST", "/api/v1/congresses/216898068441/polls"),
-                         ("GET", "/api/v1/polls/" + "9" * 30)):
+    for method, path in (
+        ("GET", "/api/v1/congresses/216898068441/polls"),
+        ("POST", "/api/v1/congresses/216898068441/polls"),
+        ("GET", "/api/v1/polls/" + "9" * 30),
+    ):
         r = client.open(path, method=method, headers=h, json={} if method == "POST" else None)
         assert r.status_code == 404, (method, path, r.status_code)
         assert r.json["error"]["code"] in ("not_found", "unknown_poll", "unknown_congress")

@@ -2,6 +2,7 @@
 deactivation, revocation, the title of a staff member, the production key length, the Secure
 cookie behind TLS and the demo's random password. Each test replays an attack through the
 pages or the API."""
+
 from __future__ import annotations
 
 import json
@@ -50,9 +51,11 @@ def _admin(client) -> dict:
 
 # ---- logout -----------------------------------------------------------------------------------
 
+
 def test_copied_cookie_is_signed_out_after_logout(app, client, staff):
-    assert client.post("/login", data={"username": "admin", "password": PASSWORD}
-                       ).status_code == 302
+    assert (
+        client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    )
     stolen = _copied_cookie(client)
     assert _replay(app, stolen).status_code == 200  # the copy works while the session lives
     assert client.post("/logout").status_code == 302
@@ -79,6 +82,7 @@ def test_api_logout_by_cookie_ends_the_staff_session(app, client, staff):
 def test_staff_session_stores_only_a_hash(app, client, staff):
     from congress_vote.auth.models import StaffSession
     from congress_vote.auth.sessions import SESSION_KEY
+
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     with client.session_transaction() as sess:
         sid = sess[SESSION_KEY]
@@ -89,25 +93,34 @@ def test_staff_session_stores_only_a_hash(app, client, staff):
 
 # ---- password changes -------------------------------------------------------------------------
 
+
 def test_own_password_change_ends_every_session_and_token(app, client, staff):
     other = app.test_client()
     other.post("/login", data={"username": "chair", "password": PASSWORD})
     old_cookie = _copied_cookie(other)
     old_token = _token(client, "chair")
     me = _token(client, "chair")
-    r = client.post("/api/v1/users/me/password", headers={"Authorization": f"Bearer {me}"},
-                    json={"current_password": "not-my-password", "new_password": NEW_PASSWORD})
+    r = client.post(
+        "/api/v1/users/me/password",
+        headers={"Authorization": f"Bearer {me}"},
+        json={"current_password": "not-my-password", "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 403 and r.json["error"]["code"] == "wrong_password"
     assert _bearer(client, old_token, "/api/v1/users/me").status_code == 200
-    r = client.post("/api/v1/users/me/password", headers={"Authorization": f"Bearer {me}"},
-                    json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    r = client.post(
+        "/api/v1/users/me/password",
+        headers={"Authorization": f"Bearer {me}"},
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 200, r.json
     assert r.json["tokens_ended"] == 2 and r.json["sessions_ended"] == 1
     for token in (old_token, me):
         assert _bearer(client, token, "/api/v1/users/me").status_code == 401
     assert _signed_out(_replay(app, old_cookie, "/account"))
-    assert client.post("/api/v1/session", json={"username": "chair", "password": PASSWORD}
-                       ).status_code == 401
+    assert (
+        client.post("/api/v1/session", json={"username": "chair", "password": PASSWORD}).status_code
+        == 401
+    )
     assert _token(client, "chair", NEW_PASSWORD)
 
 
@@ -117,8 +130,10 @@ def test_password_change_on_the_account_page(app, client, staff):
     stolen = _copied_cookie(client)
     page = client.get("/account")
     assert page.status_code == 200 and b"current_password" in page.data
-    r = client.post("/account", data={"current_password": PASSWORD,
-                                      "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    r = client.post(
+        "/account",
+        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert r.status_code == 302
     assert client.get("/account").status_code == 200  # this browser stays signed in
     assert _signed_out(_replay(app, stolen, "/account"))  # the stolen copy does not
@@ -131,11 +146,13 @@ def test_admin_password_reset_ends_every_session_and_token(app, client, staff):
     cookie = _copied_cookie(victim)
     token = _token(client, "registrar")
     h = _admin(client)
-    r = client.post(f"/api/v1/users/{staff['registrar']}/password", headers=h,
-                    json={"password": "short"})
+    r = client.post(
+        f"/api/v1/users/{staff['registrar']}/password", headers=h, json={"password": "short"}
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "weak_password"
-    r = client.post(f"/api/v1/users/{staff['registrar']}/password", headers=h,
-                    json={"password": NEW_PASSWORD})
+    r = client.post(
+        f"/api/v1/users/{staff['registrar']}/password", headers=h, json={"password": NEW_PASSWORD}
+    )
     assert r.status_code == 200
     assert _bearer(client, token, "/api/v1/users/me").status_code == 401
     assert _signed_out(victim.get("/account")) and _signed_out(_replay(app, cookie, "/account"))
@@ -143,6 +160,7 @@ def test_admin_password_reset_ends_every_session_and_token(app, client, staff):
 
 
 # ---- deactivation and revocation --------------------------------------------------------------
+
 
 def test_deactivated_user_is_signed_out_everywhere_and_cannot_sign_in(app, client, staff):
     victim = app.test_client()
@@ -155,8 +173,12 @@ def test_deactivated_user_is_signed_out_everywhere_and_cannot_sign_in(app, clien
     assert r.json["sessions_ended"] == 1 and r.json["tokens_ended"] == 1
     assert _bearer(client, token, "/api/v1/users/me").status_code == 401
     assert _signed_out(_replay(app, cookie, "/account"))
-    assert client.post("/api/v1/session", json={"username": "counter2", "password": PASSWORD}
-                       ).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/session", json={"username": "counter2", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
     r = victim.post("/login", data={"username": "counter2", "password": PASSWORD})
     assert r.status_code == 200  # the form again, not a redirect into the app
     # reactivated, the same password signs in again
@@ -190,8 +212,7 @@ def test_user_pages_deactivate_and_revoke(app, client, staff):
     assert client.post(f"/users/{uid}/deactivate").status_code == 302
     assert _bearer(client, victim_token, "/api/v1/users/me").status_code == 401
     assert client.post(f"/users/{uid}/activate").status_code == 302
-    assert client.post(f"/users/{uid}/password", data={"password": NEW_PASSWORD}
-                       ).status_code == 302
+    assert client.post(f"/users/{uid}/password", data={"password": NEW_PASSWORD}).status_code == 302
     assert _token(client, "counter3", NEW_PASSWORD)
     assert client.get("/users/999999").status_code == 404
 
@@ -205,38 +226,59 @@ def test_kiosk_keeps_working_after_its_enroller_is_deactivated(app, client, hall
     assert r.status_code == 200
     assert _bearer(client, registrar_token, "/api/v1/users/me").status_code == 401
     kept = [poll["candidates"][0]["id"]]
-    r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept},
-                    headers={"X-Kiosk-Token": hall.kiosk_tokens[cid]})
+    r = client.post(
+        f"/api/v1/ballot/{tokens[0]}",
+        json={"kept": kept},
+        headers={"X-Kiosk-Token": hall.kiosk_tokens[cid]},
+    )
     assert r.status_code == 201, r.json
 
 
 # ---- name and title ---------------------------------------------------------------------------
 
+
 def test_admin_creates_users_and_edits_title(app, client, staff):
     h = _admin(client)
-    r = client.post("/api/v1/users", headers=h, json={
-        "username": "secretary", "password": "secretary-pass-1", "roles": ["observer"],
-        "full_name": "Nguyễn Văn Thư", "title": "Chánh Văn phòng"})
+    r = client.post(
+        "/api/v1/users",
+        headers=h,
+        json={
+            "username": "secretary",
+            "password": "secretary-pass-1",
+            "roles": ["observer"],
+            "full_name": "Nguyễn Văn Thư",
+            "title": "Chánh Văn phòng",
+        },
+    )
     assert r.status_code == 201 and r.json["title"] == "Chánh Văn phòng"
     uid = r.json["id"]
-    r = client.post("/api/v1/users", headers=h, json={"username": "x", "password": "xxxxxxxx",
-                                                      "roles": [1]})
+    r = client.post(
+        "/api/v1/users", headers=h, json={"username": "x", "password": "xxxxxxxx", "roles": [1]}
+    )
     assert r.status_code == 400
-    r = client.patch(f"/api/v1/users/{staff['chair']}", headers=h,
-                     json={"title": "Bí thư Đảng ủy", "full_name": "Trần Văn Chủ"})
+    r = client.patch(
+        f"/api/v1/users/{staff['chair']}",
+        headers=h,
+        json={"title": "Bí thư Đảng ủy", "full_name": "Trần Văn Chủ"},
+    )
     assert r.status_code == 200 and r.json["title"] == "Bí thư Đảng ủy"
     users = {u["id"]: u for u in client.get("/api/v1/users", headers=h).json}
     assert users[staff["chair"]]["title"] == "Bí thư Đảng ủy" and uid in users
     r = client.patch(f"/api/v1/users/{staff['chair']}", headers=h, json={"title": "x" * 201})
     assert r.status_code == 400
     # not the chair's own business: admin only
-    r = client.patch(f"/api/v1/users/{staff['chair']}", json={"title": "Chủ tịch"},
-                     headers={"Authorization": f"Bearer {_token(client, 'chair')}"})
+    r = client.patch(
+        f"/api/v1/users/{staff['chair']}",
+        json={"title": "Chủ tịch"},
+        headers={"Authorization": f"Bearer {_token(client, 'chair')}"},
+    )
     assert r.status_code == 403
     # the page
     client.post("/login", data={"username": "admin", "password": PASSWORD})
-    r = client.post(f"/users/{staff['observer']}", data={
-        "full_name": "Quan Sát", "title": "Ủy viên", "roles": ["observer", "registrar"]})
+    r = client.post(
+        f"/users/{staff['observer']}",
+        data={"full_name": "Quan Sát", "title": "Ủy viên", "roles": ["observer", "registrar"]},
+    )
     assert r.status_code == 302
     users = {u["id"]: u for u in client.get("/api/v1/users", headers=h).json}
     assert users[staff["observer"]]["title"] == "Ủy viên"
@@ -245,12 +287,19 @@ def test_admin_creates_users_and_edits_title(app, client, staff):
 
 def test_account_actions_are_audited_without_secrets(app, client, staff):
     from congress_vote.audit.models import AuditEvent
+
     h = _admin(client)
     token = _token(client, "chair")
-    client.post("/api/v1/users/me/password", headers={"Authorization": f"Bearer {token}"},
-                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
-    client.post(f"/api/v1/users/{staff['observer']}/password", headers=h,
-                json={"password": "reset-pass-123"})
+    client.post(
+        "/api/v1/users/me/password",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    client.post(
+        f"/api/v1/users/{staff['observer']}/password",
+        headers=h,
+        json={"password": "reset-pass-123"},
+    )
     client.post(f"/api/v1/users/{staff['counter1']}/deactivate", headers=h)
     client.post(f"/api/v1/users/{staff['counter1']}/activate", headers=h)
     client.post(f"/api/v1/users/{staff['registrar']}/revoke-tokens", headers=h)
@@ -260,8 +309,15 @@ def test_account_actions_are_audited_without_secrets(app, client, staff):
     with app.app_context():
         events = db.session.scalars(select(AuditEvent)).all()
     actions = [e.action for e in events]
-    for action in ("user.password_changed", "user.password_reset", "user.deactivated",
-                   "user.activated", "user.tokens_revoked", "user.updated", "auth.logout"):
+    for action in (
+        "user.password_changed",
+        "user.password_reset",
+        "user.deactivated",
+        "user.activated",
+        "user.tokens_revoked",
+        "user.updated",
+        "auth.logout",
+    ):
         assert action in actions, action
     everything = json.dumps([e.data for e in events])
     for secret in (PASSWORD, NEW_PASSWORD, "reset-pass-123", token, admin_token):
@@ -270,14 +326,25 @@ def test_account_actions_are_audited_without_secrets(app, client, staff):
 
 # ---- configuration: key length, Secure cookie ---------------------------------------------------
 
+
 def test_production_refuses_a_short_secret_key(database_url, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
-        create_app({"CONGRESS_VOTE_ENV": "production", "SECRET_KEY": "x",
-                    "SQLALCHEMY_DATABASE_URI": database_url})
+        create_app(
+            {
+                "CONGRESS_VOTE_ENV": "production",
+                "SECRET_KEY": "x",
+                "SQLALCHEMY_DATABASE_URI": database_url,
+            }
+        )
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
-        create_app({"CONGRESS_VOTE_ENV": "production", "SECRET_KEY": "k" * 31,
-                    "SQLALCHEMY_DATABASE_URI": database_url})
+        create_app(
+            {
+                "CONGRESS_VOTE_ENV": "production",
+                "SECRET_KEY": "k" * 31,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+            }
+        )
     # from the environment too, as production sets it
     monkeypatch.setenv("SECRET_KEY", "x")
     monkeypatch.setenv("CONGRESS_VOTE_ENV", "production")
@@ -292,8 +359,7 @@ def test_production_refuses_a_short_secret_key(database_url, monkeypatch):
 
 
 def _session_set_cookie(resp) -> str:
-    cookies = [v for k, v in resp.headers.items()
-               if k == "Set-Cookie" and v.startswith("session=")]
+    cookies = [v for k, v in resp.headers.items() if k == "Set-Cookie" and v.startswith("session=")]
     assert cookies, "the sign-in sets the session cookie"
     return cookies[-1]
 
@@ -301,27 +367,36 @@ def _session_set_cookie(resp) -> str:
 def test_session_cookie_secure_behind_the_tls_proxy(database_url, _schema, staff):
     behind = make_app(database_url, PROXY_FIX_X_PROTO=1, PROXY_FIX_X_FOR=1)
     c = behind.test_client()
-    r = c.post("/login", data={"username": "admin", "password": PASSWORD},
-               headers={"X-Forwarded-Proto": "https"})
+    r = c.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+    )
     assert r.status_code == 302
     cookie = _session_set_cookie(r)
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     # plain http (a development server): no Secure flag, which the browser would refuse to send
     c = behind.test_client()
-    cookie = _session_set_cookie(c.post("/login",
-                                        data={"username": "admin", "password": PASSWORD}))
+    cookie = _session_set_cookie(c.post("/login", data={"username": "admin", "password": PASSWORD}))
     assert "Secure" not in cookie and "HttpOnly" in cookie
     # a client cannot fake https when no proxy is trusted
     direct = make_app(database_url).test_client()
-    cookie = _session_set_cookie(direct.post("/login", headers={"X-Forwarded-Proto": "https"},
-                                             data={"username": "admin", "password": PASSWORD}))
+    cookie = _session_set_cookie(
+        direct.post(
+            "/login",
+            headers={"X-Forwarded-Proto": "https"},
+            data={"username": "admin", "password": PASSWORD},
+        )
+    )
     assert "Secure" not in cookie
 
 
 # ---- demo password ----------------------------------------------------------------------------
 
+
 def test_demo_prints_a_random_password_of_12_characters(app, runner, client, monkeypatch):
     from congress_vote.demo import demo_password
+
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     drawn = [demo_password() for _ in range(20)]
     assert all(len(p) >= 12 for p in drawn)
@@ -338,8 +413,10 @@ def test_demo_prints_a_random_password_of_12_characters(app, runner, client, mon
 
 def test_account_pages_are_vietnamese(app, client, staff):
     client.post("/login", data={"username": "admin", "password": PASSWORD})
-    for path, vi, english in (("/account", "Đổi mật khẩu của tôi", "Change my password"),
-                              (f"/users/{staff['chair']}", "Vô hiệu hóa", "Deactivate"),
-                              ("/users", "Chức vụ", "Title (office held)")):
+    for path, vi, english in (
+        ("/account", "Đổi mật khẩu của tôi", "Change my password"),
+        (f"/users/{staff['chair']}", "Vô hiệu hóa", "Deactivate"),
+        ("/users", "Chức vụ", "Title (office held)"),
+    ):
         text = client.get(path).get_data(as_text=True)
         assert vi in text and english not in text, path

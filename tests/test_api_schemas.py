@@ -1,6 +1,7 @@
 """Issue 15 part 4: one schema per API shape. The marshmallow schemas of api/schemas/ validate
 the request bodies, shape the answers and are what GET /api/v1/openapi.json documents, so the
 document, the checks and the answers cannot differ."""
+
 from __future__ import annotations
 
 import re
@@ -60,19 +61,25 @@ def test_json_bodies_and_answers_are_declared_schemas(client):
     assert components["Choice"]["properties"]["kept"]["items"]["type"] == "integer"
     # query strings too: the schema that reads them documents them
     params = spec["paths"]["/api/v1/congresses/{cid}/delegates"]["get"]["parameters"]
-    assert {(p["in"], p["name"]) for p in params} == {("path", "cid"), ("query", "q"),
-                                                        ("query", "status")}
+    assert {(p["in"], p["name"]) for p in params} == {
+        ("path", "cid"),
+        ("query", "q"),
+        ("query", "status"),
+    }
 
 
 def test_a_field_error_names_the_field(hall, api):
     cid = hall.congress()
     admin = api("admin")
-    r = admin.post(f"/api/v1/congresses/{cid}/polls",
-                   json=hall.body(candidates=[{"full_name": "Lê Văn A"}, {"full_name": 5}]))
+    r = admin.post(
+        f"/api/v1/congresses/{cid}/polls",
+        json=hall.body(candidates=[{"full_name": "Lê Văn A"}, {"full_name": 5}]),
+    )
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
     assert "candidates.1.full_name" in r.json["error"]["message"]
-    r = admin.post("/api/v1/users", json={"username": "u1", "password": "x" * 12,
-                                          "roles": ["counter", 7]})
+    r = admin.post(
+        "/api/v1/users", json={"username": "u1", "password": "x" * 12, "roles": ["counter", 7]}
+    )
     assert r.status_code == 400 and "roles.1" in r.json["error"]["message"]
     assert "chuỗi ký tự" in r.json["error"]["message"]  # Vietnamese, the kind too
     r = admin.post("/api/v1/users", json={"username": "u1", "roles": []})
@@ -104,6 +111,7 @@ def test_an_answer_schema_drops_no_field(app):
     loses a field silently."""
     from congress_vote.api.schemas.accounts import User
     from congress_vote.api.schemas.base import dump
+
     with app.test_request_context():
         row = {"id": 1, "username": "a", "full_name": "", "title": "", "roles": [], "active": True}
         assert dump(User(), row) == row

@@ -1,5 +1,6 @@
 """Caches belong to the app (app.extensions), never to the process: two apps in one process
 (tests, a backup check) never see each other's entries."""
+
 from __future__ import annotations
 
 from congress_vote.ballots.spec import SPEC_CACHE_KEY, cached_rules, poll_spec

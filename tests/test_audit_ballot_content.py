@@ -6,6 +6,7 @@ of paper entry, settlement and casting say that it happened, its outcome, the po
 — no content, no code, no token hash, no receipt, no entry row. The entry log itself (content per
 ballot) is the committee's archive: only the poll's committee may download it.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,20 @@ import re
 from congress_vote import codes
 from tests.conftest import PASSWORD
 
-BALLOT_KEYS = {"kept", "answers", "marks", "choice", "invalid_reason", "ballot", "code",
-               "token", "token_hash", "receipt", "entry_id", "superseded"}
+BALLOT_KEYS = {
+    "kept",
+    "answers",
+    "marks",
+    "choice",
+    "invalid_reason",
+    "ballot",
+    "code",
+    "token",
+    "token_hash",
+    "receipt",
+    "entry_id",
+    "superseded",
+}
 
 
 def _login(app, username):
@@ -27,6 +40,7 @@ def _login(app, username):
 
 def _pdf_codes(pdf: bytes) -> list[str]:
     from pypdf import PdfReader
+
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     found = re.findall(r"(?:[2-9A-HJ-NP-Z]{4}-){4}[2-9A-HJ-NP-Z]", text)
     return list(dict.fromkeys(found))
@@ -63,7 +77,7 @@ def test_audit_events_carry_no_ballot_content_beside_a_ballot(app, api, hall, st
         r = api("counter1").post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "Bàn 1"})
         assert r.status_code == 201, r.json
         kiosk = {"X-Kiosk-Token": r.json["token"]}
-    for token, kept in zip(slips, ([a, b], [c], [])):
+    for token, kept in zip(slips, ([a, b], [c], []), strict=False):
         r = api(None).post(f"/api/v1/ballot/{token}", json={"kept": kept}, headers=kiosk)
         assert r.status_code == 201, r.json
     hall.close(pid)
@@ -113,8 +127,9 @@ def test_audit_events_carry_no_ballot_content_beside_a_ballot(app, api, hall, st
         if act in ("paper.entered", "paper.settled", "ballot.cast"):
             assert set(d) <= {"poll_id", "outcome"}, (act, d)
     outcomes = [d.get("outcome") for act, d in mine if act == "paper.entered"]
-    assert sorted(outcomes) == sorted(["pending", "agreed", "pending", "disputed", "pending",
-                                       "agreed", "pending", "agreed"])
+    assert sorted(outcomes) == sorted(
+        ["pending", "agreed", "pending", "disputed", "pending", "agreed", "pending", "agreed"]
+    )
     assert [d.get("outcome") for act, d in mine if act == "paper.settled"] == ["settled"]
     assert sum(act == "ballot.cast" for act, _d in mine) == 3
 

@@ -1,4 +1,5 @@
 """Backups of a live database and restores that refuse anything unsound (issue 8, part 4)."""
+
 from __future__ import annotations
 
 import os
@@ -214,8 +215,14 @@ def test_postgresql_backup_and_restore_with_pg_tools(app, runner, tmp_path):
     assert r.exit_code == 0, r.output
     assert dump.stat().st_size > 0
     name = f"cv_restore_{uuid.uuid4().hex[:8]}"
-    host = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-            "-U", url.username or "postgres"]
+    host = [
+        "-h",
+        url.host or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+    ]
     subprocess.run(["createdb", *host, name], check=True)
     try:
         fresh = make_app(url.set(database=name).render_as_string(hide_password=False))
@@ -236,15 +243,22 @@ def test_backup_taken_mid_poll_restores_and_recounts(app, runner, tmp_path):
     verifies, and the poll closes, counts and recounts on the restored data."""
     if not _is_sqlite(app):
         pytest.skip("SQLite online backup")
-    from tests.faults.helpers import (FlaskCaller, cast, create_super_user, issue,
-                                      setup_open_poll, sign_in)
+    from tests.faults.helpers import (
+        FlaskCaller,
+        cast,
+        create_super_user,
+        issue,
+        setup_open_poll,
+        sign_in,
+    )
+
     uid = create_super_user(app)
     caller = FlaskCaller(app.test_client())
     token = sign_in(caller)
     sc = setup_open_poll(caller, token, uid, voters=80)
     assert sc is not None
     tokens = issue(caller, sc, 80)["tokens"]
-    kept = sc.candidate_ids[:sc.seats]
+    kept = sc.candidate_ids[: sc.seats]
     for t in tokens[:20]:
         assert cast(caller, t, kept).status == 201
     pending = list(tokens[20:])
@@ -283,8 +297,7 @@ def test_backup_taken_mid_poll_restores_and_recounts(app, runner, tmp_path):
     counted = fc("POST", f"/api/v1/polls/{sc.pid}/count", token=ftoken)
     assert counted.status == 200, counted.body
     assert counted.body["figures"]["ballots_returned"] == n_ballots
-    assert all(c["votes"] == n_ballots for c in counted.body["candidates"]
-               if c["id"] in kept)
+    assert all(c["votes"] == n_ballots for c in counted.body["candidates"] if c["id"] in kept)
     r = fr.invoke(args=["recount", str(sc.pid)])
     assert r.exit_code == 0, r.output
     assert counted.body["digest"] in r.output or "match" in r.output.lower()

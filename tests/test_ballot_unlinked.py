@@ -5,6 +5,7 @@ order is the print order of the slips) and to its `issue_batch` (issue time); or
 receipt from a token row with `poll.receipt_key`. Casting goes through the public API; the
 checks read the database file (SQLite) or server (PostgreSQL) directly, as that reader would.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ def _cast_all(hall, client, n: int, voters: int = 20):
     ids = [c["id"] for c in poll["candidates"]]
     receipts = []
     for k, t in enumerate(tokens):
-        r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1 + k % 2]})
+        r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[: 1 + k % 2]})
         assert r.status_code == 201, r.json
         receipts.append(r.json["receipt"])
     return cid, poll, tokens, receipts
@@ -57,8 +58,12 @@ def test_no_column_of_ballot_joins_a_token_batch_kiosk_user_or_time(hall, app, c
         assert len(ballots) == len(tokens)
         # No ballot value (other than the poll it belongs to) equals any value stored in a
         # token, batch, kiosk or user row: nothing to join on, whatever the column is called.
-        values = {str(v) for b in ballots for k, v in b.items()
-                  if k not in ("poll_id", "source") and v is not None}
+        values = {
+            str(v)
+            for b in ballots
+            for k, v in b.items()
+            if k not in ("poll_id", "source") and v is not None
+        }
         tables = [t for t in LINKED if insp.has_table(t)]
         assert {"ballot_token", "issue_batch", "user"} <= set(tables)
         for table in tables:
@@ -83,8 +88,9 @@ def test_receipts_are_random_not_derived_from_the_token(hall, app, client):
         h = codes.code_hash(codes.normalise(tokens[0]))
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM ballot WHERE receipt = :r"), {"r": receipts[0]})
-            conn.execute(text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"),
-                         {"h": h})
+            conn.execute(
+                text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"), {"h": h}
+            )
     ids = [c["id"] for c in poll["candidates"]]
     again = set()
     for _ in range(3):
@@ -93,8 +99,9 @@ def test_receipts_are_random_not_derived_from_the_token(hall, app, client):
         again.add(r.json["receipt"])
         with app.app_context(), db.engine.begin() as conn:
             conn.execute(text("DELETE FROM ballot WHERE receipt = :r"), {"r": r.json["receipt"]})
-            conn.execute(text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"),
-                         {"h": h})
+            conn.execute(
+                text("UPDATE ballot_token SET state = 'unused' WHERE token_hash = :h"), {"h": h}
+            )
     assert receipts[0] not in again and len(again) == 3, (receipts[0], again)
 
 
@@ -104,28 +111,30 @@ def test_token_rows_do_not_keep_the_print_order(hall, app, client):
     hall.open(poll["id"])
     printed = hall.issue(poll["id"], 50)["tokens"]  # the order of the slips in the PDF
     rank = {codes.code_hash(codes.normalise(t)): n for n, t in enumerate(printed)}
-    with app.app_context():
-        with db.engine.connect() as conn:
-            for sql in ("SELECT token_hash FROM ballot_token",
-                        "SELECT token_hash FROM ballot_token WHERE poll_id = :p",
-                        "SELECT * FROM ballot_token WHERE poll_id = :p"):
-                stored = [r[0] for r in conn.execute(text(sql), {"p": poll["id"]})]
-                assert sorted(stored) == sorted(rank)
-                rho = _spearman([rank[h] for h in stored])
-                assert rho < 0.5, (sql, rho)
-            insp = inspect(conn)  # on this connection: a second one would wait behind it
-            assert insp.get_pk_constraint("ballot_token")["constrained_columns"] == ["token_hash"]
-            if db.engine.dialect.name == "sqlite":
-                # No hidden sequential rowid that keeps the insertion (= print) order.
-                ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' "
-                                        "AND name = 'ballot_token'")).scalar()
-                assert "WITHOUT ROWID" in ddl.upper()
-                try:
-                    conn.execute(text("SELECT rowid FROM ballot_token")).all()
-                except Exception as exc:  # noqa: BLE001 — "no such column: rowid"
-                    assert "rowid" in str(exc)
-                else:
-                    raise AssertionError("ballot_token still has a rowid")
+    with app.app_context(), db.engine.connect() as conn:
+        for sql in (
+            "SELECT token_hash FROM ballot_token",
+            "SELECT token_hash FROM ballot_token WHERE poll_id = :p",
+            "SELECT * FROM ballot_token WHERE poll_id = :p",
+        ):
+            stored = [r[0] for r in conn.execute(text(sql), {"p": poll["id"]})]
+            assert sorted(stored) == sorted(rank)
+            rho = _spearman([rank[h] for h in stored])
+            assert rho < 0.5, (sql, rho)
+        insp = inspect(conn)  # on this connection: a second one would wait behind it
+        assert insp.get_pk_constraint("ballot_token")["constrained_columns"] == ["token_hash"]
+        if db.engine.dialect.name == "sqlite":
+            # No hidden sequential rowid that keeps the insertion (= print) order.
+            ddl = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ballot_token'")
+            ).scalar()
+            assert "WITHOUT ROWID" in ddl.upper()
+            try:
+                conn.execute(text("SELECT rowid FROM ballot_token")).all()
+            except Exception as exc:  # noqa: BLE001 — "no such column: rowid"
+                assert "rowid" in str(exc)
+            else:
+                raise AssertionError("ballot_token still has a rowid")
 
 
 def test_counted_paper_ballot_joins_neither_its_token_nor_its_entries(hall, app, api, staff):
@@ -134,6 +143,7 @@ def test_counted_paper_ballot_joins_neither_its_token_nor_its_entries(hall, app,
     from pypdf import PdfReader
 
     from tests.conftest import PASSWORD
+
     cid = hall.congress(voters=10)
     poll = hall.poll(cid, counting_committee=[staff["counter1"], staff["counter2"]])
     pid = poll["id"]
@@ -150,18 +160,23 @@ def test_counted_paper_ballot_joins_neither_its_token_nor_its_entries(hall, app,
     if any(r.rule.endswith("/paper-returns") for r in app.url_map.iter_rules()):
         r = api("counter1").post(f"/api/v1/polls/{pid}/paper-returns", json={"unused": 1})
         assert r.status_code in (200, 201), r.json
-    for code, kept in zip(paper[:2], ([x], [x, y])):
+    for code, kept in zip(paper[:2], ([x], [x, y]), strict=False):
         for who in ("counter1", "counter2"):
-            r = api(who).post(f"/api/v1/polls/{pid}/paper-ballots",
-                              json={"code": code, "kept": kept})
+            r = api(who).post(
+                f"/api/v1/polls/{pid}/paper-ballots", json={"code": code, "kept": kept}
+            )
             assert r.status_code == 201, r.json
     hashes = {codes.code_hash(codes.normalise(p)) for p in paper}
     with app.app_context():
         ballots = _rows("ballot")
         assert len(ballots) == 2 and {b["source"] for b in ballots} == {"paper"}
         # poll_id and source ('paper') are shared by whole categories of rows, not links
-        values = {str(v) for b in ballots for k, v in b.items()
-                  if k not in ("poll_id", "source") and v is not None}
+        values = {
+            str(v)
+            for b in ballots
+            for k, v in b.items()
+            if k not in ("poll_id", "source") and v is not None
+        }
         for table in ("ballot_token", "issue_batch"):
             theirs = {str(v) for row in _rows(table) for v in row.values() if v is not None}
             assert not values & theirs, (table, values & theirs)

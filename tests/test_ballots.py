@@ -1,5 +1,6 @@
 """Ballots: issuance limits, the download-once slips, resolving codes, casting guards in the API
 and the HTML pages, named votes, turnout, rate limiting."""
+
 import re
 
 import pytest
@@ -12,7 +13,7 @@ def _typo(code: str) -> str:
     """The same code with one character changed (the check character must catch it)."""
     i = 5
     ch = codes.ALPHABET[(codes.ALPHABET.index(code[i]) + 1) % 32]
-    return code[:i] + ch + code[i + 1:]
+    return code[:i] + ch + code[i + 1 :]
 
 
 def test_issuance_limited_by_voters_present(hall, api):
@@ -33,15 +34,18 @@ def test_issuance_limited_by_voters_present(hall, api):
     assert r.status_code == 409
     for bad in ({"count": 0}, {"count": -1}):
         assert api("counter1").post(f"/api/v1/polls/{pid}/ballots", json=bad).status_code == 422
-    assert api("counter1").post(f"/api/v1/polls/{pid}/ballots",
-                                json={"count": "2"}).status_code == 400
+    assert (
+        api("counter1").post(f"/api/v1/polls/{pid}/ballots", json={"count": "2"}).status_code == 400
+    )
     assert api("chair").post(f"/api/v1/polls/{pid}/ballots", json={"count": 1}).status_code == 403
     # only hashes are stored
     from congress_vote.ballots.models import BallotToken
+
     with hall.app.app_context():
         hashes = set(db.session.scalars(db.select(BallotToken.token_hash)))
-    assert hashes == {codes.code_hash(t) for t in out["tokens"]} | (hashes - {
-        codes.code_hash(t) for t in out["tokens"]})
+    assert hashes == {codes.code_hash(t) for t in out["tokens"]} | (
+        hashes - {codes.code_hash(t) for t in out["tokens"]}
+    )
     assert not any(t in hashes for t in out["tokens"])
 
 
@@ -54,13 +58,16 @@ def test_slips_pdf_downloads_again_and_is_private(hall, api, client, auth):
     r = client.get(url)
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data[:4] == b"%PDF"
     assert client.get(url).data == r.data  # again, until the poll closes (tests/test_batch_pdf)
-    for fake in (url.replace(f"/{out['batch_id']}.pdf", "/999999.pdf"),
-                 url.replace(f"/{out['batch_id']}.pdf", "/x.pdf")):
+    for fake in (
+        url.replace(f"/{out['batch_id']}.pdf", "/999999.pdf"),
+        url.replace(f"/{out['batch_id']}.pdf", "/x.pdf"),
+    ):
         assert client.get(fake).status_code == 404
 
 
 def test_resolve_code_accepts_url_formatted_raw():
     from congress_vote.ballots.services import resolve_code
+
     code = codes.new_code()
     assert resolve_code(code) == code
     assert resolve_code(codes.format_code(code).lower()) == code
@@ -107,6 +114,7 @@ def test_cast_through_api_and_guards(hall, api, client):
     r = client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": []})
     assert r.status_code == 409 and r.json["error"]["code"] == "poll_not_open"
     from congress_vote.ballots.models import Ballot
+
     with hall.app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Ballot)) == 2
 
@@ -114,24 +122,32 @@ def test_cast_through_api_and_guards(hall, api, client):
 def test_resolution_ballot(hall, client):
     _, poll, tokens = hall.open_poll_with_ballots(2, kind="resolution")
     items = [i["id"] for i in poll["items"]]
-    r = client.post(f"/api/v1/ballot/{tokens[0]}",
-                    json={"answers": {str(items[0]): "for", str(items[1]): "maybe"}})
+    r = client.post(
+        f"/api/v1/ballot/{tokens[0]}",
+        json={"answers": {str(items[0]): "for", str(items[1]): "maybe"}},
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "bad_answer"
-    r = client.post(f"/api/v1/ballot/{tokens[0]}",
-                    json={"answers": {str(items[0]): "for", str(items[1]): "abstain"}})
+    r = client.post(
+        f"/api/v1/ballot/{tokens[0]}",
+        json={"answers": {str(items[0]): "for", str(items[1]): "abstain"}},
+    )
     assert r.status_code == 201
     from congress_vote.ballots.models import Ballot
+
     with hall.app.app_context():
         b = db.session.scalar(db.select(Ballot))
-        assert b.choice == '{"answers":{"%d":"for","%d":"abstain"}}' % tuple(items)
+        assert b.choice == f'{{"answers":{{"{items[0]}":"for","{items[1]}":"abstain"}}}}'
 
 
 def test_other_congress_at_a_kiosk(hall, client):
     cid, poll, tokens = hall.open_poll_with_ballots(2)
     other = hall.congress(name="Đại hội khác")
     r = client.post(f"/kiosk/{other}", data={"code": codes.format_code(tokens[0])})
-    assert r.status_code == 409 and "another congress".encode() in r.data.replace(
-        b"\xc4\x91", b"").lower() or r.status_code == 409
+    assert (
+        r.status_code == 409
+        and b"another congress" in r.data.replace(b"\xc4\x91", b"").lower()
+        or r.status_code == 409
+    )
     # the kiosk of another congress opens and casts none of this congress's ballots
     r = client.post(f"/b/{tokens[0]}?k={other}", data={"step": "cast"})
     assert r.status_code == 403
@@ -162,6 +178,7 @@ def test_html_ballot_flow_without_js(hall, client):
     assert r.status_code == 200 and b'value="cast"' in r.data
     assert f'name="struck" value="{ids[1]}"'.encode() in r.data
     from congress_vote.ballots.models import Ballot, BallotToken
+
     with hall.app.app_context():
         assert db.session.get(BallotToken, codes.code_hash(t)).state == "unused"
     # a forged over-vote sent straight to "cast" is refused and the token stays unused
@@ -172,11 +189,12 @@ def test_html_ballot_flow_without_js(hall, client):
     r = client.post(f"/b/{t}?k={cid}", data={"step": "cast", "struck": [str(ids[1])]})
     assert r.status_code == 200
     receipt = re.search(rb'class="receipt-code">([^<]+)<', r.data).group(1).decode()
-    assert f'url=/kiosk/{cid}'.encode() in r.data  # back to the scanner
+    assert f"url=/kiosk/{cid}".encode() in r.data  # back to the scanner
     with hall.app.app_context():
         b = db.session.scalar(db.select(Ballot))
-        assert b.receipt == receipt and b.choice == '{"kept":[%d,%d]}' % tuple(sorted(
-            [ids[0], ids[2]]))
+        assert b.receipt == receipt and b.choice == '{{"kept":[{},{}]}}'.format(
+            *sorted([ids[0], ids[2]])
+        )
     r = client.get(f"/b/{t}")
     assert r.status_code == 409 and "Phiếu này đã được bỏ.".encode() in r.data  # Vietnamese default
     # no choice ever in a URL: the form posts to the ballot's own URL only
@@ -212,12 +230,14 @@ def test_agree_disagree_when_candidates_equal_seats(hall, client):
     ids = [c["id"] for c in poll["candidates"]]
     html = client.get(f"/b/{tokens[0]}").data.decode()
     assert f'name="c{ids[0]}" value="agree"' in html and "disagree" in html
-    r = client.post(f"/b/{tokens[0]}", data={"step": "cast", f"c{ids[0]}": "agree",
-                                             f"c{ids[1]}": "disagree"})
+    r = client.post(
+        f"/b/{tokens[0]}", data={"step": "cast", f"c{ids[0]}": "agree", f"c{ids[1]}": "disagree"}
+    )
     assert r.status_code == 200
     from congress_vote.ballots.models import Ballot
+
     with hall.app.app_context():
-        assert db.session.scalar(db.select(Ballot.choice)) == '{"kept":[%d]}' % ids[0]
+        assert db.session.scalar(db.select(Ballot.choice)) == f'{{"kept":[{ids[0]}]}}'
 
 
 def test_named_vote_at_kiosk_and_api(hall, client, api):
@@ -228,8 +248,9 @@ def test_named_vote_at_kiosk_and_api(hall, client, api):
     hall.open(pid)
     ds = hall.delegates(cid)
     present, absent, prob = ds[0][0], ds[2][0], ds[3][0]
-    assert api("counter1").post(f"/api/v1/polls/{pid}/ballots",
-                                json={"count": 1}).status_code == 409  # no slips for open polls
+    assert (
+        api("counter1").post(f"/api/v1/polls/{pid}/ballots", json={"count": 1}).status_code == 409
+    )  # no slips for open polls
     r = client.post(f"/kiosk/{cid}", data={"code": codes.format_code(hall.cards[absent])})
     assert r.status_code == 409
     r = client.post(f"/kiosk/{cid}", data={"code": f"CV1:C:{hall.cards[prob]}"})
@@ -238,25 +259,34 @@ def test_named_vote_at_kiosk_and_api(hall, client, api):
     assert r.status_code == 303 and r.location.endswith(f"/kiosk/{cid}/vote/{pid}")
     page = client.get(f"/kiosk/{cid}/vote/{pid}")
     assert page.status_code == 200 and "Đảng viên Số 0".encode() in page.data
-    r = client.post(f"/kiosk/{cid}/vote/{pid}", data={"step": "cast", f"i{items[0]}": "for",
-                                                      f"i{items[1]}": "against"})
+    r = client.post(
+        f"/kiosk/{cid}/vote/{pid}",
+        data={"step": "cast", f"i{items[0]}": "for", f"i{items[1]}": "against"},
+    )
     assert r.status_code == 200 and b"receipt-code" in r.data
     # the card unlocked one ballot: a second try is refused
     assert client.get(f"/kiosk/{cid}/vote/{pid}").status_code == 403
     r = client.post(f"/kiosk/{cid}", data={"code": f"CV1:C:{hall.cards[present]}"})
     assert r.status_code == 409
-    r = client.post(f"/api/v1/polls/{pid}/named-votes",
-                    json={"card": hall.cards[present], "answers": {str(items[0]): "for"}})
+    r = client.post(
+        f"/api/v1/polls/{pid}/named-votes",
+        json={"card": hall.cards[present], "answers": {str(items[0]): "for"}},
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "ballot_used"
     other = ds[1][0]
-    r = client.post(f"/api/v1/polls/{pid}/named-votes",
-                    json={"card": hall.cards[other], "answers": {str(items[0]): "abstain"}})
+    r = client.post(
+        f"/api/v1/polls/{pid}/named-votes",
+        json={"card": hall.cards[other], "answers": {str(items[0]): "abstain"}},
+    )
     assert r.status_code == 201
     from congress_vote.ballots.models import NamedVote
+
     with hall.app.app_context():
         votes = {v.delegate_id: v.choice for v in db.session.scalars(db.select(NamedVote))}
-    assert votes == {present: '{"answers":{"%d":"for","%d":"against"}}' % tuple(items),
-                     other: '{"answers":{"%d":"abstain"}}' % items[0]}
+    assert votes == {
+        present: f'{{"answers":{{"{items[0]}":"for","{items[1]}":"against"}}}}',
+        other: f'{{"answers":{{"{items[0]}":"abstain"}}}}',
+    }
     t = api("observer").get(f"/api/v1/polls/{pid}/turnout").json
     assert t["cast"] == 2 and t["voters_present"] == 2
 
@@ -267,8 +297,13 @@ def test_turnout_counts_only(hall, client, api):
     client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": []})
     t = api("observer").get(f"/api/v1/polls/{pid}/turnout")
     assert t.status_code == 200
-    assert {k: t.json[k] for k in ("issued", "cast", "remaining", "voided", "voters_present")} \
-        == {"issued": 4, "cast": 1, "remaining": 3, "voided": 0, "voters_present": 10}
+    assert {k: t.json[k] for k in ("issued", "cast", "remaining", "voided", "voters_present")} == {
+        "issued": 4,
+        "cast": 1,
+        "remaining": 3,
+        "voided": 0,
+        "voters_present": 10,
+    }
     assert "kept" not in t.text and "choice" not in t.text
     assert client.get(f"/api/v1/polls/{pid}/turnout").status_code == 401
     hall.close(pid)
@@ -280,9 +315,10 @@ def test_audit_of_a_cast_names_only_the_poll(hall, client):
     _, poll, tokens = hall.open_poll_with_ballots(1)
     client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": []})
     from congress_vote.audit.models import AuditEvent
+
     with hall.app.app_context():
         ev = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "ballot.cast"))
-        assert ev.data == '{"poll_id":%d}' % poll["id"] and ev.actor_id is None
+        assert ev.data == f'{{"poll_id":{poll["id"]}}}' and ev.actor_id is None
         dump = " ".join(e.data for e in db.session.scalars(db.select(AuditEvent)))
     assert tokens[0] not in dump and codes.code_hash(tokens[0]) not in dump
 
@@ -302,24 +338,44 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
     from congress_vote.ballots.issuing import issue_ballots
     from congress_vote.congress.models import Congress, Delegate
     from congress_vote.polls.services import create_poll, open_poll
+
     app = limited_app
     with app.app_context():
         c = Congress(name="C")
         db.session.add(c)
         db.session.flush()
         for n in range(12):
-            db.session.add(Delegate(congress_id=c.id, code=f"d{n}", full_name=f"A {n}",
-                                    sort_key="", membership="full", status="present",
-                                    card_nonce="n", card_hash=codes.code_hash(codes.new_code())))
+            db.session.add(
+                Delegate(
+                    congress_id=c.id,
+                    code=f"d{n}",
+                    full_name=f"A {n}",
+                    sort_key="",
+                    membership="full",
+                    status="present",
+                    card_nonce="n",
+                    card_hash=codes.code_hash(codes.new_code()),
+                )
+            )
         from congress_vote.auth.services import create_user
+
         counter = create_user("dem", "password123", ["counter"])  # the poll's committee
-        p = create_poll(c, {"kind": "committee", "title": "T", "seats": 2,
-                            "counting_committee": [counter.id],
-                            "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}]}, None)
+        p = create_poll(
+            c,
+            {
+                "kind": "committee",
+                "title": "T",
+                "seats": 2,
+                "counting_committee": [counter.id],
+                "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}],
+            },
+            None,
+        )
         open_poll(p, None)
         tokens = issue_ballots(p, 8, counter).codes
         cid = c.id
         from congress_vote.congress.kiosks import enrol_kiosk
+
         kiosk = enrol_kiosk(c, "Máy 1", None)[1]
         db.session.commit()
     client = app.test_client()
@@ -334,14 +390,20 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
 def test_code_entry_is_rate_limited(limited_client):
     """One budget per client across every code-entry route (API, ballot page, kiosk)."""
     c = limited_client
-    attempts = [c.get(f"/api/v1/ballot/{codes.new_code()}"), c.get(f"/b/{codes.new_code()}"),
-                c.post(f"/b/{codes.new_code()}", data={"step": "review"}),
-                c.post("/kiosk/1", data={"code": "x"}),
-                c.post(f"/api/v1/ballot/{codes.new_code()}", json={"kept": []})]
+    attempts = [
+        c.get(f"/api/v1/ballot/{codes.new_code()}"),
+        c.get(f"/b/{codes.new_code()}"),
+        c.post(f"/b/{codes.new_code()}", data={"step": "review"}),
+        c.post("/kiosk/1", data={"code": "x"}),
+        c.post(f"/api/v1/ballot/{codes.new_code()}", json={"kept": []}),
+    ]
     assert [r.status_code for r in attempts] == [404] * 5
-    after = [c.get(f"/api/v1/ballot/{codes.new_code()}"), c.get(f"/b/{codes.new_code()}"),
-             c.post("/kiosk/1", data={"code": "x"}),
-             c.post(f"/api/v1/ballot/{codes.new_code()}", json={"kept": []})]
+    after = [
+        c.get(f"/api/v1/ballot/{codes.new_code()}"),
+        c.get(f"/b/{codes.new_code()}"),
+        c.post("/kiosk/1", data={"code": "x"}),
+        c.post(f"/api/v1/ballot/{codes.new_code()}", json={"kept": []}),
+    ]
     assert [r.status_code for r in after] == [429] * 4
     assert after[0].json["error"]["code"] == "rate_limited"
     # the kiosk page itself (no code) is not limited

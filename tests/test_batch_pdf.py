@@ -1,6 +1,7 @@
 """Issued batches' PDFs kept in the database, sealed, until the poll closes (issue 14, hole 8):
 not in plain text at rest, downloadable again by the poll's committee, gone with the close,
 unreadable with another SECRET_KEY, never a file in instance/."""
+
 from __future__ import annotations
 
 import glob
@@ -16,6 +17,7 @@ from tests.conftest import make_app
 
 def _rows(app, pid=None):
     from congress_vote.ballots.models import BatchPdf
+
     with app.app_context():
         q = db.session.query(BatchPdf)
         if pid is not None:
@@ -28,7 +30,7 @@ def _rows(app, pid=None):
 def _distinctive(pdf: bytes) -> list[bytes]:
     """Byte runs only this PDF has: its header and three 48-byte runs from its body."""
     n = len(pdf)
-    return [pdf[:8]] + [pdf[i:i + 48] for i in (n // 4, n // 2, 3 * n // 4)]
+    return [pdf[:8]] + [pdf[i : i + 48] for i in (n // 4, n // 2, 3 * n // 4)]
 
 
 def _database_bytes(app) -> bytes:
@@ -37,8 +39,11 @@ def _database_bytes(app) -> bytes:
         path = db.engine.url.database
         db.session.remove()
         db.engine.dispose()
-    return b"".join(Path(p).read_bytes() for p in glob.glob(path + "*")
-                    if not p.endswith((".lock", ".queue")) and os.path.isfile(p))
+    return b"".join(
+        Path(p).read_bytes()
+        for p in glob.glob(path + "*")
+        if not p.endswith((".lock", ".queue")) and os.path.isfile(p)
+    )
 
 
 @pytest.fixture
@@ -70,8 +75,11 @@ def test_the_pdf_is_sealed_at_rest(started, issued, api, app):
         assert sealed[20:80] in raw  # the sealed row is in the file we searched
         assert all(run not in raw for run in _distinctive(pdf)), "plain PDF bytes in the database"
     # and no file with usable ballots was written to instance/ (the old download-once files)
-    assert not [p for p in Path(app.instance_path).rglob("*")
-                if p.is_file() and p.stat().st_mtime >= started]
+    assert not [
+        p
+        for p in Path(app.instance_path).rglob("*")
+        if p.is_file() and p.stat().st_mtime >= started
+    ]
 
 
 def test_second_download_works_for_the_committee_only(issued, api, auth, client, app):
@@ -98,6 +106,7 @@ def test_second_download_works_for_the_committee_only(issued, api, auth, client,
     assert other.status_code == 404
     # each download is audited
     from congress_vote.audit.models import AuditEvent
+
     with app.app_context():
         n = db.session.query(AuditEvent).filter_by(action="ballots.pdf_downloaded").count()
     assert n == 5
@@ -120,6 +129,7 @@ def test_close_deletes_in_its_own_transaction(issued, api, app):
     """A close that fails (rolled back) keeps the PDFs; a close that commits removes them."""
     from congress_vote.polls.models import Poll
     from congress_vote.polls.services import close_poll
+
     pid = issued["pid"]
     with app.app_context():
         close_poll(db.session.get(Poll, pid), None)
@@ -131,9 +141,11 @@ def test_another_secret_key_cannot_open_it(issued, api, app, database_url):
     pid, bid = issued["pid"], issued["batch_id"]
     (sealed,) = [r[2] for r in _rows(app, pid) if r[0] == bid]
     from congress_vote.ballots.batch_pdfs import unseal
+
     with app.app_context():
         assert unseal(pid, bid, sealed)[:5] == b"%PDF-"
         from congress_vote.errors import ServiceError
+
         with pytest.raises(ServiceError):
             unseal(pid, bid, sealed, secret="another-secret-key-of-32-bytes!!")
         with pytest.raises(ServiceError):  # moved to another batch's row: does not open
@@ -141,10 +153,12 @@ def test_another_secret_key_cannot_open_it(issued, api, app, database_url):
     # a server started with another SECRET_KEY answers 409, never the PDF
     other = make_app(database_url, SECRET_KEY="another-secret-key-of-32-bytes!!")
     c = other.test_client()
-    token = c.post("/api/v1/session", json={"username": "counter1",
-                                             "password": "password123"}).json["token"]
-    r = c.get(f"/api/v1/polls/{pid}/batches/{bid}.pdf",
-              headers={"Authorization": f"Bearer {token}"})
+    token = c.post(
+        "/api/v1/session", json={"username": "counter1", "password": "password123"}
+    ).json["token"]
+    r = c.get(
+        f"/api/v1/polls/{pid}/batches/{bid}.pdf", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "batch_pdf_unreadable"
     with other.app_context():
         db.session.remove()
@@ -154,10 +168,12 @@ def test_another_secret_key_cannot_open_it(issued, api, app, database_url):
 def test_paper_batches_are_kept_too(hall, api, app, auth, client):
     _cid, poll, _ = hall.open_poll_with_ballots(1)
     pid = poll["id"]
-    r = api("counter1").post(f"/api/v1/polls/{pid}/ballots",
-                             json={"count": 2, "kind": "paper", "size": "A5"})
+    r = api("counter1").post(
+        f"/api/v1/polls/{pid}/ballots", json={"count": 2, "kind": "paper", "size": "A5"}
+    )
     assert r.status_code == 201 and r.json["kind"] == "paper", r.json
     from congress_vote.ballots.models import IssueBatch
+
     with app.app_context():
         assert db.session.get(IssueBatch, r.json["batch_id"]).kind == "paper"
     pdf = api("counter1").get(f"/api/v1/polls/{pid}/batches/{r.json['batch_id']}.pdf")
@@ -167,23 +183,31 @@ def test_paper_batches_are_kept_too(hall, api, app, auth, client):
     page = client.post(f"/polls/{pid}/paper/print", data={"count": "1", "size": "A4"})
     assert page.status_code == 200 and page.data[:4] == b"%PDF"
     with app.app_context():
-        last = db.session.query(IssueBatch).filter_by(poll_id=pid).order_by(
-            IssueBatch.id.desc()).first().id
+        last = (
+            db.session.query(IssueBatch)
+            .filter_by(poll_id=pid)
+            .order_by(IssueBatch.id.desc())
+            .first()
+            .id
+        )
     again = api("counter2").get(f"/api/v1/polls/{pid}/batches/{last}.pdf")
     assert again.status_code == 200 and again.data == page.data
-    bad = api("counter1").post(f"/api/v1/polls/{pid}/ballots",
-                               json={"count": 1, "kind": "paper", "size": "A3"})
+    bad = api("counter1").post(
+        f"/api/v1/polls/{pid}/ballots", json={"count": 1, "kind": "paper", "size": "A3"}
+    )
     assert bad.status_code == 422
 
 
 def test_the_poll_page_links_the_kept_pdfs_for_the_committee(issued, hall, app):
     from tests.conftest import PASSWORD
+
     pid, bid = issued["pid"], issued["batch_id"]
 
     def page(user):
         c = app.test_client()
         c.post("/login", data={"username": user, "password": PASSWORD})
         return c, c.get(f"/polls/{pid}").get_data(as_text=True)
+
     c, html = page("counter1")
     assert issued["pdf_url"] in html
     assert c.get(issued["pdf_url"]).data[:5] == b"%PDF-"

@@ -1,6 +1,8 @@
 """Delegate cards PDF, how it is made: the QR codes (the qrcode package's modules with a fixed
-mask, written as grayscale PNGs) have the modules the package chooses itself, the trimmed user-agent stylesheet changes no pixel, the cvqr:
-fetcher, and batches laid out in a process pool come back in order."""
+mask, written as grayscale PNGs) have the modules the package chooses itself, the trimmed
+user-agent stylesheet changes no pixel, the cvqr: fetcher, and batches laid out in a process
+pool come back in order."""
+
 from __future__ import annotations
 
 import io
@@ -22,10 +24,12 @@ zxingcpp = pytest.importorskip("zxingcpp")
 def _package_modules(text: str, border: int, segment: bool = True) -> list[list[bool]]:
     """The qrcode package's modules: version 2-M, mask 4; `segment`: one alphanumeric segment,
     else the package's own choice of segments (what the cards used before)."""
-    qr = qrcode.QRCode(version=2, error_correction=qrcode.constants.ERROR_CORRECT_M,
-                       border=border, mask_pattern=4)
-    qr.add_data(qrcode.util.QRData(text.encode(), mode=qrcode.util.MODE_ALPHA_NUM)
-                if segment else text)
+    qr = qrcode.QRCode(
+        version=2, error_correction=qrcode.constants.ERROR_CORRECT_M, border=border, mask_pattern=4
+    )
+    qr.add_data(
+        qrcode.util.QRData(text.encode(), mode=qrcode.util.MODE_ALPHA_NUM) if segment else text
+    )
     qr.make(fit=False)
     return [[bool(m) for m in row] for row in qr.get_matrix()]
 
@@ -69,11 +73,15 @@ def test_cards_user_agent_stylesheet_drops_only_the_marker_and_footnote_rules():
     """If a WeasyPrint upgrade changes these rules, this fails: then check that the cards
     still never have the pseudo-elements of the rules that the trimming removes."""
     from weasyprint.html import UA
+
     full, trimmed = UA.splitlines(), printing.cards_ua_css(UA).splitlines()
-    removed = [a for a, b in zip(full, trimmed) if a != b]
-    assert len(full) == len(trimmed) and all(b == "" for a, b in zip(full, trimmed) if a != b)
+    removed = [a for a, b in zip(full, trimmed, strict=False) if a != b]
+    assert len(full) == len(trimmed) and all(
+        b == "" for a, b in zip(full, trimmed, strict=False) if a != b
+    )
     assert sorted(line.split("{")[0].strip() for line in removed) == sorted(
-        "::" + p for p in printing._UNUSED_PSEUDO)
+        "::" + p for p in printing._UNUSED_PSEUDO
+    )
     assert printing._cards_html_class() is not printing.HTML
 
 
@@ -84,12 +92,12 @@ def _raster(pdf: bytes, tmp_path, name: str) -> list[Image.Image]:
     return [Image.open(p).convert("RGB") for p in sorted(tmp_path.glob(f"{name}-*.png"))]
 
 
-def test_cards_look_the_same_with_the_full_user_agent_stylesheet(app, sample_congress,
-                                                                  tmp_path):
+def test_cards_look_the_same_with_the_full_user_agent_stylesheet(app, sample_congress, tmp_path):
     from weasyprint import HTML
 
     from congress_vote.congress.delegates import list_delegates
     from congress_vote.congress.setup import get_congress
+
     with app.test_request_context():
         c = get_congress(sample_congress)
         ds = list_delegates(c)
@@ -97,12 +105,14 @@ def test_cards_look_the_same_with_the_full_user_agent_stylesheet(app, sample_con
         assert probationary
         html = printing.cards_html(c, (probationary + ds)[:20])[0]
         trimmed = printing._layout(html)
-        full = HTML(string=html, base_url=str(printing.STATIC) + "/",
-                    url_fetcher=printing.CardsFetcher(allowed_protocols=("data", "file"))
-                    ).write_pdf()
+        full = HTML(
+            string=html,
+            base_url=str(printing.STATIC) + "/",
+            url_fetcher=printing.CardsFetcher(allowed_protocols=("data", "file")),
+        ).write_pdf()
     a, b = _raster(trimmed, tmp_path, "trimmed"), _raster(full, tmp_path, "full")
     assert len(a) == len(b) == 2
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert ImageChops.difference(x, y).getbbox() is None
 
 
@@ -111,8 +121,14 @@ def test_cards_fetcher_draws_card_qr_codes_and_nothing_else():
     r = f.fetch("cvqr:CV1:C:K7QM2XHD9RBTW4NCP")
     assert r.content_type == "image/png"
     assert _png_modules(r.read()) == _package_modules("CV1:C:K7QM2XHD9RBTW4NCP", 2)
-    for url in ("cvqr:", "cvqr:cv1:c:abc", "cvqr:../../etc/passwd", "cvqr:" + "A" * 61,
-                "file:///etc/passwd", "http://127.0.0.1/x.png"):
+    for url in (
+        "cvqr:",
+        "cvqr:cv1:c:abc",
+        "cvqr:../../etc/passwd",
+        "cvqr:" + "A" * 61,
+        "file:///etc/passwd",
+        "http://127.0.0.1/x.png",
+    ):
         with pytest.raises(ValueError):
             f.fetch(url)
 
@@ -120,6 +136,7 @@ def test_cards_fetcher_draws_card_qr_codes_and_nothing_else():
 def test_cards_laid_out_in_a_pool_come_back_in_order(app, sample_congress, monkeypatch):
     from congress_vote.congress.delegates import list_delegates
     from congress_vote.congress.setup import get_congress
+
     monkeypatch.setattr(printing, "BATCH_PAGES", 2)  # 145 cards: 8 batches of up to 20
     app.config["PDF_WORKERS"] = 2
     with app.test_request_context():
@@ -132,4 +149,4 @@ def test_cards_laid_out_in_a_pool_come_back_in_order(app, sample_congress, monke
         assert len(pages) == -(-n // 10)
         for i, page in enumerate(pages):
             text = page.extract_text()
-            assert all(d.full_name in text for d in ds[i * 10:min(n, (i + 1) * 10)])
+            assert all(d.full_name in text for d in ds[i * 10 : min(n, (i + 1) * 10)])

@@ -1,5 +1,6 @@
 """Casting exactly once under concurrency; no path from a secret ballot to a delegate; printed
 slips decode (150 dpi) to codes that vote."""
+
 import io
 import subprocess
 import threading
@@ -11,7 +12,7 @@ from congress_vote.extensions import db
 
 
 def test_concurrent_casts_store_exactly_one_ballot_per_token(hall, app):
-    cid, poll, _ = hall.open_poll_with_ballots(0 or 1, voters=60)
+    cid, poll, _ = hall.open_poll_with_ballots(1, voters=60)
     tokens = hall.issue(poll["id"], 50)["tokens"]
     kept = [poll["candidates"][0]["id"]]
     results: list[tuple[str, int]] = []
@@ -22,7 +23,7 @@ def test_concurrent_casts_store_exactly_one_ballot_per_token(hall, app):
         client = app.test_client()  # its own client: its own request context and session
         client.environ_base["HTTP_X_KIOSK_TOKEN"] = hall.kiosk_tokens[cid]  # an enrolled tablet
         barrier.wait()
-        order = tokens[offset % 7:] + tokens[:offset % 7]  # different orders collide more
+        order = tokens[offset % 7 :] + tokens[: offset % 7]  # different orders collide more
         for t in order:
             r = client.post(f"/api/v1/ballot/{t}", json={"kept": kept})
             with lock:
@@ -39,11 +40,18 @@ def test_concurrent_casts_store_exactly_one_ballot_per_token(hall, app):
         assert sorted(s for s, _ in mine) == [201] + [409] * 7, (t, mine)
         assert all(c == "ballot_used" for s, c in mine if s == 409)
     from congress_vote.ballots.models import Ballot, BallotToken
+
     with app.app_context():
         rows = db.session.execute(db.select(Ballot.receipt)).scalars().all()
         assert len(rows) == len(set(rows)) == 51 - 1  # the first token was never cast
-        assert db.session.scalar(db.select(db.func.count()).select_from(BallotToken)
-                                 .where(BallotToken.state == "used")) == 50
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(BallotToken)
+                .where(BallotToken.state == "used")
+            )
+            == 50
+        )
 
 
 def test_no_path_from_a_secret_ballot_to_a_delegate(hall, app, client):
@@ -68,12 +76,16 @@ def test_no_path_from_a_secret_ballot_to_a_delegate(hall, app, client):
         for table in ("ballot", "ballot_token"):
             cols = {c["name"]: c for c in insp.get_columns(table)}
             assert not [n for n in cols if "delegate" in n or "user" in n]
-            assert not [n for n, c in cols.items()
-                        if "time" in type(c["type"]).__name__.lower()
-                        or "date" in type(c["type"]).__name__.lower()
-                        or n.endswith("_at")], cols
+            assert not [
+                n
+                for n, c in cols.items()
+                if "time" in type(c["type"]).__name__.lower()
+                or "date" in type(c["type"]).__name__.lower()
+                or n.endswith("_at")
+            ], cols
         # ballot ids are random (not a sequence): 32 hex digits, no order shared with insertion
         from congress_vote.ballots.models import Ballot
+
         stored = list(db.session.scalars(db.select(Ballot)))
         assert len(stored) == 5
         for b in stored:
@@ -81,25 +93,31 @@ def test_no_path_from_a_secret_ballot_to_a_delegate(hall, app, client):
             assert set(b.choice) and "delegate" not in b.choice
         # no integer primary key on ballot
         pk = insp.get_pk_constraint("ballot")["constrained_columns"]
-        assert pk == ["id"] and "CHAR" in str(
-            {c["name"]: c["type"] for c in insp.get_columns("ballot")}["id"]).upper()
+        assert (
+            pk == ["id"]
+            and "CHAR"
+            in str({c["name"]: c["type"] for c in insp.get_columns("ballot")}["id"]).upper()
+        )
         if db.engine.dialect.name == "sqlite":  # no hidden sequential rowid either
-            sql = db.session.execute(db.text(
-                "SELECT sql FROM sqlite_master WHERE name='ballot'")).scalar()
+            sql = db.session.execute(
+                db.text("SELECT sql FROM sqlite_master WHERE name='ballot'")
+            ).scalar()
             assert "WITHOUT ROWID" in sql.upper()
 
 
 def test_printed_slips_decode_and_vote(hall, app, auth, client, tmp_path):
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
+
     cid, poll, _ = hall.open_poll_with_ballots(1)
     out = hall.issue(poll["id"], 9)  # two pages: a full one and a partial one
     auth.login("counter1")
     pdf = client.get(out["pdf_url"]).data
     client.post("/logout")
     (tmp_path / "s.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / "s.pdf"),
-                    str(tmp_path / "p")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", str(tmp_path / "s.pdf"), str(tmp_path / "p")], check=True
+    )
     found = []
     for png in sorted(tmp_path.glob("p-*.png")):
         found += [r.text for r in zxingcpp.read_barcodes(Image.open(png))]
@@ -108,13 +126,15 @@ def test_printed_slips_decode_and_vote(hall, app, auth, client, tmp_path):
     assert sorted(u.rsplit("/", 1)[1] for u in found) == sorted(out["tokens"])
     # the printed codes (text) are there too, formatted
     from pypdf import PdfReader
+
     ids = [c["id"] for c in poll["candidates"]]
     for url in found:
-        path = url[len("http://vote.test"):]
+        path = url[len("http://vote.test") :]
         assert client.get(path).status_code == 200
         r = client.post(path, data={"step": "cast", "struck": [str(ids[0])]})
         assert r.status_code == 200 and b"receipt-code" in r.data
     from congress_vote.ballots.models import Ballot
+
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Ballot)) == 9
     assert PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # static text is real text

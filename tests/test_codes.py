@@ -1,4 +1,3 @@
-
 from congress_vote import codes
 
 
@@ -16,7 +15,7 @@ def test_every_single_typo_is_caught():
         for i in range(len(c)):
             for ch in codes.ALPHABET:
                 if ch != c[i]:
-                    assert codes.normalise(c[:i] + ch + c[i + 1:]) is None
+                    assert codes.normalise(c[:i] + ch + c[i + 1 :]) is None
 
 
 def test_most_adjacent_swaps_caught():
@@ -26,7 +25,7 @@ def test_most_adjacent_swaps_caught():
         for i in range(len(c) - 1):
             if c[i] != c[i + 1]:
                 total += 1
-                caught += codes.normalise(c[:i] + c[i + 1] + c[i] + c[i + 2:]) is None
+                caught += codes.normalise(c[:i] + c[i + 1] + c[i] + c[i + 2 :]) is None
     assert caught / total > 0.95
 
 
@@ -39,7 +38,7 @@ def test_lookalikes_not_in_alphabet_and_rejected():
 def test_random_codes_distinct_and_80_bits():
     seen = {codes.new_code() for _ in range(5000)}
     assert len(seen) == 5000
-    assert len(codes.ALPHABET) ** codes.DATA_LEN == 2 ** 80
+    assert len(codes.ALPHABET) ** codes.DATA_LEN == 2**80
 
 
 def test_derived_codes_stable_and_keyed():

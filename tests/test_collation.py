@@ -12,20 +12,39 @@ def test_same_given_name_then_family():
 def test_vietnamese_alphabet_letters():
     # a < ă < â < b ... d < đ < e < ê ... o < ô < ơ ... u < ư
     names = ["X Ư", "X U", "X Ơ", "X Ô", "X O", "X Ê", "X E", "X Đ", "X D", "X Â", "X Ă", "X A"]
-    assert sort_names(names) == ["X A", "X Ă", "X Â", "X D", "X Đ", "X E", "X Ê", "X O", "X Ô",
-                                 "X Ơ", "X U", "X Ư"]
+    assert sort_names(names) == [
+        "X A",
+        "X Ă",
+        "X Â",
+        "X D",
+        "X Đ",
+        "X E",
+        "X Ê",
+        "X O",
+        "X Ô",
+        "X Ơ",
+        "X U",
+        "X Ư",
+    ]
 
 
 def test_tones_only_break_ties_in_dictionary_order():
     # level, huyền, hỏi, ngã, sắc, nặng
-    assert sort_names(["X Ạ", "X Á", "X Ã", "X Ả", "X À", "X A"]) == \
-        ["X A", "X À", "X Ả", "X Ã", "X Á", "X Ạ"]
+    assert sort_names(["X Ạ", "X Á", "X Ã", "X Ả", "X À", "X A"]) == [
+        "X A",
+        "X À",
+        "X Ả",
+        "X Ã",
+        "X Á",
+        "X Ạ",
+    ]
     # letters decide before tones: "Ánh" < "Anh" is false only by tone; "An" < "Ánh"
     assert sort_names(["X Ánh", "X An", "X Anh"]) == ["X An", "X Anh", "X Ánh"]
 
 
 def test_prefix_sorts_first_and_decomposed_input_equal():
     import unicodedata
+
     assert name_sort_key("Lê An") < name_sort_key("Lê Anh")
     assert name_sort_key(unicodedata.normalize("NFD", "Đỗ Thị Ánh")) == name_sort_key("Đỗ Thị Ánh")
 

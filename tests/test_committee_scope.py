@@ -9,6 +9,7 @@ committee, get 403 on every such verb that writes. A's own counters still pass t
 whole work of the committee (issue, slips and paper PDFs, paper entry, count, complaints, sign,
 hand count) still succeeds for them through the API and the pages.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,17 +75,22 @@ class World:
         users = ("counter1", "counter2", "counter3", "admin", "chair")
         self.html = {u: _login(app, u) for u in users}
         self.bearer = {u: api(u).h for u in users}  # sign in now: a login is audited
-        r = self.html["counter1"].post(f"/polls/{self.a['id']}/paper/print",
-                                       data={"count": "3", "size": "A4"})
+        r = self.html["counter1"].post(
+            f"/polls/{self.a['id']}/paper/print", data={"count": "3", "size": "A4"}
+        )
         assert r.status_code == 200 and r.data[:4] == b"%PDF"
         self.n_paper = self._paper_tokens(self.a["id"])
 
     def _paper_tokens(self, pid):
         from congress_vote.ballots.models import BallotToken, IssueBatch
+
         with self.app.app_context():
-            n = db.session.query(BallotToken).join(
-                IssueBatch, IssueBatch.id == BallotToken.batch_id).filter(
-                BallotToken.poll_id == pid, IssueBatch.kind == "paper").count()
+            n = (
+                db.session.query(BallotToken)
+                .join(IssueBatch, IssueBatch.id == BallotToken.batch_id)
+                .filter(BallotToken.poll_id == pid, IssueBatch.kind == "paper")
+                .count()
+            )
         return n
 
     # -- requests ----------------------------------------------------------------------------
@@ -111,24 +117,37 @@ class World:
     def body(self, url, poll):
         """A well-formed JSON body for the route, so only the committee guard can refuse it."""
         cand = [c["id"] for c in poll.get("candidates", [])][:1]
-        items = {str(i["id"]): {"for": 1, "against": 0, "abstain": 0}
-                 for i in poll.get("items", [])} or {"1": {"for": 1, "against": 0, "abstain": 0}}
+        items = {
+            str(i["id"]): {"for": 1, "against": 0, "abstain": 0} for i in poll.get("items", [])
+        } or {"1": {"for": 1, "against": 0, "abstain": 0}}
         tail = url.rsplit("/", 1)[-1]
-        return {"ballots": {"count": 1}, "count": {}, "signoffs": {"digest": "0" * 64},
-                "paper-ballots": {"code": "AAAA-BBBB-CCCC-DDDD-E", "kept": cand},
-                "hand-count": {"items": items}, "paper-returns": {"unused": 0}}.get(tail, {})
+        return {
+            "ballots": {"count": 1},
+            "count": {},
+            "signoffs": {"digest": "0" * 64},
+            "paper-ballots": {"code": "AAAA-BBBB-CCCC-DDDD-E", "kept": cand},
+            "hand-count": {"items": items},
+            "paper-returns": {"unused": 0},
+        }.get(tail, {})
 
     def form(self, url, poll):
         tail = url.rsplit("/", 1)[-1]
-        data = {"ballots": {"count": "1"}, "print": {"count": "1", "size": "A4"},
-                "sign": {"digest": "0" * 64}, "complaints": {"complaints": "rewritten"},
-                "paper": {"code": "AAAA-BBBB-CCCC-DDDD-E",
-                          "kept": [str(c["id"]) for c in poll.get("candidates", [])][:1]}}
+        data = {
+            "ballots": {"count": "1"},
+            "print": {"count": "1", "size": "A4"},
+            "sign": {"digest": "0" * 64},
+            "complaints": {"complaints": "rewritten"},
+            "paper": {
+                "code": "AAAA-BBBB-CCCC-DDDD-E",
+                "kept": [str(c["id"]) for c in poll.get("candidates", [])][:1],
+            },
+        }
         form = dict(data.get(tail, {}))
         if tail == "hand-count":
             for i in poll.get("items", []):
-                form.update({f"for-{i['id']}": "1", f"against-{i['id']}": "0",
-                             f"abstain-{i['id']}": "0"})
+                form.update(
+                    {f"for-{i['id']}": "1", f"against-{i['id']}": "0", f"abstain-{i['id']}": "0"}
+                )
         return form
 
     # -- what must not change ----------------------------------------------------------------
@@ -205,8 +224,9 @@ def test_another_committees_counter_is_refused_on_every_poll_verb(w):
         w.hall.close(p["id"])
     _walk_outsiders(w, "closed")
     if any(r.rule.endswith("/paper-returns") for r, _ in _poll_rules(w.app)):
-        r = w.api("counter1").post(f"/api/v1/polls/{w.a['id']}/paper-returns",
-                                   json={"unused": w.n_paper})
+        r = w.api("counter1").post(
+            f"/api/v1/polls/{w.a['id']}/paper-returns", json={"unused": w.n_paper}
+        )
         assert r.status_code in (200, 201), r.json
     r = w.api("counter1").post(f"/api/v1/polls/{w.a['id']}/count", json={})
     assert r.status_code == 200, r.json
@@ -217,8 +237,9 @@ def test_another_committees_counter_is_refused_on_every_poll_verb(w):
 def test_the_committee_still_does_its_work(w, app):
     a, r = w.a["id"], w.r["id"]
     # issue (API and page), and the slips PDF of another counter's batch stays its own
-    assert w.api("counter2").post(f"/api/v1/polls/{a}/ballots", json={"count": 1}) \
-        .status_code == 201
+    assert (
+        w.api("counter2").post(f"/api/v1/polls/{a}/ballots", json={"count": 1}).status_code == 201
+    )
     assert w.html["counter3"].post(f"/polls/{a}/ballots", data={"count": "1"}).status_code == 403
     page = w.html["counter2"].post(f"/polls/{a}/ballots", data={"count": "1"})
     assert page.status_code == 200
@@ -228,30 +249,49 @@ def test_the_committee_still_does_its_work(w, app):
         assert pdf.status_code == 200 and pdf.data[:4] == b"%PDF"
     # show of hands on the resolution
     items = {str(i["id"]): {"for": 3, "against": 1, "abstain": 0} for i in w.r["items"]}
-    assert w.api("counter3").post(f"/api/v1/polls/{r}/hand-count",
-                                  json={"items": items}).status_code == 403
-    assert w.api("counter1").post(f"/api/v1/polls/{r}/hand-count",
-                                  json={"items": items}).status_code == 201
+    assert (
+        w.api("counter3").post(f"/api/v1/polls/{r}/hand-count", json={"items": items}).status_code
+        == 403
+    )
+    assert (
+        w.api("counter1").post(f"/api/v1/polls/{r}/hand-count", json={"items": items}).status_code
+        == 201
+    )
     w.hall.close(a)
     w.hall.close(r)
     if any(x.rule.endswith("/paper-returns") for x, _ in _poll_rules(app)):
-        assert w.api("counter3").post(f"/api/v1/polls/{a}/paper-returns",
-                                      json={"unused": w.n_paper}).status_code == 403
-        assert w.api("counter1").post(f"/api/v1/polls/{a}/paper-returns",
-                                      json={"unused": w.n_paper}).status_code in (200, 201)
+        assert (
+            w.api("counter3")
+            .post(f"/api/v1/polls/{a}/paper-returns", json={"unused": w.n_paper})
+            .status_code
+            == 403
+        )
+        assert w.api("counter1").post(
+            f"/api/v1/polls/{a}/paper-returns", json={"unused": w.n_paper}
+        ).status_code in (200, 201)
     # count, complaints, sign
     assert w.api("counter3").post(f"/api/v1/polls/{a}/count", json={}).status_code == 403
     res = w.api("counter1").post(f"/api/v1/polls/{a}/count", json={})
     assert res.status_code == 200, res.json
-    assert w.html["counter3"].post(f"/polls/{a}/complaints",
-                                   data={"complaints": "x"}).status_code == 403
-    assert w.html["counter2"].post(f"/polls/{a}/complaints",
-                                   data={"complaints": "Không có khiếu nại."}).status_code == 302
+    assert (
+        w.html["counter3"].post(f"/polls/{a}/complaints", data={"complaints": "x"}).status_code
+        == 403
+    )
+    assert (
+        w.html["counter2"]
+        .post(f"/polls/{a}/complaints", data={"complaints": "Không có khiếu nại."})
+        .status_code
+        == 302
+    )
     digest = res.json["digest"]
-    assert w.api("counter3").post(f"/api/v1/polls/{a}/signoffs",
-                                  json={"digest": digest}).status_code == 403
-    assert w.api("counter1").post(f"/api/v1/polls/{a}/signoffs",
-                                  json={"digest": digest}).status_code == 201
+    assert (
+        w.api("counter3").post(f"/api/v1/polls/{a}/signoffs", json={"digest": digest}).status_code
+        == 403
+    )
+    assert (
+        w.api("counter1").post(f"/api/v1/polls/{a}/signoffs", json={"digest": digest}).status_code
+        == 201
+    )
     # read-only views keep their readers (docs/api.md): the chair reads the minutes, the chair and
     # observers review the ballots; any staff reads the result
     assert w.api("chair").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 200
@@ -265,8 +305,10 @@ def test_the_committee_still_does_its_work(w, app):
     assert result["complaints"] == "Không có khiếu nại."
     assert [s["user_id"] for s in result["signoffs"]] == [w.staff["counter1"]]
     # and counter3 still runs poll B, its own
-    assert w.api("counter3").post(f"/api/v1/polls/{w.b['id']}/ballots",
-                                  json={"count": 1}).status_code == 201
+    assert (
+        w.api("counter3").post(f"/api/v1/polls/{w.b['id']}/ballots", json={"count": 1}).status_code
+        == 201
+    )
 
 
 def test_links_offered_only_to_the_committee(w):
@@ -275,7 +317,7 @@ def test_links_offered_only_to_the_committee(w):
     mine = w.html["counter1"].get(f"/polls/{a}").data.decode()
     theirs = w.html["counter3"].get(f"/polls/{a}").data.decode()
     assert f"/polls/{a}/ballots" in mine and f"/polls/{a}/paper" in mine
-    assert f"/polls/{a}/ballots\"" not in theirs and f"/polls/{a}/paper\"" not in theirs
+    assert f'/polls/{a}/ballots"' not in theirs and f'/polls/{a}/paper"' not in theirs
     theirs = w.html["counter3"].get(f"/polls/{a}/count").data.decode()
-    for path in ("/paper\"", "/hand-count\"", "/entry-log.pdf\"", "/complaints\""):
+    for path in ('/paper"', '/hand-count"', '/entry-log.pdf"', '/complaints"'):
         assert f"/polls/{a}{path}" not in theirs, path

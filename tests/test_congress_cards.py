@@ -1,5 +1,6 @@
 """Delegate cards PDF: render to PNG at 150 dpi, decode every QR with a real decoder, and check
 in with each decoded value."""
+
 from __future__ import annotations
 
 import io
@@ -16,13 +17,13 @@ from PIL import Image  # noqa: E402
 def _pages(pdf: bytes, tmp_path, dpi=150) -> list:
     src = tmp_path / "cards.pdf"
     src.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(tmp_path / "p")],
-                   check=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(src), str(tmp_path / "p")], check=True)
     return sorted(tmp_path.glob("p-*.png"))
 
 
-def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(api, sample_congress,
-                                                                      tmp_path, card_of):
+def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(
+    api, sample_congress, tmp_path, card_of
+):
     ds = api("admin").get(f"/api/v1/congresses/{sample_congress}/delegates").json
     r = api("admin").get(f"/api/v1/congresses/{sample_congress}/cards.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
@@ -41,22 +42,25 @@ def test_cards_pdf_every_qr_decodes_and_checks_in_the_right_delegate(api, sample
     assert all(t.startswith("CV1:C:") for t in decoded)
     # zbar agrees on a page
     if shutil.which("zbarimg"):
-        out = subprocess.run(["zbarimg", "-q", "--raw", str(pages[0])], capture_output=True,
-                             text=True).stdout.split()
+        out = subprocess.run(
+            ["zbarimg", "-q", "--raw", str(pages[0])], capture_output=True, text=True
+        ).stdout.split()
         assert sorted(out) == sorted(decoded[:10])
     # every decoded value checks in exactly its delegate (the printed code is on the card too)
     by_code = {card_of(d["id"])[0]: d["id"] for d in ds}
     for text in decoded:
-        r = api("registrar").post(f"/api/v1/congresses/{sample_congress}/checkin",
-                                  json={"card": text})
+        r = api("registrar").post(
+            f"/api/v1/congresses/{sample_congress}/checkin", json={"card": text}
+        )
         assert r.status_code == 200 and r.json["already_present"] is False
-        assert r.json["delegate"]["id"] == by_code[text[len("CV1:C:"):]]
+        assert r.json["delegate"]["id"] == by_code[text[len("CV1:C:") :]]
     att = api("observer").get(f"/api/v1/congresses/{sample_congress}/attendance").json
     assert att["present"] == 145 and att["quorum_met"] is True
 
 
 def test_printed_card_code_is_on_the_card(api, sample_congress, card_of):
     from congress_vote import codes
+
     ds = api("admin").get(f"/api/v1/congresses/{sample_congress}/delegates").json
     r = api("admin").get(f"/api/v1/congresses/{sample_congress}/cards.pdf")
     text = PdfReader(io.BytesIO(r.data)).pages[0].extract_text()
@@ -68,6 +72,7 @@ def test_attendance_report_pdf(api, sample_congress, app):
     from congress_vote.congress.delegates import list_delegates
     from congress_vote.congress.setup import get_congress
     from congress_vote.extensions import db
+
     with app.app_context():
         c = get_congress(sample_congress)
         d = list_delegates(c)[0]
@@ -80,5 +85,6 @@ def test_attendance_report_pdf(api, sample_congress, app):
     flat = "".join(text.split())  # table cells may wrap
     assert name.replace(" ", "") in flat and "Ốm,cóđơnxinphép" in flat
     from congress_vote.audit.services import head_hash
+
     with app.app_context():
         assert head_hash() in flat

@@ -1,4 +1,5 @@
 """Counting: count, result, sign-off, certification, recount, hand count, rounds, review."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,27 @@ def test_count_result_shape_and_figures(world, api):
     r = _count(api, poll)
     assert r.status_code == 200, r.json
     res = r.json
-    for key in ("poll_id", "status", "round", "denominator", "figures", "candidates", "items",
-                "ties", "unfilled_seats", "digest", "signoffs", "checks", "settings",
-                "elected_order", "setup_fingerprint", "title", "kind", "seats",
-                "alternate_seats"):
+    for key in (
+        "poll_id",
+        "status",
+        "round",
+        "denominator",
+        "figures",
+        "candidates",
+        "items",
+        "ties",
+        "unfilled_seats",
+        "digest",
+        "signoffs",
+        "checks",
+        "settings",
+        "elected_order",
+        "setup_fingerprint",
+        "title",
+        "kind",
+        "seats",
+        "alternate_seats",
+    ):
         assert key in res
     assert res["status"] == "counted"
     fig = res["figures"]
@@ -39,7 +57,8 @@ def test_count_result_shape_and_figures(world, api):
         for cid in json.loads(b.choice)["kept"]:
             tally[cid] = tally.get(cid, 0) + 1
     assert {c["id"]: c["votes"] for c in res["candidates"]} == {
-        c.id: tally.get(c.id, 0) for c in poll.candidates}
+        c.id: tally.get(c.id, 0) for c in poll.candidates
+    }
     assert all(c["ok"] for c in res["checks"])
     # the result endpoint serves the same
     again = api("observer").get(f"/api/v1/polls/{poll.id}/result")
@@ -97,17 +116,26 @@ def test_signoff_stale_digest_wrong_user_twice_and_certification(world, api, sta
     r = api("counter3").post(url, json={"digest": res["digest"]})
     assert r.status_code == 201 and r.json["status"] == "certified"
     got = api("chair").get(f"/api/v1/polls/{poll.id}/result").json
-    assert {s["user_id"] for s in got["signoffs"]} == {staff["counter1"], staff["counter2"],
-                                                       staff["counter3"]}
+    assert {s["user_id"] for s in got["signoffs"]} == {
+        staff["counter1"],
+        staff["counter2"],
+        staff["counter3"],
+    }
     # certified: locked
     assert _count(api, poll).status_code == 409
-    assert api("counter1").post(f"/api/v1/polls/{poll.id}/paper-ballots",
-                                json={"code": "x", "kept": []}).status_code == 409
+    assert (
+        api("counter1")
+        .post(f"/api/v1/polls/{poll.id}/paper-ballots", json={"code": "x", "kept": []})
+        .status_code
+        == 409
+    )
 
 
 def test_signoff_n_of_m(world, api):
-    poll = world.election(committee=("counter1", "counter2", "counter3"),
-                          rules={"preset": "vn-party", "signoff_required": "2"})
+    poll = world.election(
+        committee=("counter1", "counter2", "counter3"),
+        rules={"preset": "vn-party", "signoff_required": "2"},
+    )
     res = _count(api, poll).json
     url = f"/api/v1/polls/{poll.id}/signoffs"
     assert api("counter1").post(url, json={"digest": res["digest"]}).json["status"] == "counted"
@@ -116,8 +144,7 @@ def test_signoff_n_of_m(world, api):
 
 def test_signoff_refused_when_a_check_fails(world, api):
     # more ballots issued than voters present: reconciliation fails
-    poll = world.election(voters=10, present=5,
-                          votes=[[0]] * 6, unused=0)
+    poll = world.election(voters=10, present=5, votes=[[0]] * 6, unused=0)
     res = _count(api, poll).json
     assert not all(c["ok"] for c in res["checks"])
     r = api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
@@ -132,6 +159,7 @@ def test_recount_replaces_result_and_clears_signatures(world, api, app):
     r = _count(api, poll, "counter2")
     assert r.status_code == 200 and r.json["signoffs"] == []
     from congress_vote.audit.models import AuditEvent
+
     actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.seq)]
     assert "poll.counted" in actions and "poll.recounted" in actions
     assert "result.signed" in actions
@@ -144,8 +172,11 @@ def test_recount_cli_agrees_then_names_tampered_ballot(world, api, runner):
     assert out.exit_code == 0, out.output
     assert "agrees" in out.output
     # tamper with one stored ballot: keep a different candidate
-    b = next(b for b in db.session.query(Ballot).filter_by(poll_id=poll.id)
-             .order_by(Ballot.receipt) if json.loads(b.choice)["kept"])
+    b = next(
+        b
+        for b in db.session.query(Ballot).filter_by(poll_id=poll.id).order_by(Ballot.receipt)
+        if json.loads(b.choice)["kept"]
+    )
     kept = json.loads(b.choice)["kept"]
     others = [c.id for c in poll.candidates if c.id not in kept]
     victim, replacement = kept[0], others[0]
@@ -161,17 +192,25 @@ def test_recount_cli_agrees_then_names_tampered_ballot(world, api, runner):
 
 def test_hand_count(world, api):
     cid = world.congress(voters=30, present=25)
-    poll = world.poll(cid, kind="resolution", items=["Nghị quyết 1", "Nghị quyết 2"],
-                      secrecy="open")
+    poll = world.poll(
+        cid, kind="resolution", items=["Nghị quyết 1", "Nghị quyết 2"], secrecy="open"
+    )
     db.session.commit()
     i1, i2 = (i.id for i in poll.items)
     url = f"/api/v1/polls/{poll.id}/hand-count"
-    r = api("counter1").post(url, json={"items": {str(i1): {"for": 20, "against": 4,
-                                                            "abstain": 2}}})
+    r = api("counter1").post(
+        url, json={"items": {str(i1): {"for": 20, "against": 4, "abstain": 2}}}
+    )
     assert r.status_code == 422  # 26 > 25 present
-    r = api("counter1").post(url, json={"items": {str(i1): {"for": 20, "against": 3, "abstain": 2},
-                                                  str(i2): {"for": 10, "against": 10,
-                                                            "abstain": 0}}})
+    r = api("counter1").post(
+        url,
+        json={
+            "items": {
+                str(i1): {"for": 20, "against": 3, "abstain": 2},
+                str(i2): {"for": 10, "against": 10, "abstain": 0},
+            }
+        },
+    )
     assert r.status_code == 201, r.json
     assert api("counter1").post(url, json={"items": {"abc": {}}}).status_code in (400, 422)
     assert api("chair").post(url, json={"items": {}}).status_code == 403
@@ -180,11 +219,10 @@ def test_hand_count(world, api):
     res = _count(api, poll).json
     items = {i["id"]: i for i in res["items"]}
     assert (items[i1]["for"], items[i1]["against"], items[i1]["abstain"]) == (20, 3, 2)
-    assert items[i1]["passed"] is True      # 20 > 30/2
-    assert items[i2]["passed"] is False     # 10 of 30
+    assert items[i1]["passed"] is True  # 20 > 30/2
+    assert items[i2]["passed"] is False  # 10 of 30
     # after counting, hand counts are refused
-    r = api("counter1").post(url, json={"items": {str(i1): {"for": 1, "against": 0,
-                                                            "abstain": 0}}})
+    r = api("counter1").post(url, json={"items": {str(i1): {"for": 1, "against": 0, "abstain": 0}}})
     assert r.status_code == 409
 
 
@@ -195,15 +233,21 @@ def test_tie_then_next_round(world, api):
     res = _count(api, poll).json
     assert res["unfilled_seats"] == 1
     ids = [c["id"] for c in res["candidates"] if not c["elected"]]
-    r = api("admin").post(f"/api/v1/polls/{poll.id}/rounds",
-                          json={"candidate_ids": ids, "seats": 1})
+    r = api("admin").post(
+        f"/api/v1/polls/{poll.id}/rounds", json={"candidate_ids": ids, "seats": 1}
+    )
     assert r.status_code == 201, r.json
     new = r.json
     assert new["round"] == 2 and new["parent_id"] == poll.id
     assert sorted(c["full_name"] for c in new["candidates"]) == sorted(
-        c["full_name"] for c in res["candidates"] if c["id"] in ids)
-    assert api("counter1").post(f"/api/v1/polls/{poll.id}/rounds",
-                                json={"candidate_ids": ids, "seats": 1}).status_code == 403
+        c["full_name"] for c in res["candidates"] if c["id"] in ids
+    )
+    assert (
+        api("counter1")
+        .post(f"/api/v1/polls/{poll.id}/rounds", json={"candidate_ids": ids, "seats": 1})
+        .status_code
+        == 403
+    )
 
 
 def test_result_page_and_review(world, api, auth, client):
@@ -239,6 +283,7 @@ def test_stored_result_row(world, api):
 
 def test_audit_tamper_with_a_counting_event_is_named(world, api, runner):
     from congress_vote.audit.models import AuditEvent
+
     poll = world.election()
     res = _count(api, poll).json
     api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})

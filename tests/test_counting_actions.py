@@ -1,4 +1,5 @@
 """The poll page links to the counting pages, per role and state (the "Counting" panel)."""
+
 from __future__ import annotations
 
 import re
@@ -86,9 +87,14 @@ def test_show_of_hands_while_open_and_closed(world, auth, client):
     assert "hand_count" not in _actions(client, auth, "chair", pid)
     client.post("/logout")
     auth.login("counter1")
-    r = client.post(f"/polls/{pid}/hand-count",
-                    data={f"for-{poll.items[0].id}": "6", f"against-{poll.items[0].id}": "1",
-                          f"abstain-{poll.items[0].id}": "0"})
+    r = client.post(
+        f"/polls/{pid}/hand-count",
+        data={
+            f"for-{poll.items[0].id}": "6",
+            f"against-{poll.items[0].id}": "1",
+            f"abstain-{poll.items[0].id}": "0",
+        },
+    )
     assert r.status_code == 302
     world.close(db.session.get(Poll, pid))
     db.session.commit()

@@ -2,6 +2,7 @@
 rounds proposes the alternates round (seats 0, alternate seats 1) from round 1's candidates not
 yet elected — on round 2's result page and on round 1's — and the congress summary lists the
 delegation from all three rounds."""
+
 from __future__ import annotations
 
 import io
@@ -23,7 +24,7 @@ def _vote(world, poll, plan):
     ids = {c.full_name: c.id for c in poll.candidates}
     poll.status = "open"
     toks = world.issue(poll, len(plan))
-    for code, kept in zip(toks, plan):
+    for code, kept in zip(toks, plan, strict=False):
         world.cast(poll, code, kept=[ids[n] for n in kept])
     world.close(poll)
     db.session.commit()
@@ -57,8 +58,9 @@ def tie_slate(world, api):
     """Round 1 of a 2 + 1 slate, 20 voters: A 16, B 12, C 12 (tie for the 2nd official seat),
     D 11 (over the threshold of 10), E 3. Counted, certified and published."""
     cid = world.congress(voters=20)
-    poll = world.poll(cid, kind="slate", seats=2, alternate_seats=1,
-                      candidates=[A, B, C, D, E], status="open")
+    poll = world.poll(
+        cid, kind="slate", seats=2, alternate_seats=1, candidates=[A, B, C, D, E], status="open"
+    )
     _vote(world, poll, [[A, B, C]] * 8 + [[A, B, D]] * 4 + [[A, C, D]] * 4 + [[D, E]] * 3)
     res = _certify_publish(api, poll)
     by = {c["full_name"]: c for c in res["candidates"]}
@@ -106,9 +108,14 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
         assert _field(form, "seats") == "0" and _field(form, "alternate_seats") == "1"
 
     # The admin creates it from round 2's result page.
-    r = client.post(f"/polls/{r2.id}/next-round",
-                    data={"candidate_ids": [str(ids1[C]), str(ids1[D]), str(ids1[E])],
-                          "seats": "0", "alternate_seats": "1"})
+    r = client.post(
+        f"/polls/{r2.id}/next-round",
+        data={
+            "candidate_ids": [str(ids1[C]), str(ids1[D]), str(ids1[E])],
+            "seats": "0",
+            "alternate_seats": "1",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[-2000:]
     r3 = db.session.scalars(db.select(Poll).where(Poll.parent_id == r2.id)).one()
     assert (r3.round, r3.kind, r3.seats, r3.alternate_seats) == (3, "slate", 0, 1)
@@ -117,8 +124,11 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
     # Round 3 (alternates only): C 12, D 6 -> C is the alternate.
     _vote(world, r3, [[C]] * 12 + [[D]] * 6 + [[E]])
     res3 = _certify_publish(api, r3)
-    assert {c["full_name"]: c["elected"] for c in res3["candidates"]} == \
-        {C: "alternate", D: None, E: None}
+    assert {c["full_name"]: c["elected"] for c in res3["candidates"]} == {
+        C: "alternate",
+        D: None,
+        E: None,
+    }
     for pol in (r1, r2, r3):
         pol = db.session.get(Poll, pol.id)
         assert not rounds.chain_proposal(pol), pol.round
@@ -128,6 +138,7 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
     # The congress summary: officials from rounds 1 and 2, the alternate from round 3.
     from congress_vote.congress.models import Congress
     from congress_vote.reports.services import congress_summary
+
     s = congress_summary(db.session.get(Congress, r1.congress_id))
     assert [c["full_name"] for c in s["officials"]] == [A, B]
     assert [c["full_name"] for c in s["alternates"]] == [C]
@@ -136,6 +147,7 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
     pdf = client.get(f"/api/v1/congresses/{r1.congress_id}/summary.pdf")
     assert pdf.status_code == 200
     import pypdf
+
     text = " ".join(pg.extract_text() for pg in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
     flat = re.sub(r"\s+", " ", text)
     # the delegation table comes first: officials A, B then the alternate C
@@ -151,8 +163,9 @@ def test_round_from_round_one_follows_the_latest_round(world, api, tie_slate):
     db.session.commit()
     _vote(world, r2, [[B]] * 13 + [[C]] * 6)
     _certify_publish(api, r2)
-    r = api("admin").post(f"/api/v1/polls/{r1.id}/rounds",
-                          json={"candidate_ids": [ids1[C], ids1[D]], "seats": 0,
-                                "alternate_seats": 1})
+    r = api("admin").post(
+        f"/api/v1/polls/{r1.id}/rounds",
+        json={"candidate_ids": [ids1[C], ids1[D]], "seats": 0, "alternate_seats": 1},
+    )
     assert r.status_code == 201, r.json
     assert (r.json["round"], r.json["parent_id"]) == (3, r2.id)

@@ -1,4 +1,5 @@
 """`flask --app wsgi demo`: the quick start's congress."""
+
 from sqlalchemy import func, select
 
 from congress_vote.congress.models import Delegate
@@ -14,7 +15,10 @@ def test_demo_builds_a_usable_congress_once(app, runner, client):
         assert db.session.scalar(select(func.count()).select_from(Delegate)) == 145
         polls = db.session.scalars(select(Poll).order_by(Poll.id)).all()
         assert [(p.kind, p.seats, p.alternate_seats, p.status) for p in polls] == [
-            ("committee", 9, 0, "draft"), ("slate", 7, 1, "draft"), ("resolution", 0, 0, "draft")]
+            ("committee", 9, 0, "draft"),
+            ("slate", 7, 1, "draft"),
+            ("resolution", 0, 0, "draft"),
+        ]
         assert len(polls[0].candidates) == 11 and len(polls[1].candidates) == 9
         assert len(polls[2].items) == 2
         # candidates are full members who are present

@@ -4,6 +4,7 @@ The attack: after the committee signed, a database writer edits what the result 
 (the frozen attendance, the rules, a candidate's name, a hand count). `flask --app wsgi recount
 PID` and `flask --app wsgi verify-audit` must then fail, naming the poll and what differs.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ def _certify(api, poll, members=("counter1", "counter2")):
     res = api(members[0]).post(f"/api/v1/polls/{poll.id}/count")
     assert res.status_code == 200, res.json
     for user in members:
-        r = api(user).post(f"/api/v1/polls/{poll.id}/signoffs",
-                           json={"digest": res.json["digest"]})
+        r = api(user).post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res.json["digest"]})
         assert r.status_code == 201, r.json
     assert r.json["status"] == "certified"
     return res.json
@@ -99,8 +99,10 @@ def test_editing_a_hand_count_is_named(world, api, runner):
     world.close(poll)
     db.session.commit()
     item = poll.items[0].id
-    r = api("counter1").post(f"/api/v1/polls/{poll.id}/hand-count",
-                             json={"items": {str(item): {"for": 8, "against": 1, "abstain": 1}}})
+    r = api("counter1").post(
+        f"/api/v1/polls/{poll.id}/hand-count",
+        json={"items": {str(item): {"for": 8, "against": 1, "abstain": 1}}},
+    )
     assert r.status_code == 201, r.json
     _certify(api, poll)
     _both_pass(runner, poll.id)
@@ -114,10 +116,19 @@ def test_result_names_the_digest_parts(world, api):
     poll = world.election()
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     from congress_vote.counting.models import PollResult
+
     stored = json.loads(db.session.get(PollResult, poll.id).data)
     assert stored["digest"] == res["digest"]
-    assert set(stored["digest_parts"]) >= {"poll", "rules", "candidates", "attendance",
-                                           "ballots", "hand_count", "paper", "seal"}
+    assert set(stored["digest_parts"]) >= {
+        "poll",
+        "rules",
+        "candidates",
+        "attendance",
+        "ballots",
+        "hand_count",
+        "paper",
+        "seal",
+    }
 
 
 def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path):
@@ -126,6 +137,7 @@ def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path)
     import subprocess
     import sys
     from pathlib import Path
+
     poll = world.election()
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     r = api("counter1").get(f"/api/v1/polls/{poll.id}/ballots.json")
@@ -137,8 +149,14 @@ def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path)
     def run(data):
         path = tmp_path / "ballots.json"
         path.write_text(json.dumps(data, ensure_ascii=False))
-        return subprocess.run([sys.executable, "-m", "congress_vote.rules.recount", str(path)],
-                              capture_output=True, text=True, cwd=root, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "congress_vote.rules.recount", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+
     good = run(payload)
     assert good.returncode == 0, good.stderr
     assert res["digest"] in good.stdout
@@ -158,6 +176,7 @@ def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runn
     attendance catches it."""
     from congress_vote.counting import count as cs
     from congress_vote.counting.models import PollResult
+
     poll = world.election()
     _certify(api, poll)
     pid = poll.id
@@ -185,6 +204,7 @@ def test_a_result_counted_before_the_full_digest_still_recounts(world, api, runn
     from congress_vote import rules
     from congress_vote.counting import inputs as cs
     from congress_vote.counting.models import PollResult
+
     poll = world.election()
     api("counter1").post(f"/api/v1/polls/{poll.id}/count")
     row = db.session.get(PollResult, poll.id)

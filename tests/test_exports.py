@@ -1,6 +1,7 @@
 """Printed outcomes and exports: announcement and summary PDFs (text read back, pages rendered),
 CSV/XLSX/JSON results with formula injection neutralised, and the ballots file recounted
 standalone by `python -m congress_vote.rules.recount`."""
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,14 @@ def test_announcement_pdf(app, api, staff, w, tmp_path, kind):
     flat = _squash(text)
     assert res["title"] in text
     f = res["figures"]
-    for key in ("voters_summoned", "voters_present", "ballots_issued", "ballots_returned",
-                "ballots_valid", "ballots_invalid"):
+    for key in (
+        "voters_summoned",
+        "voters_present",
+        "ballots_issued",
+        "ballots_returned",
+        "ballots_valid",
+        "ballots_invalid",
+    ):
         assert str(f[key]) in text
     assert str(res["denominator"]) in text
     if kind == "resolution":
@@ -78,14 +85,18 @@ def test_announcement_pdf(app, api, staff, w, tmp_path, kind):
             assert _squash(c["full_name"]) in flat and c["percent"] in text
         elected = [c for c in res["candidates"] if c["elected"]]
         # the elected table lists them in the order of election
-        tail = flat[flat.rindex(_squash("Elected")) if "Elected" in flat else 0:]
-        positions = [tail.find(_squash(by_id(res, cid)["full_name"])) for cid in res["elected_order"]]
+        tail = flat[flat.rindex(_squash("Elected")) if "Elected" in flat else 0 :]
+        positions = [
+            tail.find(_squash(by_id(res, cid)["full_name"])) for cid in res["elected_order"]
+        ]
         assert positions == sorted(positions) and len(elected) >= 1
     assert res["digest"] in flat
     with app.app_context():
         from congress_vote.audit.services import head_hash
+
         assert head_hash() in flat
         from congress_vote.polls.models import Poll
+
         assert db.session.get(Poll, pid).setup_fingerprint in flat
     _pngs(r.data, tmp_path, f"announcement-{kind}")
 
@@ -97,10 +108,11 @@ def by_id(res, cid):
 def _advance_more(app, staff, pid, to):
     """From closed (or later) onwards to `to`."""
     from congress_vote.polls.models import Poll
+
     steps = ["closed", "counted", "certified", "published"]
     with app.app_context():
         p = db.session.get(Poll, pid)
-        for step in steps[steps.index(p.status) + 1:steps.index(to) + 1]:
+        for step in steps[steps.index(p.status) + 1 : steps.index(to) + 1]:
             if step == "counted":
                 fx.count(p)
             elif step == "certified":
@@ -126,6 +138,7 @@ def _catalogue_built() -> bool:
     if not mo.exists():
         return False
     from babel.messages.mofile import read_mo
+
     with mo.open("rb") as f:
         return "Announcement of the election result" in read_mo(f)
 
@@ -179,11 +192,12 @@ def test_exports_csv_xlsx_json(app, client, api, staff, w):
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     header, body = rows[0], rows[1:]
     texts = [row[header.index("name")] for row in body]
-    assert "'" + fx.ITEMS[1] in texts and fx.ITEMS[0] in texts   # formula neutralised
-    for row, item in zip(body, res["items"]):
+    assert "'" + fx.ITEMS[1] in texts and fx.ITEMS[0] in texts  # formula neutralised
+    for row, item in zip(body, res["items"], strict=False):
         assert int(row[header.index("for")]) == item["for"]
         assert row[header.index("percent_for")] == item["percent_for"]
     from openpyxl import load_workbook
+
     wb = load_workbook(io.BytesIO(client.get(f"/api/v1/polls/{pid}/export.xlsx").data))
     cells = [c.value for row in wb.active.iter_rows() for c in row]
     assert "'" + fx.ITEMS[1] in cells and fx.ITEMS[1] not in cells
@@ -206,8 +220,12 @@ def test_ballots_export_recounts_standalone(app, api, staff, w, tmp_path):
     assert len(payload["ballots"]) == res["figures"]["ballots_returned"]
     good = tmp_path / "ballots.json"
     good.write_text(json.dumps(payload, ensure_ascii=False))
-    run = subprocess.run([sys.executable, "-m", "congress_vote.rules.recount", str(good)],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "congress_vote.rules.recount", str(good)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     assert res["digest"] in run.stdout
     # tamper: move one ballot's vote to another candidate
@@ -218,7 +236,11 @@ def test_ballots_export_recounts_standalone(app, api, staff, w, tmp_path):
     b["kept"] = sorted(b["kept"][1:] + [missing])
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(bad, ensure_ascii=False))
-    run = subprocess.run([sys.executable, "-m", "congress_vote.rules.recount", str(tampered)],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "congress_vote.rules.recount", str(tampered)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 1
     assert "digest" in run.stderr

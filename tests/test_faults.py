@@ -5,8 +5,10 @@ database (a SQLite file, or PostgreSQL when TEST_DATABASE_URL is set), 16 client
 ballots over HTTP, then SIGKILL of the whole process group while requests are in flight, a
 restart, and the checks that no acknowledged vote was lost and none was stored twice.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -25,8 +27,15 @@ from congress_vote.audit.models import AuditEvent
 from congress_vote.audit.services import verify_chain
 from congress_vote.extensions import db
 from tests.conftest import make_app
-from tests.faults.helpers import (FlaskCaller, HttpCaller, cast, create_super_user, issue,
-                                  setup_open_poll, sign_in)
+from tests.faults.helpers import (
+    FlaskCaller,
+    HttpCaller,
+    cast,
+    create_super_user,
+    issue,
+    setup_open_poll,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,20 +64,30 @@ class Server:
 
     def start(self) -> HttpCaller:
         self.port = _free_port()
-        env = {**os.environ,
-               "DATABASE_URL": self.database_url, "SECRET_KEY": "fault-test-secret",
-               "PUBLIC_BASE_URL": "http://vote.test",
-               "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-               "GUNICORN_WORKERS": str(self.workers), "GUNICORN_THREADS": "4",
-               "GUNICORN_ACCESSLOG": str(self.log_dir / "access.log"),
-               "GUNICORN_ERRORLOG": str(self.log_dir / "error.log"),
-               "RATELIMIT_STORAGE_URI": "memory://",
-               # 16 tablets behind one address (the test): the guessing brake is not under test.
-               "RATELIMIT_CODE_ENTRY": "100000 per minute", "RATELIMIT_LOGIN": "1000 per minute"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": "fault-test-secret",
+            "PUBLIC_BASE_URL": "http://vote.test",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(self.workers),
+            "GUNICORN_THREADS": "4",
+            "GUNICORN_ACCESSLOG": str(self.log_dir / "access.log"),
+            "GUNICORN_ERRORLOG": str(self.log_dir / "error.log"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            # 16 tablets behind one address (the test): the guessing brake is not under test.
+            "RATELIMIT_CODE_ENTRY": "100000 per minute",
+            "RATELIMIT_LOGIN": "1000 per minute",
+        }
         env.pop("CONGRESS_VOTE_ENV", None)
-        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                                     env=env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [GUNICORN, "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         caller = HttpCaller("127.0.0.1", self.port, timeout=60)
         deadline = time.monotonic() + 90
         while True:
@@ -105,15 +124,14 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _hash(code_text: str) -> str:
     from congress_vote.ballots.services import resolve_code
     from congress_vote.codes import code_hash
+
     return code_hash(resolve_code(code_text))
 
 
@@ -121,17 +139,29 @@ def _store_state(app, pid: int) -> dict:
     """The stored truth for poll `pid`: ballot receipts, used tokens, audit. A ballot row names
     no token (secrecy): a token is used exactly when its ballot was committed (one transaction)."""
     from congress_vote.ballots.models import Ballot, BallotToken
+
     with app.app_context():
         db.session.remove()
         rows = list(db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == pid)))
-        used = set(db.session.scalars(select(BallotToken.token_hash).where(
-            BallotToken.poll_id == pid, BallotToken.state == "used")))
-        cast_events = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "ballot.cast"))
+        used = set(
+            db.session.scalars(
+                select(BallotToken.token_hash).where(
+                    BallotToken.poll_id == pid, BallotToken.state == "used"
+                )
+            )
+        )
+        cast_events = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ballot.cast")
+        )
         rep = verify_chain()
         db.session.remove()
-    return {"receipts": rows, "used": used, "cast_events": cast_events,
-            "audit_ok": rep.ok, "audit_problem": rep.problem}
+    return {
+        "receipts": rows,
+        "used": used,
+        "cast_events": cast_events,
+        "audit_ok": rep.ok,
+        "audit_problem": rep.problem,
+    }
 
 
 def _assert_consistent(state: dict) -> dict:
@@ -162,13 +192,13 @@ def test_sigkill_mid_vote_loses_no_acknowledged_ballot(app, database_url, tmp_pa
         for t in tokens:
             work.put(t)
         lock = threading.Lock()
-        acked: dict[str, str] = {}          # token -> receipt (201 received)
-        unacked: list[str] = []             # sent, no answer (connection died)
-        not_delivered: list[str] = []       # connection refused: the server was gone
+        acked: dict[str, str] = {}  # token -> receipt (201 received)
+        unacked: list[str] = []  # sent, no answer (connection died)
+        not_delivered: list[str] = []  # connection refused: the server was gone
         refused: list[tuple[str, int]] = []  # an answer other than 201
         killed = threading.Event()
         enough = threading.Event()
-        kept = sc.candidate_ids[:sc.seats]
+        kept = sc.candidate_ids[: sc.seats]
 
         def client():
             while not killed.is_set():
@@ -241,14 +271,16 @@ def test_sigkill_mid_vote_loses_no_acknowledged_ballot(app, database_url, tmp_pa
         # --- counted: every acknowledged receipt is on the public list ----------------------
         receipts_checked = _close_count_receipts(http, sc, acked)
         with capsys.disabled():
-            print(f"\n[faults] kill test ({db_kind(database_url)}): issued {VOTERS}, "
-                  f"cast by 16 clients until the kill {attempted}, acknowledged {len(acked)}, "
-                  f"in flight at the kill (no answer) {len(unacked)}, of which committed "
-                  f"{len(committed_unacked)}; not delivered {len(never_sent)}; stored after the "
-                  f"crash {len(stored['receipts'])}; re-cast after restart: {outcome[201]} "
-                  f"accepted, "
-                  f"{outcome[409]} ballot_used; stored in the end {len(final['receipts'])}; "
-                  f"receipts on the public list checked: {receipts_checked}")
+            print(
+                f"\n[faults] kill test ({db_kind(database_url)}): issued {VOTERS}, "
+                f"cast by 16 clients until the kill {attempted}, acknowledged {len(acked)}, "
+                f"in flight at the kill (no answer) {len(unacked)}, of which committed "
+                f"{len(committed_unacked)}; not delivered {len(never_sent)}; stored after the "
+                f"crash {len(stored['receipts'])}; re-cast after restart: {outcome[201]} "
+                f"accepted, "
+                f"{outcome[409]} ballot_used; stored in the end {len(final['receipts'])}; "
+                f"receipts on the public list checked: {receipts_checked}"
+            )
         # the tokens never reached the access log
         log = (tmp_path / "access.log").read_text()
         assert "/api/v1/ballot/***" in log
@@ -288,12 +320,14 @@ def _close_count_receipts(http, sc, acked) -> int | str:
 
 # ---- full disk ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def small_disk(tmp_path):
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         if os.environ.get("CI"):
             pytest.fail(f"cannot mount a tmpfs for the full-disk test: {done.stderr.strip()}")
@@ -326,6 +360,7 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
     app = make_app(url)
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
         db.session.remove()
     uid = create_super_user(app)
@@ -336,7 +371,7 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
     assert sc is not None, "could not set up an open poll through the API"
     got = issue(caller, sc, 12)
     assert got is not None, "ballot issuance through the API failed"
-    kept = sc.candidate_ids[:sc.seats]
+    kept = sc.candidate_ids[: sc.seats]
     r = cast(caller, got["tokens"][0], kept)
     assert r.status == 201
     # Empty the WAL into the database file, so the next write must take new disk space.
@@ -349,14 +384,15 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
     filler = _fill(small_disk)
     try:
         failed = cast(caller, got["tokens"][1], kept)
-        html = _cast_html(client, app, got["tokens"][2], sc.candidate_ids[sc.seats:])
+        html = _cast_html(client, app, got["tokens"][2], sc.candidate_ids[sc.seats :])
     finally:
         filler.unlink()
     assert failed.status == 503, (failed.status, failed.body)
     assert failed.body["error"]["code"] == "storage_unavailable"
     msg = failed.body["error"]["message"]  # Vietnamese by default, English on request
     assert ("cannot store votes" in msg and "counting committee" in msg) or (
-        "không lưu được phiếu" in msg and "Ban kiểm phiếu" in msg), msg
+        "không lưu được phiếu" in msg and "Ban kiểm phiếu" in msg
+    ), msg
     assert failed.headers.get("Retry-After")
     if html is not None:
         assert html.status_code == 503 and html.mimetype == "text/html"
@@ -372,6 +408,7 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
         db.session.remove()
         assert verify_chain().ok
         from congress_vote.ballots.models import Ballot
+
         n = db.session.scalar(select(func.count()).select_from(Ballot))
         assert n == 2 + (1 if html is not None and html.status_code == 201 else 0)
         assert db.session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
@@ -381,8 +418,13 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
 
 def _cast_html(client, app, token, struck):
     """The tablet's HTML ballot page, if there is one: the final "cast" step on /b/<token>."""
-    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/b/") and "POST" in r.methods]
+    rules = [
+        r for r in app.url_map.iter_rules() if r.rule.startswith("/b/") and "POST" in r.methods
+    ]
     if not rules:
         return None
-    return client.post(f"/b/{token}", data={"step": "cast", "struck": [str(k) for k in struck]},
-                       headers={"Accept": "text/html"})
+    return client.post(
+        f"/b/{token}",
+        data={"step": "cast", "struck": [str(k) for k in struck]},
+        headers={"Accept": "text/html"},
+    )

@@ -5,6 +5,7 @@ and no partial write: a rejected request leaves every table's row count as it wa
 Examples per operation: 2 x FUZZ_EXAMPLES (default 10), positive and negative
 (schema-violating) cases mixed; the figures are printed at the end (pytest -s).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,14 +18,31 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from congress_vote.extensions import db
-from tests.faults.helpers import (FlaskCaller, create_super_user, issue, setup_open_poll,
-                                  sign_in)
+from tests.faults.helpers import FlaskCaller, create_super_user, issue, setup_open_poll, sign_in
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-HOSTILE = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "=HYPERLINK(\"x\")",
-           "+1", "-1", "@SUM(A1)", "../../etc/passwd", "Nguye\u0302\u0303n Va\u0306n A",
-           "\u202eevil\u202c", "zero\u200bwidth", "'; DROP TABLE delegate; --", "\x00", "𝕏" * 3,
-           "a" * 5000, "", " ", "١٢٣", "{{7*7}}", "%s%n", "\r\n\t"]
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    '=HYPERLINK("x")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "../../etc/passwd",
+    "Nguye\u0302\u0303n Va\u0306n A",
+    "\u202eevil\u202c",
+    "zero\u200bwidth",
+    "'; DROP TABLE delegate; --",
+    "\x00",
+    "𝕏" * 3,
+    "a" * 5000,
+    "",
+    " ",
+    "١٢٣",
+    "{{7*7}}",
+    "%s%n",
+    "\r\n\t",
+]
 hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60))
 
 
@@ -34,7 +52,7 @@ def _counts(app) -> dict:
         sql = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
         row = db.session.execute(text(sql)).one()
         db.session.remove()
-    return dict(zip(tables, row))
+    return dict(zip(tables, row, strict=False))
 
 
 @pytest.fixture
@@ -51,12 +69,12 @@ def world(app):
 
 # ---- schemathesis ------------------------------------------------------------------------------
 
+
 def test_openapi_fuzz(app, world, capsys):
     import schemathesis
     from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
-    from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     sc = world["sc"]
@@ -71,8 +89,12 @@ def test_openapi_fuzz(app, world, capsys):
     assert len(ops) >= 30, f"only {len(ops)} API operations documented"
     # Operations that can end the fuzzer's own token (sign-out; a password reset, deactivation
     # or revocation that hits its user id) run last, so the others are fuzzed signed in.
-    ops.sort(key=lambda op: (op.method.upper(), op.path) == ("DELETE", "/api/v1/session")
-             or (op.method.upper() == "POST" and op.path.startswith("/api/v1/users/")))
+    ops.sort(
+        key=lambda op: (
+            (op.method.upper(), op.path) == ("DELETE", "/api/v1/session")
+            or (op.method.upper() == "POST" and op.path.startswith("/api/v1/users/"))
+        )
+    )
 
     for op in ops:
         names = {p.name for p in op.iter_parameters() if p.location == "path"}
@@ -84,8 +106,12 @@ def test_openapi_fuzz(app, world, capsys):
                 strategies.append(op.as_strategy(generation_mode=mode, path_parameters=fixed))
         label = f"{op.method.upper()} {op.path}"
 
-        @settings(max_examples=EXAMPLES * 2, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES * 2,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=st.one_of(strategies))
         def run(case):
             before = _counts(app)
@@ -97,23 +123,31 @@ def test_openapi_fuzz(app, world, capsys):
                 problems.append(f"{where}: {status}")
                 return
             if status >= 400:
-                ctype = next((v for k, v in resp.headers.items()
-                              if k.lower() == "content-type"), "")
+                ctype = next(
+                    (v for k, v in resp.headers.items() if k.lower() == "content-type"), ""
+                )
                 ctype = ";".join(ctype) if isinstance(ctype, list) else ctype
                 if "application/json" not in ctype:
                     problems.append(f"{where}: {status} error is {ctype}, not JSON")
                 else:
                     body = resp.json()
-                    if not (isinstance(body, dict) and "error" in body
-                            and "code" in body["error"] and "message" in body["error"]):
+                    if not (
+                        isinstance(body, dict)
+                        and "error" in body
+                        and "code" in body["error"]
+                        and "message" in body["error"]
+                    ):
                         problems.append(f"{where}: {status} error body {body!r}")
                 after = _counts(app)
                 if after != before and not (label == "POST /api/v1/session" and status == 401):
                     diff = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
                     problems.append(f"{where}: rejected with {status} but wrote {diff}")
             try:
-                case.validate_response(resp, checks=[not_a_server_error, status_code_conformance,
-                                                     content_type_conformance], headers=auth)
+                case.validate_response(
+                    resp,
+                    checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+                    headers=auth,
+                )
             except BaseException as err:  # noqa: BLE001  (schemathesis raises failure groups)
                 if isinstance(err, KeyboardInterrupt):
                     raise
@@ -137,7 +171,7 @@ _TYPE = re.compile(rb'\btype="(hidden|submit|checkbox|radio|file)"', re.I)
 
 def _form_fields(page: bytes) -> list[str]:
     names = []
-    for m in re.finditer(rb'<(?:input|textarea|select)[^>]*>', page, re.I):
+    for m in re.finditer(rb"<(?:input|textarea|select)[^>]*>", page, re.I):
         tag = m.group(0)
         name = re.search(rb'\bname="([^"]+)"', tag)
         if not name:
@@ -153,6 +187,7 @@ def test_html_forms_fuzz(app, world, auth, capsys):
     """Every GET+POST HTML form page (as admin+counter+chair) takes arbitrary text in every
     field without a 500, and echoes nothing unescaped."""
     from tests.faults.helpers import SUPER
+
     client = app.test_client()
     r = client.post("/login", data={"username": SUPER, "password": "password123"})
     assert r.status_code == 302
@@ -176,8 +211,13 @@ def test_html_forms_fuzz(app, world, auth, capsys):
     tried: Counter = Counter()
     problems = []
     for url, fields in forms:
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(values=st.fixed_dictionaries({f: hostile_text for f in fields}))
         def run(values):
             resp = client.post(url, data=values)
@@ -187,6 +227,7 @@ def test_html_forms_fuzz(app, world, auth, capsys):
             body = resp.get_data()
             if b"<script>alert(1)" in body or b"<img src=x onerror" in body:
                 problems.append(f"POST {url}: unescaped markup echoed")
+
         run()
     with capsys.disabled():
         print(f"\n[fuzz] HTML forms: {len(forms)} forms, {sum(tried.values())} posts")

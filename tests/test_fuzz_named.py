@@ -1,6 +1,7 @@
 """Hostile input by name (issue 8, part 2): oversized bodies, wrong types, unicode oddities,
 formula injection, HTML/JS in text fields (pages and PDFs), path tricks in upload names, forged
 and replayed tokens, tokens of another poll or congress."""
+
 from __future__ import annotations
 
 import io
@@ -10,8 +11,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from congress_vote.extensions import db
-from tests.faults.helpers import (FlaskCaller, cast, create_super_user, issue, setup_open_poll,
-                                  sign_in)
+from tests.faults.helpers import (
+    FlaskCaller,
+    cast,
+    create_super_user,
+    issue,
+    setup_open_poll,
+    sign_in,
+)
 from tests.test_fuzz import _counts
 
 XSS = "<script>alert('x')</script>"
@@ -27,17 +34,30 @@ def w(app):
     assert sc is not None
     got = issue(caller, sc, 6)
     client.environ_base["HTTP_X_KIOSK_TOKEN"] = sc.kiosk  # the pages too: an enrolled kiosk
-    return {"app": app, "client": client, "call": caller, "token": token, "sc": sc,
-            "tokens": got["tokens"], "codes": got["codes"], "uid": uid}
+    return {
+        "app": app,
+        "client": client,
+        "call": caller,
+        "token": token,
+        "sc": sc,
+        "tokens": got["tokens"],
+        "codes": got["codes"],
+        "uid": uid,
+    }
 
 
 def test_oversized_body_is_413_json(w):
     big = b"x" * (8 * 1024 * 1024 + 10)
-    r = w["client"].post(f"/api/v1/congresses/{w['sc'].cid}/delegates/import", data=big,
-                         content_type="text/csv", headers={"Authorization": f"Bearer {w['token']}"})
+    r = w["client"].post(
+        f"/api/v1/congresses/{w['sc'].cid}/delegates/import",
+        data=big,
+        content_type="text/csv",
+        headers={"Authorization": f"Bearer {w['token']}"},
+    )
     assert r.status_code == 413 and r.is_json and r.json["error"]["code"] == "too_large"
-    r = w["client"].post(f"/api/v1/ballot/{w['tokens'][0]}", data=big,
-                         content_type="application/json")
+    r = w["client"].post(
+        f"/api/v1/ballot/{w['tokens'][0]}", data=big, content_type="application/json"
+    )
     assert r.status_code == 413 and r.is_json
     r = w["client"].post("/login", data={"username": "x" * (9 * 1024 * 1024)})
     assert r.status_code == 413 and r.mimetype == "text/html"
@@ -48,8 +68,11 @@ def test_wrong_types_are_400_and_write_nothing(w):
     before = _counts(w["app"])
     bad = [
         ("POST", "/api/v1/congresses", {"name": 123, "kind": []}),
-        ("POST", f"/api/v1/congresses/{sc.cid}/polls", {"kind": "committee", "title": ["x"],
-                                                        "seats": "9", "candidates": {}}),
+        (
+            "POST",
+            f"/api/v1/congresses/{sc.cid}/polls",
+            {"kind": "committee", "title": ["x"], "seats": "9", "candidates": {}},
+        ),
         ("POST", f"/api/v1/polls/{sc.pid}/ballots", {"count": "5"}),
         ("POST", f"/api/v1/polls/{sc.pid}/ballots", {"count": True}),
         ("POST", f"/api/v1/polls/{sc.pid}/ballots", {"count": 10**30}),
@@ -60,12 +83,24 @@ def test_wrong_types_are_400_and_write_nothing(w):
         r = call(method, path, json=body, token=t)
         assert r.status in (400, 404, 422), (path, r.status, r.body)
         assert "error" in r.body
-    for body in ({"kept": "1"}, {"kept": [True]}, {"kept": [{"id": 1}]}, {"kept": [10**40]},
-                 {"answers": [1]}, [], "x", None):
+    for body in (
+        {"kept": "1"},
+        {"kept": [True]},
+        {"kept": [{"id": 1}]},
+        {"kept": [10**40]},
+        {"answers": [1]},
+        [],
+        "x",
+        None,
+    ):
         r = call("POST", f"/api/v1/ballot/{w['tokens'][0]}", json=body)
         assert r.status in (400, 422), (body, r.status, r.body)
-    r = call("POST", f"/api/v1/ballot/{w['tokens'][0]}", data=b"{not json",
-             content_type="application/json")
+    r = call(
+        "POST",
+        f"/api/v1/ballot/{w['tokens'][0]}",
+        data=b"{not json",
+        content_type="application/json",
+    )
     assert r.status == 400
     assert _counts(w["app"]) == before
     # the ballot was not consumed by any of that
@@ -73,19 +108,25 @@ def test_wrong_types_are_400_and_write_nothing(w):
 
 
 ODD = {
-    "combining": "Nguye\u0302\u0303n Thi\u0323 Ha\u0300",     # NFD: must be stored NFC
-    "rtl": "Lê Văn \u202eAnh\u202c",                        # right-to-left override
-    "zw": "Trần\u200b Bình",                                # zero-width space
+    "combining": "Nguye\u0302\u0303n Thi\u0323 Ha\u0300",  # NFD: must be stored NFC
+    "rtl": "Lê Văn \u202eAnh\u202c",  # right-to-left override
+    "zw": "Trần\u200b Bình",  # zero-width space
     "xss": f"Phạm {XSS} Dũng",
-    "formula": "=HYPERLINK(\"http://x\",\"Vân\")",
+    "formula": '=HYPERLINK("http://x","Vân")',
 }
 
 
 def _import(w, rows):
     csv = "code,full_name,branch,membership\n" + "\n".join(
-        f'X{i},"{name.replace(chr(34), chr(34) * 2)}",Chi bộ 1,full' for i, name in enumerate(rows))
-    r = w["call"]("POST", f"/api/v1/congresses/{w['sc'].cid}/delegates/import",
-                  data=csv.encode(), content_type="text/csv", token=w["token"])
+        f'X{i},"{name.replace(chr(34), chr(34) * 2)}",Chi bộ 1,full' for i, name in enumerate(rows)
+    )
+    r = w["call"](
+        "POST",
+        f"/api/v1/congresses/{w['sc'].cid}/delegates/import",
+        data=csv.encode(),
+        content_type="text/csv",
+        token=w["token"],
+    )
     assert r.status == 201, r.body
     r = w["call"]("GET", f"/api/v1/congresses/{w['sc'].cid}/delegates", token=w["token"])
     return {d["code"]: d["full_name"] for d in r.body}
@@ -102,8 +143,10 @@ def test_unicode_oddities_in_names(w):
     assert not any(unicodedata.category(c) == "Cf" for s in stored for c in s)
     # Displayed escaped: the registry page shows the markup as text.
     client = w["client"]
-    assert client.post("/login", data={"username": "reliab",
-                                       "password": "password123"}).status_code == 302
+    assert (
+        client.post("/login", data={"username": "reliab", "password": "password123"}).status_code
+        == 302
+    )
     page = client.get(f"/congresses/{w['sc'].cid}/delegates").get_data(as_text=True)
     assert XSS not in page
     assert "&lt;script&gt;" in page
@@ -111,10 +154,13 @@ def test_unicode_oddities_in_names(w):
 
 def test_formula_injection_neutralised_in_delegate_export(w):
     from openpyxl import load_workbook
+
     _import(w, [ODD["formula"], "+84 912", "-1", "@SUM(A1)", "Hà Thị Bình"])
     client = w["client"]
-    assert client.post("/login", data={"username": "reliab",
-                                       "password": "password123"}).status_code == 302
+    assert (
+        client.post("/login", data={"username": "reliab", "password": "password123"}).status_code
+        == 302
+    )
     r = client.get(f"/congresses/{w['sc'].cid}/delegates/export/csv")
     assert r.status_code == 200
     body = r.get_data().decode("utf-8-sig")
@@ -133,18 +179,30 @@ def test_html_in_names_is_text_in_pdf_and_pages(w):
     """A candidate called <script> prints literally in the ballot page, the cards PDF and the
     counting minutes; nothing is interpreted."""
     from pypdf import PdfReader
+
     call, t, sc = w["call"], w["token"], w["sc"]
     _import(w, [f"Đỗ {XSS} Nam"])
-    r = w["client"].get(f"/api/v1/congresses/{sc.cid}/cards.pdf",
-                        headers={"Authorization": f"Bearer {t}"})
+    r = w["client"].get(
+        f"/api/v1/congresses/{sc.cid}/cards.pdf", headers={"Authorization": f"Bearer {t}"}
+    )
     assert r.status_code == 200
     txt = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "<script>" in txt.replace(" ", "") or "script" in txt
-    r = call("POST", f"/api/v1/congresses/{sc.cid}/polls", token=t, json={
-        "kind": "committee", "title": f"Bầu {XSS}", "seats": 1,
-        "candidates": [{"full_name": f"Lý {XSS} Hoa", "position": "<b>bold</b>"},
-                       {"full_name": "Ngô Thị Lan"}],
-        "counting_committee": [w["uid"]]})
+    r = call(
+        "POST",
+        f"/api/v1/congresses/{sc.cid}/polls",
+        token=t,
+        json={
+            "kind": "committee",
+            "title": f"Bầu {XSS}",
+            "seats": 1,
+            "candidates": [
+                {"full_name": f"Lý {XSS} Hoa", "position": "<b>bold</b>"},
+                {"full_name": "Ngô Thị Lan"},
+            ],
+            "counting_committee": [w["uid"]],
+        },
+    )
     assert r.status == 201
     pid = r.body["id"]
     assert call("POST", f"/api/v1/polls/{pid}/open", token=t).status == 200
@@ -153,33 +211,39 @@ def test_html_in_names_is_text_in_pdf_and_pages(w):
     assert XSS not in page and "<b>bold</b>" not in page and "&lt;script&gt;" in page
     assert call("POST", f"/api/v1/polls/{pid}/close", token=t).status == 200
     assert call("POST", f"/api/v1/polls/{pid}/count", token=t).status == 200
-    r = w["client"].get(f"/api/v1/polls/{pid}/minutes.pdf",
-                        headers={"Authorization": f"Bearer {t}"})
+    r = w["client"].get(
+        f"/api/v1/polls/{pid}/minutes.pdf", headers={"Authorization": f"Bearer {t}"}
+    )
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     txt = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "alert('x')" in txt  # the markup came out as literal text
 
 
 def test_path_tricks_in_upload_names(w, tmp_path):
-    call, t, sc = w["call"], w["token"], w["sc"]
+    _call, t, sc = w["call"], w["token"], w["sc"]
     csv = "code,full_name,branch,membership\nP1,Hoàng Văn Tư,Chi bộ 2,full\n".encode()
     before = {p for p in tmp_path.parent.rglob("passwd.csv")}
-    r = w["client"].post(f"/api/v1/congresses/{sc.cid}/delegates/import",
-                         headers={"Authorization": f"Bearer {t}"},
-                         data={"file": (io.BytesIO(csv), "../../etc/passwd.csv")},
-                         content_type="multipart/form-data")
+    r = w["client"].post(
+        f"/api/v1/congresses/{sc.cid}/delegates/import",
+        headers={"Authorization": f"Bearer {t}"},
+        data={"file": (io.BytesIO(csv), "../../etc/passwd.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201, r.json
     assert {p for p in tmp_path.parent.rglob("passwd.csv")} == before
     import os
+
     assert not os.path.exists("/etc/passwd.csv")
     with w["app"].app_context():
-        data = db.session.scalar(text(
-            "SELECT data FROM audit_event WHERE action LIKE '%import%' ORDER BY seq DESC"))
+        data = db.session.scalar(
+            text("SELECT data FROM audit_event WHERE action LIKE '%import%' ORDER BY seq DESC")
+        )
     assert data is None or ("../" not in data and "/etc/" not in data)
 
 
 def test_forged_replayed_and_foreign_tokens(w):
     from congress_vote.codes import new_code
+
     call, sc = w["call"], w["sc"]
     kept = sc.candidate_ids[:1]
     # forged: well-formed but never issued, or a failed check character
@@ -212,4 +276,5 @@ def test_forged_replayed_and_foreign_tokens(w):
     assert r.status_code in (404, 409, 422) or (r.status_code == 200 and b"/b/" not in r.data)
     with w["app"].app_context():
         from congress_vote.ballots.models import Ballot
+
         assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1

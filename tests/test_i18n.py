@@ -1,5 +1,6 @@
 """Languages: the Vietnamese catalogue is complete and consistent, pages and printed documents
 are Vietnamese by default and English after /lang/en, API messages follow Accept-Language."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,9 +35,14 @@ def _text(pdf: bytes) -> str:
 
 # ---- the catalogue -------------------------------------------------------------------------------
 
+
 def test_every_ui_string_has_a_vietnamese_translation():
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n.py"), "--check"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "i18n.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     missing = [line.strip() for line in run.stdout.splitlines() if "missing:" in line]
     assert run.returncode == 0 and not missing, "untranslated:\n" + "\n".join(missing)
 
@@ -72,9 +78,13 @@ def test_fragments_agree_on_shared_strings():
 
 def test_translations_are_vietnamese_with_diacritics():
     """A msgstr that is plain ASCII letters only (and long) is most likely English left over."""
-    suspects = [f"{name}: {m.string!r}" for name, m in _fragments()
-                if isinstance(m.string, str) and m.string.isascii()
-                and len(re.findall(r"[A-Za-z]{3,}", PLACEHOLDER.sub("", m.string))) >= 3]
+    suspects = [
+        f"{name}: {m.string!r}"
+        for name, m in _fragments()
+        if isinstance(m.string, str)
+        and m.string.isascii()
+        and len(re.findall(r"[A-Za-z]{3,}", PLACEHOLDER.sub("", m.string))) >= 3
+    ]
     assert not suspects, "\n".join(suspects)
 
 
@@ -90,6 +100,7 @@ def test_catalogue_script_reports_missing_strings(tmp_path):
 
 
 # ---- pages ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def scene(app, hall, auth, api, staff):
@@ -108,8 +119,13 @@ def scene(app, hall, auth, api, staff):
     hall.close(other["id"])
     r = api("counter1").post(f"/api/v1/polls/{other['id']}/count")
     assert r.status_code == 200, r.json
-    return {"cid": cid, "poll": poll["id"], "token": tokens[0], "counted": other["id"],
-            "kiosk": hall.kiosk_tokens[cid]}
+    return {
+        "cid": cid,
+        "poll": poll["id"],
+        "token": tokens[0],
+        "counted": other["id"],
+        "kiosk": hall.kiosk_tokens[cid],
+    }
 
 
 # (path, who signs in, Vietnamese phrase, its English source)
@@ -128,8 +144,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize("path,who,vi,en", PAGES, ids=[p[0] for p in PAGES])
-def test_pages_are_vietnamese_by_default_and_english_on_request(app, scene, auth, path, who,
-                                                                 vi, en):
+def test_pages_are_vietnamese_by_default_and_english_on_request(
+    app, scene, auth, path, who, vi, en
+):
     client = app.test_client()
     if path.startswith(("/kiosk/", "/b/")):  # voting pages: on an enrolled kiosk
         client.environ_base["HTTP_X_KIOSK_TOKEN"] = scene["kiosk"]
@@ -153,9 +170,14 @@ def test_browser_accept_language_does_not_switch_pages(app, scene):
     """A hall tablet whose browser asks for English still gets Vietnamese pages; only the
     language switch changes them."""
     client = app.test_client()
-    html = client.get(f"/kiosk/{scene['cid']}", headers={
-        "X-Kiosk-Token": scene["kiosk"], "Accept-Language": "en-US,en;q=0.9",
-        "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}).get_data(as_text=True)
+    html = client.get(
+        f"/kiosk/{scene['cid']}",
+        headers={
+            "X-Kiosk-Token": scene["kiosk"],
+            "Accept-Language": "en-US,en;q=0.9",
+            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+        },
+    ).get_data(as_text=True)
     assert "Quét phiếu bầu của bạn" in html
 
 
@@ -163,8 +185,11 @@ def test_service_messages_shown_on_pages_are_vietnamese(app, scene, auth):
     """A rule broken in a service (a card code that is no card) reaches the desk in Vietnamese."""
     client = app.test_client()
     client.post("/login", data={"username": "registrar", "password": "password123"})
-    r = client.post(f"/congresses/{scene['cid']}/checkin", data={"card": "not a card"},
-                    headers={"Accept": "application/json"})
+    r = client.post(
+        f"/congresses/{scene['cid']}/checkin",
+        data={"card": "not a card"},
+        headers={"Accept": "application/json"},
+    )
     assert r.status_code == 422
     message = r.json["message"]
     assert "card" not in message
@@ -173,12 +198,14 @@ def test_service_messages_shown_on_pages_are_vietnamese(app, scene, auth):
 
 # ---- the API -------------------------------------------------------------------------------------
 
+
 def test_api_error_message_follows_accept_language(app, scene, auth):
     client = app.test_client()
     headers = auth.headers("admin")
     vi = client.get("/api/v1/polls/999999/result", headers=headers).json
-    en = client.get("/api/v1/polls/999999/result",
-                    headers={**headers, "Accept-Language": "en-GB,en;q=0.8"}).json
+    en = client.get(
+        "/api/v1/polls/999999/result", headers={**headers, "Accept-Language": "en-GB,en;q=0.8"}
+    ).json
     assert vi["error"]["code"] == en["error"]["code"]  # the contract does not change
     assert en["error"]["message"] == "No such poll."
     assert vi["error"]["message"] != en["error"]["message"]
@@ -201,13 +228,15 @@ def test_api_row_errors_of_an_import_follow_the_language(app, scene, auth):
 
 
 def test_cli_messages_work_outside_a_request(runner):
-    result = runner.invoke(args=["create-user", "someone", "--role", "wizard",
-                                 "--password", "password123"])
+    result = runner.invoke(
+        args=["create-user", "someone", "--role", "wizard", "--password", "password123"]
+    )
     assert result.exit_code != 0
     assert "Unknown role(s): wizard" in result.output
 
 
 # ---- printed documents ---------------------------------------------------------------------------
+
 
 def test_printed_documents_are_vietnamese_by_default(app, scene, auth, api):
     client = app.test_client()
@@ -228,11 +257,13 @@ def test_form_validation_messages_are_vietnamese(app, staff):
     """WTForms ships no Vietnamese: its messages come from our catalogue."""
     client = app.test_client()
     client.post("/login", data={"username": "admin", "password": "password123"})
-    html = client.post("/congresses/new", data={"name": "", "quorum_fraction": "2/3",
-                                                 "kind": "members"}).get_data(as_text=True)
+    html = client.post(
+        "/congresses/new", data={"name": "", "quorum_fraction": "2/3", "kind": "members"}
+    ).get_data(as_text=True)
     assert "Mục này không được để trống." in html
     assert "This field is required." not in html
     client.get("/lang/en")
-    html = client.post("/congresses/new", data={"name": "", "quorum_fraction": "2/3",
-                                                 "kind": "members"}).get_data(as_text=True)
+    html = client.post(
+        "/congresses/new", data={"name": "", "quorum_fraction": "2/3", "kind": "members"}
+    ).get_data(as_text=True)
     assert "This field is required." in html

@@ -1,6 +1,7 @@
 """The delegate import against XLSX zip bombs (issue 14, hole 8): a small upload that expands to a
 million rows is refused with 422 after reading at most the row cap, or before parsing at all
 when the zip declares more than the uncompressed-size cap."""
+
 from __future__ import annotations
 
 import io
@@ -17,10 +18,12 @@ SHEET = "xl/worksheets/sheet1.xml"
 
 
 def _row(n: int) -> str:
-    return (f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>D{n}</t></is></c>'
-            f'<c r="B{n}" t="inlineStr"><is><t>Đảng viên {n}</t></is></c>'
-            f'<c r="C{n}" t="inlineStr"><is><t>Chi bộ 1</t></is></c>'
-            f'<c r="D{n}" t="inlineStr"><is><t>full</t></is></c></row>')
+    return (
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>D{n}</t></is></c>'
+        f'<c r="B{n}" t="inlineStr"><is><t>Đảng viên {n}</t></is></c>'
+        f'<c r="C{n}" t="inlineStr"><is><t>Chi bộ 1</t></is></c>'
+        f'<c r="D{n}" t="inlineStr"><is><t>full</t></is></c></row>'
+    )
 
 
 def _lean_row(n: int) -> str:
@@ -31,6 +34,7 @@ def _xlsx(rows_xml=None, real_rows: int = 0, row=_row) -> bytes:
     """A workbook made by openpyxl (header and one delegate), whose sheet then gets `rows_xml`
     and `real_rows` more rows (`row(n)`) written straight into its XML (fast, streamed)."""
     from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.append(HEADER)
@@ -69,6 +73,7 @@ def _xlsx(rows_xml=None, real_rows: int = 0, row=_row) -> bytes:
 def pulled(monkeypatch):
     """How many rows openpyxl's read-only sheet handed out, and how many sheets it opened."""
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
     seen = {"rows": 0, "sheets": 0}
     original = ReadOnlyWorksheet._cells_by_row
 
@@ -77,18 +82,22 @@ def pulled(monkeypatch):
         for row in original(self, *args, **kwargs):
             seen["rows"] += 1
             yield row
+
     monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", counting)
     return seen
 
 
 def _import(api, cid, data: bytes):
-    return api("admin").post(f"/api/v1/congresses/{cid}/delegates/import",
-                             data={"file": (io.BytesIO(data), "bomb.xlsx")},
-                             content_type="multipart/form-data")
+    return api("admin").post(
+        f"/api/v1/congresses/{cid}/delegates/import",
+        data={"file": (io.BytesIO(data), "bomb.xlsx")},
+        content_type="multipart/form-data",
+    )
 
 
 def _no_delegates(app, cid):
     from congress_vote.congress.models import Delegate
+
     with app.app_context():
         return db.session.query(Delegate).filter_by(congress_id=cid).count() == 0
 
@@ -103,6 +112,7 @@ def cid(api):
 def test_row_gap_bomb_stops_at_the_row_cap(api, app, cid, pulled):
     """One row at the sheet's last line: openpyxl fills the gap with a million empty rows."""
     from congress_vote.congress.importing import MAX_TABLE_ROWS
+
     data = _xlsx('<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>')
     assert len(data) < 20_000
     start = time.perf_counter()
@@ -118,6 +128,7 @@ def test_row_gap_bomb_stops_at_the_row_cap(api, app, cid, pulled):
 
 def test_many_real_rows_stop_at_the_row_cap(api, app, cid, pulled):
     from congress_vote.congress.importing import MAX_TABLE_ROWS
+
     data = _xlsx(real_rows=MAX_TABLE_ROWS + 5_000)
     r = _import(api, cid, data)
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_rows", r.json
@@ -129,6 +140,7 @@ def test_million_row_bomb_is_refused_before_parsing(api, app, cid, pulled):
     """The reported attack: a small XLSX holding a million rows (~26 MB of XML). The zip's
     declared sizes refuse it before openpyxl opens the workbook."""
     from congress_vote.congress.tables import XLSX_MAX_BYTES
+
     data = _xlsx(real_rows=1_000_000, row=_lean_row)
     assert len(data) < 200 * 1024  # as small as the reported 144 KB
     declared = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())

@@ -5,6 +5,7 @@ congress_vote module counts, at module level and inside functions alike (an impo
 function is still a door), relative imports resolved. ``from pkg import name`` counts as an
 import of ``pkg.name`` when that is a module, else of ``pkg``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -171,8 +172,12 @@ def test_no_second_door():
                     elif base in modules and borrowed(base, alias.name):
                         found.append(f"{module}: from {base} import {alias.name}")
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and borrowed(aliases[node.value.id], node.attr)):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and borrowed(aliases[node.value.id], node.attr)
+            ):
                 found.append(f"{module}: {node.value.id}.{node.attr} ({aliases[node.value.id]})")
     assert not found, "names taken through a second door:\n" + "\n".join(sorted(set(found)))
 
@@ -180,9 +185,12 @@ def test_no_second_door():
 def _is_door(module: str) -> bool:
     """The request and command-line doors: views, API routes, CLI, the app factory."""
     last = module.rsplit(".", 1)[-1]
-    return (module == PACKAGE or module.startswith(f"{PACKAGE}.api") or last in
-            ("views", "account_views", "kiosk_views", "checkin_views", "main", "cli",
-             "cli_extra"))
+    return (
+        module == PACKAGE
+        or module.startswith(f"{PACKAGE}.api")
+        or last
+        in ("views", "account_views", "kiosk_views", "checkin_views", "main", "cli", "cli_extra")
+    )
 
 
 def test_layers():
@@ -193,10 +201,16 @@ def test_layers():
         if ".migrations." in module:
             continue
         for target in sorted(targets):
-            if (module.startswith(f"{PACKAGE}.rules") and not target.startswith(f"{PACKAGE}.rules")
-                    or module.endswith(".models") and not (
-                        target.endswith(".models")
-                        or target in (f"{PACKAGE}.db", f"{PACKAGE}.extensions"))
-                    or _is_door(target) and not _is_door(module)):
+            if (
+                module.startswith(f"{PACKAGE}.rules")
+                and not target.startswith(f"{PACKAGE}.rules")
+                or module.endswith(".models")
+                and not (
+                    target.endswith(".models")
+                    or target in (f"{PACKAGE}.db", f"{PACKAGE}.extensions")
+                )
+                or _is_door(target)
+                and not _is_door(module)
+            ):
                 bad.append(f"{module} -> {target}")
     assert not bad, "imports across the layers:\n" + "\n".join(bad)

@@ -5,6 +5,7 @@ with it (a named vote needs no login), and a photographed slip could be cast fro
 card codes exist only on the printed cards, and casts and named votes come only from enrolled
 kiosks of the poll's congress (congress setting kiosk_only, on by default).
 """
+
 from __future__ import annotations
 
 import io
@@ -44,13 +45,15 @@ def _texts(code: str) -> list[str]:
 
 # ---- 1. card codes are on the printed card only --------------------------------------------------
 
+
 def _xlsx_text(data: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
 
 
-def test_no_role_sees_a_card_code_in_json_exports_or_pages(app, api, sample_congress, card_of,
-                                                           staff):
+def test_no_role_sees_a_card_code_in_json_exports_or_pages(
+    app, api, sample_congress, card_of, staff
+):
     cid = sample_congress
     ds = api("admin").get(f"/api/v1/congresses/{cid}/delegates").json
     secrets_ = [t for d in ds for t in _texts(card_of(d["id"])[0])]
@@ -58,14 +61,19 @@ def test_no_role_sees_a_card_code_in_json_exports_or_pages(app, api, sample_cong
     answers = []
     for user in STAFF:
         a = api(user)
-        answers += [a.get(f"/api/v1/congresses/{cid}/delegates"),
-                    a.get(f"/api/v1/congresses/{cid}/delegates?q=a"),
-                    a.get(f"/api/v1/congresses/{cid}")]
+        answers += [
+            a.get(f"/api/v1/congresses/{cid}/delegates"),
+            a.get(f"/api/v1/congresses/{cid}/delegates?q=a"),
+            a.get(f"/api/v1/congresses/{cid}"),
+        ]
         web = _cookie_client(app, user)
-        answers += [web.get(f"/congresses/{cid}/delegates"), web.get(f"/congresses/{cid}"),
-                    web.get(f"/congresses/{cid}/delegates/export/csv"),
-                    web.get(f"/congresses/{cid}/delegates/{first}/edit"),
-                    web.get(f"/congresses/{cid}/checkin?q=a")]
+        answers += [
+            web.get(f"/congresses/{cid}/delegates"),
+            web.get(f"/congresses/{cid}"),
+            web.get(f"/congresses/{cid}/delegates/export/csv"),
+            web.get(f"/congresses/{cid}/delegates/{first}/edit"),
+            web.get(f"/congresses/{cid}/checkin?q=a"),
+        ]
         xlsx = web.get(f"/congresses/{cid}/delegates/export/xlsx")
         assert xlsx.status_code == 200
         for s in secrets_[:30]:
@@ -73,17 +81,31 @@ def test_no_role_sees_a_card_code_in_json_exports_or_pages(app, api, sample_cong
     # check-in answers (API and desk JSON) and a single delegate's answer
     code, qr = card_of(first)
     answers.append(api("registrar").post(f"/api/v1/congresses/{cid}/checkin", json={"card": qr}))
-    answers.append(api("registrar").post(f"/api/v1/congresses/{cid}/delegates/{first}/attendance",
-                                         json={"status": "present"}))
+    answers.append(
+        api("registrar").post(
+            f"/api/v1/congresses/{cid}/delegates/{first}/attendance", json={"status": "present"}
+        )
+    )
     desk = _cookie_client(app, "registrar")
-    answers.append(desk.post(f"/congresses/{cid}/checkin", data={"card": code},
-                             headers={"Accept": "application/json"}))
-    assert api("observer").get(f"/api/v1/congresses/{cid}/delegates").json[0].get(
-        "card_code") is None
+    answers.append(
+        desk.post(
+            f"/congresses/{cid}/checkin",
+            data={"card": code},
+            headers={"Accept": "application/json"},
+        )
+    )
+    assert (
+        api("observer").get(f"/api/v1/congresses/{cid}/delegates").json[0].get("card_code") is None
+    )
     seen = {(r.request.path, r.status_code) for r in answers}
-    for path in (f"/api/v1/congresses/{cid}/delegates", f"/congresses/{cid}/delegates",
-                 f"/congresses/{cid}/delegates/{first}/edit", f"/congresses/{cid}/checkin",
-                 f"/congresses/{cid}/delegates/export/csv", f"/api/v1/congresses/{cid}/checkin"):
+    for path in (
+        f"/api/v1/congresses/{cid}/delegates",
+        f"/congresses/{cid}/delegates",
+        f"/congresses/{cid}/delegates/{first}/edit",
+        f"/congresses/{cid}/checkin",
+        f"/congresses/{cid}/delegates/export/csv",
+        f"/api/v1/congresses/{cid}/checkin",
+    ):
         assert (path, 200) in seen, path  # shown to some role (others get 403)
     for r in answers:
         assert r.status_code in (200, 403), (r.request.path, r.status_code)
@@ -93,6 +115,7 @@ def test_no_role_sees_a_card_code_in_json_exports_or_pages(app, api, sample_cong
             assert s not in body, (r.request.path, s)
     # nor in the audit log
     from congress_vote.audit.models import AuditEvent
+
     with app.app_context():
         logged = " ".join(e.data for e in db.session.scalars(db.select(AuditEvent)))
     for s in secrets_:
@@ -119,6 +142,7 @@ def test_reissue_answers_the_printed_card_only(app, sample_congress, card_of, ad
 
 # ---- 2. votes only from enrolled kiosks ----------------------------------------------------------
 
+
 def test_named_vote_with_a_known_card_needs_a_kiosk(app, hall, client):
     cid, poll = _named_poll(hall)
     did = hall.delegates(cid)[0][0]
@@ -128,8 +152,9 @@ def test_named_vote_with_a_known_card_needs_a_kiosk(app, hall, client):
     r = outside.post(f"/api/v1/polls/{poll['id']}/named-votes", json=body)
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
     # with a staff login it is no better
-    r = outside.post(f"/api/v1/polls/{poll['id']}/named-votes", json=body,
-                     headers=hall.api("observer").h)
+    r = outside.post(
+        f"/api/v1/polls/{poll['id']}/named-votes", json=body, headers=hall.api("observer").h
+    )
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
     # the kiosk page refuses too, before looking at the card
     r = outside.post(f"/kiosk/{cid}", data={"code": f"CV1:C:{card}"})
@@ -171,33 +196,42 @@ def test_revoked_kiosk_and_another_congress_kiosk_are_refused(app, hall, api):
     kept = [poll["candidates"][0]["id"]]
     first = hall.kiosk_tokens[cid]
     dev = app.test_client()
-    r = dev.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept},
-                 headers={"X-Kiosk-Token": other_token})
+    r = dev.post(
+        f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}, headers={"X-Kiosk-Token": other_token}
+    )
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
     token = hall.enrol_kiosk(cid, "Máy 2")
-    kid = next(k["id"] for k in api("counter1").get(f"/api/v1/congresses/{cid}/kiosks").json
-               if k["label"] == "Máy 2")
+    kid = next(
+        k["id"]
+        for k in api("counter1").get(f"/api/v1/congresses/{cid}/kiosks").json
+        if k["label"] == "Máy 2"
+    )
     r = hall.client.delete(f"/api/v1/kiosks/{kid}", headers=hall.api("counter1").h)
     assert r.status_code == 200 and r.json["active"] is False
-    r = dev.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept},
-                 headers={"X-Kiosk-Token": token})
+    r = dev.post(
+        f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}, headers={"X-Kiosk-Token": token}
+    )
     assert r.status_code == 403 and r.json["error"]["code"] == "kiosk_required"
-    r = dev.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept},
-                 headers={"X-Kiosk-Token": first})
+    r = dev.post(
+        f"/api/v1/ballot/{tokens[0]}", json={"kept": kept}, headers={"X-Kiosk-Token": first}
+    )
     assert r.status_code == 201
 
 
 def test_kiosk_api_roles_list_shows_no_token_and_enrol_revoke_are_audited(app, hall, client):
     cid = hall.congress(voters=2)
     for user in ("admin", "chair", "observer"):
-        r = client.post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "x"},
-                        headers=hall.api(user).h)
+        r = client.post(
+            f"/api/v1/congresses/{cid}/kiosks", json={"label": "x"}, headers=hall.api(user).h
+        )
         assert r.status_code == 403
-    r = client.post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "  "},
-                    headers=hall.api("counter1").h)
+    r = client.post(
+        f"/api/v1/congresses/{cid}/kiosks", json={"label": "  "}, headers=hall.api("counter1").h
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "Bàn 7"},
-                    headers=hall.api("counter1").h)
+    r = client.post(
+        f"/api/v1/congresses/{cid}/kiosks", json={"label": "Bàn 7"}, headers=hall.api("counter1").h
+    )
     assert r.status_code == 201 and set(r.json) == {"id", "label", "token"}
     token, kid = r.json["token"], r.json["id"]
     listed = client.get(f"/api/v1/congresses/{cid}/kiosks", headers=hall.api("registrar").h)
@@ -205,16 +239,22 @@ def test_kiosk_api_roles_list_shows_no_token_and_enrol_revoke_are_audited(app, h
     assert {k["label"] for k in listed.json} == {"Máy 1", "Bàn 7"}
     r = client.delete(f"/api/v1/kiosks/{kid}", headers=hall.api("registrar").h)
     assert r.status_code == 200
-    assert client.delete("/api/v1/kiosks/999999", headers=hall.api("registrar").h
-                         ).status_code == 404
+    assert (
+        client.delete("/api/v1/kiosks/999999", headers=hall.api("registrar").h).status_code == 404
+    )
     from congress_vote.audit.models import AuditEvent
     from congress_vote.congress.models import Kiosk
+
     with app.app_context():
         events = {e.action: e for e in db.session.scalars(db.select(AuditEvent))}
         assert json.loads(events["kiosk.revoked"].data)["kiosk_id"] == kid
         assert events["kiosk.revoked"].actor_id == hall.staff["registrar"]
-        enrolled = [e for e in db.session.scalars(db.select(AuditEvent).where(
-            AuditEvent.action == "kiosk.enrolled"))]
+        enrolled = [
+            e
+            for e in db.session.scalars(
+                db.select(AuditEvent).where(AuditEvent.action == "kiosk.enrolled")
+            )
+        ]
         assert {json.loads(e.data)["kiosk_id"] for e in enrolled} >= {kid}
         stored = db.session.get(Kiosk, kid)
         assert stored.token_hash != token and token not in stored.token_hash
@@ -229,8 +269,9 @@ def test_kiosk_page_enrols_the_tablet_and_survives_the_staff_logout(app, hall):
     # not a kiosk, nobody signed in: where to vote, no scanner
     r = tablet.get(f"/kiosk/{cid}")
     assert r.status_code == 403 and 'name="code"' not in r.get_data(as_text=True)
-    assert tablet.post("/login", data={"username": "registrar",
-                                       "password": PASSWORD}).status_code in (302, 303)
+    assert tablet.post(
+        "/login", data={"username": "registrar", "password": PASSWORD}
+    ).status_code in (302, 303)
     page = tablet.get(f"/kiosk/{cid}").get_data(as_text=True)
     assert f"/kiosk/{cid}/enrol" in page
     r = tablet.post(f"/kiosk/{cid}/enrol", data={"label": "Máy sảnh"})
@@ -240,14 +281,16 @@ def test_kiosk_page_enrols_the_tablet_and_survives_the_staff_logout(app, hall):
     assert tablet.post("/logout").status_code in (302, 303)
     # the registrar's own session is over, and the user deactivated: the kiosk still works
     from congress_vote.auth.models import User
+
     with app.app_context():
         db.session.get(User, hall.staff["registrar"]).active = False
         db.session.commit()
     assert tablet.get(f"/congresses/{cid}").status_code in (302, 303)  # signed out
     page = tablet.get(f"/kiosk/{cid}")
     assert page.status_code == 200 and 'name="code"' in page.get_data(as_text=True)
-    r = tablet.post(f"/b/{tokens[0]}", data={"step": "cast",
-                                             "struck": str(poll["candidates"][2]["id"])})
+    r = tablet.post(
+        f"/b/{tokens[0]}", data={"step": "cast", "struck": str(poll["candidates"][2]["id"])}
+    )
     assert r.status_code == 200 and b"receipt-code" in r.data
 
 
@@ -258,6 +301,7 @@ def test_staff_kiosk_page_lists_and_revokes(app, hall):
     assert page.status_code == 200 and "Máy 1" in page.get_data(as_text=True)
     assert _cookie_client(app, "observer").get(f"/congresses/{cid}/kiosks").status_code == 403
     from congress_vote.congress.models import Kiosk
+
     with app.app_context():
         kid = db.session.scalar(db.select(Kiosk.id).where(Kiosk.congress_id == cid))
     r = web.post(f"/congresses/{cid}/kiosks/{kid}/revoke")
@@ -270,14 +314,17 @@ def test_staff_kiosk_page_lists_and_revokes(app, hall):
 def test_kiosk_only_off_lets_any_device_vote(app, hall, api):
     cid, poll, tokens = hall.open_poll_with_ballots(1)
     assert api("admin").get(f"/api/v1/congresses/{cid}").json["kiosk_only"] is True
-    r = hall.client.patch(f"/api/v1/congresses/{cid}", json={"kiosk_only": "no"},
-                          headers=hall.api("admin").h)
+    r = hall.client.patch(
+        f"/api/v1/congresses/{cid}", json={"kiosk_only": "no"}, headers=hall.api("admin").h
+    )
     assert r.status_code == 400
-    r = hall.client.patch(f"/api/v1/congresses/{cid}", json={"kiosk_only": False},
-                          headers=hall.api("admin").h)
+    r = hall.client.patch(
+        f"/api/v1/congresses/{cid}", json={"kiosk_only": False}, headers=hall.api("admin").h
+    )
     assert r.status_code == 200 and r.json["kiosk_only"] is False
-    r = app.test_client().post(f"/api/v1/ballot/{tokens[0]}",
-                               json={"kept": [poll["candidates"][0]["id"]]})
+    r = app.test_client().post(
+        f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]}
+    )
     assert r.status_code == 201
 
 
@@ -290,6 +337,7 @@ def test_new_congress_is_kiosk_only_by_default(api, staff):
 
 # ---- 3. a secret ballot keeps nothing of its kiosk ----------------------------------------------
 
+
 def test_secret_ballot_and_cast_event_carry_no_kiosk(app, hall, client):
     cid, poll, tokens = hall.open_poll_with_ballots(1)
     r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": [poll["candidates"][0]["id"]]})
@@ -297,6 +345,7 @@ def test_secret_ballot_and_cast_event_carry_no_kiosk(app, hall, client):
     from congress_vote.audit.models import AuditEvent
     from congress_vote.ballots.models import Ballot
     from congress_vote.congress.models import Kiosk
+
     cols = {c.name for c in Ballot.__table__.columns}
     assert not {c for c in cols if "kiosk" in c or "device" in c}
     assert not [fk for fk in Ballot.__table__.foreign_keys if fk.column.table.name == "kiosk"]
@@ -317,15 +366,18 @@ def test_kiosk_only_in_the_congress_form_and_secure_cookie_over_https(app, hall)
     page = web.get(f"/congresses/{cid}/edit").get_data(as_text=True)
     box = re.search(r'<input[^>]*name="kiosk_only"[^>]*>', page).group(0)
     assert "checked" in box  # on by default
-    r = web.post(f"/congresses/{cid}/edit", data={"name": "Đại hội thử", "kind": "members",
-                                                  "quorum_fraction": "2/3"})
+    r = web.post(
+        f"/congresses/{cid}/edit",
+        data={"name": "Đại hội thử", "kind": "members", "quorum_fraction": "2/3"},
+    )
     assert r.status_code in (302, 303)
     from congress_vote.congress.models import Congress
+
     with app.app_context():
         assert db.session.get(Congress, cid).kiosk_only is False
     tablet = app.test_client()
-    tablet.post("/login", data={"username": "counter1", "password": PASSWORD},
-                base_url="https://vote.test")
-    r = tablet.post(f"/kiosk/{cid}/enrol", data={"label": "Máy TLS"},
-                    base_url="https://vote.test")
+    tablet.post(
+        "/login", data={"username": "counter1", "password": PASSWORD}, base_url="https://vote.test"
+    )
+    r = tablet.post(f"/kiosk/{cid}/enrol", data={"label": "Máy TLS"}, base_url="https://vote.test")
     assert r.status_code == 303 and "Secure" in r.headers["Set-Cookie"]

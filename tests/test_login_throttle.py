@@ -1,6 +1,7 @@
 """Login throttling (issue 14, hole 8): failures are limited per account and per address, for
 every worker (in the database), with growing, time-bounded locks. The per-IP limiter of
 Flask-Limiter is off here (tests' default), so what refuses is the account throttle alone."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,9 +22,12 @@ def proxied(app, database_url):
 
 
 def _api_attempt(client, password: str, address: str, username: str = "admin"):
-    return client.post("/api/v1/session", json={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                       headers={"X-Forwarded-For": address})
+    return client.post(
+        "/api/v1/session",
+        json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        headers={"X-Forwarded-For": address},
+    )
 
 
 def test_eleventh_guess_from_rotating_addresses_is_refused(proxied, staff):
@@ -44,13 +48,19 @@ def test_eleventh_guess_from_rotating_addresses_is_refused(proxied, staff):
 def test_html_login_refused_with_a_message(proxied, staff):
     c = proxied.test_client()
     for i in range(6):
-        r = c.post("/login", data={"username": "admin", "password": f"guess-{i}"},
-                   environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                   headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        r = c.post(
+            "/login",
+            data={"username": "admin", "password": f"guess-{i}"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
         assert r.status_code == 200
-    r = c.post("/login", data={"username": "admin", "password": PASSWORD},
-               environ_base={"REMOTE_ADDR": "127.0.0.1"},
-               headers={"X-Forwarded-For": "203.0.113.99"})
+    r = c.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        headers={"X-Forwarded-For": "203.0.113.99"},
+    )
     assert r.status_code == 429 and r.mimetype == "text/html"
     text = r.get_data(as_text=True)
     assert "Quá nhiều lần đăng nhập sai" in text  # Vietnamese, the default language
@@ -63,8 +73,10 @@ def test_the_limit_holds_across_two_workers(app, database_url, staff):
     failures."""
     first = make_app(database_url, PROXY_FIX_X_FOR=1).test_client()
     second = make_app(database_url, PROXY_FIX_X_FOR=1).test_client()
-    codes = [_api_attempt(first if i % 2 else second, f"guess-{i}", "192.0.2.7").status_code
-             for i in range(7)]
+    codes = [
+        _api_attempt(first if i % 2 else second, f"guess-{i}", "192.0.2.7").status_code
+        for i in range(7)
+    ]
     assert codes == [401] * 6 + [429]
     assert _api_attempt(second, PASSWORD, "192.0.2.8").status_code == 429
     assert _api_attempt(first, PASSWORD, "192.0.2.9").status_code == 429
@@ -74,6 +86,7 @@ def test_locks_grow_and_are_time_bounded(proxied, staff, monkeypatch):
     """1 min after the 6th failure, doubling per further failure, never more than 15 min; when
     the lock runs out the right password signs in and clears the account's count."""
     from congress_vote.auth import throttle
+
     c = proxied.test_client()
     now = [utcnow()]
     monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
@@ -82,8 +95,9 @@ def test_locks_grow_and_are_time_bounded(proxied, staff, monkeypatch):
         r = _api_attempt(c, f"guess-{i}", f"198.51.100.{i}")
         assert r.status_code == 401, (i, r.json)
         with proxied.app_context():
-            until = db.session.scalar(select(LoginThrottle.locked_until).where(
-                LoginThrottle.key.like("acct:%")))
+            until = db.session.scalar(
+                select(LoginThrottle.locked_until).where(LoginThrottle.key.like("acct:%"))
+            )
         locks.append(None if until is None else round((until - now[0]).total_seconds()))
         if until is not None:
             now[0] = until + timedelta(seconds=1)  # wait the lock out
@@ -94,12 +108,14 @@ def test_locks_grow_and_are_time_bounded(proxied, staff, monkeypatch):
     now[0] += timedelta(minutes=15, seconds=1)
     assert _api_attempt(c, PASSWORD, "198.51.100.252").status_code == 201
     with proxied.app_context():
-        assert db.session.scalar(select(LoginThrottle).where(
-            LoginThrottle.key.like("acct:%"))) is None
+        assert (
+            db.session.scalar(select(LoginThrottle).where(LoginThrottle.key.like("acct:%"))) is None
+        )
 
 
 def test_failures_are_forgotten_after_the_window(proxied, staff, monkeypatch):
     from congress_vote.auth import throttle
+
     c = proxied.test_client()
     now = [utcnow()]
     monkeypatch.setattr(throttle, "utcnow", lambda: now[0])
@@ -122,8 +138,7 @@ def test_a_success_resets_the_account_count(proxied, staff):
 
 def test_one_address_guessing_many_accounts_is_refused(proxied, staff):
     c = proxied.test_client()
-    codes = [_api_attempt(c, "guess", "198.51.100.66", f"user{i}").status_code
-             for i in range(21)]
+    codes = [_api_attempt(c, "guess", "198.51.100.66", f"user{i}").status_code for i in range(21)]
     assert codes == [401] * 21
     r = _api_attempt(c, PASSWORD, "198.51.100.66", "observer")
     assert r.status_code == 429 and r.json["error"]["code"] == "too_many_attempts"
@@ -146,10 +161,15 @@ def test_the_real_admins_browser_is_not_locked_out(proxied, staff):
     """An attacker who keeps the admin account locked from elsewhere does not keep the admin out
     of a browser where they signed in before; a browser that never did stays locked, and a
     known-device cookie of another account does not help."""
+
     def form(client, password, address, username="admin"):
-        return client.post("/login", data={"username": username, "password": password},
-                           environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                           headers={"X-Forwarded-For": address})
+        return client.post(
+            "/login",
+            data={"username": username, "password": password},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            headers={"X-Forwarded-For": address},
+        )
+
     admins = proxied.test_client()
     assert form(admins, PASSWORD, "10.9.0.1").status_code == 302
     assert admins.get_cookie("cv_device") is not None

@@ -1,4 +1,5 @@
 """The counting minutes PDF: every figure of the result, Vietnamese by default, page breaks."""
+
 from __future__ import annotations
 
 import io
@@ -40,20 +41,25 @@ def _figures(res: dict):
 
 
 def test_minutes_carry_every_figure(world, api, auth, client, staff):
-    poll = world.election(voters=24, excused=2, present=20,
-                          votes=[[0, 1]] * 9 + [[0, 2]] * 4 + [[1, 2]] * 3 + [[0, 1, 2]] + [[]],
-                          committee=("counter1", "counter2", "counter3"), head="counter2")
+    poll = world.election(
+        voters=24,
+        excused=2,
+        present=20,
+        votes=[[0, 1]] * 9 + [[0, 2]] * 4 + [[1, 2]] * 3 + [[0, 1, 2]] + [[]],
+        committee=("counter1", "counter2", "counter3"),
+        head="counter2",
+    )
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
     r = api("chair").get(f"/api/v1/polls/{poll.id}/minutes.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     text = _text(r.data)
     flat = _flat(text)
-    missing = [(name, value) for name, value in _figures(res)
-               if _flat(str(value)) not in flat]
+    missing = [(name, value) for name, value in _figures(res) if _flat(str(value)) not in flat]
     assert not missing, missing
     # the fingerprints: ballot set, setup, audit head, entry log reference
     from congress_vote.audit.services import head_hash
+
     assert res["digest"] in flat
     assert poll.setup_fingerprint in flat
     assert head_hash() in flat
@@ -63,8 +69,10 @@ def test_minutes_carry_every_figure(world, api, auth, client, staff):
         assert name in text
     # elected in descending order of votes
     elected = [c for c in res["candidates"] if c["elected"]]
-    order = [text.rfind(c["full_name"]) for c in
-             sorted(elected, key=lambda c: res["elected_order"].index(c["id"]))]
+    order = [
+        text.rfind(c["full_name"])
+        for c in sorted(elected, key=lambda c: res["elected_order"].index(c["id"]))
+    ]
     assert order == sorted(order)
     # English on request
     en = _text(api("counter1").get(f"/api/v1/polls/{poll.id}/minutes.pdf?lang=en").data)
@@ -82,13 +90,20 @@ def test_minutes_refused_before_count(world, api):
 
 def test_minutes_resolution(world, api):
     cid = world.congress(voters=12)
-    poll = world.poll(cid, kind="resolution", items=["Thông qua báo cáo chính trị",
-                                                     "Thông qua nghị quyết"])
+    poll = world.poll(
+        cid, kind="resolution", items=["Thông qua báo cáo chính trị", "Thông qua nghị quyết"]
+    )
     toks = world.issue(poll, 10)
     i1, i2 = (i.id for i in poll.items)
     for n, code in enumerate(toks[:9]):
-        world.cast(poll, code, answers={str(i1): "for" if n < 8 else "against",
-                                        str(i2): "abstain" if n < 3 else "for"})
+        world.cast(
+            poll,
+            code,
+            answers={
+                str(i1): "for" if n < 8 else "against",
+                str(i2): "abstain" if n < 3 else "for",
+            },
+        )
     world.close(poll)
     db.session.commit()
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
@@ -102,12 +117,13 @@ def test_minutes_200_candidates_page_breaks(world, api, tmp_path):
     signature block stays together (checked on the page text)."""
     names = [f"Ứng Viên Số {n:03d}" for n in range(200)]
     cid = world.congress(voters=60)
-    poll = world.poll(cid, seats=150, candidates=names,
-                      committee=("counter1", "counter2", "counter3"))
+    poll = world.poll(
+        cid, seats=150, candidates=names, committee=("counter1", "counter2", "counter3")
+    )
     toks = world.issue(poll, 50)
     ids = [c.id for c in poll.candidates]
     for n, code in enumerate(toks):
-        world.cast(poll, code, kept=ids[n % 50: n % 50 + 100])
+        world.cast(poll, code, kept=ids[n % 50 : n % 50 + 100])
     world.close(poll)
     db.session.commit()
     api("counter1").post(f"/api/v1/polls/{poll.id}/count")
@@ -122,7 +138,11 @@ def test_minutes_200_candidates_page_breaks(world, api, tmp_path):
             assert "Percent of the denominator" in t  # the header repeated
     for name in names:  # every row on exactly one page (none split)
         assert sum(t.count(name) for t in pages) >= 1
-    sig_pages = [i for i, t in enumerate(pages) if "Head of the counting committee" in t
-                 or "Member" in t and "Counter3" in t]
-    assert sig_pages and all(("Counter1" in pages[i] and "Counter3" in pages[i])
-                             for i in sig_pages[-1:])
+    sig_pages = [
+        i
+        for i, t in enumerate(pages)
+        if "Head of the counting committee" in t or "Member" in t and "Counter3" in t
+    ]
+    assert sig_pages and all(
+        ("Counter1" in pages[i] and "Counter3" in pages[i]) for i in sig_pages[-1:]
+    )

@@ -1,5 +1,6 @@
 """Packaging habits (issue 15, part 6): every package the app imports is declared in
 pyproject.toml, and an SQLite install runs without PostgreSQL's driver (the `[postgres]` extra)."""
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,7 @@ PACKAGE = ROOT / "congress_vote"
 
 
 def _requirement_names(specs: list[str]) -> set[str]:
-    return {re.split(r"[\s\[<>=!~;]", s, maxsplit=1)[0].lower().replace("_", "-")
-            for s in specs}
+    return {re.split(r"[\s\[<>=!~;]", s, maxsplit=1)[0].lower().replace("_", "-") for s in specs}
 
 
 def _imported_top_level(root: Path) -> set[str]:
@@ -36,8 +36,9 @@ def _imported_top_level(root: Path) -> set[str]:
 def test_every_imported_package_is_a_declared_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = _requirement_names(project["dependencies"])
-    extras = {name: _requirement_names(specs)
-              for name, specs in project["optional-dependencies"].items()}
+    extras = {
+        name: _requirement_names(specs) for name, specs in project["optional-dependencies"].items()
+    }
     distributions = packages_distributions()
     missing = []
     for module in sorted(_imported_top_level(PACKAGE)):
@@ -72,13 +73,14 @@ for info in pkgutil.walk_packages(congress_vote.__path__, "congress_vote."):
     importlib.import_module(info.name)
 from congress_vote import create_app
 app = create_app({{"SECRET_KEY": "k" * 40,
-                  "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'x.db'}"}})
+                  "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / "x.db"}"}})
 with app.app_context():
     from flask_migrate import upgrade
     upgrade()
 assert app.test_client().get("/login").status_code == 200
 print("ok")
 """
-    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Paper ballots: printing, double entry, disputes, settling, late ballots, counting blocked."""
+
 from __future__ import annotations
 
 import io
@@ -10,13 +11,15 @@ from congress_vote.counting.models import Signoff
 from congress_vote.extensions import db
 
 
-def _setup(world, n_paper=4, committee=("counter1", "counter2", "counter3"), head="counter3",
-           votes=None):
+def _setup(
+    world, n_paper=4, committee=("counter1", "counter2", "counter3"), head="counter3", votes=None
+):
     poll = world.election(committee=committee, head=head, votes=votes or [[0, 1]] * 6)
     codes = world.issue(poll, n_paper, kind="paper")
     db.session.commit()
     # after the close the committee records the unused paper ballots collected back (none)
     from congress_vote.counting.paper_returns import record_paper_return
+
     record_paper_return(poll, 0, world.staff[committee[0]])
     db.session.commit()
     return poll, codes
@@ -60,8 +63,10 @@ def test_disagreement_then_settling(world, api, staff):
     _enter(api, poll, "counter1", format_code(codes[1]), kept=[a])
     r = _enter(api, poll, "counter2", codes[1], kept=[b])
     assert r.status_code == 201 and r.json["state"] == "disputed"
-    assert api("counter1").post(f"/api/v1/polls/{poll.id}/count").json["error"]["code"] == \
-        "paper_entries_pending"
+    assert (
+        api("counter1").post(f"/api/v1/polls/{poll.id}/count").json["error"]["code"]
+        == "paper_entries_pending"
+    )
     # a disputed ballot takes no further plain entries
     assert _enter(api, poll, "counter3", codes[1], kept=[a]).status_code == 409
     # only the committee head settles
@@ -123,6 +128,7 @@ def test_late_paper_ballot_clears_signatures(world, api):
 
 def test_entry_page_and_entry_log_pdf(world, api, auth, client):
     from pypdf import PdfReader
+
     poll, codes = _setup(world)
     a = poll.candidates[0].id
     auth.login("counter1")
@@ -143,6 +149,7 @@ def test_entry_page_and_entry_log_pdf(world, api, auth, client):
 
 def test_print_paper_ballots(world, auth, client):
     from pypdf import PdfReader
+
     cid = world.congress()
     poll = world.poll(cid, seats=2, committee=("counter1",))
     db.session.commit()

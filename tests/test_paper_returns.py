@@ -5,6 +5,7 @@ unused paper ballots collected back (`POST /api/v1/polls/{pid}/paper-returns {un
 once an entry exists); entries beyond issued − unused are refused; counting waits for the
 return; the minutes show paper issued, returned, entered and unused.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,9 @@ def _poll(world, n_paper=3, status="open"):
 
 
 def _enter(api, poll, user, code, kept):
-    return api(user).post(f"/api/v1/polls/{poll.id}/paper-ballots",
-                          json={"code": code, "kept": kept})
+    return api(user).post(
+        f"/api/v1/polls/{poll.id}/paper-ballots", json={"code": code, "kept": kept}
+    )
 
 
 def _enter_both(api, poll, code, kept):
@@ -74,8 +76,13 @@ def test_return_rules_and_entries_beyond_issued_minus_unused(world, api):
         assert _return(api, poll, bad).status_code in (400, 422), bad
     r = _return(api, poll, 2)
     assert r.status_code == 201, r.json
-    assert {k: r.json[k] for k in ("issued", "unused", "returned", "entered", "frozen")} == \
-        {"issued": 3, "unused": 2, "returned": 1, "entered": 0, "frozen": False}
+    assert {k: r.json[k] for k in ("issued", "unused", "returned", "entered", "frozen")} == {
+        "issued": 3,
+        "unused": 2,
+        "returned": 1,
+        "entered": 0,
+        "frozen": False,
+    }
     r = _return(api, poll, 1)  # corrected before any entry
     assert r.status_code == 201 and r.json["returned"] == 2
     _enter_both(api, poll, codes[0], [a])
@@ -128,21 +135,38 @@ def test_count_page_form_and_figures(world, auth, client):
 
 def test_minutes_show_the_four_paper_figures(world, api):
     from pypdf import PdfReader
+
     poll, codes = _poll(world, n_paper=4, status="closed")
     a = poll.candidates[0].id
     assert _return(api, poll, 1).status_code == 201
     _enter_both(api, poll, codes[0], [a])
     _enter_both(api, poll, codes[1], [a])
     assert api("counter1").post(f"/api/v1/polls/{poll.id}/count").status_code == 200
-    for lang, labels in (("vi", ("Số phiếu giấy phát ra", "Số phiếu giấy thu vào", "Số phiếu giấy đã nhập",
-                                 "Số phiếu giấy không dùng")),
-                         ("en", ("Paper ballots issued", "Returned in the box",
-                                 "Paper ballots entered", "Unused paper ballots"))):
+    for lang, labels in (
+        (
+            "vi",
+            (
+                "Số phiếu giấy phát ra",
+                "Số phiếu giấy thu vào",
+                "Số phiếu giấy đã nhập",
+                "Số phiếu giấy không dùng",
+            ),
+        ),
+        (
+            "en",
+            (
+                "Paper ballots issued",
+                "Returned in the box",
+                "Paper ballots entered",
+                "Unused paper ballots",
+            ),
+        ),
+    ):
         pdf = api("counter1").get(f"/api/v1/polls/{poll.id}/minutes.pdf?lang={lang}")
         assert pdf.status_code == 200
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
         lines = text.splitlines()
-        for label, value in zip(labels, ("4", "3", "2", "1")):
+        for label, value in zip(labels, ("4", "3", "2", "1"), strict=False):
             line = next((x for x in lines if label in x), None)
             assert line is not None, (label, text)
             assert line.rstrip().endswith(value), (label, line)

@@ -2,6 +2,7 @@
 tests/conftest.py's make_app); that setting is honoured only when the app is TESTING, so a
 production app always hashes at the library's parameters, and a cheap hash that reached a
 production database is re-hashed at the first sign-in."""
+
 from __future__ import annotations
 
 from argon2 import PasswordHasher
@@ -20,6 +21,7 @@ def _params(password_hash: str) -> str:
 
 def _create(app, username: str) -> str:
     from congress_vote.auth.services import create_user
+
     with app.app_context():
         user = create_user(username, "password-123", ["observer"])
         db.session.commit()
@@ -30,8 +32,12 @@ def test_minimal_cost_only_under_test(app, database_url):
     cheap = _create(app, "cheap")
     assert _params(cheap) == "m=8,t=1,p=1"
     # The same setting in an app that is not TESTING: the library's parameters.
-    prod = make_app(database_url, TESTING=False, PASSWORD_HASH_COST="minimal",
-                    SECRET_KEY="a-production-secret-key-of-32-bytes-or-more")
+    prod = make_app(
+        database_url,
+        TESTING=False,
+        PASSWORD_HASH_COST="minimal",
+        SECRET_KEY="a-production-secret-key-of-32-bytes-or-more",
+    )
     full = _create(prod, "full")
     assert _params(full) == FULL
     assert DEFAULT.verify(full, "password-123")
@@ -47,9 +53,11 @@ def test_minimal_cost_only_under_test(app, database_url):
 def test_a_cheap_hash_is_rehashed_at_the_first_production_sign_in(app, database_url):
     from congress_vote.auth.models import User
     from congress_vote.auth.services import authenticate
+
     _create(app, "cheap")
-    prod = make_app(database_url, TESTING=False,
-                    SECRET_KEY="a-production-secret-key-of-32-bytes-or-more")
+    prod = make_app(
+        database_url, TESTING=False, SECRET_KEY="a-production-secret-key-of-32-bytes-or-more"
+    )
     with prod.test_request_context("/login", method="POST"):
         assert authenticate("cheap", "password-123") is not None
         db.session.commit()

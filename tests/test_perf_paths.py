@@ -4,6 +4,7 @@ parsing, check-in and bearer lookups in fewer statements, no cookie for cookie-l
 
 Statement counts are asserted (not timings): they are what the benchmark's CPU per request
 follows, and they do not depend on the machine."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ class Statements:
     @property
     def work(self) -> list[str]:
         """Statements other than transaction control."""
-        return [s for s in self.seen if s.split()[0].upper() not in
-                ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")]
+        return [
+            s
+            for s in self.seen
+            if s.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+        ]
 
 
 def _append_statements(app) -> list[str]:
@@ -51,15 +55,18 @@ def _append_statements(app) -> list[str]:
 
 def _token_state(app, token: str) -> str:
     from congress_vote.ballots.models import BallotToken
+
     with app.app_context():
         return db.session.get(BallotToken, codes.code_hash(codes.normalise(token))).state
 
 
 def _events(app, action: str) -> int:
     from congress_vote.audit.models import AuditEvent
+
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == action))
+        return db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+        )
 
 
 def test_cast_statements_bounded_and_chains_one_event(hall, app, client):
@@ -80,10 +87,11 @@ def test_cast_statements_bounded_and_chains_one_event(hall, app, client):
     update = next(i for i, w in enumerate(heads) if w.startswith("UPDATE BALLOT_TOKEN"))
     insert = next(i for i, w in enumerate(heads) if w.startswith("INSERT INTO BALLOT "))
     assert 0 < update < insert, work
-    assert [w.split()[0].upper() for w in work[-len(append):]] == append, work
+    assert [w.split()[0].upper() for w in work[-len(append) :]] == append, work
     assert "Set-Cookie" not in r.headers  # a tablet's cast gets no session cookie
     assert _events(app, "ballot.cast") == 2
     from congress_vote.audit.services import head_hash, verify_chain
+
     with app.app_context():
         report = verify_chain()
         assert report.ok and head_hash() == report.head
@@ -95,6 +103,7 @@ def test_cast_refused_after_the_update_leaves_the_token_unused(hall, app):
     from congress_vote.ballots.models import Ballot
     from congress_vote.ballots.services import cast_ballot
     from congress_vote.errors import ServiceError
+
     cid, poll, tokens = hall.open_poll_with_ballots(1)
     other = hall.congress(voters=2, name="Đại hội khác")
     kept = [poll["candidates"][0]["id"]]
@@ -131,6 +140,7 @@ def test_refused_choice_and_used_token_keep_their_answers(hall, app, client):
 def test_poll_spec_cached_only_for_an_opened_setup(hall, app):
     from congress_vote.ballots import spec as bs
     from congress_vote.polls.models import Poll
+
     cid = hall.congress()
     draft = hall.poll(cid)
     with app.app_context():
@@ -148,28 +158,38 @@ def test_poll_spec_cached_only_for_an_opened_setup(hall, app):
         assert spec.seats == 2
 
 
-@pytest.mark.parametrize("choice,source,reason,receipt", [
-    ({"kept": [3, 1, 2]}, "tablet", None, "ABCD-EFGH"),
-    ({"kept": []}, "tablet", None, None),
-    ({"kept": [1, 1]}, "paper", None, "X"),
-    ({"kept": ["1", 2]}, "tablet", None, None),      # a digit string: the slow path
-    ({"kept": [True]}, "tablet", None, None),        # a bool is no id: invalid ("other")
-    ({"kept": [1]}, "tablet", "torn", None),
-    ({"kept": [1]}, "tablet", "", None),
-    ({"kept": [1], "answers": None}, "tablet", None, None),
-    ({"answers": {"5": "for"}}, "tablet", None, None),
-    ({"kept": [1]}, "fax", None, None),              # unknown source: invalid ("other")
-    ("not json", "tablet", None, None),
-])
+@pytest.mark.parametrize(
+    "choice,source,reason,receipt",
+    [
+        ({"kept": [3, 1, 2]}, "tablet", None, "ABCD-EFGH"),
+        ({"kept": []}, "tablet", None, None),
+        ({"kept": [1, 1]}, "paper", None, "X"),
+        ({"kept": ["1", 2]}, "tablet", None, None),  # a digit string: the slow path
+        ({"kept": [True]}, "tablet", None, None),  # a bool is no id: invalid ("other")
+        ({"kept": [1]}, "tablet", "torn", None),
+        ({"kept": [1]}, "tablet", "", None),
+        ({"kept": [1], "answers": None}, "tablet", None, None),
+        ({"answers": {"5": "for"}}, "tablet", None, None),
+        ({"kept": [1]}, "fax", None, None),  # unknown source: invalid ("other")
+        ("not json", "tablet", None, None),
+    ],
+)
 def test_count_fast_path_builds_the_same_ballot(choice, source, reason, receipt):
     from congress_vote import rules
     from congress_vote.counting.inputs import rules_ballot
+
     text = choice if isinstance(choice, str) else json.dumps(choice)
     data = json.loads(text) if not isinstance(choice, str) else {}
     try:
-        expected = rules.Ballot.from_dict({"kept": data.get("kept"), "answers": data.get("answers"),
-                                           "invalid_reason": reason, "source": source,
-                                           "receipt": receipt})
+        expected = rules.Ballot.from_dict(
+            {
+                "kept": data.get("kept"),
+                "answers": data.get("answers"),
+                "invalid_reason": reason,
+                "source": source,
+                "receipt": receipt,
+            }
+        )
     except rules.RulesInputError:
         expected = rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
     assert rules_ballot(text, source, reason, receipt) == expected
@@ -179,6 +199,7 @@ def _orm_answer(app, did: int) -> dict:
     """The check-in answer as the ORM path builds it (delegate_dict of the stored row)."""
     from congress_vote.congress.delegates import delegate_dict
     from congress_vote.congress.models import Delegate
+
     with app.app_context():
         return delegate_dict(db.session.get(Delegate, did))
 
@@ -186,6 +207,7 @@ def _orm_answer(app, did: int) -> dict:
 def test_checkin_statements_and_answer(app, client, auth, hall, staff):
     from congress_vote.audit.models import AuditEvent
     from congress_vote.congress.models import Branch, Delegate
+
     cid = hall.congress(voters=3, present=0, excused=1)  # the first one excused
     cards = list(hall.cards.items())
     with app.app_context():  # it has a reason, a branch and a position; the others neither
@@ -214,7 +236,7 @@ def test_checkin_statements_and_answer(app, client, auth, hall, staff):
     append = _append_statements(app)
     assert len(st.work) <= 4 + len(append), st.work
     assert any(w.upper().startswith("UPDATE DELEGATE") for w in st.work), st.work
-    assert work[-len(append):] == append, st.work
+    assert work[-len(append) :] == append, st.work
     assert "Set-Cookie" not in r.headers
     for did, card in cards[1:]:  # no branch
         r = client.post(url, json={"card": card}, headers=headers)
@@ -229,13 +251,18 @@ def test_checkin_statements_and_answer(app, client, auth, hall, staff):
     assert not any(w.upper().startswith("INSERT") for w in st.work)
     assert _events(app, "delegate.checked_in") == 3
     with app.app_context():
-        events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "delegate.checked_in").order_by(AuditEvent.seq)).all()
+        events = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "delegate.checked_in")
+            .order_by(AuditEvent.seq)
+        ).all()
         assert [json.loads(e.data) for e in events] == [
-            {"delegate_id": did, "via": "card"} for did, _ in cards]
+            {"delegate_id": did, "via": "card"} for did, _ in cards
+        ]
         assert {e.actor_id for e in events} == {staff["registrar"]}
         assert {e.congress_id for e in events} == {cid}
         from congress_vote.audit.services import verify_chain
+
         assert verify_chain().ok
 
 
@@ -253,21 +280,26 @@ def test_checkin_refusals_keep_their_codes_and_order(app, client, auth, hall):
         assert r.status_code == 404 and r.json["error"]["code"] == "not_found", body
     url = f"/api/v1/congresses/{cid}/checkin"
     for body, status, code in (
-            ({}, 400, "bad_request"), ({"card": 42}, 400, "bad_request"),
-            (["x"], 400, "bad_request"), ({"card": "rubbish"}, 422, "not_a_card_code"),
-            ({"card": "CV1:C:" + codes.new_code()}, 404, "unknown_card"),
-            ({"card": theirs}, 404, "card_of_another_congress")):
+        ({}, 400, "bad_request"),
+        ({"card": 42}, 400, "bad_request"),
+        (["x"], 400, "bad_request"),
+        ({"card": "rubbish"}, 422, "not_a_card_code"),
+        ({"card": "CV1:C:" + codes.new_code()}, 404, "unknown_card"),
+        ({"card": theirs}, 404, "card_of_another_congress"),
+    ):
         r = client.post(url, json=body, headers=headers)
         assert (r.status_code, r.json["error"]["code"]) == (status, code), body
     assert client.post(url, json={"card": mine}).status_code == 401
-    assert client.post(url, json={"card": mine},
-                       headers=auth.headers("counter1")).status_code == 403
+    assert (
+        client.post(url, json={"card": mine}, headers=auth.headers("counter1")).status_code == 403
+    )
     assert _events(app, "delegate.checked_in") == 0
     assert {s for _, _, _, s in hall.delegates(cid) + hall.delegates(other)} == {"absent"}
 
 
 def test_bearer_token_of_an_inactive_or_expired_user_is_refused(app, client, auth, staff):
     from congress_vote.auth.models import ApiToken, User
+
     headers = auth.headers("observer")
     assert client.get("/api/v1/congresses", headers=headers).status_code == 200
     with app.app_context():

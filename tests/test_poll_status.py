@@ -4,6 +4,7 @@ The source checks read every module of congress_vote/ with ``ast``: no other mod
 poll status (``x.status = "counted"``, ``update(Poll).values(status=...)``) and none spells a set
 of poll statuses by hand. The behaviour checks drive the transitions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,12 +44,19 @@ def test_only_polls_status_changes_a_poll_status():
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
-                    if (isinstance(target, ast.Attribute) and target.attr == "status"
-                            and _is_status_value(node.value)):
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and target.attr == "status"
+                        and _is_status_value(node.value)
+                    ):
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "values" and "Poll" in ast.unparse(node.func.value)
-                    and any(k.arg == "status" for k in node.keywords)):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "values"
+                and "Poll" in ast.unparse(node.func.value)
+                and any(k.arg == "status" for k in node.keywords)
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, f"poll status changed outside polls/status.py: {found}"
 
@@ -65,8 +73,11 @@ def test_no_hand_written_set_of_poll_statuses():
 
 
 def test_the_column_accepts_exactly_the_enum_values():
-    check = next(c for c in Poll.__table__.constraints
-                 if isinstance(c, CheckConstraint) and "status" in str(c.sqltext))
+    check = next(
+        c
+        for c in Poll.__table__.constraints
+        if isinstance(c, CheckConstraint) and "status" in str(c.sqltext)
+    )
     assert {v for v in VALUES if f"'{v}'" in str(check.sqltext)} == VALUES
 
 

@@ -1,4 +1,5 @@
 """Polls: setup, validation, the counting committee rule, lifecycle guards, fingerprint, HTML."""
+
 import json
 
 from congress_vote.extensions import db
@@ -6,8 +7,11 @@ from congress_vote.extensions import db
 
 def _audit_actions(app):
     from congress_vote.audit.models import AuditEvent
+
     with app.app_context():
-        return [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
+        return [
+            e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))
+        ]
 
 
 def test_create_poll_orders_candidates_and_reports_api_shape(hall, api):
@@ -15,8 +19,11 @@ def test_create_poll_orders_candidates_and_reports_api_shape(hall, api):
     p = hall.poll(cid)
     assert p["status"] == "draft" and p["kind"] == "committee" and p["congress_id"] == cid
     # Vietnamese ballot order: by given name (An, Bình, Châu)
-    assert [c["full_name"] for c in p["candidates"]] == ["Nguyễn Thị An", "Trần Văn Bình",
-                                                           "Lê Minh Châu"]
+    assert [c["full_name"] for c in p["candidates"]] == [
+        "Nguyễn Thị An",
+        "Trần Văn Bình",
+        "Lê Minh Châu",
+    ]
     assert p["counting_committee"] == [hall.staff["counter1"], hall.staff["counter2"]]
     assert p["rules"]["denominator"] == "voters_summoned_adjusted"
     assert p["rules"]["fraction"] == "1/2"
@@ -63,19 +70,26 @@ def test_rules_and_body_validation(hall, api):
 
 def test_counting_committee_must_not_be_candidates(hall, api):
     cid = hall.congress()
-    body = hall.body(candidates=[{"full_name": "Counter1"}, {"full_name": "Phạm Thu"},
-                                 {"full_name": "Đỗ Hà"}])
+    body = hall.body(
+        candidates=[{"full_name": "Counter1"}, {"full_name": "Phạm Thu"}, {"full_name": "Đỗ Hà"}]
+    )
     r = api("admin").post(f"/api/v1/congresses/{cid}/polls", json=body)
     assert r.status_code == 422 and r.json["error"]["code"] == "committee_member_is_candidate"
     # a candidate linked to a delegate whose name is a committee member's
     from congress_vote.auth.models import User
+
     with hall.app.app_context():
         u = db.session.get(User, hall.staff["counter2"])
         u.full_name = "Đảng viên Số 0"
         db.session.commit()
     did = hall.delegates(cid)[0][0]
-    body = hall.body(candidates=[{"full_name": "D. V. Số Không", "delegate_id": did},
-                                 {"full_name": "Phạm Thu"}, {"full_name": "Đỗ Hà"}])
+    body = hall.body(
+        candidates=[
+            {"full_name": "D. V. Số Không", "delegate_id": did},
+            {"full_name": "Phạm Thu"},
+            {"full_name": "Đỗ Hà"},
+        ]
+    )
     r = api("admin").post(f"/api/v1/congresses/{cid}/polls", json=body)
     assert r.status_code == 422 and r.json["error"]["code"] == "committee_member_is_candidate"
 
@@ -102,6 +116,7 @@ def test_lifecycle_guards_and_roles(hall, api):
         assert a in acts
     from congress_vote.ballots.models import BallotToken
     from congress_vote.polls.models import Poll
+
     with hall.app.app_context():
         states = [t.state for t in db.session.scalars(db.select(BallotToken))]
         assert states == ["void"] * 4
@@ -113,13 +128,19 @@ def test_candidates_frozen_once_open(hall, app):
     from congress_vote.errors import ServiceError
     from congress_vote.polls.models import Poll
     from congress_vote.polls.services import update_poll
+
     cid = hall.congress()
     pid = hall.poll(cid)["id"]
     with app.app_context():
         poll = db.session.get(Poll, pid)
-        update_poll(poll, {"title": "Bầu lại", "candidates": [{"full_name": "A B"},
-                                                                {"full_name": "C D"},
-                                                                {"full_name": "E F"}]}, None)
+        update_poll(
+            poll,
+            {
+                "title": "Bầu lại",
+                "candidates": [{"full_name": "A B"}, {"full_name": "C D"}, {"full_name": "E F"}],
+            },
+            None,
+        )
         db.session.commit()
         assert [c.full_name for c in poll.candidates] == ["A B", "C D", "E F"]
     fp = hall.open(pid)["setup_fingerprint"]
@@ -137,6 +158,7 @@ def test_candidates_frozen_once_open(hall, app):
 def test_fingerprint_depends_on_setup(app, hall):
     from congress_vote.polls.models import Poll
     from congress_vote.polls.services import setup_fingerprint
+
     cid = hall.congress()
     pid = hall.poll(cid)["id"]
     fp = hall.open(pid)["setup_fingerprint"]
@@ -153,19 +175,30 @@ def test_html_poll_pages(hall, auth, client):
     auth.login("admin")
     r = client.get(f"/congresses/{cid}/polls/new")
     assert r.status_code == 200 and b'name="lines"' in r.data
-    r = client.post(f"/congresses/{cid}/polls/new", data={
-        "kind": "committee", "title": "Bầu BCH", "seats": "2", "secrecy": "secret",
-        "lines": "Trần Văn Bình | Bí thư\nNguyễn Thị An\nLê Minh Châu",
-        "counting_committee": [str(hall.staff["counter1"])], "preset": "vn-party",
-        "strict": "yes", "all_struck_valid": "yes"})
+    r = client.post(
+        f"/congresses/{cid}/polls/new",
+        data={
+            "kind": "committee",
+            "title": "Bầu BCH",
+            "seats": "2",
+            "secrecy": "secret",
+            "lines": "Trần Văn Bình | Bí thư\nNguyễn Thị An\nLê Minh Châu",
+            "counting_committee": [str(hall.staff["counter1"])],
+            "preset": "vn-party",
+            "strict": "yes",
+            "all_struck_valid": "yes",
+        },
+    )
     assert r.status_code == 302, r.data
     pid = int(r.location.rstrip("/").split("/")[-1])
     page = client.get(f"/polls/{pid}")
     assert page.status_code == 200 and "Nguyễn Thị An".encode() in page.data
     assert client.get(f"/congresses/{cid}/polls").status_code == 200
     # a rule broken in the form: shown again with the message, nothing created
-    r = client.post(f"/congresses/{cid}/polls/new", data={"kind": "committee", "title": "X",
-                                                          "seats": "2", "lines": ""})
+    r = client.post(
+        f"/congresses/{cid}/polls/new",
+        data={"kind": "committee", "title": "X", "seats": "2", "lines": ""},
+    )
     assert r.status_code == 422
     client.post("/logout")
     auth.login("chair")

@@ -18,6 +18,7 @@ page with its filters, and the receipt check. For each document (HTML, JSON, CSV
 
 The independent recount still works from the ballots export, which has no receipts.
 """
+
 from __future__ import annotations
 
 import html
@@ -32,8 +33,7 @@ from tests.conftest import PASSWORD
 ROLES = ["admin", "registrar", "counter1", "counter2", "counter3", "chair", "observer", None]
 CONTENT_KEYS = {"kept", "answers", "choice", "struck", "vote", "receipt"}
 # Routes that cannot show a ballot and are slow to render (every delegate's card with its QR).
-SKIP_ENDPOINTS = {"api.cards_pdf", "congress.cards", "static", "main.set_language",
-                  "auth.logout"}
+SKIP_ENDPOINTS = {"api.cards_pdf", "congress.cards", "static", "main.set_language", "auth.logout"}
 # Documents that show individual ballot contents (some roles get 403: that is fine).
 CONTENT_DOCS = ("/ballots", "/ballots.json", "/entry-log.pdf", "/minutes.pdf")
 SEPARATORS = re.compile(r"^[\s,;|·•()\[\]\"'\-]*$")
@@ -53,6 +53,7 @@ def _client(app, role):
 
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
+
     return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
 
 
@@ -64,9 +65,15 @@ def _text(resp) -> tuple[str, object]:
         return _pdf_text(data), None
     if data.startswith(b"PK"):  # XLSX
         from openpyxl import load_workbook
+
         wb = load_workbook(io.BytesIO(data), read_only=True)
-        cells = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
-                 for v in row if v is not None]
+        cells = [
+            str(v)
+            for ws in wb.worksheets
+            for row in ws.iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
         return "\n".join(cells), None
     body = data.decode("utf-8", "replace")
     if "json" in ctype:
@@ -103,7 +110,7 @@ def _check_document(where: str, text: str, parsed, receipts: set[str]) -> list[s
     problems = []
     if any(where.split("?")[0].endswith(s) for s in CONTENT_DOCS):
         problems.append(f"{where}: a document of ballot contents shows receipts")
-    for (_s1, e1), (s2, _e2) in zip(found, found[1:]):
+    for (_s1, e1), (s2, _e2) in zip(found, found[1:], strict=False):
         between = text[e1:s2]
         if not SEPARATORS.match(between):
             problems.append(f"{where}: text between two receipts: {between.strip()[:80]!r}")
@@ -123,12 +130,17 @@ def _urls(app, pids: list[int], cid: int) -> list[str]:
         args = set(rule.arguments)
         if not args <= {"pid", "cid"}:
             continue
-        for pid in (pids if "pid" in args else [None]):
+        for pid in pids if "pid" in args else [None]:
             url = rule.rule.replace("<int:cid>", str(cid)).replace("<int:pid>", str(pid))
             urls.append(url)
             if rule.endpoint == "counting.review":
-                urls += [f"{url}?source=paper", f"{url}?source=tablet",
-                         f"{url}?validity=invalid", f"{url}?validity=valid", f"{url}?page=2"]
+                urls += [
+                    f"{url}?source=paper",
+                    f"{url}?source=tablet",
+                    f"{url}?validity=invalid",
+                    f"{url}?validity=valid",
+                    f"{url}?page=2",
+                ]
     return sorted(set(urls))
 
 
@@ -144,20 +156,24 @@ def _scenario(app, api, hall, staff, client):
     c1, _h = _client(app, "counter1")
     pdf = c1.post(f"/polls/{a['id']}/paper/print", data={"count": "2", "size": "A4"})
     assert pdf.status_code == 200, pdf.status_code
-    paper = list(dict.fromkeys(re.findall(r"(?:[2-9A-HJ-NP-Z]{4}-){4}[2-9A-HJ-NP-Z]",
-                                          _pdf_text(pdf.data))))
+    paper = list(
+        dict.fromkeys(re.findall(r"(?:[2-9A-HJ-NP-Z]{4}-){4}[2-9A-HJ-NP-Z]", _pdf_text(pdf.data)))
+    )
     assert len(paper) == 2, paper
     receipts = []
-    for t, kept in zip(slips, ([x, y], [x], [y, z], [z], [x, z], [])):
+    for t, kept in zip(slips, ([x, y], [x], [y, z], [z], [x, z], []), strict=False):
         r = client.post(f"/api/v1/ballot/{t}", json={"kept": kept})
         assert r.status_code == 201, r.json
         receipts.append(r.json["receipt"])
     b = hall.poll(cid, "resolution", counting_committee=committee)
     items = [i["id"] for i in b["items"]]
     hall.open(b["id"])
-    for t, ans in zip(hall.issue(b["id"], 3)["tokens"], ("for", "against", "abstain")):
-        r = client.post(f"/api/v1/ballot/{t}", json={"answers": {str(items[0]): ans,
-                                                                 str(items[1]): "for"}})
+    for t, ans in zip(
+        hall.issue(b["id"], 3)["tokens"], ("for", "against", "abstain"), strict=False
+    ):
+        r = client.post(
+            f"/api/v1/ballot/{t}", json={"answers": {str(items[0]): ans, str(items[1]): "for"}}
+        )
         assert r.status_code == 201, r.json
         receipts.append(r.json["receipt"])
     for poll in (a, b):
@@ -165,10 +181,11 @@ def _scenario(app, api, hall, staff, client):
     if any(r.rule.endswith("/paper-returns") for r in app.url_map.iter_rules()):
         r = api("counter1").post(f"/api/v1/polls/{a['id']}/paper-returns", json={"unused": 0})
         assert r.status_code in (200, 201), r.json
-    for code, kept in zip(paper, ([y], [x, y])):
+    for code, kept in zip(paper, ([y], [x, y]), strict=False):
         for who in ("counter1", "counter2"):
-            r = api(who).post(f"/api/v1/polls/{a['id']}/paper-ballots",
-                              json={"code": code, "kept": kept})
+            r = api(who).post(
+                f"/api/v1/polls/{a['id']}/paper-ballots", json={"code": code, "kept": kept}
+            )
             assert r.status_code == 201, r.json
     for poll in (a, b):
         r = api("counter1").post(f"/api/v1/polls/{poll['id']}/count", json={})
@@ -194,11 +211,15 @@ def test_no_document_pairs_a_receipt_with_its_ballot(app, api, hall, staff, clie
     for role in ROLES:
         c, headers = _client(app, role)
         docs = [(u, c.get(u, headers=headers)) for u in urls]
-        r = c.post(f"/congresses/{cid}/receipt-check", data={"code": sorted(receipts)[0]},
-                   headers=headers)
+        r = c.post(
+            f"/congresses/{cid}/receipt-check", data={"code": sorted(receipts)[0]}, headers=headers
+        )
         docs.append((f"/congresses/{cid}/receipt-check", r))
-        r = c.post(f"/api/v1/congresses/{cid}/receipt-check", json={"code": sorted(receipts)[0]},
-                   headers=headers)
+        r = c.post(
+            f"/api/v1/congresses/{cid}/receipt-check",
+            json={"code": sorted(receipts)[0]},
+            headers=headers,
+        )
         docs.append((f"/api/v1/congresses/{cid}/receipt-check", r))
         for url, resp in docs:
             if resp.status_code != 200:
@@ -206,21 +227,27 @@ def test_no_document_pairs_a_receipt_with_its_ballot(app, api, hall, staff, clie
             text, parsed = _text(resp)
             if any(r in text for r in receipts):
                 listing.add(url)
-            problems += [f"[{role or 'anonymous'}] {p}"
-                         for p in _check_document(url, text, parsed, receipts)]
+            problems += [
+                f"[{role or 'anonymous'}] {p}" for p in _check_document(url, text, parsed, receipts)
+            ]
             if any(url.split("?")[0].endswith(s) for s in CONTENT_DOCS):
                 shown.setdefault(url, set()).add(role or "anonymous")
     assert not problems, "\n".join(problems)
     # Receipts were found where they belong (so the checks above did run on them).
     assert {f"/api/v1/polls/{a['id']}/receipts", f"/congresses/{cid}/results"} <= listing, listing
     # The walk did read the documents that show contents (not only refusals).
-    for suffix in (f"/polls/{a['id']}/ballots", f"/polls/{b['id']}/ballots",
-                   f"/api/v1/polls/{a['id']}/ballots.json", f"/polls/{a['id']}/minutes.pdf"):
+    for suffix in (
+        f"/polls/{a['id']}/ballots",
+        f"/polls/{b['id']}/ballots",
+        f"/api/v1/polls/{a['id']}/ballots.json",
+        f"/polls/{a['id']}/minutes.pdf",
+    ):
         assert suffix in shown, (suffix, sorted(shown))
 
 
-def test_review_page_shows_contents_and_the_board_shows_receipts(app, api, hall, staff, client,
-                                                                 tmp_path):
+def test_review_page_shows_contents_and_the_board_shows_receipts(
+    app, api, hall, staff, client, tmp_path
+):
     cid, a, b, receipts = _scenario(app, api, hall, staff, client)
     c, h = _client(app, "counter1")
     page = c.get(f"/polls/{a['id']}/ballots")
@@ -242,6 +269,10 @@ def test_review_page_shows_contents_and_the_board_shows_receipts(app, api, hall,
     assert not [r for r in receipts if r in export.get_data(as_text=True)]
     path = tmp_path / "ballots.json"
     path.write_bytes(export.get_data())
-    done = subprocess.run([sys.executable, "-m", "congress_vote.rules.recount", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "congress_vote.rules.recount", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,5 +1,6 @@
 """The chair's side: publication, projector JSON in every state, the public results page, the
 receipt check, the console. Figures are read from the stored result, never hard-coded."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ def w(app, staff):
 
 def _advance(app, staff, pid, to, **kw):
     from congress_vote.polls.models import Poll
+
     with app.app_context():
         r = fx.advance(db.session.get(Poll, pid), to, staff, **kw)
         db.session.commit()
@@ -31,6 +33,7 @@ def _advance(app, staff, pid, to, **kw):
 def _result(app, pid):
     from congress_vote.polls.models import Poll
     from congress_vote.reports.services import result_dict
+
     with app.app_context():
         return result_dict(db.session.get(Poll, pid))
 
@@ -62,6 +65,7 @@ def test_screen_json_in_every_state(app, client, staff, w):
     versions = set()
     for step in ("closed", "counted", "certified"):
         from congress_vote.polls.models import Poll
+
         with app.app_context():
             p = db.session.get(Poll, pid)
             if step == "closed":
@@ -94,7 +98,7 @@ def test_screen_json_in_every_state(app, client, staff, w):
     shown = s["result"]["candidates"]
     elected = [c for c in res["candidates"] if c["elected"]]
     # elected first, in the order of election, with votes and percent
-    assert [c["id"] for c in shown[:len(elected)]] == res["elected_order"][:len(elected)]
+    assert [c["id"] for c in shown[: len(elected)]] == res["elected_order"][: len(elected)]
     by_id = {c["id"]: c for c in res["candidates"]}
     for c in shown:
         assert c["votes"] == by_id[c["id"]]["votes"]
@@ -106,7 +110,10 @@ def test_screen_json_in_every_state(app, client, staff, w):
 
 def api_publish(client, app, staff, pid, user="chair"):
     from tests.conftest import PASSWORD
-    tok = client.post("/api/v1/session", json={"username": user, "password": PASSWORD}).json["token"]
+
+    tok = client.post("/api/v1/session", json={"username": user, "password": PASSWORD}).json[
+        "token"
+    ]
     return client.post(f"/api/v1/polls/{pid}/publish", headers={"Authorization": f"Bearer {tok}"})
 
 
@@ -116,6 +123,7 @@ def test_publish_is_guarded(app, client, staff, w):
         _advance(app, staff, pid, state) if state == "open" else None
         if state != "open":
             from congress_vote.polls.models import Poll
+
             with app.app_context():
                 p = db.session.get(Poll, pid)
                 if state == "closed":
@@ -128,6 +136,7 @@ def test_publish_is_guarded(app, client, staff, w):
         assert r.status_code == 409, state
         assert r.json["error"]["code"] == "not_certified"
     from congress_vote.polls.models import Poll
+
     with app.app_context():
         fx.certify(db.session.get(Poll, pid), [staff["counter1"], staff["counter2"]])
         db.session.commit()
@@ -137,6 +146,7 @@ def test_publish_is_guarded(app, client, staff, w):
     assert r.status_code == 200 and r.json["status"] == "published"
     assert api_publish(client, app, staff, pid).status_code == 409  # published already
     from congress_vote.audit.models import AuditEvent
+
     with app.app_context():
         ev = db.session.query(AuditEvent).filter_by(action="poll.published").one()
         assert json.loads(ev.data)["poll_id"] == pid
@@ -151,12 +161,15 @@ def test_publish_from_console(app, client, auth, staff, w):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # agenda order
-    titles = [html.index(t) for t in ("Bầu Ban Chấp hành", "Bầu đoàn đại biểu", "Thông qua Nghị quyết")]
+    titles = [
+        html.index(t) for t in ("Bầu Ban Chấp hành", "Bầu đoàn đại biểu", "Thông qua Nghị quyết")
+    ]
     assert titles == sorted(titles)
     assert f"/console/polls/{pid}/publish" in html
     r = client.post(f"/congresses/{cid}/console/polls/{pid}/publish")
     assert r.status_code == 302
     from congress_vote.polls.models import Poll
+
     with app.app_context():
         assert db.session.get(Poll, pid).status == "published"
     # publishing again: a 409 page, not a crash
@@ -168,6 +181,7 @@ def test_console_opens_and_closes_with_the_polls_services(app, client, auth, sta
     auth.login("chair")
     assert client.post(f"/congresses/{cid}/console/polls/{pid}/open").status_code == 302
     from congress_vote.polls.models import Poll
+
     with app.app_context():
         assert db.session.get(Poll, pid).status == "open"
     html = client.get(f"/congresses/{cid}/console").get_data(as_text=True)
@@ -211,31 +225,44 @@ def test_receipt_check(app, client, staff, w):
     r2 = _advance(app, staff, w["slate"], "counted", seed=6)
     res = _result(app, w["committee"])
     typed = r1[0].lower().replace("-", " ")
-    html = client.post(f"/congresses/{cid}/results/check", data={"code": typed}).get_data(as_text=True)
+    html = client.post(f"/congresses/{cid}/results/check", data={"code": typed}).get_data(
+        as_text=True
+    )
     assert "Bầu Ban Chấp hành" in html and "flash-ok" in html
     # nothing of the choice: the page is the public page, whose figures are published anyway;
     # the confirmation itself names only the poll
     confirm = re.search(r'<div class="flash flash-ok"[^>]*>(.*?)</div>', html).group(1)
     assert not any(c["full_name"] in confirm for c in res["candidates"])
-    html = client.post(f"/congresses/{cid}/results/check", data={"code": r2[0]}).get_data(as_text=True)
+    html = client.post(f"/congresses/{cid}/results/check", data={"code": r2[0]}).get_data(
+        as_text=True
+    )
     assert "flash-warn" in html and "flash-ok" not in html
     r = client.post(f"/api/v1/congresses/{cid}/receipt-check", json={"code": r1[1]})
     assert r.json == {"counted": True, "polls": [{"id": w["committee"], "title": res["title"]}]}
-    assert client.post(f"/api/v1/congresses/{cid}/receipt-check",
-                       json={"code": "ZZZZ-ZZZZ"}).json["counted"] is False
-    assert client.post(f"/api/v1/congresses/{cid}/receipt-check", json={"code": 5}).status_code == 400
+    assert (
+        client.post(f"/api/v1/congresses/{cid}/receipt-check", json={"code": "ZZZZ-ZZZZ"}).json[
+            "counted"
+        ]
+        is False
+    )
+    assert (
+        client.post(f"/api/v1/congresses/{cid}/receipt-check", json={"code": 5}).status_code == 400
+    )
 
 
 def test_receipt_check_is_rate_limited(database_url, _schema, staff):
     from tests.conftest import make_app
+
     app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_CODE_ENTRY="3 per minute")
     with app.app_context():
         c = fx.make_congress(voters=3, excused=0, present=3, probationary=0)
         db.session.commit()
         cid = c.id
     client = app.test_client()
-    codes = [client.post(f"/congresses/{cid}/results/check", data={"code": "AAAA-AAAA"}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post(f"/congresses/{cid}/results/check", data={"code": "AAAA-AAAA"}).status_code
+        for _ in range(4)
+    ]
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
 
 

@@ -1,4 +1,5 @@
 """Property tests of the election rules engine over random elections (Hypothesis)."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ from congress_vote.rules import (
     settings_for,
 )
 
-QUICK = settings(max_examples=200, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+QUICK = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 UNKNOWN_ID = 999
 
 
@@ -38,13 +42,16 @@ class Election:
 
 @st.composite
 def rule_settings(draw: st.DrawFn) -> Settings:
-    return settings_for(draw(st.sampled_from(sorted(PRESETS))), {
-        "denominator": draw(st.sampled_from(DENOMINATORS)),
-        "fraction": draw(st.sampled_from(["1/2", "2/3", "1/3", "3/5"])),
-        "strict": draw(st.booleans()),
-        "all_struck_valid": draw(st.booleans()),
-        "alternates_same_ballot": draw(st.booleans()),
-    })
+    return settings_for(
+        draw(st.sampled_from(sorted(PRESETS))),
+        {
+            "denominator": draw(st.sampled_from(DENOMINATORS)),
+            "fraction": draw(st.sampled_from(["1/2", "2/3", "1/3", "3/5"])),
+            "strict": draw(st.booleans()),
+            "all_struck_valid": draw(st.booleans()),
+            "alternates_same_ballot": draw(st.booleans()),
+        },
+    )
 
 
 @st.composite
@@ -60,19 +67,27 @@ def elections(draw: st.DrawFn, clean: bool = False) -> Election:
     rules = draw(rule_settings())
     limit = max_kept(spec, rules)
     ballot = st.lists(st.sampled_from(ids), max_size=min(n, limit + 1), unique=True).map(
-        lambda kept: Ballot(kept=tuple(kept)))
+        lambda kept: Ballot(kept=tuple(kept))
+    )
     if not clean:
         ballot = st.one_of(
-            ballot, ballot,
+            ballot,
+            ballot,
             st.lists(st.sampled_from(ids + (UNKNOWN_ID,)), max_size=limit + 1).map(
-                lambda kept: Ballot(kept=tuple(kept), source="paper")),
+                lambda kept: Ballot(kept=tuple(kept), source="paper")
+            ),
             st.sampled_from(["identifying_mark", "not_issued"]).map(
-                lambda r: Ballot(invalid_reason=r, source="paper")))
+                lambda r: Ballot(invalid_reason=r, source="paper")
+            ),
+        )
     ballots = draw(st.lists(ballot, max_size=40))
     summoned = draw(st.integers(0, 60))
     attendance = Attendance(
-        summoned, {"excused": draw(st.integers(0, 5))},
-        voters_present=draw(st.integers(0, 60)), ballots_issued=draw(st.integers(0, 60)))
+        summoned,
+        {"excused": draw(st.integers(0, 5))},
+        voters_present=draw(st.integers(0, 60)),
+        ballots_issued=draw(st.integers(0, 60)),
+    )
     return Election(spec, attendance, ballots, rules)
 
 
@@ -132,8 +147,7 @@ def test_never_more_elected_than_seats(e: Election) -> None:
         assert alternate == [] and "alternate" not in ties and r.unfilled_alternate_seats == 0
     else:
         alt_contested = ties["alternate"]["seats_contested"] if "alternate" in ties else 0
-        assert len(alternate) + alt_contested + r.unfilled_alternate_seats \
-            == e.spec.alternate_seats
+        assert len(alternate) + alt_contested + r.unfilled_alternate_seats == e.spec.alternate_seats
     for t in r.ties:  # a tie is a group larger than the seats it contests, all over threshold
         assert len(t["candidate_ids"]) > t["seats_contested"] > 0
         assert all(over(t["votes"], r) for _ in t["candidate_ids"])
@@ -164,8 +178,9 @@ def test_adding_a_vote_never_unelects(e: Election, data: st.DataObject) -> None:
     after = run(e, ballots)
     before_status = {c["id"]: c["elected"] for c in r.candidates}[x]
     after_status = {c["id"]: c["elected"] for c in after.candidates}[x]
-    assert {c["id"]: c["votes"] for c in after.candidates}[x] \
-        == {c["id"]: c["votes"] for c in r.candidates}[x] + 1
+    assert {c["id"]: c["votes"] for c in after.candidates}[x] == {
+        c["id"]: c["votes"] for c in r.candidates
+    }[x] + 1
     if before_status == "official":
         assert after_status == "official"
     else:
@@ -189,14 +204,19 @@ def test_reconciliation_identities(e: Election) -> None:
     assert all(v <= f["ballots_valid"] for v in votes)
     assert sum(votes) <= f["ballots_valid"] * max_kept(e.spec, e.settings)
     # independent tally of the valid ballots
-    valid = [b for b in e.ballots if b.invalid_reason is None
-             and len(set(b.kept)) == len(b.kept) <= max_kept(e.spec, e.settings)
-             and set(b.kept) <= set(e.spec.candidate_ids)
-             and (b.kept or e.settings.all_struck_valid)]
+    valid = [
+        b
+        for b in e.ballots
+        if b.invalid_reason is None
+        and len(set(b.kept)) == len(b.kept) <= max_kept(e.spec, e.settings)
+        and set(b.kept) <= set(e.spec.candidate_ids)
+        and (b.kept or e.settings.all_struck_valid)
+    ]
     assert len(valid) == f["ballots_valid"]
     tally = Counter(c for b in valid for c in b.kept)
-    assert {c["id"]: c["votes"] for c in r.candidates} == {c: tally[c]
-                                                          for c in e.spec.candidate_ids}
+    assert {c["id"]: c["votes"] for c in r.candidates} == {
+        c: tally[c] for c in e.spec.candidate_ids
+    }
     ok = {c["name"]: c["ok"] for c in r.checks}
     assert ok == {
         "issued_within_present": f["ballots_issued"] <= f["voters_present"],
@@ -224,8 +244,9 @@ def _mutate(b: Ballot, ids: tuple[int, ...], how: int) -> Ballot:
 
 @QUICK
 @given(elections(), st.randoms(use_true_random=False), st.data())
-def test_digest_changes_with_any_ballot_not_with_order(e: Election, rnd,
-                                                       data: st.DataObject) -> None:
+def test_digest_changes_with_any_ballot_not_with_order(
+    e: Election, rnd, data: st.DataObject
+) -> None:
     digest = run(e).digest
     assert digest == ballot_digest(e.spec, e.settings, e.ballots)
     shuffled = list(e.ballots)
@@ -239,7 +260,7 @@ def test_digest_changes_with_any_ballot_not_with_order(e: Election, rnd,
     changed = list(e.ballots)
     changed[i] = _mutate(changed[i], e.spec.candidate_ids, data.draw(st.integers(0, 3)))
     assert ballot_digest(e.spec, e.settings, changed) != digest
-    assert ballot_digest(e.spec, e.settings, e.ballots[:i] + e.ballots[i + 1:]) != digest
+    assert ballot_digest(e.spec, e.settings, e.ballots[:i] + e.ballots[i + 1 :]) != digest
 
 
 @st.composite
@@ -247,10 +268,12 @@ def resolutions(draw: st.DrawFn) -> tuple[PollSpec, Attendance, list[Ballot], Se
     items = tuple(range(1, draw(st.integers(1, 4)) + 1))
     answer = st.sampled_from(["for", "against", "abstain"])
     ballot = st.dictionaries(st.sampled_from(items), answer).map(
-        lambda d: Ballot(answers=tuple(d.items())))
+        lambda d: Ballot(answers=tuple(d.items()))
+    )
     ballots = draw(st.lists(ballot, max_size=40))
-    attendance = Attendance(draw(st.integers(0, 50)), {}, draw(st.integers(0, 50)),
-                            draw(st.integers(0, 50)))
+    attendance = Attendance(
+        draw(st.integers(0, 50)), {}, draw(st.integers(0, 50)), draw(st.integers(0, 50))
+    )
     return PollSpec("resolution", item_ids=items), attendance, ballots, draw(rule_settings())
 
 
@@ -261,8 +284,9 @@ def test_resolution_items_add_up(args) -> None:
     r = count(spec, attendance, ballots, rules)
     assert r.figures["ballots_valid"] == len(ballots)
     for item in r.items:
-        assert item["for"] + item["against"] + item["abstain"] + item["not_voted"] \
-            == len(ballots)
+        assert item["for"] + item["against"] + item["abstain"] + item["not_voted"] == len(ballots)
         assert item["passed"] is over(item["for"], r)
-    assert r.checks_ok is (attendance.ballots_issued <= attendance.voters_present
-                           and len(ballots) <= attendance.ballots_issued)
+    assert r.checks_ok is (
+        attendance.ballots_issued <= attendance.voters_present
+        and len(ballots) <= attendance.ballots_issued
+    )

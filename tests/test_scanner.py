@@ -4,6 +4,7 @@ scanner load it, and the decoder itself reads slips printed by our PDF pipeline 
 (run in Node.js, the same worker file the browser runs). The camera path is in
 tests/e2e/test_scanner_camera.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,7 +78,8 @@ new Function('self', src)(self);
 const jobs = JSON.parse(fs.readFileSync(0, 'utf8'));
 for (const j of jobs) {
   const data = new Uint8ClampedArray(fs.readFileSync(j.file));
-  self.onmessage({data: {id: j.id, type: 'decode', data: {data, width: j.width, height: j.height}}});
+  const msg = {data, width: j.width, height: j.height};
+  self.onmessage({data: {id: j.id, type: 'decode', data: msg}});
 }
 process.stdout.write(JSON.stringify(out.map(m => m.data)));
 """
@@ -95,14 +97,21 @@ def decode_with_worker(images, tmp_path) -> list[str | None]:
         f = tmp_path / f"frame{i}.rgba"
         f.write_bytes(img.convert("RGBA").tobytes())
         jobs.append({"id": i, "file": str(f), "width": img.width, "height": img.height})
-    res = subprocess.run([node, str(harness), str(WORKER)], input=json.dumps(jobs),
-                         capture_output=True, text=True, check=True, timeout=120)
+    res = subprocess.run(
+        [node, str(harness), str(WORKER)],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(res.stdout)
 
 
 def camera_frame(png: Path, width=640, height=480):
     """What scanner.js hands the decoder: the slip seen by a 640x480 camera."""
     from PIL import Image
+
     img = Image.open(png).convert("RGB")
     img.thumbnail((width - 40, height - 40), Image.LANCZOS)
     frame = Image.new("RGB", (width, height), (128, 128, 128))
@@ -131,7 +140,11 @@ def test_a_scanned_ballot_url_resolves_whatever_its_case():
     too), so the QR text reaches the server as HTTP://…/B/<CODE>: it must still be the ballot."""
     from congress_vote.ballots.services import resolve_code
     from congress_vote.codes import new_code, normalise
+
     code = normalise(new_code())
-    for text in (f"http://vote.test/b/{code}", f"HTTP://VOTE.TEST/B/{code}",
-                 f"https://vote.test/B/{code}?k=3"):
+    for text in (
+        f"http://vote.test/b/{code}",
+        f"HTTP://VOTE.TEST/B/{code}",
+        f"https://vote.test/B/{code}?k=3",
+    ):
         assert resolve_code(text) == code

@@ -1,5 +1,6 @@
-import pytest
 """The migrations build exactly the schema the models describe, on this test's database."""
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -7,10 +8,9 @@ from congress_vote.extensions import db
 
 
 def test_migrations_match_models(app):
-    with app.app_context():
-        with db.engine.connect() as conn:
-            mc = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(mc, db.metadata)
+    with app.app_context(), db.engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(mc, db.metadata)
     assert diff == [], f"run scripts/regen-migration.sh: models and migration differ: {diff}"
 
 
@@ -26,8 +26,8 @@ def test_sqlite_pragmas(app):
 
 def test_init_db_idempotent(tmp_path):
     from congress_vote import create_app
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/a.db",
-                      "SECRET_KEY": "x"})
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/a.db", "SECRET_KEY": "x"})
     runner = app.test_cli_runner()
     for _ in range(2):
         r = runner.invoke(args=["init-db"])

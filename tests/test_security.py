@@ -1,6 +1,7 @@
 """Access hardening (issue 8, part 3): sessions expire, SECRET_KEY in production, security
 headers, HSTS only over TLS, proxies, rate limits (also shared across processes through Redis),
 CSRF corner cases and no secret in the logs."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---- sessions ---------------------------------------------------------------------------------
 
+
 def _login_cookie_session(client, monkeypatch=None, age_seconds=0):
     """Sign in by the login form, the cookie signed `age_seconds` ago."""
     if monkeypatch is not None and age_seconds:
         real = TimestampSigner.get_timestamp
-        monkeypatch.setattr(TimestampSigner, "get_timestamp",
-                            lambda self: real(self) - age_seconds)
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - age_seconds)
     r = client.post("/login", data={"username": "admin", "password": PASSWORD})
     if monkeypatch is not None and age_seconds:
         monkeypatch.undo()
@@ -74,15 +75,26 @@ def test_session_lifetime_setting_is_honoured(database_url, _schema, staff, monk
 def test_secret_key_required_in_production(monkeypatch, database_url):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY is required"):
-        create_app({"CONGRESS_VOTE_ENV": "production", "SECRET_KEY": None,
-                    "SQLALCHEMY_DATABASE_URI": database_url})
+        create_app(
+            {
+                "CONGRESS_VOTE_ENV": "production",
+                "SECRET_KEY": None,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+            }
+        )
     # with one it starts
-    app = create_app({"CONGRESS_VOTE_ENV": "production", "SECRET_KEY": "k" * 32,
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "CONGRESS_VOTE_ENV": "production",
+            "SECRET_KEY": "k" * 32,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     assert app.config["SECRET_KEY"] == "k" * 32
 
 
 # ---- headers ----------------------------------------------------------------------------------
+
 
 def _assert_security_headers(resp, what):
     h = resp.headers
@@ -122,9 +134,17 @@ def test_security_headers_on_html_json_pdf_and_errors(app, client, api, staff):
 
 def _some_pdf(api):
     admin = api("admin")
-    r = admin.post("/api/v1/congresses", json={
-        "name": "Đại hội thử", "organisation": "Đảng bộ X", "term": "2025–2030",
-        "venue": "Hội trường", "starts_on": "2025-06-01", "kind": "members"})
+    r = admin.post(
+        "/api/v1/congresses",
+        json={
+            "name": "Đại hội thử",
+            "organisation": "Đảng bộ X",
+            "term": "2025–2030",
+            "venue": "Hội trường",
+            "starts_on": "2025-06-01",
+            "kind": "members",
+        },
+    )
     if r.status_code != 201:
         return None
     cid = r.json["id"]
@@ -156,39 +176,59 @@ def test_proxy_fix_from_environment(monkeypatch, database_url):
     @app.get("/_probe_ip")
     def _probe():  # a throwaway route on this app only
         from flask import request
+
         seen["ip"], seen["secure"] = request.remote_addr, request.is_secure
         return "ok"
+
     _probe.__access__ = "public"
-    r = app.test_client().get("/_probe_ip", headers={"X-Forwarded-For": "10.9.8.7",
-                                                     "X-Forwarded-Proto": "https"})
+    r = app.test_client().get(
+        "/_probe_ip", headers={"X-Forwarded-For": "10.9.8.7", "X-Forwarded-Proto": "https"}
+    )
     assert r.status_code == 200
     assert seen == {"ip": "10.9.8.7", "secure": True}
 
 
 # ---- rate limits ------------------------------------------------------------------------------
 
+
 def _limited_app(database_url, **extra):
-    return make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-                    RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}", **extra)
+    return make_app(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}",
+        **extra,
+    )
 
 
 def test_login_form_and_api_session_rate_limited(database_url, _schema, staff):
     app = _limited_app(database_url, RATELIMIT_LOGIN="5 per hour")
     c = app.test_client()
     ip = {"REMOTE_ADDR": "10.1.1.1"}
-    codes = [c.post("/login", data={"username": "admin", "password": "wrong-password"},
-                    environ_base=ip).status_code for _ in range(6)]
+    codes = [
+        c.post(
+            "/login", data={"username": "admin", "password": "wrong-password"}, environ_base=ip
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [200] * 5 and codes[5] == 429
     # the right password does not get through either once the limit is reached
     r = c.post("/login", data={"username": "admin", "password": PASSWORD}, environ_base=ip)
     assert r.status_code == 429 and r.mimetype == "text/html"
     # another client is not affected
-    r = c.post("/login", data={"username": "admin", "password": PASSWORD},
-               environ_base={"REMOTE_ADDR": "10.1.1.2"})
+    r = c.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.1.2"},
+    )
     assert r.status_code == 302
     # the API sign-in has its own budget and answers 429 in JSON
-    api_codes = [c.post("/api/v1/session", json={"username": "admin", "password": "nope-nope"},
-                        environ_base=ip) for _ in range(6)]
+    api_codes = [
+        c.post(
+            "/api/v1/session", json={"username": "admin", "password": "nope-nope"}, environ_base=ip
+        )
+        for _ in range(6)
+    ]
     assert [r.status_code for r in api_codes[:5]] == [401] * 5
     assert api_codes[5].status_code == 429
     assert api_codes[5].json["error"]["code"] == "rate_limited"
@@ -197,9 +237,15 @@ def test_login_form_and_api_session_rate_limited(database_url, _schema, staff):
 def test_forged_forwarded_for_does_not_dodge_the_limit(database_url, _schema, staff):
     app = _limited_app(database_url, RATELIMIT_LOGIN="3 per hour")
     c = app.test_client()
-    codes = [c.post("/api/v1/session", json={"username": "x", "password": "y"},
-                    environ_base={"REMOTE_ADDR": "10.2.2.2"},
-                    headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(5)]
+    codes = [
+        c.post(
+            "/api/v1/session",
+            json={"username": "x", "password": "y"},
+            environ_base={"REMOTE_ADDR": "10.2.2.2"},
+            headers={"X-Forwarded-For": f"192.0.2.{i}"},
+        ).status_code
+        for i in range(5)
+    ]
     assert codes == [401, 401, 401, 429, 429]
 
 
@@ -209,8 +255,13 @@ def test_client_ip_behind_proxy_is_the_forwarded_one(database_url, _schema, staf
     proxy = {"REMOTE_ADDR": "127.0.0.1"}
 
     def attempt(client_ip):
-        return c.post("/api/v1/session", json={"username": "x", "password": "y"},
-                      environ_base=proxy, headers={"X-Forwarded-For": client_ip}).status_code
+        return c.post(
+            "/api/v1/session",
+            json={"username": "x", "password": "y"},
+            environ_base=proxy,
+            headers={"X-Forwarded-For": client_ip},
+        ).status_code
+
     assert [attempt("10.3.3.3") for _ in range(3)] == [401, 401, 429]
     # every tablet behind the same nginx is not punished for one client
     assert attempt("10.3.3.4") == 401
@@ -237,6 +288,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 def _redis_up() -> bool:
     from urllib.parse import urlsplit
+
     where = urlsplit(REDIS_URL)
     try:
         with socket.create_connection((where.hostname, where.port or 6379), timeout=1) as s:
@@ -248,8 +300,14 @@ def _redis_up() -> bool:
 
 def _start(database_url, storage, prefix, n) -> subprocess.Popen:
     env = {**os.environ, "CV_DB": database_url, "CV_RL": storage, "CV_PFX": prefix}
-    return subprocess.Popen([sys.executable, "-c", _LIMIT_SCRIPT, str(n)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _LIMIT_SCRIPT, str(n)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _result(proc: subprocess.Popen) -> list[int]:
@@ -283,6 +341,7 @@ def test_rate_limit_shared_across_processes_through_redis(database_url, _schema)
 
 # ---- CSRF corner cases ------------------------------------------------------------------------
 
+
 def _csrf_app(database_url):
     return make_app(database_url, WTF_CSRF_ENABLED=True)
 
@@ -291,8 +350,9 @@ def _signed_in(app):
     c = app.test_client()
     page = c.get("/login")
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1)
-    r = c.post("/login", data={"username": "admin", "password": PASSWORD,
-                               "csrf_token": token.decode()})
+    r = c.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token.decode()}
+    )
     assert r.status_code == 302
     return c, token.decode()
 
@@ -318,8 +378,7 @@ def test_fake_bearer_header_does_not_bypass_csrf(database_url, _schema, staff):
     victim's cookie by adding a junk bearer header."""
     app = _csrf_app(database_url)
     c, _ = _signed_in(app)
-    r = c.post("/api/v1/polls/1/publish", json={},
-               headers={"Authorization": "Bearer junk"})
+    r = c.post("/api/v1/polls/1/publish", json={}, headers={"Authorization": "Bearer junk"})
     assert r.status_code == 401
     r = c.post("/logout", headers={"Authorization": "Bearer junk"})
     assert r.status_code == 400  # a non-API form still needs its CSRF token
@@ -334,6 +393,7 @@ def test_login_form_itself_needs_csrf(database_url, _schema, staff):
 
 
 # ---- logs -------------------------------------------------------------------------------------
+
 
 def test_mask_secrets():
     code = new_code()
@@ -370,8 +430,7 @@ def test_app_log_masks_tokens(app, caplog, loud_logs):
     assert "/b/***" in caplog.text
 
 
-def test_no_secret_in_logs_during_sign_in_issue_and_cast(app, client, staff, caplog,
-                                                         loud_logs):
+def test_no_secret_in_logs_during_sign_in_issue_and_cast(app, client, staff, caplog, loud_logs):
     """Capture every log record (all loggers, DEBUG) while a user signs in, ballots are issued
     and one is cast; no password, bearer token, ballot token or code may appear."""
     with caplog.at_level(logging.DEBUG):
@@ -381,6 +440,7 @@ def test_no_secret_in_logs_during_sign_in_issue_and_cast(app, client, staff, cap
         client.post("/api/v1/session", json={"username": "admin", "password": "Wr0ng-Secret!"})
         secrets.append("Wr0ng-Secret!")
         from tests.faults.helpers import issue_and_cast
+
         issued = issue_and_cast(app, client, r.json["token"], n=3, cast_count=2)
         if issued is not None:
             secrets += issued["tokens"] + issued["codes"]

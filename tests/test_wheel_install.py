@@ -8,6 +8,7 @@ own backend) from a copy of the source without any compiled catalogue, installed
 path: nothing of the source tree can be picked up. The dependencies come from the test
 environment (`--no-deps`).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,17 @@ SCRIPT = textwrap.dedent("""
 
 #: What the build reads; copied to a temporary folder so the build's own build/ folder (pip builds
 #: in the source tree) is never shared with the checkout or with a concurrent run.
-SOURCES = ("pyproject.toml", "MANIFEST.in", "README.md", "babel.cfg", "build_backend",
-           "congress_vote", "templates", "static", "data")
+SOURCES = (
+    "pyproject.toml",
+    "MANIFEST.in",
+    "README.md",
+    "babel.cfg",
+    "build_backend",
+    "congress_vote",
+    "templates",
+    "static",
+    "data",
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +77,23 @@ def wheel(tmp_path_factory) -> Path:
         else:
             shutil.copy2(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                    "--disable-pip-version-check", "-w", str(out), str(src)],
-                   check=True, cwd=out, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        cwd=out,
+        capture_output=True,
+    )
     (found,) = out.glob("congress_vote-*.whl")
     return found
 
@@ -78,7 +102,8 @@ def test_wheel_carries_what_the_app_reads_at_run_time(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "congress_vote/templates/auth/login.html" in names
     assert "congress_vote/templates/print/minutes.html" in names or any(
-        n.startswith("congress_vote/templates/print/") for n in names)
+        n.startswith("congress_vote/templates/print/") for n in names
+    )
     assert any(n.startswith("congress_vote/static/css/") for n in names)
     assert "congress_vote/data/delegates-145.csv" in names
     assert "congress_vote/i18n/translations/vi/LC_MESSAGES/messages.mo" in names
@@ -87,16 +112,38 @@ def test_wheel_carries_what_the_app_reads_at_run_time(wheel):
 
 def test_installed_wheel_serves_vietnamese_pages_without_the_source_tree(wheel, tmp_path):
     home = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",
-                    "--disable-pip-version-check", "--target", str(home), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "--target",
+            str(home),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "DATABASE_URL", "SECRET_KEY", "PYTHON"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FLASK_", "DATABASE_URL", "SECRET_KEY", "PYTHON"))
+    }
     env["PYTHONPATH"] = str(home)
-    run = subprocess.run([sys.executable, "-c", SCRIPT, str(home), str(tmp_path / "app.db")],
-                         cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(home), str(tmp_path / "app.db")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     templates = next(line for line in out.splitlines() if line.startswith("TEMPLATES"))

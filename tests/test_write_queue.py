@@ -2,6 +2,7 @@
 before BEGIN IMMEDIATE and lets go only after the driver's COMMIT/ROLLBACK, and never goes back to
 the pool holding it; writers of other threads wait for it instead of SQLite's sleeping busy
 handler."""
+
 from __future__ import annotations
 
 import os
@@ -10,14 +11,14 @@ import threading
 
 from sqlalchemy import event, func, select, text
 
-from congress_vote.db import (acquire_write_queue, release_write_queue,
-                              write_queue_held)
+from congress_vote.db import acquire_write_queue, release_write_queue, write_queue_held
 from congress_vote.extensions import db
 from tests.conftest import make_app, queue_taken
 
 
 def _write(action: str = "test.write") -> None:
     from congress_vote.audit.services import record
+
     record(action, data={"n": 1})
 
 
@@ -28,8 +29,9 @@ def test_held_during_the_transaction_and_released_after_the_driver_commits(sqlit
         engine = db.engine
 
         def _commit(conn):  # fires before the driver's COMMIT
-            at_commit_event.append(write_queue_held(conn.connection.dbapi_connection)
-                                   and queue_taken(app))
+            at_commit_event.append(
+                write_queue_held(conn.connection.dbapi_connection) and queue_taken(app)
+            )
 
         event.listen(engine, "commit", _commit)
         try:
@@ -53,6 +55,7 @@ def test_released_after_rollback(sqlite_app):
         assert not queue_taken(app)
     with app.app_context():
         from congress_vote.audit.models import AuditEvent
+
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
@@ -60,16 +63,15 @@ def test_released_by_commit_and_rollback_of_a_connection_kept_checked_out(sqlite
     """Not only when the connection goes back to the pool: right after the driver's COMMIT or
     ROLLBACK, while the same connection carries on."""
     app = sqlite_app
-    with app.test_request_context("/", method="POST"):
-        with db.engine.connect() as conn:
-            conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
-            assert queue_taken(app)
-            conn.commit()
-            assert not queue_taken(app)
-            conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
-            assert queue_taken(app)
-            conn.rollback()
-            assert not queue_taken(app)
+    with app.test_request_context("/", method="POST"), db.engine.connect() as conn:
+        conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
+        assert queue_taken(app)
+        conn.commit()
+        assert not queue_taken(app)
+        conn.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
+        assert queue_taken(app)
+        conn.rollback()
+        assert not queue_taken(app)
 
 
 def test_a_read_only_request_does_not_take_it(sqlite_app):
@@ -84,6 +86,7 @@ def test_released_when_a_request_fails_midway(sqlite_app):
     """A view that writes and then raises: the teardown gives the connection back to the pool
     (rolled back) and the queue is free; the write is not stored."""
     from congress_vote.security import public
+
     app = sqlite_app
     app.config["PROPAGATE_EXCEPTIONS"] = False
     seen = {}
@@ -96,6 +99,7 @@ def test_released_when_a_request_fails_midway(sqlite_app):
 
     app.add_url_rule("/_test/boom", "test_boom", boom, methods=["POST"])
     from congress_vote.security import csrf_exempt
+
     csrf_exempt(boom)
     r = app.test_client().post("/_test/boom")
     assert r.status_code == 500
@@ -103,6 +107,7 @@ def test_released_when_a_request_fails_midway(sqlite_app):
     assert not queue_taken(app)
     with app.app_context():
         from congress_vote.audit.models import AuditEvent
+
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
@@ -176,6 +181,7 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
     holding its transaction open a moment, and every append lands in one unforked chain."""
     app = make_app(database_url)
     with app.app_context():
+
         @event.listens_for(db.engine, "connect")
         def _no_busy_wait(dbapi_connection, _record):
             dbapi_connection.execute("PRAGMA busy_timeout=0")
@@ -187,7 +193,7 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
     def writer(n: int) -> None:
         try:
             start.wait()
-            for i in range(5):
+            for _i in range(5):
                 with app.test_request_context("/", method="POST"):
                     _write(f"test.thread{n}")
                     if not in_tx.acquire(blocking=False):
@@ -211,6 +217,7 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
     with app.app_context():
         from congress_vote.audit.models import AuditEvent
         from congress_vote.audit.services import verify_chain
+
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 20
         assert verify_chain().ok
         db.session.remove()

@@ -18,8 +18,10 @@ Playwright, and helpers to read what the app prints (PDF text, PDF pages as pict
 Skips only when /usr/bin/chromium is missing on a developer machine; in CI (CI=true) a missing
 browser fails.
 """
+
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -32,18 +34,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FAKE_CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 # Screen sizes people use in the hall.
-DESK = {"width": 1366, "height": 768}             # staff laptop (secretariat, desk, counters)
-TABLET = {"width": 1280, "height": 800}           # 10-inch voting tablet, landscape
+DESK = {"width": 1366, "height": 768}  # staff laptop (secretariat, desk, counters)
+TABLET = {"width": 1280, "height": 800}  # 10-inch voting tablet, landscape
 TABLET_PORTRAIT = {"width": 800, "height": 1280}  # the same tablet on its stand, portrait
 PROJECTOR = {"width": 1920, "height": 1080}
-VIEWPORTS = {"desk": DESK, "tablet": TABLET, "tablet_portrait": TABLET_PORTRAIT,
-             "projector": PROJECTOR}
+VIEWPORTS = {
+    "desk": DESK,
+    "tablet": TABLET,
+    "tablet_portrait": TABLET_PORTRAIT,
+    "projector": PROJECTOR,
+}
 
 
 def require_chromium():
@@ -63,6 +76,7 @@ def require_chromium():
 
 
 # ---- the live server --------------------------------------------------------------------------
+
 
 class LiveServer:
     def __init__(self, app, server, thread):
@@ -85,17 +99,20 @@ def live(_schema, database_url):
     from congress_vote.extensions import db
     from tests.conftest import _empty_tables, make_app
 
-    app = make_app(database_url,
-                   WTF_CSRF_ENABLED=True,
-                   RATELIMIT_ENABLED=True,
-                   # generous: the whole rehearsal runs from one address (127.0.0.1)
-                   RATELIMIT_LOGIN="1000 per minute",
-                   RATELIMIT_CODE_ENTRY="2000 per minute")
+    app = make_app(
+        database_url,
+        WTF_CSRF_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        # generous: the whole rehearsal runs from one address (127.0.0.1)
+        RATELIMIT_LOGIN="1000 per minute",
+        RATELIMIT_CODE_ENTRY="2000 per minute",
+    )
     with app.app_context():
         _empty_tables()
     wsgi = app
     if os.environ.get("E2E_PROFILE"):  # where does the rehearsal spend its time?
         import time as _t
+
         stats: list = []
         app.e2e_stats = stats
 
@@ -104,8 +121,10 @@ def live(_schema, database_url):
             try:
                 return _app(environ, start_response)
             finally:
-                stats.append((_t.perf_counter() - t, environ["REQUEST_METHOD"],
-                              environ["PATH_INFO"]))
+                stats.append(
+                    (_t.perf_counter() - t, environ["REQUEST_METHOD"], environ["PATH_INFO"])
+                )
+
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     live = LiveServer(app, server, None)
     # The QR codes printed on cards and slips must point at this server.
@@ -122,10 +141,12 @@ def live(_schema, database_url):
 
 # ---- the browser --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def playwright_driver():
     require_chromium()
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         yield p
 
@@ -174,8 +195,9 @@ class Screens:
 
     def open(self, size: str = "desk", locale: str = "vi-VN", accept_dialogs: bool = True):
         """A new person at a screen of `size` (desk, tablet, tablet_portrait, projector)."""
-        ctx = self.browser.new_context(viewport=VIEWPORTS[size], locale=locale,
-                                       accept_downloads=True)
+        ctx = self.browser.new_context(
+            viewport=VIEWPORTS[size], locale=locale, accept_downloads=True
+        )
         ctx.route("**/*", self._route)
         ctx.on("request", self._on_request)
         ctx.set_default_timeout(15000)
@@ -193,10 +215,8 @@ class Screens:
 
     def close(self):
         for c in self.contexts:
-            try:
+            with contextlib.suppress(Exception):  # the browser may already be gone
                 c.close()
-            except Exception:  # noqa: BLE001 - the browser may already be gone
-                pass
 
 
 @pytest.fixture
@@ -217,10 +237,14 @@ def shot(page, name: str, full_page: bool = False) -> Path:
 
 # ---- reading what the app prints ----------------------------------------------------------------
 
+
 def fetch(page, href: str) -> bytes:
     """GET `href` with the page's cookies (the signed-in user), asserting a 200."""
-    url = href if href.startswith("http") else page.url.split("/", 3)[0] + "//" + \
-        urlsplit(page.url).netloc + href
+    url = (
+        href
+        if href.startswith("http")
+        else page.url.split("/", 3)[0] + "//" + urlsplit(page.url).netloc + href
+    )
     resp = page.context.request.get(url)
     assert resp.status == 200, (url, resp.status, resp.text()[:300])
     return resp.body()
@@ -241,11 +265,18 @@ def download(page, locator, out: Path) -> bytes:
 
 def pdf_text(pdf: bytes) -> str:
     from pypdf import PdfReader
+
     return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def pdf_pages_png(pdf: bytes, out_dir: Path, prefix: str = "page", dpi: int = 150,
-                  first: int | None = None, last: int | None = None) -> list[Path]:
+def pdf_pages_png(
+    pdf: bytes,
+    out_dir: Path,
+    prefix: str = "page",
+    dpi: int = 150,
+    first: int | None = None,
+    last: int | None = None,
+) -> list[Path]:
     """Render PDF pages to PNG with poppler's pdftoppm, as a cheap printer/scan would."""
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / f"{prefix}.pdf"
@@ -263,6 +294,7 @@ def decode_qr(png: Path) -> list[str]:
     """Every QR code zxing-cpp finds on the picture, top to bottom, left to right."""
     import zxingcpp
     from PIL import Image
+
     found = zxingcpp.read_barcodes(Image.open(png))
     found = [b for b in found if b.format == zxingcpp.BarcodeFormat.QRCode]
     found.sort(key=lambda b: (round(b.position.top_left.y / 50), b.position.top_left.x))
@@ -271,6 +303,9 @@ def decode_qr(png: Path) -> list[str]:
 
 def zbar_decode(png: Path) -> list[str]:
     """The same with a second, independent decoder (zbar's zbarimg)."""
-    out = subprocess.run(["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(png)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(png)],
+        capture_output=True,
+        text=True,
+    )
     return [ln for ln in out.stdout.splitlines() if ln.strip()]

@@ -45,6 +45,7 @@ imported and the same attendance — made in a second through the services and t
 up their poll on the poll form and go on through the UI. Phase 4 starts from the slate's first
 round as phase 3 leaves it, voted, counted, signed and published through the API.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,8 +59,16 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (ARTIFACTS, decode_qr, download, fetch, pdf_pages_png, pdf_text,
-                                shot, zbar_decode)
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    decode_qr,
+    download,
+    fetch,
+    pdf_pages_png,
+    pdf_text,
+    shot,
+    zbar_decode,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +79,8 @@ CARD_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A
 VOTERS = 25  # full members checked in (plus one probationary member)
 
 
-# ---- small helpers --------------------------------------------------------------------------------
+# ---- small helpers -------------------------------------------------------------------------------
+
 
 class Gaps:
     """UI gaps met on the way. Kept for the report file; every step now fails on a missing link
@@ -128,7 +138,8 @@ def delegates_from_csv() -> list[dict]:
         return list(csv.DictReader(f))
 
 
-# ---- the people -----------------------------------------------------------------------------------
+# ---- the people ----------------------------------------------------------------------------------
+
 
 class Hall:
     def __init__(self, live, screens, tmp: Path):
@@ -152,13 +163,19 @@ class Hall:
     def set_up_congress(self):
         from congress_vote.auth.services import create_user
         from congress_vote.extensions import db
+
         with self.live.app.app_context():  # the first account, as `flask create-user` makes it
             create_user("admin", PASSWORD, ["admin"], full_name="Văn phòng Đảng ủy")
             db.session.commit()
         admin = self.admin = self.screens.open("desk")
         login(admin, self.live, "admin")
-        follow(admin, "a[href$='/congresses/new']", self.live("/congresses/new"), self.gaps,
-               "home page: no 'New congress' link")
+        follow(
+            admin,
+            "a[href$='/congresses/new']",
+            self.live("/congresses/new"),
+            self.gaps,
+            "home page: no 'New congress' link",
+        )
         admin.fill("#name", "Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XV")
         admin.fill("#organisation", "Đảng bộ Sở Giáo dục và Đào tạo")
         admin.fill("#term", "2025–2030")
@@ -169,9 +186,13 @@ class Hall:
         admin.wait_for_url(re.compile(r"/congresses/\d+$"))
         self.cid = int(admin.url.rsplit("/", 1)[1])
 
-        follow(admin, f"a[href$='/congresses/{self.cid}/import']",
-               self.live(f"/congresses/{self.cid}/import"), self.gaps,
-               "congress page: no 'Import delegates' link")
+        follow(
+            admin,
+            f"a[href$='/congresses/{self.cid}/import']",
+            self.live(f"/congresses/{self.cid}/import"),
+            self.gaps,
+            "congress page: no 'Import delegates' link",
+        )
         admin.set_input_files("input[name=file]", str(CSV_PATH))
         admin.locator("form button.primary").click()
         admin.wait_for_url(re.compile(rf"/congresses/{self.cid}/delegates"))
@@ -179,12 +200,19 @@ class Hall:
 
     def create_users(self):
         admin = self.admin
-        follow(admin, "a[href$='/users']", self.live("/users"), self.gaps,
-               "navigation: no 'Users' link for the admin")
-        people = [("registrar", "Nguyễn Thị Lan", ["registrar"]),
-                  ("chair", "Trần Văn Hùng", ["chair"]),
-                  ("counter1", "Lê Thị Mai", ["counter"]),
-                  ("counter2", "Phạm Quốc Bảo", ["counter"])]
+        follow(
+            admin,
+            "a[href$='/users']",
+            self.live("/users"),
+            self.gaps,
+            "navigation: no 'Users' link for the admin",
+        )
+        people = [
+            ("registrar", "Nguyễn Thị Lan", ["registrar"]),
+            ("chair", "Trần Văn Hùng", ["chair"]),
+            ("counter1", "Lê Thị Mai", ["counter"]),
+            ("counter2", "Phạm Quốc Bảo", ["counter"]),
+        ]
         for username, full_name, roles in people:
             admin.fill("#username", username)
             admin.fill("#full_name", full_name)
@@ -192,21 +220,38 @@ class Hall:
             admin.select_option("#roles", roles)
             admin.locator("section.panel form button.primary").click()
             admin.wait_for_load_state()
-            assert exact(admin, "table tbody td:first-child", username).count() == 1, \
-                flash_text(admin)
+            assert exact(admin, "table tbody td:first-child", username).count() == 1, flash_text(
+                admin
+            )
         users = api_json(admin, self.live, "/api/v1/users")
         self.user_ids = {u["username"]: u["id"] for u in users}
 
-    def create_poll(self, kind: str, title: str, seats: int, alternates: int, lines: list[str],
-                    secrecy: str = "secret", denominator: str = "voters_present") -> int:
+    def create_poll(
+        self,
+        kind: str,
+        title: str,
+        seats: int,
+        alternates: int,
+        lines: list[str],
+        secrecy: str = "secret",
+        denominator: str = "voters_present",
+    ) -> int:
         admin = self.admin
         admin.goto(self.live(f"/congresses/{self.cid}"))
-        follow(admin, f"a[href$='/congresses/{self.cid}/polls']",
-               self.live(f"/congresses/{self.cid}/polls"), self.gaps,
-               "congress page: no 'Polls' link")
-        follow(admin, f"a[href$='/congresses/{self.cid}/polls/new']",
-               self.live(f"/congresses/{self.cid}/polls/new"), self.gaps,
-               "polls page: no 'New poll' link")
+        follow(
+            admin,
+            f"a[href$='/congresses/{self.cid}/polls']",
+            self.live(f"/congresses/{self.cid}/polls"),
+            self.gaps,
+            "congress page: no 'Polls' link",
+        )
+        follow(
+            admin,
+            f"a[href$='/congresses/{self.cid}/polls/new']",
+            self.live(f"/congresses/{self.cid}/polls/new"),
+            self.gaps,
+            "polls page: no 'New poll' link",
+        )
         admin.select_option("#kind", kind)
         admin.fill("#title", title)
         admin.fill("#seats", str(seats))
@@ -241,9 +286,13 @@ class Hall:
         desk = self.desk = self.screens.open("desk")
         login(desk, self.live, "registrar")
         desk.goto(self.live(f"/congresses/{self.cid}"))
-        follow(desk, f"a[href$='/congresses/{self.cid}/checkin']",
-               self.live(f"/congresses/{self.cid}/checkin"), self.gaps,
-               "congress page: no 'Check-in desk' link for the registrar")
+        follow(
+            desk,
+            f"a[href$='/congresses/{self.cid}/checkin']",
+            self.live(f"/congresses/{self.cid}/checkin"),
+            self.gaps,
+            "congress page: no 'Check-in desk' link for the registrar",
+        )
         box = desk.locator("#card-input")
         present = desk.locator("[data-fig=present]")
 
@@ -254,13 +303,17 @@ class Hall:
             fb = desk.locator("#feedback")
             desk.wait_for_function(
                 "k => document.querySelector('#feedback').classList.contains('feedback-' + k)",
-                arg=expect_kind)
+                arg=expect_kind,
+            )
             if expect_kind in ("ok", "probationary"):
                 desk.wait_for_function(
                     "n => +document.querySelector('[data-fig=present]').textContent === n",
-                    arg=before + 1)
-            assert box.input_value() == "" and desk.evaluate(
-                "document.activeElement.id") == "card-input"  # ready for the next card
+                    arg=before + 1,
+                )
+            assert (
+                box.input_value() == ""
+                and desk.evaluate("document.activeElement.id") == "card-input"
+            )  # ready for the next card
             return fb.text_content()
 
         # Which card belongs to whom: read it the way a desk does, from the card itself (the
@@ -274,15 +327,18 @@ class Hall:
 
         def owner(code: str) -> str:
             chunk = by_code[code]
-            hits = [n for n in names_full | probationary if n in chunk.split("\n")[-8:]
-                    or n in chunk[-300:]]
+            hits = [
+                n
+                for n in names_full | probationary
+                if n in chunk.split("\n")[-8:] or n in chunk[-300:]
+            ]
             return max(hits, key=len) if hits else ""
 
         full_codes = [c for c in printed if owner(c) in names_full]
         prob_codes = [c for c in printed if owner(c) in probationary]
         assert len(full_codes) >= VOTERS and prob_codes
         qr_of = {t[6:]: t for t in qr_texts}
-        scanned = [c for c in full_codes if c.replace("-", "") in qr_of][:VOTERS - 4]
+        scanned = [c for c in full_codes if c.replace("-", "") in qr_of][: VOTERS - 4]
         typed = [c for c in full_codes if c not in scanned][:4]
         assert len(scanned) == VOTERS - 4, "not enough cards decoded from the first pages"
         for code in typed:
@@ -317,9 +373,13 @@ class Hall:
                 raced = "ERR_ABORTED" in str(err) or "interrupted by another navigation" in str(err)
                 if not raced or attempt == 2:
                     raise
-        follow(self.chair, f"a[href$='/congresses/{self.cid}/console']",
-               self.live(f"/congresses/{self.cid}/console"), self.gaps,
-               "congress page: no link to the presidium console for the chair")
+        follow(
+            self.chair,
+            f"a[href$='/congresses/{self.cid}/console']",
+            self.live(f"/congresses/{self.cid}/console"),
+            self.gaps,
+            "congress page: no link to the presidium console for the chair",
+        )
         return self.chair
 
     def chair_action(self, pid: int, verb: str, expect_status: str):
@@ -328,8 +388,9 @@ class Hall:
         assert button.count() == 1, f"console: no '{verb}' button for poll {pid}"
         button.click()  # the confirmation dialog is accepted
         chair.wait_for_load_state()
-        assert chair.locator(f"#poll-{pid} .badge-{expect_status}").count() == 1, \
-            chair.locator(f"#poll-{pid}").inner_text()
+        assert chair.locator(f"#poll-{pid} .badge-{expect_status}").count() == 1, chair.locator(
+            f"#poll-{pid}"
+        ).inner_text()
 
     # counters ----------------------------------------------------------------------------------
     def counter(self, n: int):
@@ -342,11 +403,20 @@ class Hall:
 
     def poll_page(self, page, pid: int):
         page.goto(self.live(f"/congresses/{self.cid}"))
-        follow(page, f"a[href$='/congresses/{self.cid}/polls']",
-               self.live(f"/congresses/{self.cid}/polls"), self.gaps,
-               "congress page: no 'Polls' link")
-        follow(page, f"a[href$='/polls/{pid}']", self.live(f"/polls/{pid}"), self.gaps,
-               "polls page: no link to the poll")
+        follow(
+            page,
+            f"a[href$='/congresses/{self.cid}/polls']",
+            self.live(f"/congresses/{self.cid}/polls"),
+            self.gaps,
+            "congress page: no 'Polls' link",
+        )
+        follow(
+            page,
+            f"a[href$='/polls/{pid}']",
+            self.live(f"/polls/{pid}"),
+            self.gaps,
+            "polls page: no link to the poll",
+        )
 
     def issue_slips(self, pid: int, count: int, tag: str) -> list[str]:
         """Counter 1 issues `count` ballots and downloads the slips; answers the QR texts."""
@@ -375,24 +445,44 @@ class Hall:
     def count_review_sign(self, pid: int, tag: str, ballots: int) -> dict:
         c1 = self.counter(1)
         self.poll_page(c1, pid)
-        follow(c1, f"a[href$='/polls/{pid}/count']", self.live(f"/polls/{pid}/count"),
-               self.gaps, "poll page: no link to the count/result page (counting committee)")
+        follow(
+            c1,
+            f"a[href$='/polls/{pid}/count']",
+            self.live(f"/polls/{pid}/count"),
+            self.gaps,
+            "poll page: no link to the count/result page (counting committee)",
+        )
         c1.locator(f"form[action$='/polls/{pid}/count'] button").click()
         c1.wait_for_load_state()
         assert c1.locator(".checks-list li.failed").count() == 0, c1.inner_text(".checks-list")
-        follow(c1, f"a[href*='/polls/{pid}/ballots']", self.live(f"/polls/{pid}/ballots"),
-               self.gaps, "count page: no 'Review ballots' link")
+        follow(
+            c1,
+            f"a[href*='/polls/{pid}/ballots']",
+            self.live(f"/polls/{pid}/ballots"),
+            self.gaps,
+            "count page: no 'Review ballots' link",
+        )
         if ballots:
             assert str(ballots) in c1.inner_text("main")
         shot(c1, f"counting-review-{tag}", full_page=True)
-        follow(c1, f"main a[href$='/polls/{pid}/count']", self.live(f"/polls/{pid}/count"),
-               self.gaps, "review page: no link back to the count page")
+        follow(
+            c1,
+            f"main a[href$='/polls/{pid}/count']",
+            self.live(f"/polls/{pid}/count"),
+            self.gaps,
+            "review page: no link back to the count page",
+        )
         for n in (1, 2):
             p = self.counter(n)
             if n == 2:
                 self.poll_page(p, pid)
-                follow(p, f"a[href$='/polls/{pid}/count']", self.live(f"/polls/{pid}/count"),
-                       self.gaps, "poll page: no link to the count/result page")
+                follow(
+                    p,
+                    f"a[href$='/polls/{pid}/count']",
+                    self.live(f"/polls/{pid}/count"),
+                    self.gaps,
+                    "poll page: no link to the count/result page",
+                )
             sign = p.locator(f"form[action$='/polls/{pid}/sign'] button")
             assert sign.count() == 1 and sign.is_enabled(), p.inner_text("main")[:2000]
             sign.click()
@@ -408,8 +498,9 @@ class Hall:
         link = c1.locator(f"#counting-actions a[href$='/polls/{pid}/minutes.pdf']")
         assert link.count(), "poll page: no 'Counting minutes (PDF)' link"
         pdf = fetch(c1, link.first.get_attribute("href"))
-        png = pdf_pages_png(pdf, self.tmp / f"minutes-{tag}", "minutes", dpi=100, first=1,
-                            last=1)[0]
+        png = pdf_pages_png(pdf, self.tmp / f"minutes-{tag}", "minutes", dpi=100, first=1, last=1)[
+            0
+        ]
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / f"minutes-{tag}.png").write_bytes(png.read_bytes())
         return pdf_text(pdf)
@@ -443,19 +534,25 @@ class Hall:
     def open_ballot(self, tablet, qr_text: str, typed: bool):
         tablet.goto(self.live(f"/kiosk/{self.cid}"))
         code = qr_text.rsplit("/", 1)[1]
-        printed = "-".join([code[i:i + 4] for i in range(0, 16, 4)] + [code[16:]])
+        printed = "-".join([code[i : i + 4] for i in range(0, 16, 4)] + [code[16:]])
         tablet.fill("#code-input", printed if typed else qr_text)
         tablet.locator("form.code-form button[type=submit]").click()
         tablet.wait_for_load_state()
 
-    def vote(self, qr_text: str, strike: list[str], typed: bool = False, portrait: bool = False,
-             screenshot: str | None = None, answers: dict | None = None) -> str:
+    def vote(
+        self,
+        qr_text: str,
+        strike: list[str],
+        typed: bool = False,
+        portrait: bool = False,
+        screenshot: str | None = None,
+        answers: dict | None = None,
+    ) -> str:
         tablet = self.kiosk(portrait)
         self.open_ballot(tablet, qr_text, typed)
         assert "/b/" in tablet.url, (tablet.url, tablet.inner_text("main")[:500])
         for name in strike:
-            row = tablet.locator("label.strike-row").filter(
-                has=exact(tablet, ".name b", name))
+            row = tablet.locator("label.strike-row").filter(has=exact(tablet, ".name b", name))
             assert row.count() == 1, name
             row.click()
             assert "struck" in row.get_attribute("class")
@@ -472,10 +569,12 @@ class Hall:
         return receipt, kept_on_review
 
 
-# ---- the rehearsal --------------------------------------------------------------------------------
+# ---- the rehearsal -------------------------------------------------------------------------------
 
-def expected_election(cands: list[str], ballots: list[list[str]], seats: int,
-                      denominator: int) -> tuple[Counter, list[str]]:
+
+def expected_election(
+    cands: list[str], ballots: list[list[str]], seats: int, denominator: int
+) -> tuple[Counter, list[str]]:
     votes = Counter({c: 0 for c in cands})
     for kept in ballots:
         votes.update(kept)
@@ -507,6 +606,7 @@ def hall(live, screens, tmp_path):
     """A hall on empty tables (each phase of the day is a test of its own, so that the suite's
     workers can run them side by side, each worker with its own live server and database)."""
     from tests.conftest import _empty_tables
+
     with live.app.app_context():
         _empty_tables()
     return Hall(live, screens, tmp_path)
@@ -516,22 +616,37 @@ def hall(live, screens, tmp_path):
 def _committee_poll(hall: Hall, full: list[dict]) -> tuple[int, list[str]]:
     names = [r["full_name"] for r in full[-11:]]
     assert len(set(names)) == 11
-    pid = hall.create_poll("committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030", 9, 0,
-                           [f"{r['full_name']} | {r['position']}" for r in full[-11:]])
+    pid = hall.create_poll(
+        "committee",
+        "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030",
+        9,
+        0,
+        [f"{r['full_name']} | {r['position']}" for r in full[-11:]],
+    )
     return pid, names
 
 
 def _slate_poll(hall: Hall, full: list[dict]) -> tuple[int, list[str]]:
     rows = full[-21:-11]
-    pid = hall.create_poll("slate", "Bầu đại biểu đi dự Đại hội Đảng bộ cấp trên", 7, 1,
-                           [f"{r['full_name']} | {r['position']}" for r in rows])
+    pid = hall.create_poll(
+        "slate",
+        "Bầu đại biểu đi dự Đại hội Đảng bộ cấp trên",
+        7,
+        1,
+        [f"{r['full_name']} | {r['position']}" for r in rows],
+    )
     return pid, [r["full_name"] for r in rows]
 
 
 def _resolution_poll(hall: Hall) -> int:
     return hall.create_poll(
-        "resolution", "Biểu quyết thông qua Nghị quyết Đại hội", 0, 0,
-        ["Thông qua toàn văn Nghị quyết Đại hội Đảng bộ lần thứ XV"], secrecy="open")
+        "resolution",
+        "Biểu quyết thông qua Nghị quyết Đại hội",
+        0,
+        0,
+        ["Thông qua toàn văn Nghị quyết Đại hội Đảng bộ lần thứ XV"],
+        secrecy="open",
+    )
 
 
 def _full_members() -> tuple[list[dict], list[dict]]:
@@ -542,6 +657,7 @@ def _full_members() -> tuple[list[dict], list[dict]]:
 def test_congress_day_1_setup_and_check_in(hall):
     """Phase 1, all through the UI: the congress, the delegate list, the staff users, the
     cards PDF read back, check-in at the desk, and the three polls on the poll form."""
+
     def phase(hall: Hall):
         rows, full = _full_members()
         hall.set_up_congress()
@@ -555,16 +671,24 @@ def test_congress_day_1_setup_and_check_in(hall):
         resolution_pid = _resolution_poll(hall)
         hall.mark("polls set up")
         for pid, kind, seats, alternates, names in (
-                (committee_pid, "committee", 9, 0, committee_names),
-                (slate_pid, "slate", 7, 1, slate_names),
-                (resolution_pid, "resolution", 0, 0, [])):
+            (committee_pid, "committee", 9, 0, committee_names),
+            (slate_pid, "slate", 7, 1, slate_names),
+            (resolution_pid, "resolution", 0, 0, []),
+        ):
             poll = api_json(hall.admin, hall.live, f"/api/v1/polls/{pid}")
-            assert (poll["kind"], poll["status"], poll["seats"], poll["alternate_seats"]) == \
-                (kind, "draft", seats, alternates)
+            assert (poll["kind"], poll["status"], poll["seats"], poll["alternate_seats"]) == (
+                kind,
+                "draft",
+                seats,
+                alternates,
+            )
             assert sorted(c["full_name"] for c in poll["candidates"]) == sorted(names)
-            assert poll["counting_committee"] == [hall.user_ids["counter1"],
-                                                  hall.user_ids["counter2"]]
+            assert poll["counting_committee"] == [
+                hall.user_ids["counter1"],
+                hall.user_ids["counter2"],
+            ]
         _end_of_phase(hall, [])
+
     _run(hall, phase)
 
 
@@ -575,39 +699,62 @@ def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
     at a desk, ready to set up the phase's poll on the poll form."""
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
-    people = [("admin", "Văn phòng Đảng ủy", ["admin"]),
-              ("registrar", "Nguyễn Thị Lan", ["registrar"]),
-              ("chair", "Trần Văn Hùng", ["chair"]),
-              ("counter1", "Lê Thị Mai", ["counter"]),
-              ("counter2", "Phạm Quốc Bảo", ["counter"])]
+
+    people = [
+        ("admin", "Văn phòng Đảng ủy", ["admin"]),
+        ("registrar", "Nguyễn Thị Lan", ["registrar"]),
+        ("chair", "Trần Văn Hùng", ["chair"]),
+        ("counter1", "Lê Thị Mai", ["counter"]),
+        ("counter2", "Phạm Quốc Bảo", ["counter"]),
+    ]
     with hall.live.app.app_context():
-        hall.user_ids = {u: create_user(u, PASSWORD, roles, full_name=n).id
-                         for u, n, roles in people}
+        hall.user_ids = {
+            u: create_user(u, PASSWORD, roles, full_name=n).id for u, n, roles in people
+        }
         db.session.commit()
     client = hall.live.app.test_client()
 
     def call(user: str, method: str, path: str, **kw):
         r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
         assert r.status_code == 201, r.json
-        r = client.open(path, method=method,
-                        headers={"Authorization": f"Bearer {r.json['token']}"}, **kw)
+        r = client.open(
+            path, method=method, headers={"Authorization": f"Bearer {r.json['token']}"}, **kw
+        )
         assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
         return r.json
 
-    cid = hall.cid = call("admin", "POST", "/api/v1/congresses", json={
-        "name": "Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XV",
-        "organisation": "Đảng bộ Sở Giáo dục và Đào tạo", "term": "2025–2030",
-        "venue": "Hội trường Sở, 12 Lê Lợi", "starts_on": "2025-06-14",
-        "kind": "delegates"})["id"]
-    call("admin", "POST", f"/api/v1/congresses/{cid}/delegates/import",
-         data=CSV_PATH.read_bytes(), content_type="text/csv; charset=utf-8")
+    cid = hall.cid = call(
+        "admin",
+        "POST",
+        "/api/v1/congresses",
+        json={
+            "name": "Đại hội Đảng bộ Sở Giáo dục và Đào tạo lần thứ XV",
+            "organisation": "Đảng bộ Sở Giáo dục và Đào tạo",
+            "term": "2025–2030",
+            "venue": "Hội trường Sở, 12 Lê Lợi",
+            "starts_on": "2025-06-14",
+            "kind": "delegates",
+        },
+    )["id"]
+    call(
+        "admin",
+        "POST",
+        f"/api/v1/congresses/{cid}/delegates/import",
+        data=CSV_PATH.read_bytes(),
+        content_type="text/csv; charset=utf-8",
+    )
     delegates = call("admin", "GET", f"/api/v1/congresses/{cid}/delegates")
     assert len(delegates) == 145
-    present = ([d for d in delegates if d["membership"] == "full"][:VOTERS]
-               + [d for d in delegates if d["membership"] == "probationary"][:1])
+    present = [d for d in delegates if d["membership"] == "full"][:VOTERS] + [
+        d for d in delegates if d["membership"] == "probationary"
+    ][:1]
     for d in present:
-        call("registrar", "POST", f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
-             json={"status": "present"})
+        call(
+            "registrar",
+            "POST",
+            f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
+            json={"status": "present"},
+        )
     figures = call("admin", "GET", f"/api/v1/congresses/{cid}/attendance")
     assert figures["present"] == VOTERS + 1 and figures["voters_present"] == VOTERS
     hall.admin = hall.screens.open("desk")
@@ -618,29 +765,34 @@ def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
 
 def test_congress_day_2_committee_election(hall):
     """Phase 2: the 9-seat committee election, from the chair's console to the minutes."""
+
     def phase(hall: Hall):
         _rows, full = _prepared(hall)
         pid, names = _committee_poll(hall, full)
         hall.mark("poll set up")
         _committee_election(hall, pid, names)
         _end_of_phase(hall, [pid])
+
     _run(hall, phase)
 
 
 def test_congress_day_3_slate(hall):
     """Phase 3: the delegate slate's first round, which ends in a tie for the last seat."""
+
     def phase(hall: Hall):
         _rows, full = _prepared(hall)
         pid, names = _slate_poll(hall, full)
         hall.mark("poll set up")
         _slate(hall, pid, names)
         _end_of_phase(hall, [pid])
+
     _run(hall, phase)
 
 
 def test_congress_day_4_slate_tie_and_alternates_rounds(hall):
     """Phase 4: from the slate's first round as phase 3 leaves it (voted through the API), the
     tie round and the alternates round in the browser."""
+
     def phase(hall: Hall):
         _rows, full = _prepared(hall)
         pid, names = _slate_poll(hall, full)
@@ -648,17 +800,20 @@ def test_congress_day_4_slate_tie_and_alternates_rounds(hall):
         order, by_id = _slate_by_api(hall, pid, names)
         _slate_rounds_2_and_3(hall, pid, order, by_id)
         _end_of_phase(hall, [pid])
+
     _run(hall, phase)
 
 
 def test_congress_day_5_resolution(hall):
     """Phase 5: the resolution, adopted by show of hands."""
+
     def phase(hall: Hall):
         _prepared(hall)
         pid = _resolution_poll(hall)
         hall.mark("poll set up")
         _resolution(hall, pid)
         _end_of_phase(hall, [pid])
+
     _run(hall, phase)
 
 
@@ -671,9 +826,11 @@ def _end_of_phase(hall: Hall, pids: list[int]):
     from congress_vote.ballots.models import Ballot
     from congress_vote.extensions import db
     from congress_vote.polls.models import Poll
+
     with hall.live.app.app_context():
-        statuses = dict(db.session.execute(select(Poll.id, Poll.status)
-                                           .where(Poll.id.in_(pids))).all())
+        statuses = dict(
+            db.session.execute(select(Poll.id, Poll.status).where(Poll.id.in_(pids))).all()
+        )
         assert set(statuses.values()) <= {"published"} and len(statuses) == len(pids), statuses
         n_ballots = db.session.scalar(select(func.count()).select_from(Ballot))
         assert n_ballots == hall.ballots_cast, (n_ballots, hall.ballots_cast)
@@ -698,10 +855,16 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     order = _ballot_order(hall, slips[0])
     assert sorted(order) == sorted(names)
     from congress_vote.i18n.collation import sort_names
+
     assert order == list(sort_names(names)), "the ballot is not in Vietnamese order"
     c = order  # C0..C10 in ballot order
-    plan = ([[c[9], c[10]]] * 9 + [[c[8], c[10]]] * 8 + [[c[7], c[9], c[10]]] * 3
-            + [[c[0], c[1], c[2]]] + [list(c)])  # one strikes every name (valid: votes for nobody)
+    plan = (
+        [[c[9], c[10]]] * 9
+        + [[c[8], c[10]]] * 8
+        + [[c[7], c[9], c[10]]] * 3
+        + [[c[0], c[1], c[2]]]
+        + [list(c)]
+    )  # one strikes every name (valid: votes for nobody)
     # slip 0: the over-vote attempt; slips 1..22: the plan; slip 23 is never used (voided at close)
     tablet = hall.kiosk()
     hall.open_ballot(tablet, slips[0], typed=True)
@@ -746,9 +909,15 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
 
     for i, strike in enumerate(plan, start=1):
         portrait = i % 5 == 0
-        receipt, kept = hall.vote(slips[i], strike, typed=i % 3 == 0, portrait=portrait,
-                                  screenshot="kiosk-ballot-tablet" if i == 2 else (
-                                      "kiosk-ballot-portrait" if i == 5 else None))
+        receipt, kept = hall.vote(
+            slips[i],
+            strike,
+            typed=i % 3 == 0,
+            portrait=portrait,
+            screenshot="kiosk-ballot-tablet"
+            if i == 2
+            else ("kiosk-ballot-portrait" if i == 5 else None),
+        )
         assert kept == [n for n in c if n not in strike]
         receipts.append(receipt)
         kept_sets.append(kept)
@@ -766,11 +935,15 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     votes, elected = expected_election(c, kept_sets, 9, VOTERS)
     got = {x["full_name"]: x["votes"] for x in result["candidates"]}
     assert got == dict(votes)
-    assert sorted(x["full_name"] for x in result["candidates"] if x["elected"] == "official") \
-        == sorted(elected)
+    assert sorted(
+        x["full_name"] for x in result["candidates"] if x["elected"] == "official"
+    ) == sorted(elected)
     f = result["figures"]
-    assert (f["ballots_issued"], f["ballots_returned"], f["ballots_unused"]) == \
-        (issued, len(receipts), issued - len(receipts))
+    assert (f["ballots_issued"], f["ballots_returned"], f["ballots_unused"]) == (
+        issued,
+        len(receipts),
+        issued - len(receipts),
+    )
     assert f["ballots_valid"] == len(receipts) and f["ballots_invalid"] == 0
     public = api_json(hall.counter(1), live, f"/api/v1/polls/{pid}/receipts")
     assert sorted(public["receipts"]) == sorted(receipts)
@@ -782,8 +955,10 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
         row = projector.locator("li.elected").filter(has=exact(projector, ".name", name))
         assert row.count() == 1 and row.is_visible(), name
     for name in set(c) - set(elected):
-        assert projector.locator("li.not-elected").filter(
-            has=exact(projector, ".name", name)).count() == 1
+        assert (
+            projector.locator("li.not-elected").filter(has=exact(projector, ".name", name)).count()
+            == 1
+        )
     shot(projector, "projector-committee")
 
     text = hall.minutes(pid, "committee")
@@ -797,7 +972,7 @@ def _minutes_match(text: str, result: dict):
     for cand in result.get("candidates", []):
         m = re.search(re.escape(cand["full_name"]) + r"\D{0,40}?(\d+)", flat)
         assert m, f"{cand['full_name']} is not in the minutes"
-        assert int(m.group(1)) == cand["votes"], (cand, flat[m.start():m.end() + 40])
+        assert int(m.group(1)) == cand["votes"], (cand, flat[m.start() : m.end() + 40])
         assert cand["percent"].replace(".", ",") in flat or cand["percent"] in flat
     f = result["figures"]
     for key in ("ballots_issued", "ballots_returned", "ballots_valid"):
@@ -805,8 +980,9 @@ def _minutes_match(text: str, result: dict):
     assert result["digest"] in flat.replace(" ", "") or result["digest"][:16] in flat
 
 
-def _vote_poll(hall: Hall, pid: int, tag: str, plan: list[list[str]], issued: int,
-               names: list[str]) -> tuple[list[str], list[list[str]], list[str]]:
+def _vote_poll(
+    hall: Hall, pid: int, tag: str, plan: list[list[str]], issued: int, names: list[str]
+) -> tuple[list[str], list[list[str]], list[str]]:
     """Open (chair), issue and decode slips (counter), vote `plan` at the kiosk, close (chair).
     Answers the ballot order, the names kept on each ballot and the receipts."""
     hall.chair_action(pid, "open", "open")
@@ -815,8 +991,9 @@ def _vote_poll(hall: Hall, pid: int, tag: str, plan: list[list[str]], issued: in
     assert sorted(order) == sorted(names)
     kept_sets, receipts = [], []
     for i, strike in enumerate(plan):
-        receipt, kept = hall.vote(slips[i], [order[j] for j in strike], typed=i % 4 == 1,
-                                  portrait=i % 6 == 5)
+        receipt, kept = hall.vote(
+            slips[i], [order[j] for j in strike], typed=i % 4 == 1, portrait=i % 6 == 5
+        )
         assert kept == [n for j, n in enumerate(order) if j not in strike]
         kept_sets.append(kept)
         receipts.append(receipt)
@@ -831,8 +1008,7 @@ def _publish_and_project(hall: Hall, pid: int, tag: str, shown: list[str]):
     projector.goto(hall.live(f"/congresses/{hall.cid}/screen"))
     projector.locator("[data-state=result]").wait_for()
     for name in shown:
-        row = projector.locator("li.elected, tr.passed").filter(
-            has=exact(projector, ".name", name))
+        row = projector.locator("li.elected, tr.passed").filter(has=exact(projector, ".name", name))
         assert row.count() == 1 and row.is_visible(), (tag, name)
     shot(projector, f"projector-{tag}")
     projector.close()
@@ -841,7 +1017,7 @@ def _publish_and_project(hall: Hall, pid: int, tag: str, shown: list[str]):
 # Round 1 of the slate: indexes in ballot order kept on each ballot; the rest are struck.
 SLATE_KEEP = [
     *[[0, 1, 2, 3, 4, 5, 6, 7]] * 7,
-    [0, 1, 2, 3, 5, 6, 7],                 # keeps only 7 names ("bầu thiếu": valid)
+    [0, 1, 2, 3, 5, 6, 7],  # keeps only 7 names ("bầu thiếu": valid)
     *[[0, 1, 2, 3, 4, 5, 6, 9]] * 5,
     *[[0, 1, 2, 3, 4, 5, 7, 8]] * 5,
     *[[0, 1, 2, 3, 4, 6, 7, 8]] * 2,
@@ -859,8 +1035,9 @@ def _slate_round_1_result(result: dict, order: list[str], kept_sets: list[list[s
     assert officials == sorted(order[:6])
     assert not [x for x in result["candidates"] if x["elected"] == "alternate"]
     by_id = {x["id"]: x["full_name"] for x in result["candidates"]}
-    assert [sorted(by_id[i] for i in t["candidate_ids"]) for t in result["ties"]] == \
-        [sorted(order[6:8])]
+    assert [sorted(by_id[i] for i in t["candidate_ids"]) for t in result["ties"]] == [
+        sorted(order[6:8])
+    ]
     return by_id
 
 
@@ -883,6 +1060,7 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
     """Round 1 of the slate as phase 3 leaves it, through the API (the same votes): opened,
     issued, cast at an enrolled kiosk, closed, counted, signed by both counters, published."""
     from congress_vote.i18n.collation import sort_names
+
     client = hall.live.app.test_client()
 
     def call(user: str | None, method: str, path: str, **kw):
@@ -899,15 +1077,22 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
     poll = call("admin", "GET", f"/api/v1/polls/{pid}")
     id_of = {c["full_name"]: c["id"] for c in poll["candidates"]}
     call("chair", "POST", f"/api/v1/polls/{pid}/open")
-    tokens = call("counter1", "POST", f"/api/v1/polls/{pid}/ballots",
-                  json={"count": VOTERS - 2})["tokens"]
-    kiosk = call("registrar", "POST", f"/api/v1/congresses/{hall.cid}/kiosks",
-                 json={"label": "Máy API"})["token"]
+    tokens = call("counter1", "POST", f"/api/v1/polls/{pid}/ballots", json={"count": VOTERS - 2})[
+        "tokens"
+    ]
+    kiosk = call(
+        "registrar", "POST", f"/api/v1/congresses/{hall.cid}/kiosks", json={"label": "Máy API"}
+    )["token"]
     kept_sets = []
     for token, keep in zip(tokens, SLATE_KEEP, strict=False):
         kept = [order[j] for j in keep]
-        call(None, "POST", f"/api/v1/ballot/{token}", json={"kept": [id_of[n] for n in kept]},
-             headers={"X-Kiosk-Token": kiosk})
+        call(
+            None,
+            "POST",
+            f"/api/v1/ballot/{token}",
+            json={"kept": [id_of[n] for n in kept]},
+            headers={"X-Kiosk-Token": kiosk},
+        )
         kept_sets.append(kept)
         hall.ballots_cast += 1
     call("chair", "POST", f"/api/v1/polls/{pid}/close")
@@ -915,8 +1100,9 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
     for counter in ("counter1", "counter2"):
         call(counter, "POST", f"/api/v1/polls/{pid}/signoffs", json={"digest": result["digest"]})
     call("chair", "POST", f"/api/v1/polls/{pid}/publish")
-    by_id = _slate_round_1_result(call("admin", "GET", f"/api/v1/polls/{pid}/result"), order,
-                                  kept_sets)
+    by_id = _slate_round_1_result(
+        call("admin", "GET", f"/api/v1/polls/{pid}/result"), order, kept_sets
+    )
     hall.mark("slate round 1 (API)")
     return order, by_id
 
@@ -929,12 +1115,21 @@ def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
     # The secretariat creates round 2 from the result page (the proposal: the tied two, 1 seat)
     admin = hall.admin
     hall.poll_page(admin, pid)
-    follow(admin, f"a[href$='/polls/{pid}/count']", live(f"/polls/{pid}/count"), hall.gaps,
-           "poll page: no link to the count/result page (secretariat, for the next round)")
+    follow(
+        admin,
+        f"a[href$='/polls/{pid}/count']",
+        live(f"/polls/{pid}/count"),
+        hall.gaps,
+        "poll page: no link to the count/result page (secretariat, for the next round)",
+    )
     form = admin.locator(f"form[action$='/polls/{pid}/next-round']")
     assert form.count() == 1, "result page: no 'Next round' form for the admin"
-    ticked = [by_id[int(v)] for v in form.locator("input[name=candidate_ids]:checked")
-              .evaluate_all("els => els.map(e => e.value)")]
+    ticked = [
+        by_id[int(v)]
+        for v in form.locator("input[name=candidate_ids]:checked").evaluate_all(
+            "els => els.map(e => e.value)"
+        )
+    ]
     assert sorted(ticked) == sorted(order[6:8])
     assert form.locator("input[name=seats]").input_value() == "1"
     form.locator("button").click()
@@ -960,21 +1155,30 @@ def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
     # The alternate seat is decided after the tie: once round 2 is counted, the result pages of
     # round 2 and of round 1 propose the alternates round (seats 0, 1 alternate seat) among
     # round 1's candidates not yet elected (the rules engine's "alternates" proposal).
-    assert not [x for r in (api_json(admin, live, f"/api/v1/polls/{p}/result")
-                            for p in (pid, pid2)) for x in r["candidates"]
-                if x["elected"] == "alternate"]
+    assert not [
+        x
+        for r in (api_json(admin, live, f"/api/v1/polls/{p}/result") for p in (pid, pid2))
+        for x in r["candidates"]
+        if x["elected"] == "alternate"
+    ]
     not_elected = [n for n in order if n not in order[:6] + [winner]]
     for p in (pid, pid2):
         hall.poll_page(admin, p)
-        follow(admin, f"#counting-actions a[href$='/polls/{p}/count#next-round']",
-               live(f"/polls/{p}/count"), hall.gaps,
-               "poll page: no 'Next round' link for the admin after the tie round")
+        follow(
+            admin,
+            f"#counting-actions a[href$='/polls/{p}/count#next-round']",
+            live(f"/polls/{p}/count"),
+            hall.gaps,
+            "poll page: no 'Next round' link for the admin after the tie round",
+        )
         nxt = admin.locator(f"form[action$='/polls/{p}/next-round']")
         assert nxt.count() == 1, f"round {1 if p == pid else 2}: no next-round form"
         ticked = nxt.locator("input[name=candidate_ids]:checked").evaluate_all(
-            "els => els.map(e => e.closest('label').textContent)")
-        assert sorted(re.sub(r"\s*\(\d+\)\s*$", "", t).strip() for t in ticked) == \
-            sorted(not_elected), ticked
+            "els => els.map(e => e.closest('label').textContent)"
+        )
+        assert sorted(re.sub(r"\s*\(\d+\)\s*$", "", t).strip() for t in ticked) == sorted(
+            not_elected
+        ), ticked
         assert nxt.locator("input[name=seats]").input_value() == "0"
         assert nxt.locator("input[name=alternate_seats]").input_value() == "1"
     shot(admin, "counting-next-round-alternates", full_page=True)
@@ -1022,10 +1226,20 @@ def _resolution(hall: Hall, pid: int):
     hall.chair_action(pid, "open", "open")
     c1 = hall.counter(1)
     hall.poll_page(c1, pid)
-    follow(c1, f"a[href$='/polls/{pid}/count']", live(f"/polls/{pid}/count"), hall.gaps,
-           "poll page: no link to the count/result page (show of hands)")
-    follow(c1, f"a[href$='/polls/{pid}/hand-count']", live(f"/polls/{pid}/hand-count"),
-           hall.gaps, "count page: no 'Show of hands' link")
+    follow(
+        c1,
+        f"a[href$='/polls/{pid}/count']",
+        live(f"/polls/{pid}/count"),
+        hall.gaps,
+        "poll page: no link to the count/result page (show of hands)",
+    )
+    follow(
+        c1,
+        f"a[href$='/polls/{pid}/hand-count']",
+        live(f"/polls/{pid}/hand-count"),
+        hall.gaps,
+        "count page: no 'Show of hands' link",
+    )
     poll = api_json(c1, live, f"/api/v1/polls/{pid}")
     (item,) = poll["items"]
     hands = {"for": VOTERS - 2, "against": 1, "abstain": 1}

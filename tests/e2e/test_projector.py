@@ -1,8 +1,10 @@
 """The projector screen in a real Chromium at 1920x1080, before, during and after a poll: the
 screen follows the poll by itself (projector.js polling screen.json, no reload), and no candidate
 name, vote or percentage reaches the page or any JSON response before publication."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -17,11 +19,16 @@ pytestmark = pytest.mark.e2e
 def _world(live):
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
+
     with live.app.app_context():
         staff = {}
-        for name, roles in (("chair", ["chair"]), ("counter1", ["counter"]),
-                            ("counter2", ["counter"])):
+        for name, roles in (
+            ("chair", ["chair"]),
+            ("counter1", ["counter"]),
+            ("counter2", ["counter"]),
+        ):
             from congress_vote.auth.models import User
+
             user = db.session.query(User).filter_by(username=name).one_or_none()
             staff[name] = (user or create_user(name, PASSWORD, roles)).id
         w = fx.world(staff)
@@ -32,6 +39,7 @@ def _world(live):
 def _step(live, pid, staff, step, **kw):
     from congress_vote.extensions import db
     from congress_vote.polls.models import Poll
+
     with live.app.app_context():
         p = db.session.get(Poll, pid)
         if step == "open":
@@ -51,6 +59,7 @@ def _result(live, pid):
     from congress_vote.extensions import db
     from congress_vote.polls.models import Poll
     from congress_vote.reports.services import result_dict
+
     with live.app.app_context():
         return result_dict(db.session.get(Poll, pid))
 
@@ -67,10 +76,9 @@ def test_projector_before_during_after(live, screens):
 
     def keep(resp):
         if "/screen" in resp.url and resp.status == 200:
-            try:
+            with contextlib.suppress(Exception):  # a response the page navigated away from
                 bodies.append(resp.text())
-            except Exception:  # noqa: BLE001 - a response the page navigated away from
-                pass
+
     page.on("response", keep)
 
     page.goto(live(f"/congresses/{cid}/screen"))
@@ -83,7 +91,10 @@ def test_projector_before_during_after(live, screens):
     _step(live, pid, staff, "open")
     _step(live, pid, staff, "vote", n=14, issued=20)
     page.wait_for_selector('[data-state="voting"]')
-    page.wait_for_function("() => document.querySelector('.bar-fill') && parseFloat(document.querySelector('.bar-fill').style.width) === 70")
+    page.wait_for_function(
+        "() => document.querySelector('.bar-fill')"
+        " && parseFloat(document.querySelector('.bar-fill').style.width) === 70"
+    )
     assert page.evaluate("window.__noReload") is True  # swapped in place, not reloaded
     assert "14" in page.inner_text(".scr-big")
     assert _font_px(page, ".scr-line") >= 48
@@ -128,7 +139,7 @@ def test_projector_before_during_after(live, screens):
         assert c["full_name"] in text and c["percent"] in text
     shown = page.eval_on_selector_all(".scr-list li .name", "els => els.map(e => e.textContent)")
     by_id = {c["id"]: c for c in res["candidates"]}
-    assert shown[:len(elected)] == [by_id[i]["full_name"] for i in res["elected_order"]]
+    assert shown[: len(elected)] == [by_id[i]["full_name"] for i in res["elected_order"]]
     assert page.eval_on_selector_all(".scr-list li.elected", "els => els.length") == len(elected)
     assert page.evaluate("window.__noReload") is True
     shot(page, "projector-4-result")
@@ -139,11 +150,14 @@ def test_projector_resolution_result_and_no_script_refresh(live, screens):
     cid, pid = w["congress"], w["resolution"]
     for step in ("open", "close", "count", "certify"):
         _step(live, pid, staff, step) if step != "open" else (
-            _step(live, pid, staff, "open"), _step(live, pid, staff, "vote", n=19, issued=21, seed=9))
+            _step(live, pid, staff, "open"),
+            _step(live, pid, staff, "vote", n=19, issued=21, seed=9),
+        )
     from congress_vote.audit.services import record  # noqa: F401
     from congress_vote.extensions import db
     from congress_vote.polls.models import Poll
     from congress_vote.reports.services import publish_poll
+
     page = screens.open("projector")
     page.goto(live(f"/congresses/{cid}/screen"))
     page.wait_for_selector('[data-state="counting"]')
@@ -161,11 +175,23 @@ def test_projector_resolution_result_and_no_script_refresh(live, screens):
     assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in page.content()
 
 
-LONG_NAMES = ["Nguyễn Trần Hoàng Phương Thảo Nguyên", "Tôn Nữ Hoàng Thị Khánh Ngọc Bích",
-              "Công Tằng Tôn Nữ Thị Minh Nguyệt", "Âu Dương Thị Thanh Hương", "Lê Văn Cường",
-              "Phạm Thị Dung", "Hà Thị Khánh Vân", "Trần Thị Bích Ngọc", "Vũ Minh Triết",
-              "Đặng Thu Hường", "Bùi Quang Khải", "Đỗ Thị Mỹ Lệ", "Ngô Thị Lan",
-              "Hoàng Văn Em", "Nguyễn Văn Quảng"]
+LONG_NAMES = [
+    "Nguyễn Trần Hoàng Phương Thảo Nguyên",
+    "Tôn Nữ Hoàng Thị Khánh Ngọc Bích",
+    "Công Tằng Tôn Nữ Thị Minh Nguyệt",
+    "Âu Dương Thị Thanh Hương",
+    "Lê Văn Cường",
+    "Phạm Thị Dung",
+    "Hà Thị Khánh Vân",
+    "Trần Thị Bích Ngọc",
+    "Vũ Minh Triết",
+    "Đặng Thu Hường",
+    "Bùi Quang Khải",
+    "Đỗ Thị Mỹ Lệ",
+    "Ngô Thị Lan",
+    "Hoàng Văn Em",
+    "Nguyễn Văn Quảng",
+]
 
 
 @pytest.mark.parametrize("n", [5, 8, 11, 15])
@@ -174,11 +200,18 @@ def test_projector_result_fits_1920x1080(live, screens, n):
     votes, percentage and elected tag — lies inside the 1920x1080 screen, for up to 15 names."""
     staff, _ = _world(live)
     from congress_vote.extensions import db
+
     with live.app.app_context():
         c = fx.make_congress(voters=24, excused=1, present=21)
-        p = fx.make_poll(c, "committee", "Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030 (đợt "
-                         f"{n})", LONG_NAMES[:n], seats=max(1, n - 2), order=1,
-                         committee_ids=[staff["counter1"], staff["counter2"]])
+        p = fx.make_poll(
+            c,
+            "committee",
+            f"Bầu Ban Chấp hành Đảng bộ nhiệm kỳ 2025–2030 (đợt {n})",
+            LONG_NAMES[:n],
+            seats=max(1, n - 2),
+            order=1,
+            committee_ids=[staff["counter1"], staff["counter2"]],
+        )
         fx.advance(p, "published", staff, n_cast=20, n_issued=21, seed=n)
         db.session.commit()
         cid, pid = c.id, p.id
@@ -188,7 +221,9 @@ def test_projector_result_fits_1920x1080(live, screens, n):
     page.wait_for_selector('[data-state="result"]')
     view = page.viewport_size
     assert (view["width"], view["height"]) == (1920, 1080)
-    boxes = page.eval_on_selector_all(".scr-list li", """els => els.map(li => {
+    boxes = page.eval_on_selector_all(
+        ".scr-list li",
+        """els => els.map(li => {
         const r = li.getBoundingClientRect();
         const name = li.querySelector('.name');
         const parts = [...li.children].map(e => e.getBoundingClientRect());
@@ -198,7 +233,8 @@ def test_projector_result_fits_1920x1080(live, screens, n):
                 name: name.textContent, clipped: name.scrollWidth > name.clientWidth + 1,
                 ellipsis: getComputedStyle(name).textOverflow === 'ellipsis'
                           && getComputedStyle(name).whiteSpace === 'nowrap'};
-    })""")
+    })""",
+    )
     shot(page, f"projector-fit-{n}")
     assert len(boxes) == n
     assert sorted(b["name"] for b in boxes) == sorted(LONG_NAMES[:n])
@@ -211,8 +247,10 @@ def test_projector_result_fits_1920x1080(live, screens, n):
     text = page.inner_text("#screen")
     for cand in res["candidates"]:
         assert cand["percent"] in text
-    tags = page.eval_on_selector_all(".scr-list .tag", "els => els.map(e => { const r = "
-                                     "e.getBoundingClientRect(); return [r.right, r.bottom]; })")
+    tags = page.eval_on_selector_all(
+        ".scr-list .tag",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.right, r.bottom]; })",
+    )
     assert len(tags) == sum(1 for cand in res["candidates"] if cand["elected"])
     assert all(r <= 1920 and b <= 1080 for r, b in tags), tags
     foot = page.eval_on_selector(".scr-foot", "e => e.getBoundingClientRect().bottom")

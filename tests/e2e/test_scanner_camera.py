@@ -9,6 +9,7 @@ Linux has no BarcodeDetector, and the tests delete it anyway to be sure).
 
 Helpers `slip_png`, `png_to_y4m` and `launch_chromium` are importable by other browser tests.
 """
+
 from __future__ import annotations
 
 import html
@@ -22,14 +23,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
 CHROMIUM = "/usr/bin/chromium"
-TOKEN_URL = "http://vote.test/b/K7QM2XHD9RBTW4NCP"  # shape of a ballot QR (PUBLIC_BASE_URL/b/<code>)
+TOKEN_URL = (
+    "http://vote.test/b/K7QM2XHD9RBTW4NCP"  # shape of a ballot QR (PUBLIC_BASE_URL/b/<code>)
+)
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
 
 NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
@@ -37,13 +47,14 @@ NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
 
 from tests.e2e.conftest import require_chromium  # noqa: E402  (one rule for skipping)
 
+# ---- making the camera picture -------------------------------------------------------------------
 
-# ---- making the camera picture ----------------------------------------------------------------
 
 def slip_png(text: str, out_dir: Path, dpi: int = 150, qr_mm: float = 30) -> Path:
     """A ballot-slip-like card with a QR of `text`, printed by the product's PDF pipeline
     (qr_svg → WeasyPrint) and rasterised with pdftoppm at `dpi`, as a cheap printer would."""
     from congress_vote.reports.pdf import html_to_pdf, qr_svg
+
     page = f"""<!doctype html><html lang="vi"><head><meta charset="utf-8"><style>
       @page {{ size: 105mm 74mm; margin: 4mm; }}
       body {{ font-family: 'DejaVu Sans', sans-serif; font-size: 9pt; margin: 0; }}
@@ -57,16 +68,18 @@ def slip_png(text: str, out_dir: Path, dpi: int = 150, qr_mm: float = 30) -> Pat
     </body></html>"""
     pdf = out_dir / "slip.pdf"
     pdf.write_bytes(html_to_pdf(page))
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(pdf),
-                    str(out_dir / "slip")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(pdf), str(out_dir / "slip")],
+        check=True,
+    )
     return out_dir / "slip.png"
 
 
-def png_to_y4m(png: Path, out: Path, width: int = 640, height: int = 480,
-               frames: int = 10) -> Path:
+def png_to_y4m(png: Path, out: Path, width: int = 640, height: int = 480, frames: int = 10) -> Path:
     """A still picture as a YUV4MPEG2 (4:2:0) video for Chromium's fake camera: the picture
     scaled to fit and centred on a grey table, as a slip held under a tablet camera looks."""
     from PIL import Image
+
     img = Image.open(png).convert("RGB")
     img.thumbnail((width - 40, height - 40), Image.LANCZOS)
     canvas = Image.new("RGB", (width, height), (128, 128, 128))
@@ -84,6 +97,7 @@ def png_to_y4m(png: Path, out: Path, width: int = 640, height: int = 480,
 def blank_y4m(out: Path, width: int = 640, height: int = 480) -> Path:
     """A camera that sees an empty grey table (nothing to read)."""
     from PIL import Image
+
     png = out.with_suffix(".png")
     Image.new("RGB", (width, height), (140, 140, 140)).save(png)
     return png_to_y4m(png, out, width, height, frames=2)
@@ -91,11 +105,11 @@ def blank_y4m(out: Path, width: int = 640, height: int = 480) -> Path:
 
 def launch_chromium(playwright, y4m: Path):
     return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={y4m}"])
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={y4m}"]
+    )
 
 
-# ---- a test page served with the product's CSP --------------------------------------------------
+# ---- a test page served with the product's CSP ---------------------------------------------------
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>scanner test</title>
@@ -115,10 +129,14 @@ def make_page_app(submissions: list):
 
     @app.get("/")
     def page():
-        css = ('<link rel="stylesheet" href="/static/css/scanner.css">'
-               if request.args.get("css", "1") == "1" else "")
-        return PAGE.format(css=css, lang=request.args.get("lang", "vi"),
-                           submit=request.args.get("submit", "true"))
+        css = (
+            '<link rel="stylesheet" href="/static/css/scanner.css">'
+            if request.args.get("css", "1") == "1"
+            else ""
+        )
+        return PAGE.format(
+            css=css, lang=request.args.get("lang", "vi"), submit=request.args.get("submit", "true")
+        )
 
     @app.get("/favicon.ico")
     def favicon():
@@ -144,6 +162,7 @@ def make_page_app(submissions: list):
 def server():
     require_chromium()
     from werkzeug.serving import make_server
+
     submissions: list = []
     srv = make_server("127.0.0.1", 0, make_page_app(submissions), threaded=True)
     th = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -159,14 +178,17 @@ def server():
 def videos(tmp_path_factory):
     require_chromium()
     d = tmp_path_factory.mktemp("camera")
-    return {"slip": png_to_y4m(slip_png(TOKEN_URL, d), d / "slip.y4m"),
-            "blank": blank_y4m(d / "blank.y4m")}
+    return {
+        "slip": png_to_y4m(slip_png(TOKEN_URL, d), d / "slip.y4m"),
+        "blank": blank_y4m(d / "blank.y4m"),
+    }
 
 
 @pytest.fixture(scope="module")
 def pw():
     require_chromium()
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         yield p
 
@@ -203,9 +225,11 @@ class Watch:
 
     def foreign_requests(self):
         here = urlsplit(self.server.url).netloc
-        return [u for u in self.requests
-                if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(u).netloc != here]
+        return [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme in ("http", "https", "ws", "wss") and urlsplit(u).netloc != here
+        ]
 
     def close(self):
         self.ctx.close()
@@ -219,12 +243,14 @@ def watch(server):
         w = Watch(browser, server, **kw)
         made.append(w)
         return w
+
     yield _make
     for w in made:
         w.close()
 
 
-# ---- the tests ------------------------------------------------------------------------------------
+# ---- the tests -----------------------------------------------------------------------------------
+
 
 def test_camera_scan_fills_input_and_submits_form(server, slip_browser, watch):
     w = watch(slip_browser)
@@ -238,12 +264,12 @@ def test_camera_scan_fills_input_and_submits_form(server, slip_browser, watch):
     assert w.errors == []
     assert w.foreign_requests() == []
     # The decoder came from our own static folder.
-    assert any(u.endswith("/static/vendor/qr-scanner/qr-scanner-worker.min.js")
-               for u in w.requests)
+    assert any(u.endswith("/static/vendor/qr-scanner/qr-scanner-worker.min.js") for u in w.requests)
 
 
 def test_scan_without_submit_sets_value_and_fires_events_then_stops_camera(
-        server, slip_browser, watch):
+    server, slip_browser, watch
+):
     w = watch(slip_browser)
     page = w.page
     page.goto(server.url + "/?submit=false&lang=en")
@@ -305,14 +331,21 @@ def test_missing_decoder_is_reported_and_nothing_is_read(server, slip_browser, w
     assert server.submissions == []
 
 
-@pytest.mark.parametrize("error, text", [
-    ("NotFoundError", "Camera not available — type the code instead"),
-    ("NotAllowedError", "Camera permission denied — type the code instead"),
-])
+@pytest.mark.parametrize(
+    "error, text",
+    [
+        ("NotFoundError", "Camera not available — type the code instead"),
+        ("NotAllowedError", "Camera permission denied — type the code instead"),
+    ],
+)
 def test_no_camera_or_denied_says_type_the_code(server, blank_browser, watch, error, text):
-    w = watch(blank_browser, init_script=NO_BARCODE_DETECTOR + f"""
+    w = watch(
+        blank_browser,
+        init_script=NO_BARCODE_DETECTOR
+        + f"""
         navigator.mediaDevices.getUserMedia = () =>
-            Promise.reject(new DOMException('test', '{error}'));""")
+            Promise.reject(new DOMException('test', '{error}'));""",
+    )
     page = w.page
     page.goto(server.url + "/?lang=en")
     page.get_by_role("button", name="Use camera").click()
@@ -328,11 +361,15 @@ def test_stop_button_and_hidden_page_release_the_camera(server, blank_browser, w
     page = w.page
     page.goto(server.url + "/?lang=vi")
     page.get_by_role("button", name="Dùng camera").click()
-    page.wait_for_function("() => document.querySelector('.scanner').dataset.state === 'scanning'"
-                           " && document.querySelector('.scanner video').readyState >= 2",
-                           timeout=10000)
-    live = "() => { const s = document.querySelector('.scanner video').srcObject;" \
-           " return !!s && s.getTracks().some(t => t.readyState === 'live'); }"
+    page.wait_for_function(
+        "() => document.querySelector('.scanner').dataset.state === 'scanning'"
+        " && document.querySelector('.scanner video').readyState >= 2",
+        timeout=10000,
+    )
+    live = (
+        "() => { const s = document.querySelector('.scanner video').srcObject;"
+        " return !!s && s.getTracks().some(t => t.readyState === 'live'); }"
+    )
     assert page.evaluate(live)
     # The tablet goes to sleep / another app comes up: the camera must be released.
     page.evaluate("""() => {
@@ -356,13 +393,16 @@ def test_stop_button_and_hidden_page_release_the_camera(server, blank_browser, w
 
 def test_barcode_detector_is_preferred_when_the_browser_has_one(server, blank_browser, watch):
     """Chrome on Android has BarcodeDetector: then the vendored worker is never downloaded."""
-    w = watch(blank_browser, init_script="""
+    w = watch(
+        blank_browser,
+        init_script="""
         window.BarcodeDetector = class {
             static getSupportedFormats() { return Promise.resolve(['qr_code', 'ean_13']); }
             constructor(o) { this.formats = o.formats; }
             detect(source) { return Promise.resolve(source.width > 1
                 ? [{rawValue: 'FROM-DETECTOR', format: 'qr_code'}] : []); }
-        };""")
+        };""",
+    )
     page = w.page
     page.goto(server.url + "/?submit=false&lang=en")
     page.get_by_role("button", name="Use camera").click()

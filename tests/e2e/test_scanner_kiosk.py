@@ -5,6 +5,7 @@ kiosk comes back (as after a vote) and reads the next slip without another tap.
 The same for the registrar's check-in desk (/congresses/<cid>/checkin) with a delegate card from
 the cards PDF.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -41,26 +42,56 @@ def _ok(resp, status):
 def issued_slips(app, api, staff, tmp_path):
     """An open secret committee poll with two ballots issued; answers (cid, codes, slips pdf)."""
     admin, chair, counter = api("admin"), api("chair"), api("counter1")
-    cid = _ok(admin.post("/api/v1/congresses", json={
-        "name": "Đại hội thử máy quét", "organisation": "Đảng bộ Thử", "term": "2025–2030",
-        "venue": "Hội trường", "starts_on": "2025-06-01", "kind": "delegates"}), 201).json["id"]
-    _ok(admin.post(f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(),
-                   content_type="text/csv"), 201)
+    cid = _ok(
+        admin.post(
+            "/api/v1/congresses",
+            json={
+                "name": "Đại hội thử máy quét",
+                "organisation": "Đảng bộ Thử",
+                "term": "2025–2030",
+                "venue": "Hội trường",
+                "starts_on": "2025-06-01",
+                "kind": "delegates",
+            },
+        ),
+        201,
+    ).json["id"]
+    _ok(
+        admin.post(
+            f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(), content_type="text/csv"
+        ),
+        201,
+    )
     delegates = _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
     for d in delegates:
-        _ok(api("registrar").post(f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
-                                  json={"status": "present"}), 200)
-    pid = _ok(admin.post(f"/api/v1/congresses/{cid}/polls", json={
-        "kind": "committee", "title": "Bầu Ban Chấp hành", "seats": 2, "secrecy": "secret",
-        "candidates": [{"full_name": n} for n in CANDIDATES],
-        "counting_committee": [staff["counter1"], staff["counter2"], staff["counter3"]]}),
-        201).json["id"]
+        _ok(
+            api("registrar").post(
+                f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
+                json={"status": "present"},
+            ),
+            200,
+        )
+    pid = _ok(
+        admin.post(
+            f"/api/v1/congresses/{cid}/polls",
+            json={
+                "kind": "committee",
+                "title": "Bầu Ban Chấp hành",
+                "seats": 2,
+                "secrecy": "secret",
+                "candidates": [{"full_name": n} for n in CANDIDATES],
+                "counting_committee": [staff["counter1"], staff["counter2"], staff["counter3"]],
+            },
+        ),
+        201,
+    ).json["id"]
     _ok(chair.post(f"/api/v1/polls/{pid}/open"), 200)
     batch = _ok(counter.post(f"/api/v1/polls/{pid}/ballots", json={"count": 2}), 201).json
     pdf = _ok(counter.get(batch["pdf_url"]), 200).data
     # The tablet must be an enrolled kiosk of the congress (kiosk_only is on by default).
-    kiosk = _ok(api("registrar").post(f"/api/v1/congresses/{cid}/kiosks",
-                                      json={"label": "Máy quét"}), 201).json["token"]
+    kiosk = _ok(
+        api("registrar").post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "Máy quét"}), 201
+    ).json["token"]
     return cid, batch["codes"], pdf, kiosk
 
 
@@ -69,9 +100,24 @@ def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
     zxing-cpp, then cropped with ~15 mm of the slip around its QR)."""
     import zxingcpp
     from PIL import Image
+
     (out_dir / "slips.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile",
-                    str(out_dir / "slips.pdf"), str(out_dir / "page")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(out_dir / "slips.pdf"),
+            str(out_dir / "page"),
+        ],
+        check=True,
+    )
     page = Image.open(out_dir / "page.png")
     raw = code.replace("-", "")
     for bc in zxingcpp.read_barcodes(page):
@@ -80,8 +126,12 @@ def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
             xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
             ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
             pad = int(15 / 25.4 * dpi)
-            box = (max(min(xs) - pad, 0), max(min(ys) - pad, 0),
-                   min(max(xs) + 3 * pad, page.width), min(max(ys) + pad, page.height))
+            box = (
+                max(min(xs) - pad, 0),
+                max(min(ys) - pad, 0),
+                min(max(xs) + 3 * pad, page.width),
+                min(max(ys) + pad, page.height),
+            )
             out = out_dir / "one-slip.png"
             page.crop(box).save(out)
             return out, bc.text
@@ -92,6 +142,7 @@ def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
 def live(app):
     require_chromium()
     from werkzeug.serving import make_server
+
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     th = threading.Thread(target=srv.serve_forever, daemon=True)
     th.start()
@@ -103,6 +154,7 @@ def live(app):
 def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
     require_chromium()
     from playwright.sync_api import sync_playwright
+
     cid, codes, pdf, kiosk = issued_slips
     raw = codes[0].replace("-", "")
     png, qr_text = slip_from_pdf(pdf, codes[0], tmp_path)
@@ -112,8 +164,17 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
         browser = launch_chromium(p, y4m)
         try:
             ctx = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
-            ctx.add_cookies([{"name": "cv_kiosk", "value": kiosk, "url": live,
-                              "httpOnly": True, "sameSite": "Strict"}])
+            ctx.add_cookies(
+                [
+                    {
+                        "name": "cv_kiosk",
+                        "value": kiosk,
+                        "url": live,
+                        "httpOnly": True,
+                        "sameSite": "Strict",
+                    }
+                ]
+            )
             ctx.add_init_script(NO_BARCODE_DETECTOR)
             page = ctx.new_page()
             page.on("request", lambda r: requests.append(r.url))
@@ -134,8 +195,11 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
             browser.close()
     assert qr_text.replace("-", "").endswith("/b/" + raw)
     here = urlsplit(live).netloc
-    assert [u for u in requests if urlsplit(u).scheme in ("http", "https")
-            and urlsplit(u).netloc != here] == []
+    assert [
+        u
+        for u in requests
+        if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != here
+    ] == []
     assert any(u.endswith("/static/vendor/qr-scanner/qr-scanner-worker.min.js") for u in requests)
     assert errors == []
 
@@ -149,24 +213,55 @@ def test_checkin_desk_camera_checks_in_the_scanned_card(app, api, staff, live, t
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import PASSWORD
+
     admin = api("admin")
-    cid = _ok(admin.post("/api/v1/congresses", json={
-        "name": "Đại hội thử bàn đón tiếp", "organisation": "Đảng bộ Thử", "term": "2025–2030",
-        "venue": "Hội trường", "starts_on": "2025-06-01", "kind": "delegates"}), 201).json["id"]
-    _ok(admin.post(f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(),
-                   content_type="text/csv"), 201)
+    cid = _ok(
+        admin.post(
+            "/api/v1/congresses",
+            json={
+                "name": "Đại hội thử bàn đón tiếp",
+                "organisation": "Đảng bộ Thử",
+                "term": "2025–2030",
+                "venue": "Hội trường",
+                "starts_on": "2025-06-01",
+                "kind": "delegates",
+            },
+        ),
+        201,
+    ).json["id"]
+    _ok(
+        admin.post(
+            f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(), content_type="text/csv"
+        ),
+        201,
+    )
     pdf = _ok(admin.get(f"/api/v1/congresses/{cid}/cards.pdf"), 200).data
     (tmp_path / "cards.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile",
-                    str(tmp_path / "cards.pdf"), str(tmp_path / "cards")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(tmp_path / "cards.pdf"),
+            str(tmp_path / "cards"),
+        ],
+        check=True,
+    )
     sheet = Image.open(tmp_path / "cards.png")
     card = zxingcpp.read_barcodes(sheet)[0]
     p = card.position
     xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
     ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
     pad = int(12 / 25.4 * 150)
-    sheet.crop((max(min(xs) - pad, 0), max(min(ys) - pad, 0), max(xs) + pad,
-                max(ys) + pad)).save(tmp_path / "card.png")
+    sheet.crop((max(min(xs) - pad, 0), max(min(ys) - pad, 0), max(xs) + pad, max(ys) + pad)).save(
+        tmp_path / "card.png"
+    )
     y4m = png_to_y4m(tmp_path / "card.png", tmp_path / "card.y4m")
     delegates = _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
     assert all(d["status"] != "present" for d in delegates)
@@ -188,16 +283,22 @@ def test_checkin_desk_camera_checks_in_the_scanned_card(app, api, staff, live, t
             page.goto(f"{live}/congresses/{cid}/checkin")
             page.get_by_role("button", name="Dùng camera").click()
             page.wait_for_function(
-                "() => document.querySelector('#feedback').textContent.trim() !== ''",
-                timeout=20000)
+                "() => document.querySelector('#feedback').textContent.trim() !== ''", timeout=20000
+            )
             feedback = page.locator("#feedback").text_content()
         finally:
             browser.close()
-    present = [d for d in _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
-               if d["status"] == "present"]
+    present = [
+        d
+        for d in _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
+        if d["status"] == "present"
+    ]
     assert len(present) == 1
     assert present[0]["full_name"] in feedback  # the desk names who was checked in
     here = urlsplit(live).netloc
-    assert [u for u in requests if urlsplit(u).scheme in ("http", "https")
-            and urlsplit(u).netloc != here] == []
+    assert [
+        u
+        for u in requests
+        if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != here
+    ] == []
     assert errors == []

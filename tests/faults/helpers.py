@@ -5,13 +5,14 @@ Every step goes through the API so the fault and fuzz tests exercise what client
 `setup_open_poll` answers None when a route of the scenario does not exist yet (the features
 are built in parallel), so callers can skip with a clear reason.
 """
+
 from __future__ import annotations
 
 import http.client
 import json as _json
 from dataclasses import dataclass, field
 
-SUPER = "reliab"          # one staff user with every role but observer
+SUPER = "reliab"  # one staff user with every role but observer
 SUPER_PASSWORD = "password123"
 SUPER_ROLES = ("admin", "registrar", "counter", "chair")
 
@@ -38,8 +39,9 @@ class FlaskCaller:
     def __init__(self, client):
         self.client = client
 
-    def __call__(self, method, path, json=None, data=None, content_type=None, token=None,
-                 headers=None) -> Answer:
+    def __call__(
+        self, method, path, json=None, data=None, content_type=None, token=None, headers=None
+    ) -> Answer:
         h = {"X-Kiosk-Token": self.kiosk} if self.kiosk else {}
         h.update(headers or {})
         if token:
@@ -62,8 +64,9 @@ class HttpCaller:
     def __init__(self, host: str, port: int, timeout: float = 30):
         self.host, self.port, self.timeout = host, port, timeout
 
-    def __call__(self, method, path, json=None, data=None, content_type=None, token=None,
-                 headers=None) -> Answer:
+    def __call__(
+        self, method, path, json=None, data=None, content_type=None, token=None, headers=None
+    ) -> Answer:
         h = {"X-Kiosk-Token": self.kiosk} if self.kiosk else {}
         h.update(headers or {})
         body = None
@@ -94,6 +97,7 @@ def create_super_user(app) -> int:
     from congress_vote.auth.models import User
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
+
     with app.app_context():
         u = db.session.scalar(db.select(User).where(User.username == SUPER))
         if u is None:
@@ -109,9 +113,10 @@ def sign_in(call, username=SUPER, password=SUPER_PASSWORD) -> str:
 
 
 def _need(r: Answer, status, what):
-    if r.status in (404, 405) and (not isinstance(r.body, dict)
-                                   or r.body.get("error", {}).get("code") in
-                                   ("not_found", "method_not_allowed")):
+    if r.status in (404, 405) and (
+        not isinstance(r.body, dict)
+        or r.body.get("error", {}).get("code") in ("not_found", "method_not_allowed")
+    ):
         raise Missing(f"{what}: {r.status}")
     ok = status if isinstance(status, tuple) else (status,)
     assert r.status in ok, f"{what}: {r.status} {r.body}"
@@ -119,12 +124,32 @@ def _need(r: Answer, status, what):
 
 
 def delegates_csv(n: int, prefix: str = "DB") -> str:
-    given = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Minh", "Nam",
-             "Oanh", "Phúc", "Quân", "Sơn", "Tâm", "Uyên", "Vân", "Xuân", "Yến"]
+    given = [
+        "An",
+        "Bình",
+        "Chi",
+        "Dũng",
+        "Giang",
+        "Hà",
+        "Khánh",
+        "Lan",
+        "Minh",
+        "Nam",
+        "Oanh",
+        "Phúc",
+        "Quân",
+        "Sơn",
+        "Tâm",
+        "Uyên",
+        "Vân",
+        "Xuân",
+        "Yến",
+    ]
     rows = ["code,full_name,branch,membership"]
     for i in range(n):
-        rows.append(f"{prefix}{i:04d},Nguyễn Văn {given[i % len(given)]} {i},"
-                    f"Chi bộ {i % 7 + 1},full")
+        rows.append(
+            f"{prefix}{i:04d},Nguyễn Văn {given[i % len(given)]} {i},Chi bộ {i % 7 + 1},full"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -134,44 +159,80 @@ class Scenario:
     pid: int
     candidate_ids: list[int]
     seats: int
-    token: str           # bearer token of the all-roles user
+    token: str  # bearer token of the all-roles user
     user_id: int
     kiosk: str | None = None  # the token of the congress's enrolled kiosk (X-Kiosk-Token)
 
 
-def setup_open_poll(call, token: str, user_id: int, voters: int, seats: int = 3,
-                    candidates: int = 5, title: str = "Bầu Ban Chấp hành (thử)",
-                    name: str = "Đại hội thử nghiệm") -> Scenario | None:
+def setup_open_poll(
+    call,
+    token: str,
+    user_id: int,
+    voters: int,
+    seats: int = 3,
+    candidates: int = 5,
+    title: str = "Bầu Ban Chấp hành (thử)",
+    name: str = "Đại hội thử nghiệm",
+) -> Scenario | None:
     """Congress + `voters` full members all present + an open secret committee poll."""
     try:
-        r = call("POST", "/api/v1/congresses", token=token, json={
-            "name": name, "organisation": "Đảng bộ Khối thử", "term": "2025–2030",
-            "venue": "Hội trường A", "starts_on": "2025-06-01", "kind": "members"})
+        r = call(
+            "POST",
+            "/api/v1/congresses",
+            token=token,
+            json={
+                "name": name,
+                "organisation": "Đảng bộ Khối thử",
+                "term": "2025–2030",
+                "venue": "Hội trường A",
+                "starts_on": "2025-06-01",
+                "kind": "members",
+            },
+        )
         cid = _need(r, 201, "create congress")["id"]
-        r = call("POST", f"/api/v1/congresses/{cid}/delegates/import", token=token,
-                 data=delegates_csv(voters), content_type="text/csv; charset=utf-8")
+        r = call(
+            "POST",
+            f"/api/v1/congresses/{cid}/delegates/import",
+            token=token,
+            data=delegates_csv(voters),
+            content_type="text/csv; charset=utf-8",
+        )
         _need(r, 201, "import delegates")
         r = call("GET", f"/api/v1/congresses/{cid}/delegates", token=token)
         delegates = _need(r, 200, "list delegates")
         for d in delegates:
-            r = call("POST", f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
-                     token=token, json={"status": "present"})
+            r = call(
+                "POST",
+                f"/api/v1/congresses/{cid}/delegates/{d['id']}/attendance",
+                token=token,
+                json={"status": "present"},
+            )
             _need(r, 200, "attendance")
-        r = call("POST", f"/api/v1/congresses/{cid}/polls", token=token, json={
-            "kind": "committee", "title": title, "seats": seats, "alternate_seats": 0,
-            "secrecy": "secret",
-            "candidates": [{"full_name": f"Trần Thị Ứng Viên {i}", "position": "Chuyên viên"}
-                           for i in range(candidates)],
-            "counting_committee": [user_id],
-            "rules": {"preset": "vn-party"}})
+        r = call(
+            "POST",
+            f"/api/v1/congresses/{cid}/polls",
+            token=token,
+            json={
+                "kind": "committee",
+                "title": title,
+                "seats": seats,
+                "alternate_seats": 0,
+                "secrecy": "secret",
+                "candidates": [
+                    {"full_name": f"Trần Thị Ứng Viên {i}", "position": "Chuyên viên"}
+                    for i in range(candidates)
+                ],
+                "counting_committee": [user_id],
+                "rules": {"preset": "vn-party"},
+            },
+        )
         poll = _need(r, 201, "create poll")
         pid = poll["id"]
         r = call("POST", f"/api/v1/polls/{pid}/open", token=token)
         poll = _need(r, 200, "open poll")
         cands = [c["id"] for c in poll["candidates"]]
         # Votes come only from enrolled kiosks (kiosk_only, on by default): this caller is one.
-        r = call("POST", f"/api/v1/congresses/{cid}/kiosks", token=token,
-                 json={"label": "Máy thử"})
+        r = call("POST", f"/api/v1/congresses/{cid}/kiosks", token=token, json={"label": "Máy thử"})
         kiosk = _need(r, 201, "enrol kiosk")["token"]
         call.kiosk = kiosk
         return Scenario(cid, pid, cands, seats, token, user_id, kiosk)
@@ -182,8 +243,7 @@ def setup_open_poll(call, token: str, user_id: int, voters: int, seats: int = 3,
 def issue(call, sc: Scenario, count: int) -> dict | None:
     """Issue `count` ballots: {tokens, codes}; None if issuance is not there yet."""
     try:
-        r = call("POST", f"/api/v1/polls/{sc.pid}/ballots", token=sc.token,
-                 json={"count": count})
+        r = call("POST", f"/api/v1/polls/{sc.pid}/ballots", token=sc.token, json={"count": count})
         body = _need(r, 201, "issue ballots")
     except Missing:
         return None
@@ -195,11 +255,13 @@ def cast(call, token_or_code: str, kept) -> Answer:
     return call("POST", f"/api/v1/ballot/{token_or_code}", json={"kept": list(kept)})
 
 
-def issue_and_cast(app, client, bearer: str, n: int = 3, cast_count: int = 2,
-                   cast=None) -> dict | None:
+def issue_and_cast(
+    app, client, bearer: str, n: int = 3, cast_count: int = 2, cast=None
+) -> dict | None:
     """In-process: a small open poll, `n` ballots issued, `cast_count` of them cast. Answers
     {tokens, codes, receipts, scenario} or None when the features are not there yet."""
     from congress_vote.security import current_actor  # noqa: F401  (app must import)
+
     caller = FlaskCaller(client)
     uid = create_super_user(app)
     token = sign_in(caller)
@@ -211,11 +273,13 @@ def issue_and_cast(app, client, bearer: str, n: int = 3, cast_count: int = 2,
         return None
     receipts = []
     for t in got["tokens"][:cast_count]:
-        r = globals()["cast"](caller, t, sc.candidate_ids[:sc.seats])
-        if r.status in (404, 405) and r.body and r.body["error"]["code"] in (
-                "not_found", "method_not_allowed"):
+        r = globals()["cast"](caller, t, sc.candidate_ids[: sc.seats])
+        if (
+            r.status in (404, 405)
+            and r.body
+            and r.body["error"]["code"] in ("not_found", "method_not_allowed")
+        ):
             return None
         assert r.status == 201, (r.status, r.body)
         receipts.append(r.body["receipt"])
-    return {"tokens": got["tokens"], "codes": got["codes"], "receipts": receipts,
-            "scenario": sc}
+    return {"tokens": got["tokens"], "codes": got["codes"], "receipts": receipts, "scenario": sc}
