@@ -78,7 +78,11 @@ workers="${TEST_WORKERS:-auto}"
 # Temporary files under our own folder: pytest prunes its shared numbered folders when any
 # other run starts, which would delete files under a long run.
 echo "==> test suite on SQLite"
-.venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --basetemp="$tmp/sqlite" "$@"
+# SQLite runs in one process for now: under pytest-xdist a worker's SQLite database answered
+# "disk I/O error" for a stretch of tests after the fault tests (not yet understood; see the
+# issue notes). TEST_WORKERS_SQLITE=auto runs it in parallel to investigate.
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS_SQLITE:-0}" \
+  --basetemp="$tmp/sqlite" "$@"
 
 echo "==> test suite on PostgreSQL"
 TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test" \
