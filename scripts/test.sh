@@ -77,14 +77,25 @@ echo "==> ruff check, ruff format --check, mypy"
 workers="${TEST_WORKERS:-auto}"
 # Temporary files under our own folder: pytest prunes its shared numbered folders when any
 # other run starts, which would delete files under a long run.
+#
+# The fault tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk) run in a
+# pytest of their own after the rest: on SQLite the tests that ran after them on the same
+# database answered "disk I/O error" for a stretch (seen in one process and under xdist; the
+# cause is not yet found, see the issue notes). Exit code 5 (nothing selected, e.g. with -k) is
+# not a failure there.
+suite() {  # suite NAME EXTRA-PYTEST-ARGS...
+  local name="$1"; shift
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" \
+    --basetemp="$tmp/$name" --ignore=tests/test_faults.py "$@"
+  local rc=0
+  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp="$tmp/$name-faults" \
+    tests/test_faults.py "$@" || rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 5 ] || return "$rc"
+}
+
 echo "==> test suite on SQLite"
-# SQLite runs in one process for now: under pytest-xdist a worker's SQLite database answered
-# "disk I/O error" for a stretch of tests after the fault tests (not yet understood; see the
-# issue notes). TEST_WORKERS_SQLITE=auto runs it in parallel to investigate.
-.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS_SQLITE:-0}" \
-  --basetemp="$tmp/sqlite" "$@"
+suite sqlite "$@"
 
 echo "==> test suite on PostgreSQL"
-TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test" \
-  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --basetemp="$tmp/postgresql" \
-  "$@"
+export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
+suite postgresql "$@"
