@@ -78,18 +78,19 @@ workers="${TEST_WORKERS:-auto}"
 # Temporary files under our own folder: pytest prunes its shared numbered folders when any
 # other run starts, which would delete files under a long run.
 #
-# The fault tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk) run in a
-# pytest of their own after the rest: on SQLite the tests that ran after them on the same
-# database answered "disk I/O error" for a stretch (seen in one process and under xdist; the
-# cause is not yet found, see the issue notes). Exit code 5 (nothing selected, e.g. with -k) is
-# not a failure there.
+# Tests marked `isolated` run in a pytest of their own, in one process, after the rest: the fault
+# tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk), after which the tests
+# that ran next on the same SQLite database answered "disk I/O error" for a stretch (seen in one
+# process and under xdist), and the forked-child write-queue test, whose database read "file is
+# not a database" under xdist. Neither cause is found yet (see the issue notes). Exit code 5
+# (nothing selected, e.g. with -k) is not a failure there.
 suite() {  # suite NAME EXTRA-PYTEST-ARGS...
   local name="$1"; shift
   .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" \
-    --basetemp="$tmp/$name" --ignore=tests/test_faults.py "$@"
+    --basetemp="$tmp/$name" -m "not isolated" "$@"
   local rc=0
-  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp="$tmp/$name-faults" \
-    tests/test_faults.py "$@" || rc=$?
+  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp="$tmp/$name-isolated" \
+    -m isolated "$@" || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 5 ] || return "$rc"
 }
 

@@ -9,6 +9,8 @@ import os
 import sqlite3
 import threading
 
+import pytest
+
 from sqlalchemy import event, func, select, text
 
 from congress_vote.db import acquire_write_queue, release_write_queue, write_queue_held
@@ -224,6 +226,7 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
         db.engine.dispose()
 
 
+@pytest.mark.isolated
 def test_a_forked_child_drops_its_copy_of_the_lock(sqlite_app):
     """fork shares the open lock file (and so the flock) with the child: the child closes its
     copies at once, so a child that outlives its parent cannot keep the queue taken."""
