@@ -10,7 +10,6 @@ import sqlite3
 import threading
 
 import pytest
-
 from sqlalchemy import event, func, select, text
 
 from congress_vote.db import acquire_write_queue, release_write_queue, write_queue_held
