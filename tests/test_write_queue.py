@@ -16,6 +16,10 @@ from congress_vote.db import acquire_write_queue, release_write_queue, write_que
 from congress_vote.extensions import db
 from tests.conftest import make_app, queue_taken
 
+# In a pytest of their own, one process (scripts/test.sh): under xdist the worker's database read
+# "file is not a database" after these tests.
+pytestmark = pytest.mark.isolated
+
 
 def _write(action: str = "test.write") -> None:
     from congress_vote.audit.services import record
@@ -225,7 +229,6 @@ def test_concurrent_writers_queue_instead_of_failing(sqlite_app, database_url):
         db.engine.dispose()
 
 
-@pytest.mark.isolated
 def test_a_forked_child_drops_its_copy_of_the_lock(sqlite_app):
     """fork shares the open lock file (and so the flock) with the child: the child closes its
     copies at once, so a child that outlives its parent cannot keep the queue taken."""
