@@ -81,8 +81,8 @@ workers="${TEST_WORKERS:-auto}"
 # Tests marked `isolated` run in a pytest of their own, in one process, after the rest: the fault
 # tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk), after which the tests
 # that ran next on the same SQLite database answered "disk I/O error" for a stretch (seen in one
-# process and under xdist), and the forked-child write-queue test, whose database read "file is
-# not a database" under xdist. Neither cause is found yet (see the issue notes). Exit code 5
+# process and under xdist), and the write-queue tests (tests/test_write_queue.py), after which
+# the worker's database read "file is not a database" under xdist. Neither cause is found yet (see the issue notes). Exit code 5
 # (nothing selected, e.g. with -k) is not a failure there.
 suite() {  # suite NAME EXTRA-PYTEST-ARGS...
   local name="$1"; shift
@@ -95,7 +95,10 @@ suite() {  # suite NAME EXTRA-PYTEST-ARGS...
 }
 
 echo "==> test suite on SQLite"
-suite sqlite "$@"
+# SQLite in one process for now: under xdist a worker's SQLite database was found damaged ("file
+# is not a database") at the teardown of a late test, different ones in different runs; the cause
+# is not yet found. TEST_WORKERS_SQLITE=auto runs it in parallel to investigate.
+workers="${TEST_WORKERS_SQLITE:-0}" suite sqlite "$@"
 
 echo "==> test suite on PostgreSQL"
 export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
