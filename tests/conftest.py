@@ -139,9 +139,15 @@ def _schema(database_url):
         with db.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
+        # No connection of this app stays open across the session: a pooled SQLite connection
+        # held from here to the end read a database the tests had rewritten meanwhile as "file
+        # is not a database" at the downgrade below.
+        db.engine.dispose()
     yield
     with app.app_context():
+        db.engine.dispose()
         downgrade(revision="base")
+        db.engine.dispose()
 
 
 def _empty_tables():
