@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import utcnow
@@ -33,7 +33,9 @@ class PollResult(Model):
 
 
 class Signoff(Model):
-    """A committee member's signature on one result digest."""
+    """A committee member's signature on one result digest: Ed25519 over the message of
+    ``seal.signing.signoff_message`` with the signing key of the member's card `key_card_id`
+    (None only for sign-offs made before key cards existed)."""
 
     __tablename__ = "signoff"
 
@@ -43,6 +45,8 @@ class Signoff(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_card_id: Mapped[int | None] = mapped_column(ForeignKey("key_card.id"))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
 
 
 class PaperReturn(Model):
