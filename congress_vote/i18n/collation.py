@@ -112,3 +112,24 @@ def name_sort_key(full_name: str) -> str:
 def sort_names(items, key=lambda x: x):
     """Sort any iterable by the Vietnamese order of key(item)."""
     return sorted(items, key=lambda item: name_sort_key(key(item)))
+
+
+def given_initial(full_name: str) -> str:
+    """The first letter of the given name (the last word) as a capital of the Vietnamese
+    alphabet ("Đặng Quốc Khánh" → "K", "Lê Văn Ước" → "Ư"); "" when it is not a letter."""
+    words = unicodedata.normalize("NFC", full_name).split()
+    if not words:
+        return ""
+    ranks, _tones = _letters(words[-1][:1])
+    if not ranks or ranks[0] not in _LETTER_OF_RANK:
+        return ""
+    return _LETTER_OF_RANK[ranks[0]].upper()
+
+
+def initials_in_order(full_names) -> list[str]:
+    """The distinct given-name initials of `full_names`, in Vietnamese alphabet order."""
+    found = {given_initial(n) for n in full_names} - {""}
+    return sorted(found, key=lambda letter: _RANK[letter.lower()])
+
+
+_LETTER_OF_RANK = {rank: letter for letter, rank in _RANK.items() if letter.isalpha()}

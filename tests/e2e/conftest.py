@@ -51,11 +51,18 @@ DESK = {"width": 1366, "height": 768}  # staff laptop (secretariat, desk, counte
 TABLET = {"width": 1280, "height": 800}  # 10-inch voting tablet, landscape
 TABLET_PORTRAIT = {"width": 800, "height": 1280}  # the same tablet on its stand, portrait
 PROJECTOR = {"width": 1920, "height": 1080}
+# The sizes issue 17 walks the kiosk at: small tablets both ways and a phone.
+TABLET_1024 = {"width": 1024, "height": 768}
+TABLET_768 = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {
     "desk": DESK,
     "tablet": TABLET,
     "tablet_portrait": TABLET_PORTRAIT,
     "projector": PROJECTOR,
+    "tablet_1024": TABLET_1024,
+    "tablet_768": TABLET_768,
+    "phone": PHONE,
 }
 
 
@@ -194,7 +201,7 @@ class Screens:
             self.errors.append(f"CSP: {text}")
 
     def open(self, size: str = "desk", locale: str = "vi-VN", accept_dialogs: bool = True):
-        """A new person at a screen of `size` (desk, tablet, tablet_portrait, projector)."""
+        """A new person at a screen of `size` (a key of VIEWPORTS)."""
         ctx = self.browser.new_context(
             viewport=VIEWPORTS[size], locale=locale, accept_downloads=True
         )
@@ -233,6 +240,41 @@ def shot(page, name: str, full_page: bool = False) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# ---- a congress built through the API ---------------------------------------------------------
+
+
+def congress_by_api(admin, csv: str, name: str = "Đại hội thử", **fields) -> int:
+    """Create a congress and import its delegates (`csv`) through the API as `admin` (an
+    `api("admin")` of tests/conftest.py); answers its id."""
+    body = {
+        "name": name,
+        "organisation": "Đảng bộ Thử",
+        "term": "2025–2030",
+        "venue": "Hội trường",
+        "starts_on": "2025-06-01",
+        "kind": "delegates",
+        **fields,
+    }
+    r = admin.post("/api/v1/congresses", json=body)
+    assert r.status_code == 201, r.get_data(as_text=True)[:500]
+    cid = r.json["id"]
+    r = admin.post(
+        f"/api/v1/congresses/{cid}/delegates/import", data=csv.encode(), content_type="text/csv"
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)[:500]
+    return cid
+
+
+@pytest.fixture
+def new_congress(api):
+    """Factory: `new_congress(csv, name=...)` → the id of a congress made through the API."""
+
+    def make(csv: str, name: str = "Đại hội thử", **fields) -> int:
+        return congress_by_api(api("admin"), csv, name, **fields)
+
+    return make
 
 
 # ---- reading what the app prints ----------------------------------------------------------------

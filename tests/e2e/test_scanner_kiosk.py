@@ -39,29 +39,10 @@ def _ok(resp, status):
 
 
 @pytest.fixture
-def issued_slips(app, api, staff, tmp_path):
+def issued_slips(app, api, staff, new_congress, tmp_path):
     """An open secret committee poll with two ballots issued; answers (cid, codes, slips pdf)."""
     admin, chair, counter = api("admin"), api("chair"), api("counter1")
-    cid = _ok(
-        admin.post(
-            "/api/v1/congresses",
-            json={
-                "name": "Đại hội thử máy quét",
-                "organisation": "Đảng bộ Thử",
-                "term": "2025–2030",
-                "venue": "Hội trường",
-                "starts_on": "2025-06-01",
-                "kind": "delegates",
-            },
-        ),
-        201,
-    ).json["id"]
-    _ok(
-        admin.post(
-            f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(), content_type="text/csv"
-        ),
-        201,
-    )
+    cid = new_congress(CSV, "Đại hội thử máy quét")
     delegates = _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
     for d in delegates:
         _ok(
@@ -204,7 +185,9 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
     assert errors == []
 
 
-def test_checkin_desk_camera_checks_in_the_scanned_card(app, api, staff, live, tmp_path):
+def test_checkin_desk_camera_checks_in_the_scanned_card(
+    app, api, staff, live, new_congress, tmp_path
+):
     """The registrar's check-in desk: a delegate card printed by the cards PDF, seen by the
     tablet camera, checks that delegate in; the camera stays usable for the next card."""
     require_chromium()
@@ -215,26 +198,7 @@ def test_checkin_desk_camera_checks_in_the_scanned_card(app, api, staff, live, t
     from tests.conftest import PASSWORD
 
     admin = api("admin")
-    cid = _ok(
-        admin.post(
-            "/api/v1/congresses",
-            json={
-                "name": "Đại hội thử bàn đón tiếp",
-                "organisation": "Đảng bộ Thử",
-                "term": "2025–2030",
-                "venue": "Hội trường",
-                "starts_on": "2025-06-01",
-                "kind": "delegates",
-            },
-        ),
-        201,
-    ).json["id"]
-    _ok(
-        admin.post(
-            f"/api/v1/congresses/{cid}/delegates/import", data=CSV.encode(), content_type="text/csv"
-        ),
-        201,
-    )
+    cid = new_congress(CSV, "Đại hội thử bàn đón tiếp")
     pdf = _ok(admin.get(f"/api/v1/congresses/{cid}/cards.pdf"), 200).data
     (tmp_path / "cards.pdf").write_bytes(pdf)
     subprocess.run(
