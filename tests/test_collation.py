@@ -52,3 +52,15 @@ def test_prefix_sorts_first_and_decomposed_input_equal():
 def test_key_is_plain_hex():
     key = name_sort_key("Hà Thị Khánh Vân")
     assert set(key) <= set("0123456789abcdef")
+
+
+def test_given_initials_in_vietnamese_alphabet_order():
+    from congress_vote.i18n.collation import given_initial, initials_in_order
+
+    assert given_initial("Đặng Quốc Khánh") == "K"
+    assert given_initial("Lê Văn Ước") == "Ư"
+    assert given_initial("Nguyễn Thị Ánh") == "A"  # a tone mark is not a letter of its own
+    assert given_initial("Trần Đức") == "Đ"
+    assert given_initial("  ") == "" and given_initial("Nguyễn 9") == ""
+    names = ["A Yến", "B Ước", "C Uyên", "D Đức", "E Dũng", "F Ân", "G An", "H Ơn", "I Ô"]
+    assert initials_in_order(names) == ["A", "Â", "D", "Đ", "Ô", "Ơ", "U", "Ư", "Y"]
