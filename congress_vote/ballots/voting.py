@@ -1,0 +1,262 @@
+"""The kiosk's voting steps, one call each: enter a code, show a ballot, review it, cast it.
+
+Each step resolves what it needs (the kiosk check, the code or the unlocked card, the open poll,
+its rules) and answers what the page shows — a `CodeEntry` or a `BallotPage` — so a view parses
+the form, makes one call and renders. The writes themselves are `services.cast_ballot` and
+`services.cast_named_vote`, the same the API calls; a step that casts commits (or rolls back a
+refused choice, leaving the token unused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from ..congress import kiosks
+from ..congress.models import Congress, Delegate
+from ..congress.setup import get_congress
+from ..errors import ServiceError
+from ..extensions import db
+from ..polls.models import Poll
+from ..rules import max_kept
+from .services import (
+    cast_ballot,
+    cast_named_vote,
+    named_vote_exists,
+    open_ballot,
+    open_named_polls,
+    resolve_code,
+    voter_by_card,
+)
+from .spec import check_choice, poll_rules
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a ballot form posted: the struck candidate ids (`struck`) and the other fields
+    (`c<id>` = agree/disagree, `i<id>` = for/against/abstain)."""
+
+    struck: frozenset[str] = frozenset()
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BallotPage:
+    """What a ballot page shows. `stage`: "choose" (the ballot, with `error` after a refused
+    choice), "review" (the confirmation), "cast" (the receipt) or "problem" (a cast refused for
+    another reason than the choice: `error`, `message`)."""
+
+    stage: str
+    poll: Poll
+    limit: int = 0
+    agree: bool = False
+    kept: frozenset[int] = frozenset()
+    answers: Mapping[str, str] = field(default_factory=dict)
+    choice: dict | None = None
+    error: str | None = None
+    message: str | None = None
+    receipt: str | None = None
+    status: int = 200
+    delegate: Delegate | None = None
+
+    def context(self) -> dict:
+        """The template variables of the page."""
+        return {
+            "poll": self.poll,
+            "limit": self.limit,
+            "agree": self.agree,
+            "kept": self.kept,
+            "answers": self.answers,
+            "choice": self.choice,
+            "error": self.error,
+            "receipt": self.receipt,
+            "delegate": self.delegate,
+            "named": self.delegate is not None,
+        }
+
+
+def agree_mode(poll: Poll) -> bool:
+    """Agree/disagree boxes per name where there are as many candidates as seats."""
+    return poll.kind != "resolution" and len(poll.candidates) <= poll.seats + (
+        poll.alternate_seats if poll.kind == "slate" else 0
+    )
+
+
+def choice_of(poll: Poll, marks: Marks) -> dict:
+    """{"kept": [...]} or {"answers": {...}} from the posted marks (strike / agree / answers)."""
+    if poll.kind == "resolution":
+        answers = {}
+        for item in poll.items:
+            value = marks.fields.get(f"i{item.id}")
+            if value in ("for", "against", "abstain"):
+                answers[str(item.id)] = value
+        return {"answers": answers}
+    if agree_mode(poll):
+        return {"kept": [c.id for c in poll.candidates if marks.fields.get(f"c{c.id}") == "agree"]}
+    return {"kept": [c.id for c in poll.candidates if str(c.id) not in marks.struck]}
+
+
+def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> BallotPage:
+    kept = (choice or {}).get("kept") or ([] if choice else [c.id for c in poll.candidates])
+    return BallotPage(
+        stage=stage,
+        poll=poll,
+        limit=max_kept(*poll_rules(poll)),
+        agree=agree_mode(poll),
+        kept=frozenset(kept),
+        answers=(choice or {}).get("answers") or {},
+        choice=choice,
+        **extra,
+    )
+
+
+def _step(
+    poll: Poll, step: str, marks: Marks | None, cast: Callable[[dict], str], **extra
+) -> BallotPage:
+    """The shared choose → review → cast steps of a ballot (token or named)."""
+    if marks is None:
+        return _page(poll, "choose", **extra)
+    choice = choice_of(poll, marks)
+    if step == "edit":
+        return _page(poll, "choose", choice, **extra)
+    try:
+        check_choice(poll, **choice)
+    except ServiceError as exc:
+        if exc.status != 422:
+            raise
+        return _page(poll, "choose", choice, error=exc.code, status=422, **extra)
+    if step != "cast":
+        return _page(poll, "review", choice, **extra)
+    try:
+        receipt = cast(choice)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 422:
+            return _page(poll, "choose", choice, error=exc.code, status=422, **extra)
+        return BallotPage(
+            "problem", poll, error=exc.code, message=exc.message, status=exc.status, **extra
+        )
+    db.session.commit()
+    return BallotPage("cast", poll, receipt=receipt, **extra)
+
+
+# ---- the ballot of a token (the QR code's page) ---------------------------------------------
+
+
+def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None) -> BallotPage:
+    """One step of the ballot `code` at the kiosk of congress `kiosk_cid` (None: any device
+    the congress allows): show it (`marks` None), "edit", "review" or "cast" the posted marks.
+    Raises KioskRequired (403), or ServiceError when the ballot cannot be voted (unknown, used,
+    poll not open, another congress, paper)."""
+    kiosks.require_kiosk_for_ballot(code)
+    poll, _token = open_ballot(code, congress_id=kiosk_cid)
+    norm = resolve_code(code)
+
+    def cast(choice: dict) -> str:
+        return cast_ballot(norm, congress_id=kiosk_cid, **choice)
+
+    return _step(poll, step, marks, cast)
+
+
+# ---- a named ballot, unlocked at a kiosk by a delegate's card --------------------------------
+
+
+class ScanCardFirst(ServiceError):
+    """403: no card unlocked a named ballot at this kiosk (or it expired)."""
+
+    def __init__(self, congress: Congress):
+        super().__init__("scan_card_first", _("Scan your delegate card first."), status=403)
+        self.congress = congress
+
+
+def named_step(
+    cid: int, pid: int, delegate_id: int | None, step: str, marks: Marks | None
+) -> BallotPage:
+    """One step of the named ballot of poll `pid` at a kiosk of congress `cid` for the delegate
+    whose card unlocked it (`delegate_id`, None when none did: ScanCardFirst)."""
+    congress = get_congress(cid)
+    kiosks.require_kiosk(cid)
+    poll = db.session.get(Poll, pid)
+    if poll is None or poll.congress_id != cid:
+        raise ServiceError("unknown_poll", _("No such poll."), status=404)
+    if delegate_id is None:
+        raise ScanCardFirst(congress)
+    delegate = db.session.get_one(Delegate, delegate_id)
+    if poll.status != "open" or poll.secrecy != "open":
+        raise ServiceError("poll_not_open", _("This vote is not open."), status=409)
+    if named_vote_exists(poll, delegate.id):
+        raise ServiceError("ballot_used", _("You have already voted in this poll."), status=409)
+
+    def cast(choice: dict) -> str:
+        return cast_named_vote(poll, delegate, **choice)
+
+    return _step(poll, step, marks, cast, delegate=delegate)
+
+
+# ---- the kiosk's start page and its code field ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class KioskStart:
+    congress: Congress
+    enrol: bool  # show the form that enrols this device
+    can_vote: bool
+    is_kiosk: bool
+
+
+def kiosk_start(cid: int, may_enrol: bool) -> KioskStart:
+    """The kiosk's start page: a staff member who `may_enrol` on a device that is not yet a kiosk
+    of the congress sees the enrolment form; anyone else needs a kiosk (KioskRequired)."""
+    congress = get_congress(cid)
+    is_kiosk = kiosks.is_kiosk_of(cid)
+    enrol = may_enrol and not is_kiosk
+    can_vote = not kiosks.kiosk_needed(cid)
+    if not (enrol or can_vote):
+        raise kiosks.KioskRequired(cid)
+    return KioskStart(congress, enrol, can_vote, is_kiosk)
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    """Where a code typed or scanned at the kiosk leads: the ballot page of `ballot`, the named
+    ballots `polls` of `delegate`, or back to the kiosk with `error`."""
+
+    congress: Congress
+    ballot: str | None = None
+    delegate: Delegate | None = None
+    polls: tuple[Poll, ...] = ()
+    error: ServiceError | None = None
+
+
+def enter_code(cid: int, text: str) -> CodeEntry:
+    """A ballot code (→ its ballot) or a delegate card (→ the open named polls they have not
+    voted in yet). Raises for an unknown congress (404) and a device that is not its kiosk."""
+    congress = get_congress(cid)
+    kiosks.require_kiosk(cid)
+    code = resolve_code(text)
+    try:
+        if code is not None or not text.upper().startswith("CV1:C:"):
+            try:
+                open_ballot(text, congress_id=cid)
+                return CodeEntry(congress, ballot=code)
+            except ServiceError as exc:
+                if exc.code != "unknown_ballot" or not open_named_polls(cid):
+                    raise
+        # not a ballot: a delegate's card for an open (named) poll?
+        polls = open_named_polls(cid)
+        if not polls:
+            raise ServiceError(
+                "unknown_ballot", _("This code is not a ballot — check the characters."), status=404
+            )
+        delegate = voter_by_card(congress, text)
+        pending = tuple(p for p in polls if not named_vote_exists(p, delegate.id))
+        if not pending:
+            raise ServiceError(
+                "ballot_used", _("You have already voted in every open vote."), status=409
+            )
+        return CodeEntry(congress, delegate=delegate, polls=pending)
+    except ServiceError as exc:
+        db.session.rollback()
+        return CodeEntry(congress, error=exc)
