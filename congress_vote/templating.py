@@ -5,6 +5,8 @@ from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
 from .extensions import db
+from .i18n.formats import FILTERS
+from .i18n.wording import PRESET_KEYS, check_text, outcome_notes, preset_label
 from .security import current_actor
 
 
@@ -25,6 +27,14 @@ def init_templating(app: Flask) -> None:
     # A global (not only a context variable) so that macros imported without context, such as
     # _macros.csrf(), can call it.
     app.jinja_env.globals["csrf_token_value"] = generate_csrf
+    # Vietnamese numbers, percentages, dates and times (i18n/formats.py): pages and PDFs alike.
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals.update(
+        check_text=check_text,
+        outcome_notes=outcome_notes,
+        preset_label=preset_label,
+        preset_keys=PRESET_KEYS,
+    )
 
     @app.context_processor
     def _globals():

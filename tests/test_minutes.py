@@ -18,6 +18,11 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _vi_percent(value) -> str:
+    """The API's "92.20" as the Vietnamese paper prints it: "92,20%"."""
+    return f"{value}%".replace(".", ",")
+
+
 def _figures(res: dict):
     """Every figure of the result dict, as the strings the minutes must carry."""
     yield "denominator", res["denominator"]
@@ -28,11 +33,13 @@ def _figures(res: dict):
         else:
             yield f"figures.{key}", value
     for c in res["candidates"]:
-        for k in ("full_name", "votes", "percent"):
+        for k in ("full_name", "votes"):
             yield f"candidate {c['id']} {k}", c[k]
+        yield f"candidate {c['id']} percent", _vi_percent(c["percent"])
     for i in res["items"]:
-        for k in ("text", "for", "against", "abstain", "percent_for"):
+        for k in ("text", "for", "against", "abstain"):
             yield f"item {i['id']} {k}", i[k]
+        yield f"item {i['id']} percent_for", _vi_percent(i["percent_for"])
     yield "unfilled_seats", res["unfilled_seats"]
     for t in res["ties"]:
         yield "tie seats", t["seats_contested"]
@@ -40,7 +47,7 @@ def _figures(res: dict):
         yield "threshold", res["threshold_votes"]
 
 
-def test_minutes_carry_every_figure(world, api, auth, client, staff):
+def test_minutes_carry_every_figure(world, api, auth, client, staff, sign_off):
     poll = world.election(
         voters=24,
         excused=2,
@@ -50,7 +57,7 @@ def test_minutes_carry_every_figure(world, api, auth, client, staff):
         head="counter2",
     )
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
-    api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+    sign_off("counter1", poll.id, res["digest"])
     r = api("chair").get(f"/api/v1/polls/{poll.id}/minutes.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     text = _text(r.data)
@@ -67,6 +74,14 @@ def test_minutes_carry_every_figure(world, api, auth, client, staff):
     assert "BIÊN BẢN KIỂM PHIẾU" in text.upper() or "Counting minutes" not in text
     for name in ("Counter1", "Counter2", "Counter3"):
         assert name in text
+    # the official form: heading, long date, narrative, closing, no UTC, decimal commas
+    assert "ĐẢNG CỘNG SẢN VIỆT NAM" in text and "BAN KIỂM PHIẾU" in text
+    assert re.search(r"ngày \d{1,2} tháng \d{1,2} năm \d{4}", text)
+    assert "Hômnay,vàolúc" in flat and "Bankiểmphiếugồmcácđồngchí" in flat
+    assert "Counter2(Trưởngban)" in flat
+    assert "Biênbảnlậpxong" in flat and "nhấttríkýtên" in flat
+    assert "UTC" not in text
+    assert re.search(r"\d,\d\d%", text) and not re.search(r"\d\.\d\d%", text)
     # elected in descending order of votes
     elected = [c for c in res["candidates"] if c["elected"]]
     order = [
@@ -135,13 +150,13 @@ def test_minutes_200_candidates_page_breaks(world, api, tmp_path):
     assert len(result_pages) >= 3
     for t in result_pages[1:]:
         if t.count("Ứng Viên Số") > 5 and "—" not in t:  # a page of the results table
-            assert "Percent of the denominator" in t  # the header repeated
+            assert "Percent" in t  # the header repeated
     for name in names:  # every row on exactly one page (none split)
         assert sum(t.count(name) for t in pages) >= 1
     sig_pages = [
         i
         for i, t in enumerate(pages)
-        if "Head of the counting committee" in t or "Member" in t and "Counter3" in t
+        if "HEAD OF THE COUNTING COMMITTEE" in t or "MEMBER" in t and "Counter3" in t
     ]
     assert sig_pages and all(
         ("Counter1" in pages[i] and "Counter3" in pages[i]) for i in sig_pages[-1:]

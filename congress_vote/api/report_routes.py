@@ -15,6 +15,7 @@ from ..extensions import db, limiter
 from ..polls.committee import committee_route
 from ..polls.services import get_poll, poll_to_dict
 from ..reports import services as svc
+from ..reports.paper_form import heading
 from ..reports.pdf import pdf_response, render_pdf
 from ..reports.result_exports import (
     EXPORT_HEADER,
@@ -81,6 +82,7 @@ def announcement_pdf(pid: int):
         ],
         fingerprint=poll.setup_fingerprint,
         doc_title=_("Results announcement"),
+        head_block=heading(congress, _("Presidium")),
     )
     return pdf_response(pdf, f"announcement-{poll.id}.pdf")
 
@@ -103,6 +105,7 @@ def summary_pdf(cid: int):
         fingerprints=fingerprints,
         audit_head=head_hash(),
         doc_title=_("Congress summary"),
+        head_block=heading(congress, _("Presidium")),
     )
     return pdf_response(pdf, f"summary-{congress.id}.pdf")
 

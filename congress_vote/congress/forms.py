@@ -27,6 +27,11 @@ class CongressForm(FlaskForm):
         ],
     )
     kiosk_only = BooleanField(_l("Votes only from enrolled kiosks"), default=True)
+    time_zone = StringField(
+        _l("Time zone of the printed times"),
+        default="Asia/Ho_Chi_Minh",
+        validators=[Length(max=64)],
+    )
 
 
 class BranchForm(FlaskForm):

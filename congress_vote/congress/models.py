@@ -27,6 +27,10 @@ class Congress(Model):
     quorum_fraction: Mapped[str] = mapped_column(String(20), default="2/3")
     # Casts and named votes only from enrolled kiosks (congress/kiosks.py).
     kiosk_only: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # IANA zone of every time printed or shown for this congress (i18n/formats.py); never UTC.
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default="Asia/Ho_Chi_Minh", server_default="Asia/Ho_Chi_Minh"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branches: Mapped[list[Branch]] = relationship(back_populates="congress", order_by="Branch.name")

@@ -69,7 +69,30 @@ def _congress_fields(data: dict, partial: bool = False) -> dict:
         if not isinstance(only, bool):
             raise ServiceError("bad_kiosk_only", _("kiosk_only must be true or false."))
         out["kiosk_only"] = only
+    if "time_zone" in data or not partial:
+        out["time_zone"] = check_time_zone(data.get("time_zone") or DEFAULT_TIME_ZONE)
     return out
+
+
+DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
+
+
+def check_time_zone(value) -> str:
+    """An IANA time zone name (zoneinfo knows it), else 422 bad_time_zone. UTC is refused: the
+    papers print the hall's local time."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = str(value).strip()
+    try:
+        if not name or name.upper() in ("UTC", "ETC/UTC", "GMT", "Z") or "\x00" in name:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ServiceError(
+            "bad_time_zone",
+            _("time_zone must be a time zone name such as Asia/Ho_Chi_Minh (not UTC)."),
+        ) from None
+    return name
 
 
 def _check_dates(c: Congress) -> None:
@@ -158,5 +181,6 @@ def congress_dict(c: Congress) -> dict:
         "kind": c.kind,
         "quorum_fraction": c.quorum_fraction,
         "kiosk_only": c.kiosk_only,
+        "time_zone": c.time_zone,
         "branches": [{"id": b.id, "name": b.name} for b in c.branches],
     }

@@ -67,6 +67,7 @@ def _form_data(form: CongressForm) -> dict:
             "kind",
             "quorum_fraction",
             "kiosk_only",
+            "time_zone",
         )
     }
 

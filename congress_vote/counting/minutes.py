@@ -11,14 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import session
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit.services import head_hash
 from ..auth.models import User
 from ..congress.models import Congress
 from ..extensions import db
+from ..i18n.collation import name_sort_key
+from ..i18n.formats import fmt_date, fmt_datetime, fmt_time, local
 from ..polls.models import Poll
+from ..reports.paper_form import heading, signer_rows
 from ..reports.pdf import render_pdf
 from .inputs import attendance_snapshot
 from .models import PollResult
@@ -35,11 +39,21 @@ def pick_lang(lang: str | None) -> str:
 
 
 def committee(poll: Poll) -> list[dict]:
-    """Committee members, head first, then by name."""
+    """Committee members, head first, then by name: the full name and title (chức vụ) the
+    papers print (never the account name: a member without a full name signs on a blank)."""
     ids = {m.user_id: m.is_head for m in poll.committee}
     users = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
-    users.sort(key=lambda u: (not ids[u.id], u.display_name))
-    return [{"id": u.id, "name": u.display_name, "head": ids[u.id]} for u in users]
+    users.sort(key=lambda u: (not ids[u.id], name_sort_key(u.full_name or u.username)))
+    return [
+        {
+            "id": u.id,
+            "name": u.display_name,
+            "full_name": u.full_name,
+            "title": u.title,
+            "head": ids[u.id],
+        }
+        for u in users
+    ]
 
 
 def minutes_context(poll: Poll) -> dict:
@@ -109,10 +123,18 @@ def minutes_pdf(poll: Poll, lang: str | None = None) -> bytes:
     lang = pick_lang(lang)
     with force_locale(lang):
         row = db.session.get_one(PollResult, poll.id)  # counted: minutes_context checked
-        ctx["counted_at"] = format_datetime(row.counted_at, "dd/MM/yyyy HH:mm")
-        ctx["closed_at"] = (
-            format_datetime(row.certified_at, "dd/MM/yyyy HH:mm") if row.certified_at else None
+        congress = ctx["congress"]
+        ctx["counted_time"] = fmt_time(row.counted_at, congress)
+        ctx["counted_date"] = fmt_date(row.counted_at, congress)
+        ctx["closed_time"] = fmt_time(row.certified_at, congress) if row.certified_at else None
+        ctx["closed_same_day"] = row.certified_at is None or (
+            (c := local(row.certified_at, congress)) is not None
+            and (o := local(row.counted_at, congress)) is not None
+            and c.date() == o.date()
         )
+        ctx["closed_date"] = fmt_date(row.certified_at, congress) if row.certified_at else None
+        ctx["head_block"] = heading(congress, _("Counting committee"), row.counted_at)
+        ctx["signers"] = signer_rows(poll, congress, ctx["members"], ctx["result"]["signoffs"])
         ctx["lang"] = lang
         return render_pdf("print/minutes.html", **ctx)
 
@@ -122,7 +144,7 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
     congress = db.session.get(Congress, poll.congress_id)
     names = {c.id: c.full_name for c in poll.candidates}
     texts = {str(i.id): i.text for i in poll.items}
-    users = {u.id: u.display_name for u in db.session.scalars(select(User))}
+    users = {u.id: u.full_name or u.username for u in db.session.scalars(select(User))}
     import json
 
     rows: list[dict[str, Any]] = []
@@ -151,7 +173,7 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
     lang = pick_lang(lang)
     with force_locale(lang):
         for r in rows:
-            r["at"] = format_datetime(r["e"].entered_at, "dd/MM/yyyy HH:mm:ss")
+            r["at"] = fmt_datetime(r["e"].entered_at, congress)
         return render_pdf(
             "print/entry_log.html",
             poll=poll,

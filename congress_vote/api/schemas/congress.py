@@ -23,6 +23,7 @@ class CongressChange(Body):
     kind = Str(**_OPT, metadata={"enum": ["members", "delegates"]})
     quorum_fraction = Str(**_OPT, metadata={"pattern": r"^\d+/\d+$"})
     kiosk_only = Bool(**_OPT, metadata={"default": True})
+    time_zone = Str(**_OPT, metadata={"default": "Asia/Ho_Chi_Minh", "maxLength": 64})
 
 
 class CongressBody(CongressChange):
@@ -45,6 +46,7 @@ class Congress(Answer):
     kind = Str()
     quorum_fraction = Str()
     kiosk_only = Bool()
+    time_zone = Str()
     branches = List(Nested(Branch))
 
 
