@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from .congress.views import bp as congress_bp
     from .counting.views import bp as counting_bp
+    from .jobs.views import bp as documents_bp
     from .main import bp as main_bp
     from .polls.views import bp as polls_bp
     from .reports.views import bp as reports_bp
@@ -82,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         polls_bp,
         ballots_bp,
         counting_bp,
+        documents_bp,
         reports_bp,
         audit_bp,
         api_bp,

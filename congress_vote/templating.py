@@ -7,6 +7,7 @@ from flask_wtf.csrf import generate_csrf
 from .extensions import db
 from .i18n.formats import FILTERS
 from .i18n.wording import PRESET_KEYS, check_text, outcome_notes, preset_label
+from .polls.namesakes import candidate_detail, candidate_label
 from .security import current_actor
 
 
@@ -27,6 +28,9 @@ def init_templating(app: Flask) -> None:
     # A global (not only a context variable) so that macros imported without context, such as
     # _macros.csrf(), can call it.
     app.jinja_env.globals["csrf_token_value"] = generate_csrf
+    # A candidate's name, with the details that tell a namesake apart (polls/namesakes.py).
+    app.jinja_env.filters["who"] = candidate_label
+    app.jinja_env.filters["namesake"] = candidate_detail
     # Vietnamese numbers, percentages, dates and times (i18n/formats.py): pages and PDFs alike.
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(

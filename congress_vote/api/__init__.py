@@ -5,6 +5,7 @@ from . import (  # noqa: E402,F401,E501
     ballot_routes,
     congress_routes,
     counting_routes,
+    document_routes,
     kiosk_routes,
     openapi,
     paper_return_routes,

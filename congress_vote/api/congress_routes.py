@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from ..congress.attendance import attendance as attendance_of
 from ..congress.checkin import check_in, set_attendance
 from ..congress.delegates import delegate_dict, get_delegate, list_delegates
-from ..congress.importing import import_delegates
+from ..congress.importing import import_delegates_report
 from ..congress.setup import (
     congress_dict,
     create_congress,
@@ -110,9 +110,9 @@ def delegates_import(cid: int):
                 status=400,
             )
         data, name = request.get_data(), ""
-    n = import_delegates(c, data, filename=name, actor=current_actor())
+    n, warnings = import_delegates_report(c, data, filename=name, actor=current_actor())
     db.session.commit()
-    return answer(sch.Imported(), {"imported": n}, 201)
+    return answer(sch.Imported(), {"imported": n, "warnings": warnings}, 201)
 
 
 @bp.get("/congresses/<int:cid>/delegates")

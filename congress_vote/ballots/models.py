@@ -110,6 +110,10 @@ class PaperEntry(Model):
     token_hash: Mapped[str | None] = mapped_column(
         ForeignKey("ballot_token.token_hash"), index=True
     )
+    # The printed code (normalised), shown to the committee while the entries are compared;
+    # cleared with token_hash. A paper code casts nothing (a tablet refuses it, and entries begin
+    # after the close), so it tells no more than token_hash does.
+    code: Mapped[str | None] = mapped_column(String(17))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     choice: Mapped[str] = mapped_column(Text, default="{}")
     invalid_reason: Mapped[str | None] = mapped_column(String(40))

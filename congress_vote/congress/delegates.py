@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..audit.services import record
 from ..errors import ServiceError
@@ -123,7 +123,7 @@ def existing_delegates(congress: Congress) -> tuple[dict, dict]:
 
 def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
     """Add one delegate; the same validation as an import row. 422 with `rows` on a bad field,
-    409 when the code or the full name is taken in this congress."""
+    409 when the code is taken in this congress (a name may be: namesakes)."""
     v, errors = delegate_values(raw)
     if errors:
         raise ServiceError(
@@ -131,17 +131,13 @@ def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
             "; ".join(f"{f}: {m}" for f, m in errors),
             rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
         )
-    codes_, names = existing_delegates(congress)
+    codes_, _names = existing_delegates(congress)
     if v["code"].casefold() in codes_:
         raise ServiceError(
             "duplicate_code", _("The code %(code)s is taken.", code=v["code"]), status=409
         )
-    if v["full_name"].casefold() in names:
-        raise ServiceError(
-            "duplicate_name",
-            _("A delegate named %(name)s exists already.", name=v["full_name"]),
-            status=409,
-        )
+    # A name already on the list is a namesake, not an error (issue 17): namesakes_of() lets the
+    # page say so, and code and branch tell them apart.
     d = make_delegate(congress, v)
     db.session.flush()
     seal_card(d)
@@ -188,16 +184,10 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
             "; ".join(f"{f}: {m}" for f, m in errors),
             rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
         )
-    codes_, names = existing_delegates(delegate.congress)
+    codes_, _names = existing_delegates(delegate.congress)
     if codes_.get(v["code"].casefold(), delegate.id) != delegate.id:
         raise ServiceError(
             "duplicate_code", _("The code %(code)s is taken.", code=v["code"]), status=409
-        )
-    if names.get(v["full_name"].casefold(), delegate.id) != delegate.id:
-        raise ServiceError(
-            "duplicate_name",
-            _("A delegate named %(name)s exists already.", name=v["full_name"]),
-            status=409,
         )
     branch = branch_by_name(delegate.congress, v["branch"])
     assert branch is not None  # delegate_values refuses an empty branch: it was found or created
@@ -222,6 +212,57 @@ def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
     return delegate
 
 
+def namesakes_of(d: Delegate) -> list[Delegate]:
+    """The other delegates of `d`'s congress with the same full name (case and spacing
+    folded): the page that added or edited `d` says so, telling them apart by code and branch."""
+    key = clean_name(d.full_name).casefold()
+    rows = db.session.scalars(
+        select(Delegate).where(Delegate.congress_id == d.congress_id, Delegate.id != d.id)
+    )
+    return [x for x in rows if clean_name(x.full_name).casefold() == key]
+
+
+def _word_match(token: str, text: str | None) -> bool:
+    """Does a word of `text` begin with `token`? A token typed with Vietnamese marks matches
+    those marks ("Hùng" finds "Hùng", not "Hưng" nor "Nhung"); one typed without any matches
+    every accented form ("hung" finds "Hùng", "Hưng", "Hứng"), still from the word's start
+    ("hung" does not find "Nhung")."""
+    exact = clean_name(token).casefold()
+    plain = fold(token)
+    if exact != plain:
+        return any(w.startswith(exact) for w in clean_name(text).casefold().split())
+    return any(w.startswith(plain) for w in fold(text).split())
+
+
+def delegate_matches(d: Delegate, q: str) -> bool:
+    """Every word of the query `q` begins a word of the name or the branch (marks as typed:
+    :func:`_word_match`), or is part of the list code."""
+    for token in clean_name(q).split():
+        if not (
+            _word_match(token, d.full_name)
+            or _word_match(token, d.branch_name)
+            or fold(token) in fold(d.code)
+        ):
+            return False
+    return True
+
+
+def _delegates_stmt(
+    congress: Congress,
+    branch_id: int | None = None,
+    status: str | None = None,
+    membership: str | None = None,
+):
+    stmt = select(Delegate).where(Delegate.congress_id == congress.id)
+    if branch_id:
+        stmt = stmt.where(Delegate.branch_id == branch_id)
+    if status in STATUSES:
+        stmt = stmt.where(Delegate.status == status)
+    if membership in MEMBERSHIPS:
+        stmt = stmt.where(Delegate.membership == membership)
+    return stmt
+
+
 def list_delegates(
     congress: Congress,
     q: str = "",
@@ -230,32 +271,35 @@ def list_delegates(
     membership: str | None = None,
     limit: int | None = None,
 ) -> list[Delegate]:
-    """Delegates in Vietnamese name order, filtered; `q` matches name, code or branch,
-    accent-insensitively ("nguyen van an" finds "Nguyễn Văn An")."""
-    stmt = (
-        select(Delegate)
-        .where(Delegate.congress_id == congress.id)
-        .order_by(Delegate.sort_key, Delegate.code)
-    )
-    if branch_id:
-        stmt = stmt.where(Delegate.branch_id == branch_id)
-    if status in STATUSES:
-        stmt = stmt.where(Delegate.status == status)
-    if membership in MEMBERSHIPS:
-        stmt = stmt.where(Delegate.membership == membership)
-    items = list(db.session.scalars(stmt))
-    needle = fold(q)
-    if needle:
-        # In Python: accent folding is not portable SQL, and a congress has at most a few
-        # thousand delegates.
-        items = [
-            d
-            for d in items
-            if needle in fold(d.full_name)
-            or needle in fold(d.code)
-            or needle in fold(d.branch_name)
-        ]
-    return items[:limit] if limit else items
+    """Delegates in Vietnamese name order, filtered; `q` matches the beginnings of the words of
+    the name or branch, or a part of the code (:func:`delegate_matches`): "nguyen van an" finds
+    "Nguyễn Văn An", "Hùng" finds "Nguyễn Văn Hùng" but not "Trần Thị Nhung"."""
+    return delegate_page(congress, q, branch_id, status, membership, 0, limit)[0]
+
+
+def delegate_page(
+    congress: Congress,
+    q: str = "",
+    branch_id: int | None = None,
+    status: str | None = None,
+    membership: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Delegate], int]:
+    """One page of :func:`list_delegates` and how many delegates match in all. Without a query
+    the database pages; with one the matching is done here (accents are not portable SQL, and a
+    congress has at most a few thousand delegates)."""
+    stmt = _delegates_stmt(congress, branch_id, status, membership)
+    order = (Delegate.sort_key, Delegate.code)
+    if not clean_name(q):
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page = stmt.order_by(*order).offset(max(0, offset))
+        if limit:
+            page = page.limit(limit)
+        return list(db.session.scalars(page)), total
+    items = [d for d in db.session.scalars(stmt.order_by(*order)) if delegate_matches(d, q)]
+    end = offset + limit if limit else None
+    return items[max(0, offset) : end], len(items)
 
 
 def delegate_dict(d: Delegate) -> dict:

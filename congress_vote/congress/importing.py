@@ -85,10 +85,20 @@ def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list
 
 
 def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=None) -> int:
+    """Import a CSV or XLSX delegate list (:func:`import_delegates_report`); the number
+    imported."""
+    return import_delegates_report(congress, data, filename, actor)[0]
+
+
+def import_delegates_report(
+    congress: Congress, data: bytes, filename: str = "", actor=None
+) -> tuple[int, list[dict]]:
     """Import a CSV or XLSX delegate list. All or nothing: if any row is bad, ServiceError 422
-    with `rows: [{row, field, message}]` and nothing is written. Codes and full names must be
-    unique within the file and against the delegates already on the list. `filename` is only
-    recorded (never used as a path). Returns the number imported."""
+    with `rows: [{row, field, message}]` and nothing is written. Codes must be unique within the
+    file and against the delegates already on the list. Names need not be: namesakes are common
+    (issue 17), so a name that another row or a listed delegate carries too is only a warning
+    (`[{row, field, message}]`, returned with the number imported), the rows told apart by code
+    and branch. `filename` is only recorded (never used as a path)."""
     if not data:
         _reject(
             [{"row": 0, "field": "file", "message": _("the file is empty")}],
@@ -113,6 +123,7 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
     seen_codes: dict[str, int] = {}
     seen_names: dict[str, int] = {}
     clean = []
+    warnings: list[dict] = []
     for n, raw in rows:
         v, errs = delegate_values(raw)
         for f, m in errs:
@@ -143,23 +154,28 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
         if v["full_name"]:
             k = v["full_name"].casefold()
             if k in seen_names:
-                errors.append(
+                warnings.append(
                     {
                         "row": n,
                         "field": "full_name",
                         "message": _(
-                            "duplicate name %(name)s (also row %(row)s)",
+                            "%(name)s: the same name as row %(row)s (namesakes are told apart "
+                            "by code and branch; check it is not the same person twice)",
                             name=v["full_name"],
                             row=seen_names[k],
                         ),
                     }
                 )
             elif k in names:
-                errors.append(
+                warnings.append(
                     {
                         "row": n,
                         "field": "full_name",
-                        "message": _("%(name)s is already on the list", name=v["full_name"]),
+                        "message": _(
+                            "%(name)s: a delegate of this name is already on the list "
+                            "(namesakes are told apart by code and branch)",
+                            name=v["full_name"],
+                        ),
                     }
                 )
             seen_names.setdefault(k, n)
@@ -179,6 +195,6 @@ def import_delegates(congress: Congress, data: bytes, filename: str = "", actor=
         "delegates.imported",
         actor=actor,
         congress_id=congress.id,
-        data={"count": len(made), "file": safe_name},
+        data={"count": len(made), "file": safe_name, "namesake_warnings": len(warnings)},
     )
-    return len(made)
+    return len(made), warnings

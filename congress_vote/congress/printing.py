@@ -28,7 +28,7 @@ import io
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from email.message import EmailMessage
 from functools import cache
@@ -220,17 +220,26 @@ def _workers(n_docs: int) -> int:
     return max(1, min(n_docs, current_app.config.get("PDF_WORKERS") or os.cpu_count() or 1))
 
 
-def render_many(docs: Iterable[str], n_docs: int | None = None) -> bytes:
+def render_many(
+    docs: Iterable[str],
+    n_docs: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
     """Cards HTML documents (a list, or an iterable of `n_docs`) -> one PDF; in parallel
     processes when it pays. Each document is handed to the pool as soon as it is made, and the
-    parts are joined in order as they come back."""
+    parts are joined in order as they come back; `progress(n)` is told each time n documents
+    are laid out (the background job's progress bar, jobs/runner.py)."""
+    tell = progress or (lambda n: None)
     if n_docs is None:
         docs = list(docs)
         n_docs = len(docs)
     workers = _workers(n_docs)
     _cards_html_class()  # built once here, so that forked workers inherit it
     if workers == 1:
-        parts = [_layout(h) for h in docs]
+        parts = []
+        for h in docs:
+            parts.append(_layout(h))
+            tell(len(parts))
         return parts[0] if len(parts) == 1 else join_pdfs(parts)
     # fork: the children only lay out HTML strings; they touch no database or request.
     # gc.freeze(): the collectors of the workers and of this process skip the objects this
@@ -240,16 +249,30 @@ def render_many(docs: Iterable[str], n_docs: int | None = None) -> bytes:
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
             futures = [ex.submit(_layout, h) for h in docs]
-            return join_pdfs(f.result() for f in futures)
+
+            def laid_out():
+                for n, f in enumerate(futures, 1):
+                    part = f.result()
+                    tell(n)
+                    yield part
+
+            return join_pdfs(laid_out())
     finally:
         gc.unfreeze()
 
 
-def cards_pdf(congress: Congress, delegates: list[Delegate] | None = None) -> bytes:
-    """The delegate cards of `delegates` (default: the whole list in Vietnamese name order)."""
+def cards_pdf(
+    congress: Congress,
+    delegates: list[Delegate] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The delegate cards of `delegates` (default: the whole list in Vietnamese name order);
+    `progress(cards done, cards)` as batches are laid out."""
     if delegates is None:
         delegates = list_delegates(congress)
-    return render_many(_cards_batches(congress, delegates), _n_batches(delegates))
+    total, per = len(delegates), CARDS_PER_PAGE * BATCH_PAGES
+    tell = (lambda n: progress(min(total, n * per), total)) if progress else None
+    return render_many(_cards_batches(congress, delegates), _n_batches(delegates), tell)
 
 
 def attendance_pdf(congress: Congress) -> bytes:

@@ -27,13 +27,14 @@ from .cards import reissue_card
 from .delegates import (
     EXPORT_HEADER,
     add_delegate,
+    delegate_page,
     export_rows,
     get_delegate,
-    list_delegates,
+    namesakes_of,
     update_delegate,
 )
 from .forms import BranchForm, CongressForm, DelegateForm, ImportForm
-from .importing import import_delegates as import_list
+from .importing import import_delegates_report as import_list
 from .setup import add_branch as add_branch_to
 from .setup import create_congress, get_congress, update_congress
 
@@ -128,6 +129,22 @@ def add_branch(cid: int):
 
 # ---- delegates -------------------------------------------------------------------------------
 
+PAGE_SIZE = 100  # delegates per page of the list (2,000 delegates: 20 pages)
+
+
+def _flash_namesakes(d) -> None:
+    others = namesakes_of(d)
+    if others:
+        flash(
+            _(
+                "Namesake: %(name)s is also the name of %(others)s. They are told apart by code "
+                "and branch.",
+                name=d.full_name,
+                others="; ".join(f"{o.code} ({o.branch_name})" for o in others),
+            ),
+            "warn",
+        )
+
 
 @bp.get("/congresses/<int:cid>/delegates")
 @staff
@@ -137,11 +154,18 @@ def delegates(cid: int):
     branch_id = request.args.get("branch", type=int)
     status = request.args.get("status") or None
     membership = request.args.get("membership") or None
-    items = list_delegates(c, q=q, branch_id=branch_id, status=status, membership=membership)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    items, matching = delegate_page(
+        c, q, branch_id, status, membership, (page - 1) * PAGE_SIZE, PAGE_SIZE
+    )
     return render_template(
         "congress/delegates.html",
         congress=c,
         delegates=items,
+        page=page,
+        pages=max(1, -(-matching // PAGE_SIZE)),
+        matching=matching,
+        first=(page - 1) * PAGE_SIZE,
         q=q,
         branch_id=branch_id,
         status=status,
@@ -157,9 +181,10 @@ def delegate_new(cid: int):
     c = congress_or_404(cid)
     form = DelegateForm()
     if form.validate_on_submit():
-        done, _ignored = commit_or_flash(lambda: add_delegate(c, form.data, actor=current_actor()))
+        done, d = commit_or_flash(lambda: add_delegate(c, form.data, actor=current_actor()))
         if done:
             flash(_("Delegate added."), "ok")
+            _flash_namesakes(d)
             return redirect(url_for("congress.delegates", cid=c.id))
     return render_template("congress/delegate_form.html", congress=c, form=form, delegate=None)
 
@@ -188,6 +213,7 @@ def delegate_edit(cid: int, did: int):
         )
         if done:
             flash(_("Saved."), "ok")
+            _flash_namesakes(d)
             return redirect(url_for("congress.delegates", cid=c.id))
     return render_template("congress/delegate_form.html", congress=c, form=form, delegate=d)
 
@@ -230,7 +256,9 @@ def import_delegates(cid: int):
         upload = form.file.data
         try:
             # The upload's name is only recorded, never used as a path.
-            n = import_list(c, upload.read(), filename=upload.filename or "", actor=current_actor())
+            n, warnings = import_list(
+                c, upload.read(), filename=upload.filename or "", actor=current_actor()
+            )
             db.session.commit()
         except ServiceError as err:
             db.session.rollback()
@@ -238,6 +266,10 @@ def import_delegates(cid: int):
             message = err.message
         else:
             flash(_("%(n)d delegates imported.", n=n), "ok")
+            for w in warnings[:50]:
+                flash(_("Row %(row)s: %(message)s", row=w["row"], message=w["message"]), "warn")
+            if len(warnings) > 50:
+                flash(_("… and %(n)s more namesakes.", n=len(warnings) - 50), "warn")
             return redirect(url_for("congress.delegates", cid=c.id))
     elif request.method == "POST":
         message = _("Choose a CSV or XLSX file.")

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n.collation import name_sort_key
 from ..i18n.formats import fmt_date, fmt_datetime, fmt_time, local
 from ..polls.models import Poll
+from ..polls.namesakes import candidate_label
 from ..reports.paper_form import heading, signer_rows
 from ..reports.pdf import render_pdf
 from .inputs import attendance_snapshot
@@ -75,7 +76,7 @@ def minutes_context(poll: Poll) -> dict:
     ]
     ties = [
         {
-            "names": [by_id[i]["full_name"] for i in t["candidate_ids"] if i in by_id],
+            "names": [candidate_label(by_id[i]) for i in t["candidate_ids"] if i in by_id],
             "votes": t.get("votes"),
             "seats": t["seats_contested"],
             "kind": t.get("kind"),

@@ -23,8 +23,9 @@ looks at every round of the chain:
 A round for alternates only is a slate poll with ``seats == 0`` and ``alternate_seats == N``;
 the engine fills only alternate seats on it (congress_vote.rules docstring).
 
-Candidates are matched across rounds by their name (whitespace and case folded): a further round
-copies its candidates from the earlier round, so the name is what they share.
+Candidates are matched across rounds by a stable id, never by name (two namesakes may stand in
+one election): a further round's candidate keeps the id of the candidacy it continues
+(``Candidate.origin_id``; ``Candidate.person_id`` is that id, or its own on its first round).
 """
 
 from __future__ import annotations
@@ -48,11 +49,6 @@ from ..polls.setup import committee_ids
 from ..polls.status import COUNTED_OR_LATER
 from .count import fresh_result, next_round_proposal
 from .results import stored_result
-
-
-def name_key(name: str) -> str:
-    """The key that matches one person's candidacies across the rounds of a chain."""
-    return " ".join((name or "").split()).casefold()
 
 
 def rounds_of(poll: Poll) -> list[Poll]:
@@ -122,17 +118,19 @@ class Proposal:
         return self.next.reason
 
 
-def _elected_keys(chain: list[Poll]) -> tuple[set[str], set[str]]:
-    """(official, alternate) name keys elected in the counted rounds of the chain."""
-    official: set[str] = set()
-    alternate: set[str] = set()
+def _elected_keys(chain: list[Poll]) -> tuple[set[int], set[int]]:
+    """(official, alternate) person ids (Candidate.person_id) elected in the counted rounds."""
+    official: set[int] = set()
+    alternate: set[int] = set()
     for p in chain:
         if p.status not in COUNTED_OR_LATER:
             continue
         data = stored_result(p) or {}
-        names = {c.id: c.full_name for c in p.candidates}
+        person = {c.id: c.person_id for c in p.candidates}
         for c in data.get("candidates") or []:
-            key = name_key(c.get("full_name") or names.get(c["id"], ""))
+            key = person.get(c["id"])
+            if key is None:
+                continue
             if c.get("elected") == "official":
                 official.add(key)
             elif c.get("elected") == "alternate":
@@ -154,7 +152,7 @@ def chain_proposal(poll: Poll) -> Proposal:
     if own or len(chain) == 1:
         return Proposal(own, latest, latest)
     official, alternate = _elected_keys(chain)
-    keys = {c.id: name_key(c.full_name) for c in first.candidates}
+    keys = {c.id: c.person_id for c in first.candidates}
     elected_ids = [cid for cid, k in keys.items() if k in official or k in alternate]
     left_official = max(0, first.seats - len(official))
     left_alternate = max(
@@ -218,11 +216,16 @@ def create_round(
         )
     chosen, seen = [], set()
     for c in sorted(set(candidate_ids), key=lambda c: (by_id[c].poll_id, by_id[c].ballot_order)):
-        if name_key(by_id[c].full_name) not in seen:  # one person listed once
-            seen.add(name_key(by_id[c].full_name))
+        if by_id[c].person_id not in seen:  # one person listed once
+            seen.add(by_id[c].person_id)
             chosen.append(by_id[c])
     names = [
-        {"full_name": c.full_name, "position": c.position, "delegate_id": c.delegate_id}
+        {
+            "full_name": c.full_name,
+            "position": c.position,
+            "delegate_id": c.delegate_id,
+            "origin_id": c.person_id,
+        }
         for c in chosen
     ]
     names += [{"full_name": n.strip(), "position": ""} for n in (new_names or []) if n.strip()]

@@ -72,8 +72,16 @@ class Candidate(Model):
     position: Mapped[str] = mapped_column(String(200), default="")
     ballot_order: Mapped[int] = mapped_column(default=0)
     delegate_id: Mapped[int | None] = mapped_column(ForeignKey("delegate.id", ondelete="SET NULL"))
+    # The candidacy of an earlier round that this one continues (a further round copies its
+    # candidates): rounds match a person by it, never by name (namesakes; counting/rounds.py).
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("candidate.id", ondelete="SET NULL"))
 
     poll: Mapped[Poll] = relationship(back_populates="candidates")
+
+    @property
+    def person_id(self) -> int:
+        """One person's id across the rounds of an election: the first candidacy's id."""
+        return self.origin_id or self.id
 
 
 class PollItem(Model):

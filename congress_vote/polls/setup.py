@@ -115,11 +115,33 @@ def _parse_candidates(congress, value) -> list[dict]:
                     "unknown_delegate",
                     _("Candidate %(name)s: no such delegate in this congress.", name=name),
                 )
-        key = (_norm_name(name), did)
+        # Namesakes may stand together (issue 17): refused only when nothing tells the two
+        # entries apart on the ballot (the same name, the same position, the same delegate or
+        # none): give the position (or link the delegates) to tell them apart.
+        key = (_norm_name(name), _norm_name(position), did)
         if key in seen:
-            raise refuse("duplicate_candidate", _("%(name)s is on the list twice.", name=name))
+            raise refuse(
+                "duplicate_candidate",
+                _(
+                    "%(name)s is on the list twice with nothing to tell them apart: give each "
+                    "one's position or link each to their delegate.",
+                    name=name,
+                ),
+            )
         seen.add(key)
-        out.append({"full_name": " ".join(name.split()), "position": position, "delegate_id": did})
+        origin = c.get("origin_id")  # set by counting.rounds for a further round; not in the API
+        if origin is not None:
+            origin_row = db.session.get(Candidate, origin) if isinstance(origin, int) else None
+            if origin_row is None or origin_row.poll.congress_id != congress.id:
+                raise refuse("unknown_candidate", _("No such candidate in this congress."))
+        out.append(
+            {
+                "full_name": " ".join(name.split()),
+                "position": position,
+                "delegate_id": did,
+                "origin_id": origin,
+            }
+        )
     return out
 
 
@@ -246,6 +268,7 @@ def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
                 full_name=c["full_name"],
                 position=c["position"],
                 delegate_id=c["delegate_id"],
+                origin_id=c.get("origin_id"),
                 ballot_order=n,
             )
             for n, c in enumerate(ordered, 1)

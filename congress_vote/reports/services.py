@@ -32,6 +32,7 @@ from ..counting.results import result_dict as stored_result_dict
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
+from ..polls.namesakes import candidate_label
 from ..polls.services import polls_of
 from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, publish
 
@@ -112,7 +113,7 @@ def public_result(poll: Poll) -> dict | None:
     def key(c):
         return (rank.get(c.get("elected"), 2), order.get(c["id"], 10**6), -int(c.get("votes", 0)))
 
-    names = {c["id"]: c["full_name"] for c in cands}
+    names = {c["id"]: candidate_label(c) for c in cands}  # namesakes told apart
     return {
         "poll_id": poll.id,
         "title": poll.title,

@@ -38,6 +38,24 @@
     }
   }
 
+  // Every search row of this delegate shows their new status at once (checked in from the
+  // row, by a scanned card, undone or excused), without reloading the page.
+  function updateRows(d) {
+    var table = document.querySelector(".results[data-status-labels]");
+    if (!table) { return; }
+    var labels = JSON.parse(table.getAttribute("data-status-labels"));
+    table.querySelectorAll('tr[data-delegate-id="' + d.id + '"]').forEach(function (row) {
+      var badge = row.querySelector("[data-status-badge]");
+      if (badge) {
+        badge.className = "badge badge-" + d.status;
+        badge.textContent = labels[d.status] || d.status;
+      }
+      row.classList.toggle("done", d.status === "present");
+      var button = row.querySelector("[data-checkin-row]");
+      if (button) { button.classList.toggle("hidden", d.status === "present"); }
+    });
+  }
+
   function send(form) {
     var body = new FormData(form);
     return fetch(form.action, {
@@ -50,10 +68,7 @@
       show(data.kind || "error", message);
       updatePanel(data.attendance);
       if (data.attendance) { updateUndo(data.last); }
-      if (data.delegate && form.closest(".results")) {
-        var row = form.closest("tr");
-        if (row && data.delegate.status === "present") { row.classList.add("done"); }
-      }
+      if (data.delegate) { updateRows(data.delegate); }
     }).catch(function () {
       show("error", feedback.dataset.offline || "Network error: try again.");
     });

@@ -74,8 +74,16 @@ class DelegateQuery(Body):
     status = Str(metadata={"enum": ["absent", "present", "excused"]})
 
 
+class ImportWarning(Answer):
+    row = Int()
+    field = Str()
+    message = Str()
+
+
 class Imported(Answer):
     imported = Int()
+    # Namesakes (a name another row or listed delegate carries too): imported, and named here.
+    warnings = List(Nested(ImportWarning))
 
 
 class AttendanceBody(Body):
