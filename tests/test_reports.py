@@ -179,7 +179,11 @@ def test_publish_from_console(app, client, auth, staff, w):
 def test_console_opens_and_closes_with_the_polls_services(app, client, auth, staff, w):
     cid, pid = w["congress"], w["resolution"]
     auth.login("chair")
-    assert client.post(f"/congresses/{cid}/console/polls/{pid}/open").status_code == 302
+    # without confirming, the console answers the confirmation page and opens nothing
+    page = client.post(f"/congresses/{cid}/console/polls/{pid}/open")
+    assert page.status_code == 200 and 'name="confirmed"' in page.get_data(as_text=True)
+    r = client.post(f"/congresses/{cid}/console/polls/{pid}/open", data={"confirmed": "1"})
+    assert r.status_code == 302
     from congress_vote.polls.models import Poll
 
     with app.app_context():

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401,E501
     openapi,
     paper_return_routes,
     poll_routes,
+    projector_routes,
     report_routes,
     session_routes,
     user_routes,

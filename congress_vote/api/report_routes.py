@@ -17,6 +17,7 @@ from ..polls.services import get_poll, poll_to_dict
 from ..reports import services as svc
 from ..reports.paper_form import heading
 from ..reports.pdf import pdf_response, render_pdf
+from ..reports.projector import screen_state
 from ..reports.result_exports import (
     EXPORT_HEADER,
     ballots_export,
@@ -181,7 +182,7 @@ def ballots_json(pid: int):
     response=sch.Screen,
 )
 def screen(cid: int):
-    return answer(sch.Screen(), svc.screen_state(get_congress(cid)))
+    return answer(sch.Screen(), screen_state(get_congress(cid)))
 
 
 @bp.post("/congresses/<int:cid>/receipt-check")

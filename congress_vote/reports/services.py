@@ -6,8 +6,8 @@ Guarantees:
 * A poll's figures reach the public (projector screen, its JSON, the public results page,
   public exports) only once the poll is ``published``; `publish_poll` is the only way there and
   it requires ``certified`` (every counting committee member signed the current digest).
-* `screen_state` is built from public-safe data only: before publication it names the poll
-  and the turnout, never a vote, a percentage or an elected name.
+* The projector (reports/projector.py) shows a result only through `public_result`, which
+  answers only for a published poll.
 
 Attendance, turnout, the poll's API shape and the stored result come from the areas that own
 them (congress, ballots, polls, counting services); this module only decides what of them the
@@ -15,9 +15,6 @@ public may see, and when.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -34,7 +31,7 @@ from ..extensions import db
 from ..polls.models import Poll
 from ..polls.namesakes import candidate_label
 from ..polls.services import polls_of
-from ..polls.status import AFTER_CLOSE, COUNTED_OR_LATER, publish
+from ..polls.status import COUNTED_OR_LATER, publish
 
 # ---- lookups ---------------------------------------------------------------------------------
 
@@ -185,73 +182,6 @@ def check_receipt(congress: Congress, code: str) -> list[Poll]:
         if any(_norm_receipt(r) == wanted for r in receipts(poll)):
             found.append(poll)
     return found
-
-
-# ---- the projector ---------------------------------------------------------------------------
-
-
-def current_screen_poll(congress: Congress) -> Poll | None:
-    """The poll the hall is following: an open poll, else the one closed last."""
-    polls = agenda(congress)
-    open_polls = [p for p in polls if p.status == "open"]
-    if open_polls:
-        return max(open_polls, key=lambda p: (p.opened_at is not None, p.opened_at or 0, p.id))
-    after = [p for p in polls if p.status in AFTER_CLOSE]
-    if not after:
-        return None
-    return max(after, key=lambda p: (p.closed_at is not None, p.closed_at or 0, p.id))
-
-
-def screen_state(congress: Congress) -> dict:
-    """The projector's state, public-safe: idle, voting, counting or result.
-
-    Before publication only the poll's title and the turnout appear; the result (names, votes,
-    percentages) is added only for a published poll.
-    """
-    att = attendance(congress)
-    state: dict = {
-        "congress": {
-            "id": congress.id,
-            "name": congress.name,
-            "organisation": congress.organisation,
-            "term": congress.term,
-        },
-        "attendance": {
-            k: att.get(k)
-            for k in (
-                "summoned",
-                "present",
-                "voters_summoned",
-                "voters_present",
-                "excused",
-                "denominator",
-                "quorum_fraction",
-                "quorum_met",
-            )
-        },
-    }
-    poll = current_screen_poll(congress)
-    if poll is None:
-        state["state"] = "idle"
-    else:
-        state["poll"] = {"id": poll.id, "title": poll.title, "kind": poll.kind, "round": poll.round}
-        if poll.status == "open":
-            t = turnout(poll)
-            state["state"] = "voting"
-            state["turnout"] = {
-                "cast": int(t.get("cast") or 0),
-                "issued": int(t.get("issued") or 0),
-                "voters_present": int(t.get("voters_present") or 0),
-            }
-        elif poll.status == "published":
-            state["state"] = "result"
-            state["result"] = public_result(poll)
-        else:
-            state["state"] = "counting"
-    state["version"] = hashlib.sha256(
-        json.dumps(state, sort_keys=True, default=str).encode()
-    ).hexdigest()[:16]
-    return state
 
 
 # ---- the console -----------------------------------------------------------------------------

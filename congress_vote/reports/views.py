@@ -24,6 +24,8 @@ from ..polls import services as polls_services  # open_poll / close_poll (names 
 from ..polls.services import get_poll
 from ..security import current_actor, public, roles
 from . import services as svc
+from .opening import opening_check
+from .projector import get_choice, screen_state, set_choice, shown
 
 bp = Blueprint("reports", __name__)
 
@@ -33,13 +35,32 @@ bp = Blueprint("reports", __name__)
 def console(cid: int):
     congress = get_congress(cid)
     polls = svc.agenda(congress)
+    what, shown_poll, _message, source = shown(congress)
     return render_template(
         "reports/console.html",
         congress=congress,
         polls=polls,
         att=attendance(congress),
         turnouts={p.id: turnout(p) for p in polls if p.status == "open"},
+        choice=get_choice(congress),
+        shows={"what": what, "poll": shown_poll, "source": source},
+        s=screen_state(congress),
     )
+
+
+@bp.post("/congresses/<int:cid>/console/projector")
+@roles("chair")
+def choose_projector(cid: int):
+    """The console's projector form: the same service as PUT /api/v1/.../projector."""
+    congress = get_congress(cid)
+    try:
+        set_choice(congress, request.form, current_actor())
+        db.session.commit()
+        flash(_("The projector shows your choice."), "ok")
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(url_for("reports.console", cid=cid) + "#projector")
 
 
 @bp.get("/congresses/<int:cid>/console.json")
@@ -69,10 +90,22 @@ def _poll_action(cid: int, pid: int, verb: str):
     return redirect(url_for("reports.console", cid=cid))
 
 
-@bp.post("/congresses/<int:cid>/console/polls/<int:pid>/open")
+@bp.route("/congresses/<int:cid>/console/polls/<int:pid>/open", methods=["GET", "POST"])
 @roles("chair")
 def open_poll(cid: int, pid: int):
-    return _poll_action(cid, pid, "open")
+    """Opening asks first: a page listing the warnings (reports/opening.py) and the figures,
+    whose button posts `confirmed=1`. A post without it shows the same page."""
+    if request.method == "POST" and request.form.get("confirmed") == "1":
+        return _poll_action(cid, pid, "open")
+    congress = get_congress(cid)
+    poll = get_poll(pid)
+    if poll.congress_id != congress.id:
+        raise ServiceError("not_found", _("No such poll in this congress."), status=404)
+    if poll.status != "draft":
+        return redirect(url_for("reports.console", cid=cid))
+    return render_template(
+        "reports/open_confirm.html", congress=congress, poll=poll, check=opening_check(poll)
+    )
 
 
 @bp.post("/congresses/<int:cid>/console/polls/<int:pid>/close")
@@ -91,18 +124,16 @@ def publish(cid: int, pid: int):
 @public
 def projector(cid: int):
     congress = get_congress(cid)
-    return render_template(
-        "reports/projector.html", congress=congress, s=svc.screen_state(congress)
-    )
+    return render_template("reports/projector.html", congress=congress, s=screen_state(congress))
 
 
 @bp.get("/congresses/<int:cid>/screen.json")
 @public
 def projector_json(cid: int):
     """The projector's state; `html` is the same fragment the page shows, so the screen and
-    the page cannot disagree. Public-safe by construction (see services.screen_state)."""
+    the page cannot disagree. Public-safe by construction (see projector.screen_state)."""
     congress = get_congress(cid)
-    s = svc.screen_state(congress)
+    s = screen_state(congress)
     html = render_template("reports/_screen.html", congress=congress, s=s)
     return jsonify({**s, "html": html})
 

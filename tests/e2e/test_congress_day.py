@@ -384,6 +384,9 @@ class Hall:
 
     def chair_action(self, pid: int, verb: str, expect_status: str):
         chair = self.chair_page()
+        if verb == "open":  # opening asks first, on a page listing the warnings
+            chair.click(f"a[href$='/console/polls/{pid}/open']")
+            chair.wait_for_selector("#open-confirm")
         button = chair.locator(f"form[action$='/console/polls/{pid}/{verb}'] button")
         assert button.count() == 1, f"console: no '{verb}' button for poll {pid}"
         button.click()  # the confirmation dialog is accepted

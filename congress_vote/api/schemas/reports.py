@@ -30,7 +30,25 @@ class ScreenTurnout(Answer):
 class Screen(Answer):
     """Public-safe: the result appears only once published."""
 
-    state = Str(required=True, metadata={"enum": ["idle", "voting", "counting", "result"]})
+    state = Str(
+        required=True,
+        metadata={
+            "enum": [
+                "idle",
+                "attendance",
+                "message",
+                "blank",
+                "upcoming",
+                "voting",
+                "counting",
+                "result",
+            ]
+        },
+    )
+    source = Str(
+        metadata={"enum": ["choice", "auto"], "description": "chosen by the chair, or followed"}
+    )
+    message = Str(allow_none=True, metadata={"description": "the chair's message (message)"})
     version = Str(metadata={"description": "changes whenever the state does"})
     congress = Nested(ScreenCongress)
     attendance = Dict(metadata={"description": "the attendance figures and quorum"})
