@@ -222,29 +222,37 @@ def namesakes_of(d: Delegate) -> list[Delegate]:
     return [x for x in rows if clean_name(x.full_name).casefold() == key]
 
 
-def _word_match(token: str, text: str | None) -> bool:
-    """Does a word of `text` begin with `token`? A token typed with Vietnamese marks matches
-    those marks ("Hùng" finds "Hùng", not "Hưng" nor "Nhung"); one typed without any matches
-    every accented form ("hung" finds "Hùng", "Hưng", "Hứng"), still from the word's start
-    ("hung" does not find "Nhung")."""
+def _word_starts(token: str, word_exact: str, word_plain: str) -> bool:
+    """Does the word begin with `token`? A token typed with Vietnamese marks keeps them ("Hùng"
+    begins "Hùng", not "Hưng"); one typed without any matches every accented form ("hung" begins
+    "Hùng", "Hưng", "Hứng")."""
     exact = clean_name(token).casefold()
     plain = fold(token)
-    if exact != plain:
-        return any(w.startswith(exact) for w in clean_name(text).casefold().split())
-    return any(w.startswith(plain) for w in fold(text).split())
+    return word_exact.startswith(exact) if exact != plain else word_plain.startswith(plain)
+
+
+def _phrase_match(tokens: list[str], text: str | None) -> bool:
+    """Do the query's words begin consecutive words of `text` ("van hung" in "Nguyễn Văn Hùng";
+    "hung" does not find "Nhung": a word is matched from its start)?"""
+    exact, plain = clean_name(text).casefold().split(), fold(text).split()
+    n = len(tokens)
+    return any(
+        all(_word_starts(t, exact[i + j], plain[i + j]) for j, t in enumerate(tokens))
+        for i in range(len(exact) - n + 1)
+    )
 
 
 def delegate_matches(d: Delegate, q: str) -> bool:
-    """Every word of the query `q` begins a word of the name or the branch (marks as typed:
-    :func:`_word_match`), or is part of the list code."""
-    for token in clean_name(q).split():
-        if not (
-            _word_match(token, d.full_name)
-            or _word_match(token, d.branch_name)
-            or fold(token) in fold(d.code)
-        ):
-            return False
-    return True
+    """The query's words begin consecutive words of the name or of the branch, with the marks as
+    typed (:func:`_word_starts`), or the query is part of the list code."""
+    tokens = clean_name(q).split()
+    if not tokens:
+        return True
+    return (
+        _phrase_match(tokens, d.full_name)
+        or _phrase_match(tokens, d.branch_name)
+        or fold("".join(tokens)) in fold(d.code)
+    )
 
 
 def _delegates_stmt(
