@@ -7,6 +7,9 @@ def register(app: Flask) -> None:
     from .counting.cli import register_cli as _counting_cli
 
     _counting_cli(app)  # recount (counting)
+    from .seal.cli import register_cli as _seal_cli
+
+    _seal_cli(app)  # verify-poll (the sealed box's board)
     from .backup import register_cli as _backup_cli
 
     _backup_cli(app)  # backup, restore (reliability)

@@ -19,7 +19,7 @@ from congress_vote import create_app
 from congress_vote.extensions import db
 
 # Area fixtures live in their own modules (one owner each).
-pytest_plugins = ["tests.fx_congress", "tests.fx_polls", "tests.fx_counting"]
+pytest_plugins = ["tests.fx_congress", "tests.fx_polls", "tests.fx_counting", "tests.fx_seal"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "data" / "delegates-145.csv"

@@ -124,7 +124,7 @@ class World:
         return {
             "ballots": {"count": 1},
             "count": {},
-            "signoffs": {"digest": "0" * 64},
+            "signoffs": {"digest": "0" * 64, "signing_code": "CV1:S:x"},
             "paper-ballots": {"code": "AAAA-BBBB-CCCC-DDDD-E", "kept": cand},
             "hand-count": {"items": items},
             "paper-returns": {"unused": 0},
@@ -234,7 +234,7 @@ def test_another_committees_counter_is_refused_on_every_poll_verb(w):
     _walk_own(w, "counted")
 
 
-def test_the_committee_still_does_its_work(w, app):
+def test_the_committee_still_does_its_work(w, app, key_cards):
     a, r = w.a["id"], w.r["id"]
     # issue (API and page), and the slips PDF of another counter's batch stays its own
     assert (
@@ -284,14 +284,10 @@ def test_the_committee_still_does_its_work(w, app):
         == 302
     )
     digest = res.json["digest"]
-    assert (
-        w.api("counter3").post(f"/api/v1/polls/{a}/signoffs", json={"digest": digest}).status_code
-        == 403
-    )
-    assert (
-        w.api("counter1").post(f"/api/v1/polls/{a}/signoffs", json={"digest": digest}).status_code
-        == 201
-    )
+    own = {"digest": digest, "signing_code": key_cards.card(w.cid, "counter3").signing_qr}
+    assert w.api("counter3").post(f"/api/v1/polls/{a}/signoffs", json=own).status_code == 403
+    own = {"digest": digest, "signing_code": key_cards.card(w.cid, "counter1").signing_qr}
+    assert w.api("counter1").post(f"/api/v1/polls/{a}/signoffs", json=own).status_code == 201
     # read-only views keep their readers (docs/api.md): the chair reads the minutes, the chair and
     # observers review the ballots; any staff reads the result
     assert w.api("chair").get(f"/api/v1/polls/{a}/minutes.pdf").status_code == 200

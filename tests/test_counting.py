@@ -94,26 +94,30 @@ def test_receipts_public_once_counted(world, api, client):
     assert r.json["digest"] == res["digest"]
 
 
-def test_signoff_stale_digest_wrong_user_twice_and_certification(world, api, staff):
+def test_signoff_stale_digest_wrong_user_twice_and_certification(world, api, staff, sign_off):
     poll = world.election(committee=("counter1", "counter2", "counter3"))
     res = _count(api, poll).json
     url = f"/api/v1/polls/{poll.id}/signoffs"
     # stale: a digest that is not the current one
-    r = api("counter1").post(url, json={"digest": "0" * 64})
+    r = sign_off("counter1", poll.id, "0" * 64)
     assert r.status_code == 409 and r.json["error"]["code"] == "stale_digest"
     # admin alone does not sign; a counter outside the committee neither
-    assert api("admin").post(url, json={"digest": res["digest"]}).status_code == 403
+    code = sign_off.cards.for_poll(poll.id, "counter1").signing_qr
+    assert (
+        api("admin").post(url, json={"digest": res["digest"], "signing_code": code}).status_code
+        == 403
+    )
     poll2 = world.election(committee=("counter2",))
     res2 = _count(api, poll2, "counter2").json  # counted by its own committee
-    r = api("counter1").post(f"/api/v1/polls/{poll2.id}/signoffs", json={"digest": res2["digest"]})
+    r = sign_off("counter1", poll2.id, res2["digest"])
     assert r.status_code == 403
     # sign once
-    r = api("counter1").post(url, json={"digest": res["digest"]})
+    r = sign_off("counter1", poll.id, res["digest"])
     assert r.status_code == 201 and r.json["status"] == "counted"
-    r = api("counter1").post(url, json={"digest": res["digest"]})
+    r = sign_off("counter1", poll.id, res["digest"])
     assert r.status_code == 409 and r.json["error"]["code"] == "already_signed"
-    api("counter2").post(url, json={"digest": res["digest"]})
-    r = api("counter3").post(url, json={"digest": res["digest"]})
+    sign_off("counter2", poll.id, res["digest"])
+    r = sign_off("counter3", poll.id, res["digest"])
     assert r.status_code == 201 and r.json["status"] == "certified"
     got = api("chair").get(f"/api/v1/polls/{poll.id}/result").json
     assert {s["user_id"] for s in got["signoffs"]} == {
@@ -131,30 +135,29 @@ def test_signoff_stale_digest_wrong_user_twice_and_certification(world, api, sta
     )
 
 
-def test_signoff_n_of_m(world, api):
+def test_signoff_n_of_m(world, api, sign_off):
     poll = world.election(
         committee=("counter1", "counter2", "counter3"),
         rules={"preset": "vn-party", "signoff_required": "2"},
     )
     res = _count(api, poll).json
-    url = f"/api/v1/polls/{poll.id}/signoffs"
-    assert api("counter1").post(url, json={"digest": res["digest"]}).json["status"] == "counted"
-    assert api("counter3").post(url, json={"digest": res["digest"]}).json["status"] == "certified"
+    assert sign_off("counter1", poll.id, res["digest"]).json["status"] == "counted"
+    assert sign_off("counter3", poll.id, res["digest"]).json["status"] == "certified"
 
 
-def test_signoff_refused_when_a_check_fails(world, api):
+def test_signoff_refused_when_a_check_fails(world, api, sign_off):
     # more ballots issued than voters present: reconciliation fails
     poll = world.election(voters=10, present=5, votes=[[0]] * 6, unused=0)
     res = _count(api, poll).json
     assert not all(c["ok"] for c in res["checks"])
-    r = api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+    r = sign_off("counter1", poll.id, res["digest"])
     assert r.status_code == 409 and r.json["error"]["code"] == "checks_failed"
 
 
-def test_recount_replaces_result_and_clears_signatures(world, api, app):
+def test_recount_replaces_result_and_clears_signatures(world, api, app, sign_off):
     poll = world.election(committee=("counter1", "counter2", "counter3"))
     res = _count(api, poll).json
-    api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+    sign_off("counter1", poll.id, res["digest"])
     assert db.session.query(Signoff).filter_by(poll_id=poll.id).count() == 1
     r = _count(api, poll, "counter2")
     assert r.status_code == 200 and r.json["signoffs"] == []
@@ -281,12 +284,12 @@ def test_stored_result_row(world, api):
     assert row.digest == res["digest"] and json.loads(row.data)["digest"] == res["digest"]
 
 
-def test_audit_tamper_with_a_counting_event_is_named(world, api, runner):
+def test_audit_tamper_with_a_counting_event_is_named(world, api, runner, sign_off):
     from congress_vote.audit.models import AuditEvent
 
     poll = world.election()
     res = _count(api, poll).json
-    api("counter1").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+    sign_off("counter1", poll.id, res["digest"])
     assert runner.invoke(args=["verify-audit"]).exit_code == 0
     ev = db.session.query(AuditEvent).filter_by(action="result.signed").one()
     ev.data = ev.data.replace(res["digest"], "f" * 64)

@@ -17,7 +17,7 @@ def _actions(client, auth, who, pid) -> dict[str, str]:
     return dict(re.findall(r'data-action="([a-z_]+)" href="([^"]+)"', html))
 
 
-def test_secret_election_actions_by_state_and_role(world, api, auth, client):
+def test_secret_election_actions_by_state_and_role(world, api, auth, client, sign_off):
     # 20 voters, 2 seats: A 12, B 6, C 6 -> one seat unfilled (the admin may propose a round)
     poll = world.election(voters=20, seats=2, votes=[[0, 1]] * 6 + [[0, 2]] * 6, unused=0)
     pid = poll.id
@@ -58,7 +58,7 @@ def test_secret_election_actions_by_state_and_role(world, api, auth, client):
 
     # signed by counter1: no more "sign" for them
     digest = api("counter1").get(f"/api/v1/polls/{pid}/result").json["digest"]
-    api("counter1").post(f"/api/v1/polls/{pid}/signoffs", json={"digest": digest})
+    sign_off("counter1", pid, digest)
     assert "sign" not in _actions(client, auth, "counter1", pid)
     assert "sign" in _actions(client, auth, "counter2", pid)
 

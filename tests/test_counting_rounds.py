@@ -30,10 +30,10 @@ def _vote(world, poll, plan):
     db.session.commit()
 
 
-def _certify_publish(api, poll):
+def _certify_publish(sign_off, api, poll):
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     for who in ("counter1", "counter2"):
-        r = api(who).post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+        r = sign_off(who, poll.id, res["digest"])
         assert r.status_code == 201, r.json
     assert api("chair").post(f"/api/v1/polls/{poll.id}/publish").status_code == 200
     db.session.expire_all()
@@ -54,7 +54,7 @@ def _field(form: str, name: str) -> str:
 
 
 @pytest.fixture
-def tie_slate(world, api):
+def tie_slate(world, api, sign_off):
     """Round 1 of a 2 + 1 slate, 20 voters: A 16, B 12, C 12 (tie for the 2nd official seat),
     D 11 (over the threshold of 10), E 3. Counted, certified and published."""
     cid = world.congress(voters=20)
@@ -62,14 +62,14 @@ def tie_slate(world, api):
         cid, kind="slate", seats=2, alternate_seats=1, candidates=[A, B, C, D, E], status="open"
     )
     _vote(world, poll, [[A, B, C]] * 8 + [[A, B, D]] * 4 + [[A, C, D]] * 4 + [[D, E]] * 3)
-    res = _certify_publish(api, poll)
+    res = _certify_publish(sign_off, api, poll)
     by = {c["full_name"]: c for c in res["candidates"]}
     assert by[A]["elected"] == "official" and not by[B]["elected"] and not by[C]["elected"]
     assert res["alternates_pending"] and res["ties"][0]["seats_contested"] == 1
     return poll
 
 
-def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slate):
+def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slate, sign_off):
     r1 = tie_slate
     ids1 = {c.full_name: c.id for c in r1.candidates}
     # Round 1 proposes the tie round: B and C for one official seat.
@@ -90,7 +90,7 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
 
     # Round 2: B 13, C 6 -> B takes the official seat.
     _vote(world, r2, [[B]] * 13 + [[C]] * 6 + [[]])
-    res2 = _certify_publish(api, r2)
+    res2 = _certify_publish(sign_off, api, r2)
     assert {c["full_name"]: c["elected"] for c in res2["candidates"]} == {B: "official", C: None}
 
     # Now the chain proposes the alternates round, from round 1's candidates not yet elected
@@ -123,7 +123,7 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
 
     # Round 3 (alternates only): C 12, D 6 -> C is the alternate.
     _vote(world, r3, [[C]] * 12 + [[D]] * 6 + [[E]])
-    res3 = _certify_publish(api, r3)
+    res3 = _certify_publish(sign_off, api, r3)
     assert {c["full_name"]: c["elected"] for c in res3["candidates"]} == {
         C: "alternate",
         D: None,
@@ -154,7 +154,7 @@ def test_alternates_round_after_the_tie_round(world, api, auth, client, tie_slat
     assert -1 < flat.index(A) < flat.index(B) < flat.index(C)
 
 
-def test_round_from_round_one_follows_the_latest_round(world, api, tie_slate):
+def test_round_from_round_one_follows_the_latest_round(world, api, tie_slate, sign_off):
     """Asking round 1 for a further round once round 2 is counted gives round 3 (parent round
     2), never a second round 2."""
     r1 = tie_slate
@@ -162,7 +162,7 @@ def test_round_from_round_one_follows_the_latest_round(world, api, tie_slate):
     r2 = create_round(r1, [ids1[B], ids1[C]], 1, None)
     db.session.commit()
     _vote(world, r2, [[B]] * 13 + [[C]] * 6)
-    _certify_publish(api, r2)
+    _certify_publish(sign_off, api, r2)
     r = api("admin").post(
         f"/api/v1/polls/{r1.id}/rounds",
         json={"candidate_ids": [ids1[C], ids1[D]], "seats": 0, "alternate_seats": 1},

@@ -14,11 +14,11 @@ from congress_vote.extensions import db
 from congress_vote.polls.models import Candidate, Poll
 
 
-def _certify(api, poll, members=("counter1", "counter2")):
+def _certify(sign_off, api, poll, members=("counter1", "counter2")):
     res = api(members[0]).post(f"/api/v1/polls/{poll.id}/count")
     assert res.status_code == 200, res.json
     for user in members:
-        r = api(user).post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res.json["digest"]})
+        r = sign_off(user, poll.id, res.json["digest"])
         assert r.status_code == 201, r.json
     assert r.json["status"] == "certified"
     return res.json
@@ -54,17 +54,17 @@ def _both_fail_naming(runner, pid, what):
     assert f"poll {pid}: inputs changed since the count: {what}" in out.output, out.output
 
 
-def test_untouched_certified_poll_passes(world, api, runner):
+def test_untouched_certified_poll_passes(world, api, runner, sign_off):
     poll = world.election()
-    _certify(api, poll)
+    _certify(sign_off, api, poll)
     _both_pass(runner, poll.id)
 
 
-def test_editing_the_attendance_snapshot_is_named(world, api, runner):
+def test_editing_the_attendance_snapshot_is_named(world, api, runner, sign_off):
     # 20 summoned, 16 ballots: candidate 0 has 13 votes (> 10, elected); with 40 summoned it
     # would not be. Raising the summoned figure changes who is elected without touching a ballot.
     poll = world.election()
-    res = _certify(api, poll)
+    res = _certify(sign_off, api, poll)
     assert res["candidates"][0]["elected"] == "official"
     pid = poll.id
     row = db.session.get(Poll, pid)
@@ -75,25 +75,25 @@ def test_editing_the_attendance_snapshot_is_named(world, api, runner):
     _both_fail_naming(runner, pid, "attendance")
 
 
-def test_editing_the_rules_is_named(world, api, runner):
+def test_editing_the_rules_is_named(world, api, runner, sign_off):
     poll = world.election()
-    _certify(api, poll)
+    _certify(sign_off, api, poll)
     row = db.session.get(Poll, poll.id)
     row.rules = json.dumps({"preset": "vn-party", "strict": False})
     db.session.commit()
     _both_fail_naming(runner, poll.id, "rules")
 
 
-def test_editing_a_candidates_name_is_named(world, api, runner):
+def test_editing_a_candidates_name_is_named(world, api, runner, sign_off):
     poll = world.election()
-    _certify(api, poll)
+    _certify(sign_off, api, poll)
     cand = db.session.get(Candidate, poll.candidates[0].id)
     cand.full_name = "Người Khác Hẳn"
     db.session.commit()
     _both_fail_naming(runner, poll.id, "candidates")
 
 
-def test_editing_a_hand_count_is_named(world, api, runner):
+def test_editing_a_hand_count_is_named(world, api, runner, sign_off):
     cid = world.congress(voters=10)
     poll = world.poll(cid, kind="resolution", secrecy="open", status="open")
     world.close(poll)
@@ -104,7 +104,7 @@ def test_editing_a_hand_count_is_named(world, api, runner):
         json={"items": {str(item): {"for": 8, "against": 1, "abstain": 1}}},
     )
     assert r.status_code == 201, r.json
-    _certify(api, poll)
+    _certify(sign_off, api, poll)
     _both_pass(runner, poll.id)
     hc = db.session.query(HandCount).filter_by(poll_id=poll.id).one()
     hc.votes_for, hc.votes_against = 1, 8
@@ -170,7 +170,7 @@ def test_ballots_export_rebuilds_the_result_digest_offline(world, api, tmp_path)
     assert out.returncode == 1 and "digest" in out.stderr
 
 
-def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runner):
+def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runner, sign_off):
     """The full attack: the attendance is edited AND the stored result's figures are rewritten
     to what the edited attendance gives, keeping the signed digest. Only a digest covering the
     attendance catches it."""
@@ -178,7 +178,7 @@ def test_attendance_edit_with_a_rewritten_result_is_still_named(world, api, runn
     from congress_vote.counting.models import PollResult
 
     poll = world.election()
-    _certify(api, poll)
+    _certify(sign_off, api, poll)
     pid = poll.id
     row = db.session.get(Poll, pid)
     att = json.loads(row.attendance)

@@ -104,11 +104,11 @@ def test_entry_rules(world, api):
     assert _enter(api, other, "counter1", ocodes[0], kept=[]).status_code == 403
 
 
-def test_late_paper_ballot_clears_signatures(world, api):
+def test_late_paper_ballot_clears_signatures(world, api, sign_off):
     poll, codes = _setup(world)
     res = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     for user in ("counter1", "counter2"):
-        r = api(user).post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+        r = sign_off(user, poll.id, res["digest"])
         assert r.status_code == 201
     assert db.session.query(Signoff).filter_by(poll_id=poll.id).count() == 2
     a = poll.candidates[0].id
@@ -119,7 +119,7 @@ def test_late_paper_ballot_clears_signatures(world, api):
     got = api("chair").get(f"/api/v1/polls/{poll.id}/result").json
     assert got["stale"] is True and got["signoffs"] == [] and got["status"] == "closed"
     # the old digest is refused; a recount gives a new one that can be signed
-    r = api("counter3").post(f"/api/v1/polls/{poll.id}/signoffs", json={"digest": res["digest"]})
+    r = sign_off("counter3", poll.id, res["digest"])
     assert r.status_code == 409
     new = api("counter1").post(f"/api/v1/polls/{poll.id}/count").json
     assert new["digest"] != res["digest"]

@@ -144,7 +144,7 @@ def _urls(app, pids: list[int], cid: int) -> list[str]:
     return sorted(set(urls))
 
 
-def _scenario(app, api, hall, staff, client):
+def _scenario(app, api, hall, staff, client, sign_off):
     """Poll A: secret election, 6 tablet + 2 paper ballots, counted, certified, published.
     Poll B: secret resolution, 3 tablet ballots, counted. Answers (cid, a, b, receipts)."""
     cid = hall.congress(voters=20)
@@ -192,7 +192,7 @@ def _scenario(app, api, hall, staff, client):
         assert r.status_code == 200, r.json
     digest = api("counter1").get(f"/api/v1/polls/{a['id']}/result").json["digest"]
     for who in ("counter1", "counter2"):
-        r = api(who).post(f"/api/v1/polls/{a['id']}/signoffs", json={"digest": digest})
+        r = sign_off(who, a["id"], digest)
         assert r.status_code in (200, 201), r.json
     r = api("chair").post(f"/api/v1/polls/{a['id']}/publish")
     assert r.status_code == 200, r.json
@@ -201,8 +201,10 @@ def _scenario(app, api, hall, staff, client):
     return cid, a, b, set(receipts) | set(board)
 
 
-def test_no_document_pairs_a_receipt_with_its_ballot(app, api, hall, staff, client, tmp_path):
-    cid, a, b, receipts = _scenario(app, api, hall, staff, client)
+def test_no_document_pairs_a_receipt_with_its_ballot(
+    app, api, hall, staff, client, tmp_path, sign_off
+):
+    cid, a, b, receipts = _scenario(app, api, hall, staff, client, sign_off)
     urls = _urls(app, [a["id"], b["id"]], cid)
     assert any(u.endswith(f"/polls/{a['id']}/ballots") for u in urls)  # the review page
     problems: list[str] = []
@@ -246,9 +248,9 @@ def test_no_document_pairs_a_receipt_with_its_ballot(app, api, hall, staff, clie
 
 
 def test_review_page_shows_contents_and_the_board_shows_receipts(
-    app, api, hall, staff, client, tmp_path
+    app, api, hall, staff, client, tmp_path, sign_off
 ):
-    cid, a, b, receipts = _scenario(app, api, hall, staff, client)
+    cid, a, b, receipts = _scenario(app, api, hall, staff, client, sign_off)
     c, h = _client(app, "counter1")
     page = c.get(f"/polls/{a['id']}/ballots")
     assert page.status_code == 200

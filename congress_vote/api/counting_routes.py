@@ -74,13 +74,13 @@ def api_receipts(pid):
     "Sign the current result digest (counter on this poll's committee)",
     body=sch.SignoffBody,
     response=sch.Signed,
-    statuses=(201, 400, 403, 404, 409),
+    statuses=(201, 400, 403, 404, 409, 422),
     tag="counting",
 )
 def api_signoff(pid):
     poll = _poll(pid)
-    digest = load(sch.SignoffBody())["digest"]
-    sig = sign_result(poll, current_actor(), digest)
+    body = load(sch.SignoffBody())
+    sig = sign_result(poll, current_actor(), body["digest"], body["signing_code"])
     db.session.commit()
     return answer(
         sch.Signed(),
@@ -90,6 +90,8 @@ def api_signoff(pid):
             "digest": sig.digest,
             "status": poll.status,
             "signed_at": sig.signed_at.isoformat() + "Z",
+            "signature": (sig.signature or b"").hex(),
+            "key_card_id": sig.key_card_id,
         },
         201,
     )

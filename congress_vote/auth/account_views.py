@@ -5,8 +5,11 @@ tokens. Registered on the auth blueprint (auth/views.py)."""
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from ..congress.setup import get_congress
 from ..errors import commit_or_flash
 from ..extensions import db
+from ..seal.keycard_pdf import issue_and_print, key_card_response
+from ..seal.keycards import member_congresses
 from ..security import current_actor, roles, staff
 from . import accounts, sessions
 from .forms import ChangePasswordForm, ProfileForm, ResetPasswordForm
@@ -45,7 +48,23 @@ def account():
                 _("Password changed. Every other session and API token of yours has ended."), "ok"
             )
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", user=user, form=form)
+    return render_template(
+        "auth/account.html",
+        user=user,
+        form=form,
+        key_cards=member_congresses(user) if user.has_role("counter") else [],
+    )
+
+
+@bp.post("/account/key-card/<int:cid>")
+@roles("counter")
+def print_key_card(cid: int):
+    """Print one's own key card for congress `cid` (seal.keycards): a new card, served once,
+    no-store; the same service as POST /api/v1/congresses/<cid>/key-card."""
+    user = current_actor()
+    data = issue_and_print(get_congress(cid), user)
+    db.session.commit()
+    return key_card_response(data, status=200)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

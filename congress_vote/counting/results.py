@@ -91,7 +91,12 @@ def result_dict(poll: Poll) -> dict:
     out["complaints"] = row.complaints or ""
     out["stale"] = poll.status == PollStatus.CLOSED
     out["signoffs"] = [
-        {"user_id": s.user_id, "signed_at": s.signed_at.isoformat() + "Z"}
+        {
+            "user_id": s.user_id,
+            "signed_at": s.signed_at.isoformat() + "Z",
+            "key_card_id": s.key_card_id,
+            "signature": s.signature.hex() if s.signature else None,
+        }
         for s in db.session.scalars(
             select(Signoff).where(Signoff.poll_id == poll.id).order_by(Signoff.signed_at)
         )

@@ -33,7 +33,7 @@ from .paper_returns import record_paper_return
 from .results import result_dict, stored_result
 from .review import review_ballots
 from .rounds import create_round
-from .signoff import set_complaints, sign_result
+from .signoff import set_complaints, sign_result, signature_rows
 
 bp = Blueprint("counting", __name__)
 
@@ -78,6 +78,7 @@ def result(pid):
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
         names={c.id: c.full_name for c in poll.candidates},
         members=committee(poll),
+        signature_rows=signature_rows(poll),
     )
 
 
@@ -126,7 +127,9 @@ def paper_returns(pid):
 @roles("counter")
 def sign(pid):
     poll = get_poll(pid)
-    sign_result(poll, current_actor(), request.form.get("digest", ""))
+    sign_result(
+        poll, current_actor(), request.form.get("digest", ""), request.form.get("signing_code", "")
+    )
     db.session.commit()
     flash(
         _("Your signature is recorded.")

@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit.services import record
+from ..congress.models import Congress
 from ..errors import ServiceError
 from ..extensions import db
+from ..polls.models import CommitteeMember, Poll
 from .codes import CardSecrets, fingerprint, new_card
 from .models import KeyCard
 
@@ -81,3 +83,31 @@ def card_fingerprints(card: KeyCard) -> dict[str, str]:
         "opening": fingerprint(card.opening_public),
         "signing": fingerprint(card.signing_public),
     }
+
+
+def member_congresses(user) -> list[dict]:
+    """The congresses in which `user` sits on some poll's counting committee, newest first,
+    each ``{congress, card, fingerprints}`` (card None until printed): the account page's
+    key-card section."""
+    congresses = db.session.scalars(
+        select(Congress)
+        .where(
+            Congress.id.in_(
+                select(Poll.congress_id)
+                .join(CommitteeMember, CommitteeMember.poll_id == Poll.id)
+                .where(CommitteeMember.user_id == user.id)
+            )
+        )
+        .order_by(Congress.id.desc())
+    ).all()
+    out = []
+    for c in congresses:
+        card = current_card(c.id, user.id)
+        out.append(
+            {
+                "congress": c,
+                "card": card,
+                "fingerprints": card_fingerprints(card) if card is not None else None,
+            }
+        )
+    return out

@@ -39,6 +39,9 @@ class ResultItem(Answer):
 class Signoff(Answer):
     user_id = Int()
     signed_at = Str()
+    key_card_id = Int(allow_none=True)
+    signing_fingerprint = Str(allow_none=True)
+    signature = Str(allow_none=True, metadata={"description": "Ed25519 signature, hex"})
 
 
 class Result(Answer):
@@ -90,6 +93,13 @@ class Receipts(Answer):
 
 class SignoffBody(Body):
     digest = Str(required=True, metadata={"description": "the result digest being signed"})
+    signing_code = Str(
+        required=True,
+        metadata={
+            "description": "the signing code of the member's key card: its QR text "
+            "(CV1:S:…) or the printed code"
+        },
+    )
 
 
 class Signed(Answer):
@@ -98,6 +108,14 @@ class Signed(Answer):
     digest = Str()
     status = Str()
     signed_at = Str()
+    signature = Str(
+        required=True,
+        metadata={
+            "description": "Ed25519 over congress-vote/signoff/v1 ‖ poll id ‖ digest, hex "
+            "(docs/sealed-box.md)"
+        },
+    )
+    key_card_id = Int()
 
 
 class RoundBody(Body):
