@@ -16,4 +16,4 @@ from .counting.models import PaperReturn, PollResult, Signoff  # noqa: F401
 from .jobs.models import DocumentJob  # noqa: F401
 from .polls.models import Candidate, CommitteeMember, Poll, PollItem  # noqa: F401
 from .reports.models import ProjectorChoice  # noqa: F401
-from .seal.models import KeyCard  # noqa: F401
+from .seal.models import BoxShare, KeyCard, PollTracker, SealedBallot  # noqa: F401

@@ -9,11 +9,16 @@ from congress_vote.extensions import db
 
 
 class Hall:
-    def __init__(self, app, api, staff, client=None):
+    def __init__(self, app, api, staff, client=None, key_cards=None):
+        from tests.fx_seal import KeyCards
+
         self.app = app
         self.api = api
         self.staff = staff
         self.client = client
+        # the counting committee's key cards (tests/fx_seal.py): a secret poll opens only when
+        # every member has one, and its first count takes their opening codes
+        self.key_cards = key_cards if key_cards is not None else KeyCards(app, staff)
         self.cards: dict[int, str] = {}  # delegate id -> card code
         self.kiosk_tokens: dict[int, str] = {}  # congress id -> its kiosk's token
 
@@ -123,9 +128,40 @@ class Hall:
         assert r.status_code == 201, r.json
         return r.json
 
+    def committee_names(self, pid: int) -> list[str]:
+        from congress_vote.polls.models import CommitteeMember
+
+        names = {uid: name for name, uid in self.staff.items()}
+        with self.app.app_context():
+            rows = db.session.scalars(
+                db.select(CommitteeMember.user_id).where(CommitteeMember.poll_id == pid)
+            )
+            return sorted(names[uid] for uid in rows)
+
+    def give_key_cards(self, pid: int) -> None:
+        """Every member of the poll's counting committee prints a key card (once)."""
+        from congress_vote.polls.models import Poll
+
+        with self.app.app_context():
+            cid = db.session.get(Poll, pid).congress_id
+        self.key_cards.committee(cid, self.committee_names(pid))
+
+    def opening_codes(self, pid: int, n: int | None = None) -> list[str]:
+        """The opening codes of the poll's committee (the first `n` members; all by default)."""
+        return [self.key_cards.for_poll(pid, m).opening_code for m in self.committee_names(pid)][:n]
+
     def open(self, pid: int) -> dict:
+        self.give_key_cards(pid)
         r = self.api("chair").post(f"/api/v1/polls/{pid}/open")
         assert r.status_code == 200, r.json
+        return r.json
+
+    def count(self, pid: int, user: str = "counter1", status: int = 200):
+        """Count the poll through the API, with every committee member's opening code."""
+        r = self.api(user).post(
+            f"/api/v1/polls/{pid}/count", json={"opening_codes": self.opening_codes(pid)}
+        )
+        assert r.status_code == status, r.json
         return r.json
 
     def close(self, pid: int) -> dict:
@@ -147,5 +183,5 @@ class Hall:
 
 
 @pytest.fixture
-def hall(app, api, staff, client):
-    return Hall(app, api, staff, client)
+def hall(app, api, staff, client, key_cards):
+    return Hall(app, api, staff, client, key_cards)

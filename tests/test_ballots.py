@@ -95,7 +95,7 @@ def test_cast_through_api_and_guards(hall, api, client):
     assert client.post(f"/api/v1/ballot/{t}", json={"kept": "x"}).status_code == 400
     assert client.get(f"/api/v1/ballot/{t}").status_code == 200
     r = client.post(f"/api/v1/ballot/{codes.format_code(t)}", json={"kept": ids[:2]})
-    assert r.status_code == 201 and re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", r.json["receipt"])
+    assert r.status_code == 201 and re.fullmatch(r"([2-9A-Z]{4}-){3}[2-9A-Z]{4}", r.json["receipt"])
     # used
     r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1]})
     assert r.status_code == 409 and r.json["error"]["code"] == "ballot_used"
@@ -134,6 +134,8 @@ def test_resolution_ballot(hall, client):
     assert r.status_code == 201
     from congress_vote.ballots.models import Ballot
 
+    hall.close(poll["id"])
+    hall.count(poll["id"])  # the sealed box opened
     with hall.app.app_context():
         b = db.session.scalar(db.select(Ballot))
         assert b.choice == f'{{"answers":{{"{items[0]}":"for","{items[1]}":"abstain"}}}}'
@@ -371,6 +373,9 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
             },
             None,
         )
+        from congress_vote.seal.keycards import issue_key_card
+
+        issue_key_card(c, counter)  # the committee's key card: the poll opens sealed
         open_poll(p, None)
         tokens = issue_ballots(p, 8, counter).codes
         cid = c.id

@@ -46,6 +46,9 @@ class BallotToken(Model):
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id", ondelete="CASCADE"), index=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("issue_batch.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(10), default="unused")  # unused | used | void
+    # The tracker (receipt) of the sealed ballot this token became, kept only until the box is
+    # opened, so a kiosk whose answer was lost can show it again; the opening clears it.
+    tracker: Mapped[str | None] = mapped_column(String(24))
 
     __table_args__ = (
         CheckConstraint("state in ('unused', 'used', 'void')", name="state"),
@@ -68,7 +71,9 @@ class Ballot(Model):
     source: Mapped[str] = mapped_column(String(10), default="tablet")  # tablet | paper
     choice: Mapped[str] = mapped_column(Text, default="{}")
     invalid_reason: Mapped[str | None] = mapped_column(String(40))
-    receipt: Mapped[str] = mapped_column(String(20))  # random (ballots.receipts), unique per poll
+    # Random (ballots.receipts), unique per poll; none on the ballots opened from a sealed box
+    # (their receipts are the trackers, listed apart: seal.models.PollTracker).
+    receipt: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
         UniqueConstraint("poll_id", "receipt", name="uq_ballot_poll_receipt"),

@@ -25,6 +25,7 @@ from ..polls.committee import require_committee
 from ..polls.models import Poll
 from ..polls.status import COUNTABLE, counted, refuse_locked
 from ..rules.digest import RESULT_FORMAT
+from ..seal.opening import needs_opening, open_sealed_box
 from .digest_inputs import document_for
 from .inputs import attendance_snapshot, rules_inputs
 from .models import PollResult
@@ -70,8 +71,11 @@ def named_result(poll: Poll, result: rules.Result) -> dict:
     return data
 
 
-def count_poll(poll: Poll, actor) -> PollResult:
+def count_poll(poll: Poll, actor, opening_codes: list | None = None) -> PollResult:
     """Count the poll from its stored ballots and store the result with its digest.
+
+    A sealed poll's first count opens its box first (seal.opening: `opening_codes` of at least
+    its threshold of members, else 409 more_key_cards_needed), in the same transaction.
 
     Allowed when the poll is closed (first count, or after a late paper ballot) or counted (a
     recount); refused (409) before close, once certified, and while any paper ballot has a
@@ -99,6 +103,8 @@ def count_poll(poll: Poll, actor) -> PollResult:
     if not poll.attendance:
         # freeze the figures this count uses, so a later check-in cannot move a signed result
         poll.attendance = json.dumps(attendance_snapshot(poll), sort_keys=True)
+    if needs_opening(poll):
+        open_sealed_box(poll, opening_codes, actor)
     result, doc = count_doc(poll)
     data = named_result(poll, result)
     # what the digest covers, part by part, so recount / verify-audit can name what changed

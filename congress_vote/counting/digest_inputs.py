@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from ..polls.models import Poll
 from ..rules.digest import DigestDocument, result_document
+from ..seal.sealing import trackers_of
 from .paper_figures import paper_figures
 
 
 def seal_of(poll: Poll) -> dict | None:
-    """The box's public key and the trackers of a sealed poll (issue 16); None until then."""
-    return None
+    """The box's public key (hex), threshold and sorted trackers of a sealed poll (issue 16);
+    None for a poll that is not sealed."""
+    if poll.seal_public is None:
+        return None
+    return {
+        "public_key": poll.seal_public.hex(),
+        "threshold": poll.seal_threshold,
+        "trackers": trackers_of(poll),
+    }
 
 
 def digest_inputs(poll: Poll) -> dict:

@@ -13,6 +13,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import COUNTED_OR_LATER, PollStatus
+from ..seal.sealing import trackers_of
 from .models import PollResult, Signoff
 from .signoff import signoffs_required
 
@@ -133,5 +134,9 @@ def receipts(poll: Poll) -> dict:
             "not_counted", _("Receipts are published once the poll is counted."), status=409
         )
     model = NamedVote if poll.secrecy == "open" else Ballot
-    codes = sorted(db.session.scalars(select(model.receipt).where(model.poll_id == poll.id)))
+    stored = db.session.scalars(select(model.receipt).where(model.poll_id == poll.id))
+    codes = [c for c in stored if c is not None]  # the ballots opened from a box have none
+    if poll.seal_public is not None:  # a sealed poll's receipts are its trackers
+        codes += trackers_of(poll)
+    codes.sort()
     return {"poll_id": poll.id, "receipts": codes, "digest": row.digest}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import utcnow
@@ -36,6 +36,10 @@ class Poll(Model):
     setup_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # Attendance figures (JSON) frozen when the poll closes: the count uses the hall as it was.
     attendance: Mapped[str | None] = mapped_column(Text)
+    # The sealed box (secret polls opened since migration 0008): its X25519 public key and how
+    # many members' opening codes open it (seal/box.py, docs/sealed-box.md).
+    seal_public: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    seal_threshold: Mapped[int | None]
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ from ..db import rowcount, utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..rules import Settings, candidate_list_warning
+from ..seal.sealing import seal_info, seal_poll
 from . import status as poll_status
 from .models import Poll
 from .setup import apply_setup, committee_ids, refuse
@@ -115,6 +116,8 @@ def poll_to_dict(poll: Poll) -> dict:
         "opened_at": poll.opened_at.isoformat() if poll.opened_at else None,
         "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
         "warnings": warnings_of(poll),
+        "seal_threshold": poll.seal_threshold,
+        "seal": seal_info(poll),
     }
 
 
@@ -202,7 +205,9 @@ def update_poll(poll: Poll, data: dict, actor) -> Poll:
 
 
 def open_poll(poll: Poll, actor) -> Poll:
-    """draft → open (the chair). Fixes the setup fingerprint printed on the slips."""
+    """draft → open (the chair). Fixes the setup fingerprint printed on the slips; seals a
+    secret poll's ballot box (seal.sealing: 409 key_cards_missing while a committee member has
+    no key card)."""
     require_status(poll, PollStatus.DRAFT)
     if poll.kind == "resolution" and not poll.items:
         raise refuse("no_items", _("A resolution needs at least one item."))
@@ -212,12 +217,13 @@ def open_poll(poll: Poll, actor) -> Poll:
     poll_status.open_(poll)
     poll.opened_at = utcnow()
     poll.setup_fingerprint = setup_fingerprint(poll)
+    seal = seal_poll(poll)  # a secret poll: a fresh box for its committee's key cards
     db.session.flush()
     record(
         "poll.opened",
         actor=actor,
         congress_id=poll.congress_id,
-        data={"poll_id": poll.id, "setup_fingerprint": poll.setup_fingerprint},
+        data={"poll_id": poll.id, "setup_fingerprint": poll.setup_fingerprint, "seal": seal},
     )
     return poll
 

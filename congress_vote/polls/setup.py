@@ -22,6 +22,7 @@ from ..extensions import db
 from ..i18n.collation import name_sort_key
 from ..ids import parse_id, parse_ids
 from ..rules import RulesInputError, settings_for
+from ..seal.sealing import check_threshold
 from .models import POLL_KINDS, Candidate, CommitteeMember, Poll, PollItem
 
 MAX_CANDIDATES = 500
@@ -279,3 +280,6 @@ def apply_setup(poll: Poll, congress, data: dict, creating: bool) -> None:
         poll.committee = [
             CommitteeMember(user_id=u.id, is_head=(n == 0)) for n, u in enumerate(committee)
         ]
+    if "seal_threshold" in data:  # how many key cards open the box (None: a majority)
+        members = len(committee) if committee is not None else len(poll.committee)
+        poll.seal_threshold = check_threshold(data["seal_threshold"], members)

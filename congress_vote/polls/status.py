@@ -98,6 +98,19 @@ def counted(poll: Poll) -> None:
     _move(poll, COUNTABLE, S.COUNTED)
 
 
+def counted_once(poll: Poll) -> bool:
+    """closed → counted in one conditional UPDATE (the opening of a sealed box: two counts at
+    once open it once). False when the poll was not closed any more; the poll is refreshed."""
+    done = db.session.execute(
+        update(Poll)
+        .where(Poll.id == poll.id, Poll.status == S.CLOSED.value)
+        .values(status=S.COUNTED.value)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(poll, ["status"])
+    return rowcount(done) == 1
+
+
 def certify(poll: Poll) -> None:
     """counted → certified (the last required signature)."""
     _move(poll, frozenset({S.COUNTED}), S.CERTIFIED)

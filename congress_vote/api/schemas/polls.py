@@ -59,6 +59,14 @@ class PollChange(Body):
     items = List(Nested(ItemBody), allow_none=True)
     counting_committee = List(Id(), allow_none=True)
     rules = Nested(RulesBody, allow_none=True)
+    seal_threshold = Int(
+        allow_none=True,
+        metadata={
+            "minimum": 1,
+            "description": "secret poll: how many committee members' key cards open the "
+            "ballot box (null: a majority, ⌊n/2⌋ + 1)",
+        },
+    )
 
 
 class PollBody(PollChange):
@@ -87,6 +95,14 @@ class PollWarning(Answer):
     max_candidates = Int()
 
 
+class Seal(Answer):
+    """A secret poll's sealed ballot box (docs/sealed-box.md)."""
+
+    threshold = Int()
+    members = Int()
+    public_key = Str(metadata={"description": "the box's X25519 public key, hex"})
+
+
 class Poll(Answer):
     id = Int()
     congress_id = Int()
@@ -106,6 +122,8 @@ class Poll(Answer):
     opened_at = Str(allow_none=True)
     closed_at = Str(allow_none=True)
     warnings = List(Nested(PollWarning))
+    seal_threshold = Int(allow_none=True)
+    seal = Nested(Seal, allow_none=True)
 
 
 class BatchBody(Body):
