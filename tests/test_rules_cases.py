@@ -209,7 +209,13 @@ CASES = [
         official=[1, 2],
         denominator=20,
         threshold=11,
-        figures={"ballots_valid": 20, "ballots_blank": 2},
+        # the 2 all-struck ballots are invalid under vn-party (QĐ 244 art. 17: 3 names, 2 seats)
+        figures={
+            "ballots_valid": 18,
+            "ballots_invalid": 2,
+            "ballots_blank": 0,
+            "invalid_by_reason": {"all_struck": 2},
+        },
         votes={1: (13, "65.00"), 2: (12, "60.00"), 3: (11, "55.00")},
     ),
     # Nobody over it: 1 = 5, 2 = 5, 3 = 4 of 10 (needs 6).
@@ -223,7 +229,7 @@ CASES = [
         denominator=10,
         threshold=6,
         unfilled=2,
-        figures={"ballots_blank": 2},
+        figures={"ballots_blank": 0, "ballots_invalid": 2, "invalid_by_reason": {"all_struck": 2}},
         next_round=((1, 2, 3), 2, 0, "shortfall"),
     ),
     # 9 seats from 11: 102 summoned, 2 excused → 100, > 50 → 51. 93 valid + 1 paper over-vote.
@@ -415,11 +421,12 @@ CASES = [
         threshold=8,
         figures={},
     ),
-    # Blank (all-struck) ballots under each preset: 12 summoned, 10 returned:
-    # 1 = 4, 2 = 2, 4 blank.
-    # vn-party: blanks valid, D = 12, needs 7 → nobody.
+    # All-struck ballots under each preset: 12 summoned, 10 returned:
+    # 1 = 4, 2 = 2, 4 striking both names (2 names, 1 seat: a surplus).
+    # vn-party: all-struck invalid, shown "gạch hết tên" (QĐ 244-QĐ/TW art. 17); D = 12,
+    # needs 7 → nobody.
     Case(
-        "blank_vn_party",
+        "all_struck_vn_party",
         committee(1, 2),
         att(12, 10, 10),
         K(4, 1) + K(2, 2) + K(4),
@@ -428,7 +435,12 @@ CASES = [
         denominator=12,
         threshold=7,
         unfilled=1,
-        figures={"ballots_valid": 10, "ballots_invalid": 0, "ballots_blank": 4},
+        figures={
+            "ballots_valid": 6,
+            "ballots_invalid": 4,
+            "ballots_blank": 0,
+            "invalid_by_reason": {"all_struck": 4},
+        },
         next_round=((1, 2), 1, 0, "shortfall"),
     ),
     # majority-of-valid: all-struck invalid, D = 6 valid, needs 4 → 1 elected.
@@ -871,7 +883,7 @@ def test_presets() -> None:
         "denominator": "voters_summoned_adjusted",
         "fraction": "1/2",
         "strict": True,
-        "all_struck_valid": True,
+        "all_struck_valid": False,
         "tie_handling": "another_round",
         "alternates_same_ballot": True,
         "signoff_required": "all",
@@ -918,8 +930,9 @@ def test_validate_ballot_reasons() -> None:
     assert v((1, 2, 3, 4)) == InvalidReason.OVERVOTE == "overvote"
     assert v((1, 5)) == "unknown_candidate"
     assert v((1, 1)) == "duplicate_candidate"
-    assert v(()) is None
+    assert v(()) == "all_struck"  # 4 names for 3 places: a surplus (QĐ 244-QĐ/TW art. 17)
     assert validate_ballot(spec, MOV, Ballot(kept=())) == "all_struck"
+    assert validate_ballot(spec, ROB, Ballot(kept=())) is None
     assert validate_ballot(spec, VN, Ballot(kept=(1,), invalid_reason="torn")) == "torn"
     assert validate_ballot(spec, VN, Ballot(answers=())) == "wrong_kind"
     res = PollSpec("resolution", item_ids=(1, 2))

@@ -20,6 +20,7 @@ from congress_vote.rules import (
     Settings,
     ballot_digest,
     count,
+    has_surplus,
     max_kept,
     settings_for,
 )
@@ -210,7 +211,8 @@ def test_reconciliation_identities(e: Election) -> None:
         if b.invalid_reason is None
         and len(set(b.kept)) == len(b.kept) <= max_kept(e.spec, e.settings)
         and set(b.kept) <= set(e.spec.candidate_ids)
-        and (b.kept or e.settings.all_struck_valid)
+        # striking every name is invalid only on a list with a surplus (QĐ 244-QĐ/TW art. 17)
+        and (b.kept or e.settings.all_struck_valid or not has_surplus(e.spec, e.settings))
     ]
     assert len(valid) == f["ballots_valid"]
     tally = Counter(c for b in valid for c in b.kept)

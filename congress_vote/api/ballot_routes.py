@@ -76,7 +76,8 @@ def get_ballot(token):
 @public
 @csrf_exempt
 @doc(
-    "Cast a ballot: {kept: [candidate ids]} or {answers: {item_id: for|against|abstain}}",
+    "Cast a ballot: {kept: [candidate ids]}, {marks: {candidate_id: agree|disagree}} or "
+    "{answers: {item_id: for|against|abstain}}; confirm_invalid casts a deliberately spoiled one",
     body=sch.Choice,
     response=sch.Receipt,
     statuses=(201, 400, 403, 404, 409, 422, 429),
@@ -84,7 +85,13 @@ def get_ballot(token):
 def post_ballot(token):
     require_kiosk_for_ballot(token)
     data = load(sch.Choice())
-    receipt = cast_ballot(token, kept=data.get("kept"), answers=data.get("answers"))
+    receipt = cast_ballot(
+        token,
+        kept=data.get("kept"),
+        answers=data.get("answers"),
+        marks=data.get("marks"),
+        confirm_invalid=data.get("confirm_invalid") is True,
+    )
     db.session.commit()
     return answer(sch.Receipt(), {"receipt": receipt}, 201)
 
@@ -104,6 +111,13 @@ def post_named_vote(pid):
     require_kiosk(poll.congress_id)
     data = load(sch.NamedVote())
     delegate = voter_by_card(db.session.get(Congress, poll.congress_id), data["card"])
-    receipt = cast_named_vote(poll, delegate, kept=data.get("kept"), answers=data.get("answers"))
+    receipt = cast_named_vote(
+        poll,
+        delegate,
+        kept=data.get("kept"),
+        answers=data.get("answers"),
+        marks=data.get("marks"),
+        confirm_invalid=data.get("confirm_invalid") is True,
+    )
     db.session.commit()
     return answer(sch.Receipt(), {"receipt": receipt}, 201)

@@ -31,14 +31,12 @@ def _poll(pid: int):
 @doc(
     "Count (or recount) a closed poll from its stored ballots",
     response=sch.Result,
-    body=sch.CountBody,
-    statuses=(200, 400, 404, 409, 422),
+    statuses=(200, 404, 409),
     tag="counting",
 )
 def api_count(pid):
     poll = _poll(pid)
-    data = load(sch.CountBody()) if request.get_data() else {}
-    count_poll(poll, current_actor(), data.get("opening_codes"))
+    count_poll(poll, current_actor())
     db.session.commit()
     return answer(sch.Result(), result_dict(poll))
 
@@ -143,6 +141,7 @@ def api_paper(pid):
         kept=data.get("kept"),
         answers=data.get("answers"),
         invalid_reason=data.get("invalid_reason"),
+        marks=data.get("marks"),
     )
     db.session.commit()
     entered = {

@@ -32,7 +32,6 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import ACCEPTS_BALLOTS, PollStatus, require_status
-from ..seal.sealing import store_sealed
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
 from .receipts import new_receipt
 from .spec import cached_rules, check_choice, poll_rules
@@ -75,13 +74,6 @@ def _diagnose(h: str, congress_id: int | None) -> NoReturn:
             "paper_ballot", _("This is a paper ballot: mark it and put it in the ballot box."), 409
         )
     if token.state == "used":
-        if token.tracker:  # sealed, box not yet opened: the kiosk may show the receipt again
-            raise ServiceError(
-                "ballot_used",
-                _("This ballot has already been cast and is in the sealed ballot box."),
-                status=409,
-                receipt=token.tracker,
-            )
         raise _err("ballot_used", _("This ballot has already been cast."), 409)
     raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
 
@@ -128,12 +120,17 @@ _POLL_FOR_CAST = select(
     _POLLS.c.status,
     _POLLS.c.secrecy,
     _POLLS.c.setup_fingerprint,
-    _POLLS.c.seal_public,
 ).where(_POLLS.c.id == bindparam("pid"))
 
 
 def cast_ballot(
-    text, kept=None, answers=None, source: str = "tablet", congress_id: int | None = None
+    text,
+    kept=None,
+    answers=None,
+    source: str = "tablet",
+    congress_id: int | None = None,
+    marks=None,
+    confirm_invalid: bool = False,
 ) -> str:
     """Consume the ballot `text` and store its choice; answer the receipt code.
 
@@ -161,13 +158,9 @@ def cast_ballot(
     rules = cached_rules(poll.id, poll.setup_fingerprint)
     if rules is None:  # the first cast of this setup in this process
         rules = poll_rules(db.session.get_one(Poll, poll.id))
-    choice = check_choice(poll, kept, answers, rules=rules)
-    if poll.seal_public is not None:
-        # A sealed poll: only the sealed ballot is stored (random id, poll, ciphertext); its
-        # tracker is the receipt, kept on the token row until the opening (seal.sealing).
-        receipt = store_sealed(poll.id, poll.seal_public, h, choice)
-        record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
-        return receipt
+    choice = check_choice(
+        poll, kept, answers, rules=rules, marks=marks, confirm_invalid=confirm_invalid
+    )
     # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
     receipt = new_receipt(Ballot, poll.id)
     db.session.execute(
@@ -230,7 +223,9 @@ def named_vote_exists(poll: Poll, delegate_id: int) -> bool:
     )
 
 
-def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
+def cast_named_vote(
+    poll: Poll, delegate, kept=None, answers=None, marks=None, confirm_invalid: bool = False
+) -> str:
     """Record a delegate's vote in an open (named) poll; once per delegate (409 ballot_used,
     backed by the unique constraint). Answers the receipt code."""
     if poll.secrecy != "open":
@@ -240,7 +235,7 @@ def cast_named_vote(poll: Poll, delegate, kept=None, answers=None) -> str:
         raise _err("wrong_congress", _("This card belongs to another congress."), 409)
     if not delegate.can_vote or delegate.status != "present":
         raise _err("not_a_voter", _("Only full members checked in as present vote."), 409)
-    choice = check_choice(poll, kept, answers)
+    choice = check_choice(poll, kept, answers, marks=marks, confirm_invalid=confirm_invalid)
     if named_vote_exists(poll, delegate.id):
         raise _err("ballot_used", _("This delegate has already voted in this poll."), 409)
     receipt = new_receipt(NamedVote, poll.id)

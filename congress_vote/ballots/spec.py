@@ -87,7 +87,15 @@ _MESSAGES = {
     "overvote": _l("You kept more names than there are seats. Strike out more names."),
     "unknown_candidate": _l("A name on this ballot is not on the list."),
     "duplicate_candidate": _l("A name is kept twice."),
-    "all_struck": _l("Under this poll's rules a ballot striking every name is invalid."),
+    "all_struck": _l(
+        "A ballot striking every name is invalid. Cast it only if you mean to spoil it: "
+        "confirm to cast it as an invalid ballot."
+    ),
+    "no_mark": _l(
+        "With a single name, mark exactly one box (agree or disagree); otherwise the ballot "
+        "is invalid. Confirm to cast it as an invalid ballot."
+    ),
+    "bad_mark": _l("Mark each name agree or disagree."),
     "unknown_item": _l("An answer names an item that is not on this ballot."),
     "duplicate_item": _l("An item is answered twice."),
     "bad_answer": _l("Answer each item with for, against or abstain."),
@@ -95,9 +103,30 @@ _MESSAGES = {
 }
 
 
-def parse_choice(kind: str, kept=None, answers=None) -> RulesBallot:
+#: Reasons a voter may cast anyway, deliberately spoiling the ballot, with `confirm_invalid`
+#: (docs/rules.md, "Ballot validity"): never an over-vote or a malformed ballot.
+SPOILABLE = frozenset({"all_struck", "no_mark"})
+
+
+def parse_choice(kind: str, kept=None, answers=None, marks=None) -> RulesBallot:
     """The rules engine's Ballot of a choice as the API sends it; 400 when malformed, 422
-    `bad_id` when an id in it is no id ("²", 1.5, -1...)."""
+    `bad_id` when an id in it is no id ("²", 1.5, -1...). An election choice is `kept` or, on
+    an agree/disagree ballot, `marks` ({candidate_id: "agree"|"disagree"})."""
+    if kind != "resolution" and marks is not None:
+        if kept is not None:
+            raise _err("bad_request", _("Send kept or marks, not both."), 400)
+        if not isinstance(marks, dict):
+            raise _err(
+                "bad_request", _("marks must be an object {candidate_id: agree|disagree}."), 400
+            )
+        try:
+            ballot = RulesBallot.from_dict({"marks": marks})
+        except BadIdError:
+            raise bad_id("marks") from None
+        except RulesInputError as exc:
+            raise _err("bad_request", str(exc), 400) from None
+        check_ids((c for c, _m in ballot.marks or ()), "marks")
+        return ballot
     if kind == "resolution":
         if answers is None:
             answers = {}
@@ -125,20 +154,32 @@ def canonical_choice(ballot: RulesBallot) -> str:
     """How a valid choice is stored (Ballot.choice)."""
     if ballot.kept is not None:
         return canonical({"kept": sorted(ballot.kept)})
+    if ballot.marks is not None:
+        return canonical({"marks": {str(c): m for c, m in sorted(ballot.marks)}})
     return canonical({"answers": {str(i): a for i, a in sorted(ballot.answers or ())}})
 
 
-def check_choice(poll: Poll | HasKind, kept=None, answers=None, rules: Rules | None = None) -> str:
+def check_choice(
+    poll: Poll | HasKind,
+    kept=None,
+    answers=None,
+    rules: Rules | None = None,
+    marks=None,
+    confirm_invalid: bool = False,
+) -> str:
     """Validate a choice with the rules engine; answer its canonical JSON or raise 400/422.
     `rules`: the poll's (PollSpec, Settings) when the caller has them (then `poll` only needs
-    a `kind`)."""
-    ballot = parse_choice(poll.kind, kept, answers)
+    a `kind`). A ballot the rules make invalid for a reason in SPOILABLE (every name struck on a
+    list with a surplus; a single name without exactly one box marked) is refused with 422 and
+    that code unless `confirm_invalid`: then it is accepted as cast, and the count rules it
+    invalid."""
+    ballot = parse_choice(poll.kind, kept, answers, marks)
     if rules is None:
         assert isinstance(poll, Poll)  # without the rules, the poll they are read from
         rules = poll_rules(poll)
     spec, settings = rules
     reason = validate_ballot(spec, settings, ballot)
-    if reason is not None:
+    if reason is not None and not (confirm_invalid is True and str(reason) in SPOILABLE):
         message = _MESSAGES.get(str(reason)) or _("This ballot is not valid.")
         raise _err(str(reason), str(message), 422)
     return canonical_choice(ballot)

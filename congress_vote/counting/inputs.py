@@ -83,6 +83,7 @@ def rules_ballot(choice: str, source: str, reason: str | None, receipt: str | No
         )
     data = {
         "kept": data.get("kept"),
+        "marks": data.get("marks"),
         "answers": data.get("answers"),
         "invalid_reason": reason,
         "source": source,

@@ -155,6 +155,16 @@ def entry_log_pdf(poll: Poll, lang: str | None = None) -> bytes:
             content = None
         elif "kept" in choice:
             content = ", ".join(names.get(c, f"#{c}") for c in choice["kept"]) or "—"
+        elif "marks" in choice:  # an agree/disagree ballot: each name with a valid mark
+            marked = {"agree": _("Agree"), "disagree": _("Disagree")}
+            content = (
+                "; ".join(
+                    f"{names.get(int(k), f'#{k}')}: {marked.get(v, v)}"
+                    for k, v in (choice.get("marks") or {}).items()
+                    if str(k).isdigit()
+                )
+                or "—"
+            )
         else:
             content = (
                 "; ".join(

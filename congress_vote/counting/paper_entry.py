@@ -27,6 +27,7 @@ from ..polls.models import Poll
 from ..polls.services import settings_of
 from ..polls.status import PollStatus, back_to_closed, refuse_locked
 from .paper_figures import require_after_close, require_entry_room, require_return
+from .paper_marks import clean_marks
 from .signoff import clear_signoffs
 
 PAPER_INVALID_REASONS = ("identifying_mark", "added_names", "not_issued", "torn", "other")
@@ -49,10 +50,13 @@ class EntryContent:
     kept: list[int] | None
     answers: dict[str, str] | None
     invalid_reason: str | None
+    marks: dict[str, str] | None = None  # agree/disagree ballot: {candidate_id: mark}
 
     def choice_json(self) -> str:
         if self.kept is not None:
             return json.dumps({"kept": self.kept}, sort_keys=True)
+        if self.marks is not None:
+            return json.dumps({"marks": self.marks}, sort_keys=True)
         if self.answers is not None:
             return json.dumps({"answers": self.answers}, sort_keys=True)
         return "{}"
@@ -61,8 +65,8 @@ class EntryContent:
         return (self.choice_json(), self.invalid_reason)
 
 
-def _content(poll: Poll, kept, answers, invalid_reason) -> EntryContent:
-    given = [x is not None for x in (kept, answers, invalid_reason)]
+def _content(poll: Poll, kept, answers, invalid_reason, marks=None) -> EntryContent:
+    given = [x is not None for x in (kept, answers, invalid_reason, marks)]
     if sum(given) != 1 and not (invalid_reason is not None and sum(given) == 2):
         raise ServiceError(
             "bad_entry",
@@ -103,6 +107,8 @@ def _content(poll: Poll, kept, answers, invalid_reason) -> EntryContent:
                 )
             clean[str(k)] = v
         return EntryContent(None, dict(sorted(clean.items())), None)
+    if marks is not None:
+        return EntryContent(None, None, None, clean_marks(poll, marks))
     if not isinstance(kept, list) or any(
         isinstance(c, bool) or not isinstance(c, int) for c in kept
     ):
@@ -166,6 +172,9 @@ def _count_paper(poll: Poll, tok: BallotToken, content: EntryContent, actor) -> 
         # Paper can be over-voted, unlike a tablet: the engine rules it; record the reason.
         rb = rules.Ballot(
             kept=tuple(content.kept) if content.kept is not None else None,
+            marks=tuple((int(k), v) for k, v in content.marks.items())
+            if content.marks is not None
+            else None,
             answers=tuple((int(k), v) for k, v in content.answers.items())
             if content.answers is not None
             else None,
@@ -208,7 +217,7 @@ def _unlink_entries(token_hash: str) -> None:
 
 
 def enter_paper_ballot(
-    poll: Poll, code_text: str, actor, kept=None, answers=None, invalid_reason=None
+    poll: Poll, code_text: str, actor, kept=None, answers=None, invalid_reason=None, marks=None
 ) -> PaperEntry:
     """One counter's independent entry of one paper ballot (identified by its QR/code).
 
@@ -219,7 +228,7 @@ def enter_paper_ballot(
     """
     _check_entry_allowed(poll, actor)
     tok = _token_for(poll, code_text)
-    content = _content(poll, kept, answers, invalid_reason)
+    content = _content(poll, kept, answers, invalid_reason, marks)
     require_entry_room(poll, tok.token_hash)  # no more ballots than issued − unused
     uid = getattr(actor, "id", actor)
     entries = list(
@@ -286,7 +295,7 @@ def can_settle(poll: Poll, user) -> bool:
 
 
 def settle_dispute(
-    poll: Poll, code_text: str, actor, kept=None, answers=None, invalid_reason=None
+    poll: Poll, code_text: str, actor, kept=None, answers=None, invalid_reason=None, marks=None
 ) -> PaperEntry:
     """The committee's ruling on a disputed paper ballot: the disputed entries become
     'superseded', the decision is recorded as an 'agreed' entry by `actor`, and it is counted."""
@@ -298,7 +307,7 @@ def settle_dispute(
             status=403,
         )
     tok = _token_for(poll, code_text)
-    content = _content(poll, kept, answers, invalid_reason)
+    content = _content(poll, kept, answers, invalid_reason, marks)
     disputed = list(
         db.session.scalars(
             select(PaperEntry).where(

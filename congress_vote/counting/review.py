@@ -57,9 +57,13 @@ def review_ballots(
             {
                 "source": src,
                 "invalid_reason": ruling,
-                "kept": [names.get(c, f"#{c}") for c in (rb.kept or ())],
+                "kept": [names.get(c, f"#{c}") for c in rb.votes],
+                # struck out, or marked "disagree" on an agree/disagree ballot
                 "struck": [
-                    n for cid, n in names.items() if rb.kept is not None and cid not in rb.kept
+                    n
+                    for cid, n in names.items()
+                    if (rb.kept is not None and cid not in rb.kept)
+                    or (cid, "disagree") in (rb.marks or ())
                 ],
                 "answers": [(texts.get(i, f"#{i}"), a) for i, a in (rb.answers or ())],
             }

@@ -7,13 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..ballots.issuing import issue_batch
-from ..errors import ServiceError, commit_or_flash
+from ..errors import ServiceError
 from ..extensions import db
 from ..polls.committee import committee_route, is_committee_member
 from ..polls.services import get_poll
 from ..polls.status import COUNTED_OR_LATER
 from ..reports.pdf import pdf_response
-from ..seal.sealing import seal_view
 from ..security import current_actor, roles
 from . import rounds
 from .count import count_poll
@@ -30,11 +29,12 @@ from .paper_entry import (
     settle_dispute,
 )
 from .paper_figures import has_paper_entries, paper_figures
+from .paper_marks import agree_ballot, marks_from_form
 from .paper_returns import record_paper_return
 from .results import result_dict, stored_result
 from .review import review_ballots
 from .rounds import create_round
-from .signoff import set_complaints, sign_result, signature_rows
+from .signoff import set_complaints, sign_result
 
 bp = Blueprint("counting", __name__)
 
@@ -77,10 +77,8 @@ def result(pid):
         paper=paper_figures(poll) if poll.secrecy == "secret" else None,
         paper_frozen=has_paper_entries(poll),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
-        seal=seal_view(poll),
         names={c.id: c.full_name for c in poll.candidates},
         members=committee(poll),
-        signature_rows=signature_rows(poll),
     )
 
 
@@ -106,13 +104,10 @@ def _proposal_rows(proposal) -> list[dict]:
 @bp.post("/polls/<int:pid>/count")
 @roles("counter")
 def count(pid):
-    """Count (a sealed poll's first count opens its box with the opening codes collected in
-    the page: fields `opening_code`, one per member present)."""
     poll = get_poll(pid)
-    codes = [c for c in request.form.getlist("opening_code") if c.strip()]
-    done, _result = commit_or_flash(lambda: count_poll(poll, current_actor(), codes))
-    if done:
-        flash(_("Counted. Check the figures, then sign."), "ok")
+    count_poll(poll, current_actor())
+    db.session.commit()
+    flash(_("Counted. Check the figures, then sign."), "ok")
     return _back(pid)
 
 
@@ -132,9 +127,7 @@ def paper_returns(pid):
 @roles("counter")
 def sign(pid):
     poll = get_poll(pid)
-    sign_result(
-        poll, current_actor(), request.form.get("digest", ""), request.form.get("signing_code", "")
-    )
+    sign_result(poll, current_actor(), request.form.get("digest", ""))
     db.session.commit()
     flash(
         _("Your signature is recorded.")
@@ -204,6 +197,7 @@ def paper(pid):
     return render_template(
         "counting/paper.html",
         poll=poll,
+        agree=agree_ballot(poll),
         queue=paper_queue(poll),
         pending=pending_paper(poll),
         reasons=PAPER_INVALID_REASONS,
@@ -221,9 +215,11 @@ def paper_enter(pid):
     poll = get_poll(pid)
     code = request.form.get("code", "")
     reason = request.form.get("invalid_reason") or None
-    kept = answers = None
+    kept = answers = marks = None
     if not reason:
-        if poll.kind == "resolution":
+        if agree_ballot(poll):
+            marks = marks_from_form(poll, request.form)
+        elif poll.kind == "resolution":
             answers = {
                 str(i.id): request.form.get(f"item-{i.id}")
                 for i in poll.items
@@ -233,7 +229,9 @@ def paper_enter(pid):
             kept = _ints(request.form.getlist("kept"))
     settle = request.form.get("settle") == "1"
     fn = settle_dispute if settle else enter_paper_ballot
-    entry = fn(poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason)
+    entry = fn(
+        poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason, marks=marks
+    )
     db.session.commit()
     msg = {
         "pending": _("Entry saved. A second counter must enter this ballot too."),

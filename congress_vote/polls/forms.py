@@ -91,5 +91,5 @@ def form_from_poll(poll) -> dict:
         "denominator": rules.get("denominator"),
         "fraction": rules.get("fraction"),
         "strict": "yes" if rules.get("strict", True) else "no",
-        "all_struck_valid": "yes" if rules.get("all_struck_valid", True) else "no",
+        "all_struck_valid": {True: "yes", False: "no"}.get(rules.get("all_struck_valid"), ""),
     }

@@ -102,7 +102,7 @@ def new(cid):
             "secrecy": "secret",
             "preset": "vn-party",
             "strict": "yes",
-            "all_struck_valid": "yes",
+            "all_struck_valid": "",  # the preset's (vn-party: invalid, QĐ 244-QĐ/TW art. 17)
             "counting_committee": [],
         },
     )

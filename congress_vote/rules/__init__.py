@@ -9,13 +9,16 @@ state-election and Robert's Rules practice).
 Choices made where the sources are silent (docs/rules.md, "Choices where the sources are
 silent"):
 
-* **Blank ballots under Robert's Rules.** An election ballot keeping nobody (all struck) or a
-  resolution ballot answering nothing is *blank*. With ``all_struck_valid`` True (vn-party,
-  roberts) it is valid and counted in ``ballots_valid`` and ``ballots_blank``; the
-  ``ballots_valid_nonblank`` denominator (roberts) leaves it out, so it is "not cast" without
-  breaking valid + invalid = returned. With ``all_struck_valid`` False (majority-of-valid) an
-  all-struck election ballot is invalid (reason ``all_struck``). ``all_struck_valid`` does not
-  apply to resolutions: a resolution ballot answering nothing is always valid and blank.
+* **Ballots voting for nobody.** An election ballot voting for nobody or a resolution ballot
+  answering nothing is *blank*. With ``all_struck_valid`` False (vn-party, QĐ 244-QĐ/TW art. 17;
+  majority-of-valid) a ballot striking every name on a list with a surplus is invalid (reason
+  ``all_struck``) and a single-name agree/disagree ballot without exactly one box marked is
+  invalid (``no_mark``); on a several-name agree/disagree list (no surplus) a ballot with no
+  agree mark stays valid and blank. With ``all_struck_valid`` True (roberts) every such ballot
+  is valid and counted in ``ballots_valid`` and ``ballots_blank``; the
+  ``ballots_valid_nonblank`` denominator leaves it out, so it is "not cast" without breaking
+  valid + invalid = returned. ``all_struck_valid`` does not apply to resolutions: a resolution
+  ballot answering nothing is always valid and blank.
 * **Resolutions** pass on the poll's single denominator (docs/rules.md,
   "Resolutions": "the same denominator");
   under roberts that is the valid non-blank ballots, not a per-item count of for + against.
@@ -43,7 +46,16 @@ from .export import (
     recount_from_payload,
     recount_payload,
 )
-from .model import ANSWERS, KINDS, Attendance, Ballot, HandCount, InvalidReason, PollSpec
+from .model import (
+    ANSWERS,
+    KINDS,
+    MARKS,
+    Attendance,
+    Ballot,
+    HandCount,
+    InvalidReason,
+    PollSpec,
+)
 from .rounds import (
     CandidateListWarning,
     NextRound,
@@ -52,13 +64,14 @@ from .rounds import (
     propose_next_round,
 )
 from .settings import DENOMINATORS, PRESETS, Settings, parse_fraction, settings_for
-from .validate import max_kept, validate_ballot
+from .validate import has_surplus, max_kept, validate_ballot
 
 __all__ = [
     "ANSWERS",
     "CHECK_NAMES",
     "DENOMINATORS",
     "KINDS",
+    "MARKS",
     "PAYLOAD_FORMAT",
     "PRESETS",
     "Attendance",
@@ -77,6 +90,7 @@ __all__ = [
     "canonical_json",
     "compare_with_payload",
     "count",
+    "has_surplus",
     "max_kept",
     "max_surplus",
     "parse_fraction",

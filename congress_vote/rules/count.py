@@ -205,7 +205,7 @@ def count(
     n_valid = len(valid)
     n_invalid = returned - n_valid
     if spec.is_election:
-        blank = sum(1 for b in valid if not b.kept)
+        blank = sum(1 for b in valid if not b.votes)
     else:
         blank = sum(1 for b in valid if not b.answers)
 
@@ -249,7 +249,7 @@ def count(
     alternates_pending = False
     votes: Counter[int] = Counter()
     if spec.is_election:
-        votes = Counter(chain.from_iterable(b.kept for b in valid))  # type: ignore[misc]
+        votes = Counter(chain.from_iterable(b.votes for b in valid))
         position = {cid: n for n, cid in enumerate(spec.candidate_ids)}
         over = {
             cid: qualifies(votes[cid], denominator, fraction, strict) for cid in spec.candidate_ids

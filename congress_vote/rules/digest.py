@@ -49,6 +49,10 @@ def _ballot_json(ballot: Ballot, names: dict[int, str] | None = None) -> str:
     answers_s = "null" if answers is None else _dumps(sorted([i, a] for i, a in answers))
     reason = ballot.invalid_reason
     reason_s = "null" if reason is None else _json_str(str(reason))
+    # "marks" only on an agree/disagree ballot that carries them: every other ballot's text
+    # (and so every digest made before marks existed) is unchanged
+    marks = ballot.marks
+    marks_s = "" if marks is None else ',"marks":' + _dumps(sorted([c, m] for c, m in marks))
     return (
         '{"answers":'
         + answers_s
@@ -56,6 +60,7 @@ def _ballot_json(ballot: Ballot, names: dict[int, str] | None = None) -> str:
         + reason_s
         + ',"kept":'
         + kept_s
+        + marks_s
         + ',"source":'
         + _json_str(ballot.source)
         + "}"
@@ -73,9 +78,11 @@ def canonical_json(
     It is ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` of
     ``{"format", "spec", "settings", "hand_count", "ballots"}`` where each ballot is
     ``{"kept": sorted ids | null, "answers": sorted [id, answer] pairs | null,
-    "invalid_reason", "source"}`` and the ballot list is sorted by its own canonical text, so it
-    stands for the multiset of ballots. Receipts are left out: they identify a cast to its voter
-    and decide nothing. Anyone can re-derive it from an export with the standard library only.
+    "invalid_reason", "source"}`` (plus ``"marks": sorted [id, mark] pairs`` on a ballot that
+    carries agree/disagree marks, and only there) and the ballot list is sorted by its own
+    canonical text, so it stands for the multiset of ballots. Receipts are left out: they
+    identify a cast to its voter and decide nothing. Anyone can re-derive it from an export
+    with the standard library only.
     """
     names = {cid: str(cid) for cid in spec.candidate_ids}
     entries = sorted([_ballot_json(b, names) for b in ballots])
@@ -100,7 +107,7 @@ def ballot_digest(
     """SHA-256 hex of :func:`canonical_json`.
 
     Guarantees: independent of the order of ``ballots``; changes when any ballot's kept ids,
-    answers, invalid reason or source change, when a ballot is added or removed, and when the
+    marks, answers, invalid reason or source change, when a ballot is added or removed, and when the
     spec, settings or hand count change; unchanged by receipts. Attendance is *not* part of it.
     """
     text = canonical_json(spec, settings, ballots, hand_count)

@@ -15,6 +15,9 @@ from .errors import BadIdError, RulesInputError
 
 KINDS: tuple[str, ...] = ("committee", "slate", "resolution")
 ANSWERS: tuple[str, ...] = ("for", "against", "abstain")
+#: The marks of a name on an agree/disagree ballot (a list without a surplus); a name left out
+#: has no valid mark (neither box, or on paper both).
+MARKS: tuple[str, ...] = ("agree", "disagree")
 SOURCES: tuple[str, ...] = ("tablet", "paper")
 
 
@@ -28,7 +31,9 @@ class InvalidReason(StrEnum):
     OVERVOTE = "overvote"
     UNKNOWN_CANDIDATE = "unknown_candidate"
     DUPLICATE_CANDIDATE = "duplicate_candidate"
-    ALL_STRUCK = "all_struck"
+    ALL_STRUCK = "all_struck"  # every name struck on a list with a surplus (QĐ 244 art. 17)
+    NO_MARK = "no_mark"  # a single-name agree/disagree ballot without exactly one box marked
+    BAD_MARK = "bad_mark"  # a mark other than agree/disagree
     UNKNOWN_ITEM = "unknown_item"
     DUPLICATE_ITEM = "duplicate_item"
     BAD_ANSWER = "bad_answer"
@@ -193,8 +198,10 @@ class Attendance:
 class Ballot:
     """One returned ballot, as cast on a tablet or entered from paper.
 
-    Election ballots carry ``kept`` (the ids left standing, i.e. the votes); resolution ballots
-    carry ``answers`` as ``(item_id, "for"|"against"|"abstain")`` pairs; a paper ballot ruled
+    Election ballots carry ``kept`` (the ids left standing, i.e. the votes) or, on an
+    agree/disagree ballot (a list without a surplus), ``marks`` as ``(candidate_id,
+    "agree"|"disagree")`` pairs (a name left out has no valid mark); resolution ballots carry
+    ``answers`` as ``(item_id, "for"|"against"|"abstain")`` pairs; a paper ballot ruled
     invalid by the counting committee carries ``invalid_reason``. The data is kept exactly as
     entered (duplicates included) so that :func:`validate_ballot` can rule on it and the digest
     reflects it. ``receipt`` is carried through for the voter's check and is not part of the
@@ -206,11 +213,20 @@ class Ballot:
     invalid_reason: str | None = None
     source: str = "tablet"
     receipt: str | None = None
+    marks: tuple[tuple[int, str], ...] | None = None
+
+    @property
+    def votes(self) -> tuple[int, ...]:
+        """The ids this ballot votes for: ``kept``, or the names marked "agree"."""
+        if self.kept is not None:
+            return self.kept
+        return tuple(c for c, mark in self.marks or () if mark == "agree")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (answers as a list of ``[item_id, answer]`` pairs)."""
+        """JSON-safe dict (answers and marks as lists of ``[id, answer]`` pairs)."""
         return {
             "kept": None if self.kept is None else list(self.kept),
+            "marks": None if self.marks is None else [[c, m] for c, m in self.marks],
             "answers": None if self.answers is None else [[i, a] for i, a in self.answers],
             "invalid_reason": self.invalid_reason,
             "source": self.source,
@@ -221,7 +237,8 @@ class Ballot:
     def from_dict(cls, data: dict[str, Any]) -> Ballot:
         """Build from a plain dict as the API receives it.
 
-        ``answers`` may be an object ``{item_id: answer}`` (the API's shape) or a list of pairs.
+        ``answers`` may be an object ``{item_id: answer}`` (the API's shape) or a list of pairs;
+        so may ``marks`` (``{candidate_id: "agree"|"disagree"}``).
         Ids must be integers (or digit strings, as JSON object keys are); answers must be strings.
         Raises :class:`RulesInputError` on a malformed shape — rule violations (over-votes,
         unknown ids) are *not* raised here but found by :func:`validate_ballot`.
@@ -233,20 +250,8 @@ class Ballot:
             if not isinstance(kept, (list, tuple)):
                 raise RulesInputError("kept must be a list of candidate ids")
             kept = tuple(_id(c, "candidate id") for c in kept)
-        answers = data.get("answers")
-        if answers is not None:
-            pairs = answers.items() if isinstance(answers, dict) else answers
-            if not isinstance(pairs, (list, tuple)) and not isinstance(answers, dict):
-                raise RulesInputError("answers must be an object {item_id: answer}")
-            out = []
-            for pair in pairs:
-                if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                    raise RulesInputError("answers must be an object {item_id: answer}")
-                item, answer = pair
-                if not isinstance(answer, str):
-                    raise RulesInputError(f"answer must be a string, not {answer!r}")
-                out.append((_id(item, "item id"), answer))
-            answers = tuple(out)
+        answers = _pairs(data.get("answers"), "answers", "item id", "answer")
+        marks = _pairs(data.get("marks"), "marks", "candidate id", "mark")
         reason = data.get("invalid_reason")
         if reason is not None and not isinstance(reason, str):
             raise RulesInputError("invalid_reason must be a string")
@@ -256,11 +261,31 @@ class Ballot:
         receipt = data.get("receipt")
         return cls(
             kept=kept,
+            marks=marks,
             answers=answers,
             invalid_reason=reason or None,
             source=source,
             receipt=None if receipt is None else str(receipt),
         )
+
+
+def _pairs(value: Any, name: str, what: str, one: str) -> tuple[tuple[int, str], ...] | None:
+    """``{id: text}`` or a list of ``[id, text]`` pairs as a tuple of pairs (None stays None)."""
+    if value is None:
+        return None
+    shape = f"{name} must be an object {{{what.replace(' ', '_')}: {one}}}"
+    pairs = value.items() if isinstance(value, dict) else value
+    if not isinstance(value, (dict, list, tuple)):
+        raise RulesInputError(shape)
+    out = []
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise RulesInputError(shape)
+        key, text = pair
+        if not isinstance(text, str):
+            raise RulesInputError(f"{one} must be a string, not {text!r}")
+        out.append((_id(key, what), text))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,10 @@ _HALF = Fraction(1, 2)
 PRESETS: dict[str, Settings] = {
     # QĐ 190-QĐ/TW (2024), as QĐ 244-QĐ/TW before it: elected with more than half of the full
     # members/delegates summoned, less those excused for the whole congress. A ballot striking
-    # every name is valid here and votes for nobody: this differs from QĐ 244-QĐ/TW art. 17
-    # (invalid on a list with a surplus), to be corrected by issue 18 (docs/rules.md,
-    # "Ballot validity").
-    "vn-party": Settings("vn-party", "voters_summoned_adjusted", _HALF, True, True),
+    # every name on a list with a surplus is invalid (QĐ 244-QĐ/TW art. 17: reason all_struck),
+    # and so is a single-name agree/disagree ballot without exactly one box marked (no_mark)
+    # (docs/rules.md, "Ballot validity").
+    "vn-party": Settings("vn-party", "voters_summoned_adjusted", _HALF, True, False),
     # Law on Election of Deputies 85/2015 style: more than half of the valid ballots; a ballot
     # striking every name is invalid.
     "majority-of-valid": Settings("majority-of-valid", "ballots_valid", _HALF, True, False),

@@ -4,7 +4,7 @@ the rules engine's to say (ballots/spec.py: 422 with its code)."""
 
 from __future__ import annotations
 
-from .base import Answer, Body, Dict, Id, Int, List, Nested, Str
+from .base import Answer, Body, Bool, Dict, Id, Int, List, Nested, Str
 
 
 class BallotPoll(Answer):
@@ -36,11 +36,25 @@ class BallotView(Answer):
 
 
 class Choice(Body):
-    """Committee/slate: `kept`; resolution: `answers` ({item_id: for|against|abstain})."""
+    """Committee/slate: `kept`, or on an agree/disagree ballot (no surplus) `marks`
+    ({candidate_id: agree|disagree}; a name left out has no valid mark); resolution: `answers`
+    ({item_id: for|against|abstain}). `confirm_invalid`: cast a ballot the rules make invalid
+    (every name struck on a list with a surplus; a single name without exactly one mark) —
+    without it such a cast is 422 `all_struck` / `no_mark`."""
 
     kept = List(Id(), allow_none=True, metadata={"description": "the candidate ids kept"})
+    marks = Dict(
+        keys=Str(),
+        values=Str(metadata={"enum": ["agree", "disagree"]}),
+        allow_none=True,
+        metadata={"description": "agree/disagree ballot: the mark of each name marked"},
+    )
     answers = Dict(
         keys=Str(), values=Str(metadata={"enum": ["for", "against", "abstain"]}), allow_none=True
+    )
+    confirm_invalid = Bool(
+        load_default=False,
+        metadata={"description": "cast anyway a ballot deliberately spoiled (counted invalid)"},
     )
 
 

@@ -85,17 +85,6 @@ class MinutesQuery(Body):
     lang = Str(metadata={"enum": ["vi", "en"], "description": "the minutes' language (vi)"})
 
 
-class CountBody(Body):
-    opening_codes = List(
-        Str(),
-        load_default=list,
-        metadata={
-            "description": "a sealed poll's first count: the opening codes (QR text or typed) "
-            "of at least its threshold of counting committee members"
-        },
-    )
-
-
 class Receipts(Answer):
     poll_id = Int()
     receipts = List(Str(), required=True)
@@ -148,6 +137,15 @@ class PaperBallotBody(Body):
         values=_ANSWER,
         **_N,
         metadata={"description": "{item_id: for|against|abstain}"},
+    )
+    marks = Dict(
+        keys=IdKey("marks"),
+        values=Str(metadata={"enum": ["agree", "disagree"]}),
+        **_N,
+        metadata={
+            "description": "agree/disagree ballot (no surplus): {candidate_id: agree|disagree}; "
+            "a name with neither box or both boxes marked is left out"
+        },
     )
     invalid_reason = Str(**_N, metadata={"enum": list(PAPER_INVALID_REASONS)})
     settle = Bool(load_default=False, **_N)
