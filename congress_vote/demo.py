@@ -92,8 +92,32 @@ def create_demo(password: str) -> dict:
     for d in others[:CHECKED_IN]:
         check_in_delegate(d, actor=registrar)
     _demo_polls(congress, users)
+    cards = _demo_key_cards(congress, users)
     db.session.commit()
-    return {"congress_id": congress.id, "created": True, "users": list(users), "password": password}
+    return {
+        "congress_id": congress.id,
+        "created": True,
+        "users": list(users),
+        "password": password,
+        "key_cards": cards,
+    }
+
+
+def _demo_key_cards(congress, users) -> dict[str, dict[str, str]]:
+    """The demo counting committee's key cards, so the demo's secret polls can be opened,
+    counted and signed at once: {username: {opening, signing}} (the codes are shown once, by the
+    command; a real member prints their own card on their account page instead)."""
+    from .seal.codes import format_key_code
+    from .seal.keycards import issue_key_card
+
+    out = {}
+    for name in ("counter1", "counter2", "counter3"):
+        _card, secrets = issue_key_card(congress, users[name])
+        out[name] = {
+            "opening": format_key_code(secrets.opening_code),
+            "signing": format_key_code(secrets.signing_code),
+        }
+    return out
 
 
 def _demo_polls(congress, users) -> None:
@@ -202,3 +226,10 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Demo congress created (id {result['congress_id']}): {DEMO_NAME}")
         click.echo(f"Sign in at {base}/login as one of: {', '.join(result['users'])}")
         click.echo(f"Password for every demo user: {result['password']}")
+        click.echo(
+            "Key cards of the demo counting committee (shown only now; a real member prints "
+            "their own card on their account page):"
+        )
+        for name, card in result["key_cards"].items():
+            click.echo(f"  {name}: opening code {card['opening']}")
+            click.echo(f"  {' ' * len(name)}  signing code {card['signing']}")

@@ -100,7 +100,12 @@ def test_audit_events_carry_no_ballot_content_beside_a_ballot(app, api, hall, st
     assert enter("counter2", paper[2], invalid_reason="identifying_mark") == "agreed"
     assert enter("counter2", paper[3], kept=[c, b]) == "pending"
     assert enter("counter3", paper[3], kept=[b, c]) == "agreed"
-    assert api("counter1").post(f"/api/v1/polls/{pid}/count", json={}).status_code == 200
+    assert (
+        api("counter1")
+        .post(f"/api/v1/polls/{pid}/count", json={"opening_codes": hall.opening_codes(pid)})
+        .status_code
+        == 200
+    )
     receipts = api(None).get(f"/api/v1/polls/{pid}/receipts").json["receipts"]
     assert len(receipts) == 7
 

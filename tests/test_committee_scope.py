@@ -228,7 +228,9 @@ def test_another_committees_counter_is_refused_on_every_poll_verb(w):
             f"/api/v1/polls/{w.a['id']}/paper-returns", json={"unused": w.n_paper}
         )
         assert r.status_code in (200, 201), r.json
-    r = w.api("counter1").post(f"/api/v1/polls/{w.a['id']}/count", json={})
+    r = w.api("counter1").post(
+        f"/api/v1/polls/{w.a['id']}/count", json={"opening_codes": w.hall.opening_codes(w.a["id"])}
+    )
     assert r.status_code == 200, r.json
     _walk_outsiders(w, "counted")
     _walk_own(w, "counted")
@@ -271,7 +273,9 @@ def test_the_committee_still_does_its_work(w, app, key_cards):
         ).status_code in (200, 201)
     # count, complaints, sign
     assert w.api("counter3").post(f"/api/v1/polls/{a}/count", json={}).status_code == 403
-    res = w.api("counter1").post(f"/api/v1/polls/{a}/count", json={})
+    res = w.api("counter1").post(
+        f"/api/v1/polls/{a}/count", json={"opening_codes": w.hall.opening_codes(a)}
+    )
     assert res.status_code == 200, res.json
     assert (
         w.html["counter3"].post(f"/polls/{a}/complaints", data={"complaints": "x"}).status_code

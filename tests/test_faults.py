@@ -304,7 +304,12 @@ def _close_count_receipts(http, sc, acked) -> int | str:
     if r.status == 404 and r.body and r.body["error"]["code"] == "not_found":
         return "n/a (close not available)"
     assert r.status == 200, (r.status, r.body)
-    r = http("POST", f"/api/v1/polls/{sc.pid}/count", token=sc.token)
+    r = http(
+        "POST",
+        f"/api/v1/polls/{sc.pid}/count",
+        token=sc.token,
+        json={"opening_codes": sc.opening_codes},
+    )
     if r.status == 404 and r.body and r.body["error"]["code"] == "not_found":
         return "n/a (count not available)"
     assert r.status == 200, (r.status, r.body)

@@ -117,7 +117,10 @@ def scene(app, hall, auth, api, staff):
         r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1]})
         assert r.status_code in (200, 201), r.json
     hall.close(other["id"])
-    r = api("counter1").post(f"/api/v1/polls/{other['id']}/count")
+    r = api("counter1").post(
+        f"/api/v1/polls/{other['id']}/count",
+        json={"opening_codes": hall.opening_codes(other["id"])},
+    )
     assert r.status_code == 200, r.json
     return {
         "cid": cid,

@@ -188,7 +188,10 @@ def _scenario(app, api, hall, staff, client, sign_off):
             )
             assert r.status_code == 201, r.json
     for poll in (a, b):
-        r = api("counter1").post(f"/api/v1/polls/{poll['id']}/count", json={})
+        r = api("counter1").post(
+            f"/api/v1/polls/{poll['id']}/count",
+            json={"opening_codes": hall.opening_codes(poll["id"])},
+        )
         assert r.status_code == 200, r.json
     digest = api("counter1").get(f"/api/v1/polls/{a['id']}/result").json["digest"]
     for who in ("counter1", "counter2"):

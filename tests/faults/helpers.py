@@ -9,7 +9,9 @@ are built in parallel), so callers can skip with a clear reason.
 from __future__ import annotations
 
 import http.client
+import io
 import json as _json
+import re
 from dataclasses import dataclass, field
 
 SUPER = "reliab"  # one staff user with every role but observer
@@ -162,6 +164,32 @@ class Scenario:
     token: str  # bearer token of the all-roles user
     user_id: int
     kiosk: str | None = None  # the token of the congress's enrolled kiosk (X-Kiosk-Token)
+    # the opening code of the committee member's key card: the first count opens the sealed box
+    opening_codes: list[str] = field(default_factory=list)
+
+
+def key_card_codes(pdf: bytes) -> dict[str, str]:
+    """{"opening": code, "signing": code} read from a printed key card's PDF text (the typable
+    codes printed under each QR), checked by the code parser."""
+    from pypdf import PdfReader
+
+    from congress_vote.seal.codes import BadKeyCode, parse_opening_code, parse_signing_code
+
+    text = "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = re.sub(r"[\s-]", "", text)
+    found: dict[str, str] = {}
+    for kind, first, parse in (
+        ("opening", "M", parse_opening_code),
+        ("signing", "K", parse_signing_code),
+    ):
+        for m in re.finditer(first + r"A[2-9A-HJ-NP-Z]{53}", flat):
+            try:
+                parse(m.group(0))
+            except BadKeyCode:
+                continue
+            found[kind] = m.group(0)
+            break
+    return found
 
 
 def setup_open_poll(
@@ -228,6 +256,10 @@ def setup_open_poll(
         )
         poll = _need(r, 201, "create poll")
         pid = poll["id"]
+        # the committee member prints their key card: a secret poll opens sealed for it
+        r = call("POST", f"/api/v1/congresses/{cid}/key-card", token=token)
+        _need(r, 201, "print key card")
+        opening = key_card_codes(r.raw)["opening"]
         r = call("POST", f"/api/v1/polls/{pid}/open", token=token)
         poll = _need(r, 200, "open poll")
         cands = [c["id"] for c in poll["candidates"]]
@@ -235,7 +267,7 @@ def setup_open_poll(
         r = call("POST", f"/api/v1/congresses/{cid}/kiosks", token=token, json={"label": "Máy thử"})
         kiosk = _need(r, 201, "enrol kiosk")["token"]
         call.kiosk = kiosk
-        return Scenario(cid, pid, cands, seats, token, user_id, kiosk)
+        return Scenario(cid, pid, cands, seats, token, user_id, kiosk, [opening])
     except Missing:
         return None
 
