@@ -213,6 +213,7 @@ def _unlink_entries(token_hash: str) -> None:
     """Clear the code on every entry of a counted paper ballot (in the session too)."""
     for e in db.session.scalars(select(PaperEntry).where(PaperEntry.token_hash == token_hash)):
         e.token_hash = None
+        e.code = None
     db.session.flush()
 
 
@@ -257,6 +258,7 @@ def enter_paper_ballot(
     entry = PaperEntry(
         poll_id=poll.id,
         token_hash=tok.token_hash,
+        code=resolve_code(code_text),  # shown on a dispute (counting/paper_disputes.py)
         user_id=uid,
         choice=content.choice_json(),
         invalid_reason=content.invalid_reason,
@@ -322,6 +324,7 @@ def settle_dispute(
     entry = PaperEntry(
         poll_id=poll.id,
         token_hash=tok.token_hash,
+        code=resolve_code(code_text),
         user_id=getattr(actor, "id", actor),
         choice=content.choice_json(),
         invalid_reason=content.invalid_reason,
@@ -338,28 +341,6 @@ def settle_dispute(
         data={"poll_id": poll.id, "outcome": "settled"},
     )
     return entry
-
-
-def paper_queue(poll: Poll) -> dict[str, list[dict]]:
-    """Pending single entries and disputes, grouped by ballot (for the entry page)."""
-    rows = list(
-        db.session.scalars(
-            select(PaperEntry)
-            .where(PaperEntry.poll_id == poll.id, PaperEntry.state.in_(("pending", "disputed")))
-            .order_by(PaperEntry.entered_at, PaperEntry.id)
-        )
-    )
-    groups: dict[str, dict] = {}
-    for e in rows:
-        assert e.token_hash is not None  # pending and disputed entries still name their ballot
-        g = groups.setdefault(
-            e.token_hash, {"ballot": e.token_hash[:12], "state": e.state, "entries": []}
-        )
-        g["entries"].append(e)
-    out: dict[str, list[dict]] = {"pending": [], "disputed": []}
-    for g in groups.values():
-        out[g["state"]].append(g)
-    return out
 
 
 def entry_log(poll: Poll) -> list[PaperEntry]:

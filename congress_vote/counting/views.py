@@ -20,11 +20,11 @@ from .forms import HandCountForm, PaperPrintForm
 from .hand_count import enter_hand_count
 from .inputs import attendance_snapshot, hand_counts
 from .minutes import committee, entry_log_pdf, minutes_pdf
+from .paper_disputes import paper_queue
 from .paper_entry import (
     PAPER_INVALID_REASONS,
     can_settle,
     enter_paper_ballot,
-    paper_queue,
     pending_paper,
     settle_dispute,
 )
@@ -193,9 +193,19 @@ def review(pid):
 @roles("counter")
 @committee_route()
 def paper(pid):
-    poll = get_poll(pid)
+    return _paper_page(get_poll(pid))
+
+
+def _paper_page(poll, form: dict | None = None, status: int = 200):
+    """The paper entry page; `form` is the entry the server refused, shown again as it was (the
+    code, the names struck, the reason), so a refusal never loses the counter's work."""
+    form = form or {
+        "code": (request.args.get("code") or "")[:40],
+        "settle": request.args.get("settle") == "1",
+    }
     return render_template(
         "counting/paper.html",
+        form=form,
         poll=poll,
         agree=agree_ballot(poll),
         queue=paper_queue(poll),
@@ -204,9 +214,9 @@ def paper(pid):
         can_settle=can_settle(poll, current_actor()),
         on_committee=is_committee_member(poll, current_actor()),
         print_form=PaperPrintForm(),
-        settle=request.args.get("settle"),
+        settle=form["settle"],
         paper=paper_figures(poll),
-    )
+    ), status
 
 
 @bp.post("/polls/<int:pid>/paper")
@@ -229,10 +239,24 @@ def paper_enter(pid):
             kept = _ints(request.form.getlist("kept"))
     settle = request.form.get("settle") == "1"
     fn = settle_dispute if settle else enter_paper_ballot
-    entry = fn(
-        poll, code, current_actor(), kept=kept, answers=answers, invalid_reason=reason, marks=marks
-    )
-    db.session.commit()
+    try:
+        entry = fn(
+            poll,
+            code,
+            current_actor(),
+            kept=kept,
+            answers=answers,
+            invalid_reason=reason,
+            marks=marks,
+        )
+        db.session.commit()
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        kept_ticked = _ints(request.form.getlist("kept"))
+        state = {"code": code[:40], "settle": settle, "kept": kept_ticked, "answers": answers}
+        state.update({"marks": marks, "invalid_reason": reason})
+        return _paper_page(get_poll(pid), state, err.status)
     msg = {
         "pending": _("Entry saved. A second counter must enter this ballot too."),
         "agreed": _("Both entries agree: the ballot is counted."),
