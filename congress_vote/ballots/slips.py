@@ -31,9 +31,9 @@ MM = 72 / 25.4
 PAGE_H = 297.0
 MARGIN_LEFT, MARGIN_TOP = 10.0, 8.5
 SLIP_W, SLIP_H = 95.0, 70.0
-QR_BOX = (2.0, 16.0, 34.0)  # left, top, size (mm) inside a slip; the template's .qr
+QR_BOX = (2.0, 23.0, 34.0)  # left, top, size (mm) inside a slip; the template's .qr
 QR_BORDER = 2  # quiet modules inside the box (the rest of the quiet zone is blank)
-CODE_AT = (38.0, 24.2)  # left, baseline (mm) inside a slip; the template's .code
+CODE_AT = (38.0, 31.2)  # left, baseline (mm) inside a slip; the template's .code
 CODE_PT = 10.8
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
 
