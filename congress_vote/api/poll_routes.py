@@ -1,11 +1,12 @@
 """API routes: polls (docs/api.md, "Polls"): create, read, list, open, issue ballots and
-download a batch's PDF again, close, turnout."""
+download a batch's PDF again or void the batch, close, turnout."""
 
 from flask import url_for
 
 from ..ballots.batch_pdfs import batch_pdf
 from ..ballots.issuing import issue_batch
 from ..ballots.services import turnout
+from ..ballots.voiding import void_batch
 from ..congress.setup import get_congress
 from ..extensions import db
 from ..polls.committee import committee_route
@@ -104,6 +105,29 @@ def batch_pdf_route(pid, batch_id):
     data = batch_pdf(poll, batch_id, current_actor())
     db.session.commit()  # the download's audit event
     return pdf_response(data, f"batch-{pid}-{batch_id}.pdf")
+
+
+@bp.post("/polls/<int:pid>/batches/<int:batch_id>/void")
+@roles("counter")
+@doc(
+    "Void a batch while the poll is open: its unused ballots become void (and may be issued "
+    "again), its PDF is deleted",
+    response=sch.VoidedBatch,
+    statuses=(200, 403, 404, 409),
+)
+def void_batch_route(pid, batch_id):
+    poll = get_poll(pid)
+    batch = void_batch(poll, batch_id, current_actor())
+    db.session.commit()
+    voided = {
+        "poll_id": poll.id,
+        "batch_id": batch.id,
+        "kind": batch.kind,
+        "count": batch.count,
+        "voided": batch.voided_count or 0,
+        "voided_at": batch.voided_at.isoformat() + "Z" if batch.voided_at else None,
+    }
+    return answer(sch.VoidedBatch(), voided)
 
 
 @bp.get("/polls/<int:pid>/turnout")

@@ -33,6 +33,11 @@ class IssueBatch(Model):
     kind: Mapped[str] = mapped_column(String(10), default="slip")  # slip | paper
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Voided by the committee while the poll was open (a lost or spoiled print run): its unused
+    # ballots became void and may be issued again (ballots/voiding.py).
+    voided_at: Mapped[datetime | None] = mapped_column()
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    voided_count: Mapped[int | None] = mapped_column()  # the unused ballots it voided
 
 
 class BallotToken(Model):

@@ -3,7 +3,9 @@
 Figures (documented choices where the regulation is silent):
 
 * ``ballots_issued`` = every token of the poll (used + void + unused). Tokens voided at close
-  were issued and not returned: they are the "unused/voided" of the minutes.
+  were issued and not returned: they are the "unused/voided" of the minutes. The unused ballots
+  of a batch voided while the poll was open (ballots/voiding.py) were taken back: not issued
+  (the minutes list the voided batches apart).
 * ``ballots_returned`` = the Ballot rows (tablet casts and agreed paper entries). Open (named)
   polls count their NamedVote rows; their "issued" is the voters present (every present full
   member may vote by card). A show of hands (HandCount rows) has no ballots.
@@ -19,7 +21,7 @@ import json
 from sqlalchemy import func, select
 
 from .. import rules
-from ..ballots.models import Ballot, BallotToken, HandCount, NamedVote
+from ..ballots.models import Ballot, BallotToken, HandCount, IssueBatch, NamedVote
 from ..ballots.spec import build_spec
 from ..congress.attendance import attendance
 from ..congress.models import Congress
@@ -42,9 +44,17 @@ def attendance_snapshot(poll: Poll) -> dict:
 
 
 def tokens_issued(poll: Poll) -> int:
+    """Every token of the poll but those voided with their batch while the poll was open
+    (ballots/voiding.py): those were taken back, not issued."""
     return (
         db.session.scalar(
-            select(func.count()).select_from(BallotToken).where(BallotToken.poll_id == poll.id)
+            select(func.count())
+            .select_from(BallotToken)
+            .join(IssueBatch, IssueBatch.id == BallotToken.batch_id)
+            .where(
+                BallotToken.poll_id == poll.id,
+                ~((BallotToken.state == "void") & IssueBatch.voided_at.is_not(None)),
+            )
         )
         or 0
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ..audit.services import head_hash
 from ..auth.models import User
+from ..ballots.voiding import voided_batches
 from ..congress.models import Congress
 from ..extensions import db
 from ..i18n.collation import name_sort_key
@@ -104,6 +105,8 @@ def minutes_context(poll: Poll) -> dict:
         "paper_entries": len(entry_log(poll)),
         # the paper figures the digest covers (stored with the count), else as they are now
         "paper": stored.get("paper") or paper_figures(poll),
+        # batches voided while the poll was open (ballots/voiding.py): not among the issued
+        "voided_batches": voided_batches(poll.id),
         "ballots_fingerprint": (stored.get("digest_parts") or {}).get("ballots"),
         "audit_head": head_hash(),
         "fingerprint": poll.setup_fingerprint,

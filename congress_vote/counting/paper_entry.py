@@ -144,6 +144,12 @@ def _token_for(poll: Poll, code_text: str) -> BallotToken:
         raise ServiceError(
             "not_paper", _("This code belongs to a tablet slip, not a paper ballot."), status=422
         )
+    if batch.voided_at is not None and tok.state == "void":
+        raise ServiceError(
+            "batch_voided",
+            _("This paper ballot's batch was voided while the poll was open: it is not counted."),
+            status=409,
+        )
     return tok
 
 

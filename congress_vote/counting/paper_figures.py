@@ -26,11 +26,15 @@ from .models import PaperReturn
 
 
 def paper_issued(poll: Poll) -> int:
+    """The paper ballots printed for the poll, less those voided with their batch while the
+    poll was open (ballots/voiding.py)."""
     return (
         db.session.scalar(
-            select(func.coalesce(func.sum(IssueBatch.count), 0)).where(
-                IssueBatch.poll_id == poll.id, IssueBatch.kind == "paper"
-            )
+            select(
+                func.coalesce(
+                    func.sum(IssueBatch.count - func.coalesce(IssueBatch.voided_count, 0)), 0
+                )
+            ).where(IssueBatch.poll_id == poll.id, IssueBatch.kind == "paper")
         )
         or 0
     )

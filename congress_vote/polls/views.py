@@ -12,6 +12,7 @@ from ..ballots.batch_pdfs import batch_pdf, kept_batches
 from ..ballots.issuing import issue_batch
 from ..ballots.models import Ballot, BallotToken
 from ..ballots.services import turnout
+from ..ballots.voiding import void_batch, voided_batches
 from ..congress.setup import get_congress
 from ..counting.actions import poll_actions  # the counting pages for this role and state
 from ..errors import ServiceError
@@ -151,6 +152,7 @@ def show(pid):
     on_committee = is_committee_member(poll, current_actor())
     # the kept PDFs of the issued batches, downloadable again until the close (committee only)
     batches = kept_batches(poll.id) if on_committee and poll.status == "open" else []
+    voided = voided_batches(poll.id) if on_committee else []
     return render_template(
         "polls/show.html",
         poll=poll,
@@ -161,6 +163,7 @@ def show(pid):
         committee=committee,
         on_committee=on_committee,
         batches=batches,
+        voided_batches=voided,
         count_actions=poll_actions(poll, current_actor()),
     )
 
@@ -198,6 +201,28 @@ def issue(pid):
         count=len(issued.codes),
         pdf_url=url_for("polls.slips_pdf", pid=poll.id, fid=issued.batch.id),
     )
+
+
+@bp.post("/polls/<int:pid>/batches/<int:bid>/void")
+@roles("counter")
+def void_batch_view(pid, bid):
+    """Void a batch's unused ballots (the committee, while the poll is open), after the
+    confirmation box on the poll page is ticked."""
+    poll = get_poll(pid)
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the confirmation to void the batch."), "error")
+        return redirect(url_for("polls.show", pid=pid))
+    batch = void_batch(poll, bid, current_actor())
+    db.session.commit()
+    flash(
+        _(
+            "Batch %(n)s voided: %(voided)s unused ballots are void and may be issued again.",
+            n=batch.id,
+            voided=batch.voided_count or 0,
+        ),
+        "ok",
+    )
+    return redirect(url_for("polls.show", pid=pid))
 
 
 @bp.get("/polls/<int:pid>/slips/<fid>.pdf")

@@ -140,6 +140,18 @@ class Batch(Answer):
     kind = Str()
 
 
+class VoidedBatch(Answer):
+    """A batch voided while its poll is open: `voided` of its `count` ballots were unused and
+    are void now (they may be issued again)."""
+
+    poll_id = Int()
+    batch_id = Int()
+    kind = Str()
+    count = Int()
+    voided = Int()
+    voided_at = Str()
+
+
 class Turnout(Answer):
     poll_id = Int()
     status = Str()
