@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "poll.recounted": _l("Poll recounted"),
     "poll.round_created": _l("New round created"),
     "poll.updated": _l("Poll updated"),
+    "projector.chosen": _l("Projector choice changed"),
     "result.complaints": _l("Complaints recorded"),
     "result.invalidated": _l("Signatures invalidated"),
     "result.signed": _l("Result signed"),
