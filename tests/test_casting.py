@@ -144,8 +144,8 @@ def test_printed_slips_decode_and_vote(hall, app, auth, client, tmp_path):
         assert client.get(path).status_code == 200
         r = client.post(path, data={"step": "cast", "struck": [str(ids[0])]})
         assert r.status_code == 200 and b"receipt-code" in r.data
-    from congress_vote.ballots.models import Ballot
+    from congress_vote.seal.models import SealedBallot
 
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Ballot)) == 9
+        assert db.session.scalar(db.select(db.func.count()).select_from(SealedBallot)) == 9
     assert PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # static text is real text

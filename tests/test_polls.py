@@ -202,6 +202,9 @@ def test_html_poll_pages(hall, auth, client):
     assert r.status_code == 422
     client.post("/logout")
     auth.login("chair")
+    r = client.post(f"/polls/{pid}/open")  # the committee has no key card yet: refused, said
+    assert r.status_code == 409 and "thẻ khóa".encode() in r.data
+    hall.give_key_cards(pid)
     assert client.post(f"/polls/{pid}/open").status_code == 302
     client.post("/logout")
     auth.login("admin")

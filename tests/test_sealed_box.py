@@ -377,3 +377,36 @@ def test_no_plain_choice_link_or_key_material_in_the_database_wal_dump_or_backup
     for where, blob in found.items():
         for s in secrets:
             assert s not in blob, (where, s[:8])
+
+
+# ---- the ceremony in the pages -------------------------------------------------------------------
+
+
+def test_counting_page_collects_opening_codes_and_console_shows_the_seal(hall, app, auth, client):
+    cid, poll, tokens = _poll(hall, 2)
+    pid = poll["id"]
+    ids = [c["id"] for c in poll["candidates"]]
+    _cast(app, tokens, lambda k: ids[:1])
+    auth.login("chair")
+    console = client.get(f"/congresses/{cid}/console").get_data(as_text=True)
+    assert f'id="seal-{pid}"' in console and "trackers: 2" not in console  # in Vietnamese
+    assert "mã biên nhận: 2" in console and "2/2 thành viên đã có thẻ khóa" in console
+    client.post("/logout")
+    hall.close(pid)
+    auth.login("counter1")
+    page = client.get(f"/polls/{pid}/count").get_data(as_text=True)
+    assert 'id="open-box"' in page and page.count('name="opening_code"') == 2
+    assert "Số phiếu đã niêm phong trong hòm: 2." in page
+    codes = hall.opening_codes(pid)
+    # one code: refused with the rule's message, nothing counted
+    r = client.post(f"/polls/{pid}/count", data={"opening_code": [codes[0], ""]})
+    assert r.status_code == 302
+    page = client.get(f"/polls/{pid}/count").get_data(as_text=True)
+    assert "chỉ mở được bằng mã mở của 2 thành viên" in page and 'id="open-box"' in page
+    # both codes, as the page sends them (one field each): opened and counted
+    r = client.post(f"/polls/{pid}/count", data={"opening_code": codes})
+    assert r.status_code == 302
+    page = client.get(f"/polls/{pid}/count").get_data(as_text=True)
+    assert 'id="open-box"' not in page and "2 mã biên nhận được lưu để công bố" in page
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM ballot")).scalar() == 2

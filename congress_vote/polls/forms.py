@@ -57,6 +57,8 @@ def poll_data_from_form(form) -> dict:
         committee.remove(head)
         committee.insert(0, head)
     data["counting_committee"] = committee
+    # how many key cards open the sealed box: empty = a majority of the committee
+    data["seal_threshold"] = _int(form, "seal_threshold", 0) or None
     rules = {"preset": form.get("preset") or "vn-party"}
     for key in ("denominator", "fraction"):
         if form.get(key):
@@ -87,6 +89,7 @@ def form_from_poll(poll) -> dict:
         "lines": lines,
         "counting_committee": ids,
         "committee_head": ids[0] if ids else None,
+        "seal_threshold": poll.seal_threshold or "",
         "preset": rules.get("preset", "vn-party"),
         "denominator": rules.get("denominator"),
         "fraction": rules.get("fraction"),

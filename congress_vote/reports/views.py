@@ -22,6 +22,7 @@ from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..polls import services as polls_services  # open_poll / close_poll (names taken by views)
 from ..polls.services import get_poll
+from ..seal.sealing import seal_view
 from ..security import current_actor, public, roles
 from . import services as svc
 from .opening import opening_check
@@ -42,6 +43,7 @@ def console(cid: int):
         polls=polls,
         att=attendance(congress),
         turnouts={p.id: turnout(p) for p in polls if p.status == "open"},
+        seals={p.id: seal_view(p) for p in polls if p.secrecy == "secret"},
         choice=get_choice(congress),
         shows={"what": what, "poll": shown_poll, "source": source},
         s=screen_state(congress),

@@ -18,6 +18,7 @@ No primitive is written here: only libsodium, SHA-256, HKDF and Shamir from the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ SECRET_BYTES = 16  # what pycryptodome's Shamir splits
 PAD = 2048  # a sealed ballot's plain text is padded to a multiple of this
 _HKDF_CONTEXT = b"congress-vote/box/v1"
 TRACKER_CHARS = 16  # 80 bits
+# base32 (RFC 4648) letters -> the ballot-code alphabet (no 0, 1, I, O)
+_TO_CODE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", codes.ALPHABET.encode())
 
 
 class BoxError(ValueError):
@@ -126,10 +129,5 @@ def unseal(key: PrivateKey | SealedBox, ciphertext: bytes) -> bytes:
 
 def tracker(ciphertext: bytes) -> str:
     """SHA-256 of the sealed ballot, first 80 bits in the code alphabet: XXXX-XXXX-XXXX-XXXX."""
-    value = int.from_bytes(hashlib.sha256(ciphertext).digest()[:10], "big")
-    chars = []
-    for _i in range(TRACKER_CHARS):
-        value, r = divmod(value, 32)
-        chars.append(codes.ALPHABET[r])
-    s = "".join(reversed(chars))
-    return "-".join(s[i : i + 4] for i in range(0, TRACKER_CHARS, 4))
+    s = base64.b32encode(hashlib.sha256(ciphertext).digest()[:10]).translate(_TO_CODE).decode()
+    return f"{s[:4]}-{s[4:8]}-{s[8:12]}-{s[12:]}"

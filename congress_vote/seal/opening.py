@@ -53,13 +53,12 @@ def _keys(opening_codes) -> list:
             raise ServiceError(
                 "bad_opening_code",
                 _(
-                    "Opening code %(n)s cannot be read (%(reason)s): check the characters "
-                    "or scan it again.",
+                    "Opening code %(n)s cannot be read: check the characters or scan it again.",
                     n=n,
-                    reason=err.reason,
                 ),
                 status=422,
                 index=n - 1,
+                reason=err.reason,
             ) from None
     return keys
 
@@ -106,8 +105,9 @@ def _box_key(poll, opening_codes):
     except BoxError as err:
         raise ServiceError(
             "box_not_opened",
-            _("The ballot box did not open with these codes (%(reason)s).", reason=err.code),
+            _("The ballot box did not open with these codes."),
             status=409,
+            reason=err.code,
         ) from None
 
 
@@ -118,7 +118,7 @@ def _opened_row(poll_id: int, box: SealedBox, ciphertext: bytes) -> dict:
     choice, reason = "{}", "other"
     try:
         data = json.loads(unseal(box, ciphertext))
-        if isinstance(data, dict) and isinstance(json.loads(data["choice"]), dict):
+        if isinstance(data, dict) and str(data["choice"]).startswith("{"):
             choice, reason = data["choice"], data.get("invalid_reason")
     except (CryptoError, ValueError, KeyError, TypeError):
         pass

@@ -17,8 +17,8 @@
   function show() {
     var k = filled().length;
     if (counter) {
-      counter.textContent = (counter.getAttribute("data-template") || "%(k)s / %(t)s")
-        .replace("%(k)s", k).replace("%(t)s", threshold);
+      counter.textContent = (counter.getAttribute("data-template") || "{k} / {t}")
+        .replace("{k}", k).replace("{t}", threshold);
     }
   }
   function take() {
