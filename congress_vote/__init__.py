@@ -20,6 +20,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(TEMPLATES),
         static_folder=str(STATIC),
         instance_relative_config=True,
+        # CONGRESS_VOTE_INSTANCE: another instance folder (config.py, the SQLite database, the
+        # secret key, the hall's certificates); the hall command passes its own to gunicorn.
+        instance_path=os.path.abspath(os.environ["CONGRESS_VOTE_INSTANCE"])
+        if os.environ.get("CONGRESS_VOTE_INSTANCE")
+        else None,
     )
     app.config.from_object(Defaults)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -71,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from .congress.views import bp as congress_bp
     from .counting.views import bp as counting_bp
+    from .hall.views import bp as hall_bp
     from .jobs.views import bp as documents_bp
     from .main import bp as main_bp
     from .polls.views import bp as polls_bp
@@ -86,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         documents_bp,
         reports_bp,
         audit_bp,
+        hall_bp,
         api_bp,
     ):
         app.register_blueprint(bp)

@@ -16,3 +16,6 @@ def register(app: Flask) -> None:
     from .demo import register_cli as _demo_cli
 
     _demo_cli(app)  # demo (congress)
+    from .hall.cli import register_cli as _hall_cli
+
+    _hall_cli(app)  # hall (one laptop serves the hall over HTTPS)
