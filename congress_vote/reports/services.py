@@ -32,6 +32,7 @@ from ..polls.models import Poll
 from ..polls.namesakes import candidate_label
 from ..polls.services import polls_of
 from ..polls.status import COUNTED_OR_LATER, publish
+from ..seal.sealing import trackers_of
 
 # ---- lookups ---------------------------------------------------------------------------------
 
@@ -157,9 +158,16 @@ def public_result(poll: Poll) -> dict | None:
 
 
 def receipts(poll: Poll) -> list[str]:
-    """Every receipt of the poll's returned ballots (tablet, paper, named), sorted."""
-    codes = list(db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == poll.id)))
+    """Every receipt of the poll's returned ballots (tablet, paper, named), sorted; a sealed
+    poll's tablet ballots are known by their trackers (its opened ballots carry no receipt)."""
+    codes = [
+        c
+        for c in db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == poll.id))
+        if c is not None
+    ]
     codes += list(db.session.scalars(select(NamedVote.receipt).where(NamedVote.poll_id == poll.id)))
+    if poll.seal_public is not None:
+        codes += trackers_of(poll)
     return sorted(codes)
 
 

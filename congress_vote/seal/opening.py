@@ -115,11 +115,12 @@ def _opened_row(poll_id: int, box: SealedBox, ciphertext: bytes) -> dict:
     """One opened ballot as a ``ballot`` row, exactly as an unsealed cast stores it: the count
     checks it against the rules (rules.count), as every stored ballot. A ballot that does not
     decrypt or parse (a row written by someone else) is counted invalid, never dropped."""
-    choice, reason = "{}", "other"
+    choice: str = "{}"
+    reason: str | None = "other"
     try:
         data = json.loads(unseal(box, ciphertext))
         if isinstance(data, dict) and str(data["choice"]).startswith("{"):
-            choice, reason = data["choice"], data.get("invalid_reason")
+            choice, reason = str(data["choice"]), data.get("invalid_reason")
     except (CryptoError, ValueError, KeyError, TypeError):
         pass
     return {
@@ -127,7 +128,7 @@ def _opened_row(poll_id: int, box: SealedBox, ciphertext: bytes) -> dict:
         "poll_id": poll_id,
         "source": "tablet",
         "choice": choice,
-        "invalid_reason": reason if isinstance(reason, str) or reason is None else "other",
+        "invalid_reason": reason if reason is None or isinstance(reason, str) else "other",
         "receipt": None,
     }
 
