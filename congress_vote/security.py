@@ -52,7 +52,7 @@ def roles(*names: str):
             user = current_actor()
             if user is None:
                 if request.path.startswith("/api/"):
-                    abort(401, _("Sign in first (Authorization: Bearer <token>)."))
+                    raise login_required()
                 return redirect(url_for("auth.login", next=request.full_path))
             if STAFF not in names and not (set(names) & set(user.role_list)):
                 abort(403, _("Your role does not allow this."))
@@ -64,6 +64,15 @@ def roles(*names: str):
 
 
 staff = roles(STAFF)
+
+
+def login_required():
+    """The API's answer to a staff call by nobody signed in: 401 `login_required`."""
+    from .errors import ServiceError
+
+    return ServiceError(
+        "login_required", _("Sign in first (Authorization: Bearer <token>)."), status=401
+    )
 
 
 _MISSING = object()
@@ -225,6 +234,15 @@ def init_app(app: Flask) -> None:
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             if bearer_token() is not None and request.path.startswith("/api/"):
                 return None
+            if (
+                request.path.startswith("/api/")
+                and access != PUBLIC
+                and current_actor() is None
+                and not getattr(view, "__csrf_exempt__", False)
+            ):
+                # A staff call with neither a bearer token nor a signed-in session: say so
+                # (401) rather than that a CSRF token is missing (400); it can change nothing.
+                raise login_required()
             if getattr(view, "__csrf_exempt__", False):
                 return None
             if current_app.config.get("WTF_CSRF_ENABLED", True):
