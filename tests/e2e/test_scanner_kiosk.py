@@ -39,7 +39,7 @@ def _ok(resp, status):
 
 
 @pytest.fixture
-def issued_slips(app, api, staff, new_congress, tmp_path):
+def issued_slips(app, api, staff, new_congress, tmp_path, key_cards):
     """An open secret committee poll with two ballots issued; answers (cid, codes, slips pdf)."""
     admin, chair, counter = api("admin"), api("chair"), api("counter1")
     cid = new_congress(CSV, "Đại hội thử máy quét")
@@ -66,6 +66,7 @@ def issued_slips(app, api, staff, new_congress, tmp_path):
         ),
         201,
     ).json["id"]
+    key_cards.committee(cid)  # the committee's key cards: the poll opens sealed for them
     _ok(chair.post(f"/api/v1/polls/{pid}/open"), 200)
     batch = _ok(counter.post(f"/api/v1/polls/{pid}/ballots", json={"count": 2}), 201).json
     pdf = _ok(counter.get(batch["pdf_url"]), 200).data
