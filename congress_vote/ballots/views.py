@@ -2,9 +2,10 @@
 
 Flow without JavaScript: choose (checkboxes / radios) → POST "review" → a confirmation page
 rendered by the server, the choice carried in hidden fields → POST "cast" → the receipt page.
-JavaScript (static/js/ballot-vote.js) adds tap-to-strike, the live "kept N of M" count and blocks
-an over-vote before review; the server checks everything again. Choices travel only in POST
-bodies, never in a URL; every response is no-store (security.py).
+JavaScript (static/js/ballot-vote.js) adds tap-to-strike, the live "kept N of M" count, keeps an
+over-vote from the review, and sends the same forms itself (retrying when the network drops; a
+repeated cast of a sealed ballot answers its receipt again); the server checks everything again.
+Choices travel only in POST bodies, never in a URL; every response is no-store (security.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..ids import id_or_none
 from ..security import csrf_exempt, current_actor, public, roles
+from .kiosk_pages import register as register_kiosk_pages
 from .services import resolve_code
 from .voting import (
     BallotPage,
@@ -41,6 +43,7 @@ from .voting import (
 )
 
 bp = Blueprint("ballots", __name__)
+register_kiosk_pages(bp)  # kiosk_start_url and the letter index's filters, for every template
 NAMED_SESSION_SECONDS = 300  # a card unlocks a named ballot for five minutes
 
 
@@ -223,6 +226,15 @@ def ballot(code):
         raise
     except ServiceError as exc:
         db.session.rollback()
+        if step == "cast" and exc.code == "ballot_used" and exc.extra.get("receipt"):
+            # A cast sent again after its answer was lost: the ballot is in the sealed box once;
+            # the voter sees that it was received, with its receipt.
+            return render_template(
+                "ballots/receipt.html",
+                receipt=exc.extra["receipt"],
+                again=True,
+                kiosk_cid=kiosk_cid,
+            )
         return render_template(
             "ballots/problem.html", message=exc.message, code=exc.code, kiosk_cid=kiosk_cid
         ), exc.status

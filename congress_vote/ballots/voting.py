@@ -30,7 +30,7 @@ from .services import (
     resolve_code,
     voter_by_card,
 )
-from .spec import check_choice, poll_rules
+from .spec import SPOILABLE, check_choice, poll_rules
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class BallotPage:
     receipt: str | None = None
     status: int = 200
     delegate: Delegate | None = None
+    warning: str | None = None  # review: the choice is one the rules count invalid (SPOILABLE)
+    ask_invalid: bool = False  # review: cast refused without confirm_invalid, asked again
 
     def context(self) -> dict:
         """The template variables of the page."""
@@ -74,6 +76,8 @@ class BallotPage:
             "receipt": self.receipt,
             "delegate": self.delegate,
             "named": self.delegate is not None,
+            "warning": self.warning,
+            "ask_invalid": self.ask_invalid,
         }
 
 
@@ -121,18 +125,24 @@ def _step(
     choice = choice_of(poll, marks)
     if step == "edit":
         return _page(poll, "choose", choice, **extra)
+    warning = None  # a choice the voter may cast knowing it is invalid (spec.SPOILABLE)
     try:
         check_choice(poll, **choice)
     except ServiceError as exc:
         if exc.status != 422:
             raise
-        return _page(poll, "choose", choice, error=exc.code, status=422, **extra)
+        if exc.code not in SPOILABLE:
+            return _page(poll, "choose", choice, error=exc.code, status=422, **extra)
+        warning = exc.code
     if step != "cast":
-        return _page(poll, "review", choice, **extra)
+        return _page(poll, "review", choice, warning=warning, **extra)
+    confirmed = marks.fields.get("confirm_invalid") == "yes"
     try:
-        receipt = cast(choice)
+        receipt = cast({**choice, "confirm_invalid": True} if confirmed else choice)
     except ServiceError as exc:
         db.session.rollback()
+        if exc.status == 422 and exc.code in SPOILABLE:  # ask a second time (issue 18)
+            return _page(poll, "review", choice, warning=exc.code, ask_invalid=True, **extra)
         if exc.status == 422:
             return _page(poll, "choose", choice, error=exc.code, status=422, **extra)
         return BallotPage(
