@@ -562,10 +562,14 @@ class Hall:
         if screenshot:
             shot(tablet, screenshot)
         tablet.locator("[data-review]").click()
-        tablet.wait_for_load_state()
+        tablet.locator("form[data-confirm]").wait_for()  # the page sends the form itself
         kept_on_review = tablet.locator(".summary li.kept .name").all_text_contents()
         tablet.locator("button[name=step][value=cast]").click()
-        tablet.wait_for_load_state()
+        # a ballot striking every name is cast only after a second confirmation (issue 18)
+        anyway = tablet.get_by_role("button", name="Vẫn bỏ phiếu")
+        tablet.locator(".receipt-code").or_(anyway).wait_for()
+        if anyway.is_visible():
+            anyway.click()
         receipt = tablet.locator(".receipt-code").text_content().strip()
         assert receipt
         self.ballots_cast += 1
@@ -874,7 +878,8 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     tablet.locator("label.strike-row").filter(has=exact(tablet, ".name b", c[10])).click()
     over = tablet.locator("[data-overvote]")
     assert over.is_visible() and over.text_content().strip(), "over-vote not shown"
-    assert tablet.locator("[data-review]").is_disabled(), "an over-vote can be reviewed"
+    tablet.locator("[data-review]").click()  # the page keeps an over-vote from the review
+    assert over.is_visible() and tablet.locator("form[data-confirm]").count() == 0
     assert "over" in tablet.locator("[data-tally]").get_attribute("class")
     shot(tablet, "kiosk-ballot-overvote")
     # Without the page's script (a stale page, a tampered tablet) the server refuses it too:
@@ -889,9 +894,7 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     tablet.locator("label.strike-row").filter(has=exact(tablet, ".name b", c[9])).click()
     assert not over.is_visible() and tablet.locator("[data-review]").is_enabled()
     tablet.locator("[data-review]").click()
-    tablet.wait_for_load_state()
     tablet.locator("button[name=step][value=cast]").click()
-    tablet.wait_for_load_state()
     first_receipt = tablet.locator(".receipt-code").text_content().strip()
     hall.ballots_cast += 1
     shot(tablet, "kiosk-receipt")
