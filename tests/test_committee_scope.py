@@ -30,6 +30,7 @@ NOT_COMMITTEE = {
     "api.announcement_pdf": "chair's read",
     "api.api_result": "staff read after count (public once published)",
     "api.api_receipts": "public once counted",
+    "api.api_board": "public once published (staff once counted)",
     "api.export_csv": "public result export",
     "api.export_json": "public result export",
     "api.export_xlsx": "public result export",
