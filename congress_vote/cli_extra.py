@@ -10,6 +10,9 @@ def register(app: Flask) -> None:
     from .seal.cli import register_cli as _seal_cli
 
     _seal_cli(app)  # verify-poll (the sealed box's board)
+    from .seal.rehearsal import register_cli as _rehearsal_cli
+
+    _rehearsal_cli(app)  # rehearsal (a congress to practise the sealed box's ceremony)
     from .backup import register_cli as _backup_cli
 
     _backup_cli(app)  # backup, restore (reliability)

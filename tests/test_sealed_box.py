@@ -410,3 +410,28 @@ def test_counting_page_collects_opening_codes_and_console_shows_the_seal(hall, a
     assert 'id="open-box"' not in page and "2 mã biên nhận được lưu để công bố" in page
     with app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM ballot")).scalar() == 2
+
+
+def test_a_rehearsal_congress_practises_the_ceremony(app, runner, hall, api, client):
+    """`flask rehearsal --committee …`: a congress of its own, a secret poll for those counters;
+    their practice cards open it (and only that congress's cards)."""
+    r = runner.invoke(args=["rehearsal", "--committee", "counter1", "--committee", "observer"])
+    assert r.exit_code != 0 and "observer" in r.output
+    r = runner.invoke(args=["rehearsal", "--committee", "counter1", "--committee", "counter3"])
+    assert r.exit_code == 0, r.output
+    m = re.search(r"Rehearsal congress (\d+), poll (\d+)", r.output)
+    cid, pid = int(m.group(1)), int(m.group(2))
+    assert api("chair").post(f"/api/v1/polls/{pid}/open").json["error"]["code"] == (
+        "key_cards_missing"
+    )
+    opened = hall.open(pid)  # each prints a practice card for the rehearsal congress
+    assert opened["seal"]["threshold"] == 2 and opened["title"].startswith("Bầu thử (diễn tập)")
+    kiosk = hall.enrol_kiosk(cid)
+    token = hall.issue(pid, 1)["tokens"][0]
+    ids = [c["id"] for c in opened["candidates"]]
+    r = client.post(
+        f"/api/v1/ballot/{token}", json={"kept": ids[:2]}, headers={"X-Kiosk-Token": kiosk}
+    )
+    assert r.status_code == 201, r.json
+    hall.close(pid)
+    assert hall.count(pid)["figures"]["ballots_returned"] == 1
