@@ -10,6 +10,7 @@ given the fingerprints printed on the key cards or the minutes, both verifiers f
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -78,6 +79,17 @@ def test_board_is_public_once_published_and_both_verifiers_pass(
     assert out.exit_code == 0, out.output
     out = runner.invoke(args=["verify-poll", "99999"])
     assert out.exit_code == 2
+    # the printed minutes carry the same fingerprints and signatures as the board
+    from pypdf import PdfReader
+
+    pdf = api("counter1").get(f"/api/v1/polls/{poll.id}/minutes.pdf").data
+    text = "".join(
+        "".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages).split()
+    )
+    for m in board["members"]:
+        assert m["opening_fingerprint"] in text and m["signing_fingerprint"] in text
+    for s in board["signatures"]:
+        assert s["signature"] in text
 
 
 def _rechain():
