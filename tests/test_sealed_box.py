@@ -435,3 +435,65 @@ def test_a_rehearsal_congress_practises_the_ceremony(app, runner, hall, api, cli
     assert r.status_code == 201, r.json
     hall.close(pid)
     assert hall.count(pid)["figures"]["ballots_returned"] == 1
+
+
+def test_two_counts_at_once_open_the_box_once(hall, app, auth):
+    import threading
+
+    _cid, poll, tokens = _poll(hall, 6)
+    pid = poll["id"]
+    ids = [c["id"] for c in poll["candidates"]]
+    _cast(app, tokens, lambda k: ids[: 1 + k % 2])
+    hall.close(pid)
+    body = {"opening_codes": hall.opening_codes(pid)}
+    headers = {u: auth.headers(u) for u in ("counter1", "counter2")}
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def count(user):
+        client = app.test_client()  # its own client: its own request context and session
+        barrier.wait()
+        r = client.post(f"/api/v1/polls/{pid}/count", json=body, headers=headers[user])
+        answers.append(r.status_code)
+
+    threads = [threading.Thread(target=count, args=(u,)) for u in headers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # the second either waited and recounted the opened set, or found the poll counted (409)
+    assert 200 in answers and set(answers) <= {200, 409}, answers
+    with app.app_context():
+        opened = db.session.execute(
+            text("SELECT count(*) FROM audit_event WHERE action = 'poll.box_opened'")
+        ).scalar()
+        assert opened == 1
+        assert db.session.execute(text("SELECT count(*) FROM ballot")).scalar() == 6
+        assert db.session.execute(text("SELECT count(*) FROM poll_tracker")).scalar() == 6
+
+
+def test_paper_entries_join_the_opened_set(hall, app, api):
+    _cid, poll, tokens = _poll(hall, 2)
+    pid = poll["id"]
+    ids = [c["id"] for c in poll["candidates"]]
+    paper = api("counter1").post(f"/api/v1/polls/{pid}/ballots", json={"count": 1, "kind": "paper"})
+    assert paper.status_code == 201, paper.json
+    _cast(app, tokens, lambda k: ids[:1])
+    hall.close(pid)
+    assert api("counter1").post(
+        f"/api/v1/polls/{pid}/paper-returns", json={"unused": 0}
+    ).status_code in (200, 201)
+    for who in ("counter1", "counter2"):
+        r = api(who).post(
+            f"/api/v1/polls/{pid}/paper-ballots",
+            json={"code": paper.json["codes"][0], "kept": [ids[1]]},
+        )
+        assert r.status_code == 201, r.json
+    res = hall.count(pid)
+    assert res["figures"]["ballots_returned"] == 3
+    votes = {c["id"]: c["votes"] for c in res["candidates"]}
+    assert votes[ids[0]] == 2 and votes[ids[1]] == 1
+    with app.app_context():
+        rows = db.session.execute(text("SELECT source, receipt FROM ballot")).all()
+        assert sorted(s for s, _ in rows) == ["paper", "tablet", "tablet"]
+        assert all(r is None for s, r in rows if s == "tablet")
