@@ -241,6 +241,7 @@ def create_round(
         "candidates": names,
         "rules": rules_json,
         "counting_committee": committee_ids(poll),
+        "seal_threshold": poll.seal_threshold,  # the same key cards open the next round's box
     }
     new = create_poll(db.session.get(Congress, poll.congress_id), data, actor)
     new.parent_id = latest.id
