@@ -244,3 +244,35 @@ def test_a_dispute_names_the_printed_code_the_counters_and_what_differs(world, s
     assert d["differences"][0]["readings"][0] != d["differences"][0]["readings"][1]
     (p,) = q["pending"]
     assert p["ballot"] == format_code(code2) and p["entries"][0]["user"] == c1.display_name
+
+
+def test_a_refused_entry_keeps_the_form_for_the_committee_only(world, staff, client, auth):
+    from congress_vote.auth.models import User
+    from congress_vote.codes import format_code
+    from congress_vote.counting.paper_entry import enter_paper_ballot
+    from congress_vote.counting.paper_returns import record_paper_return
+
+    cid = world.congress(voters=10)
+    poll = world.poll(cid, seats=2)
+    a, b, c = (x.id for x in poll.candidates)
+    (code,) = world.issue(poll, 1, kind="paper")
+    world.close(poll)
+    c1, c2 = (db.session.get(User, staff[n]) for n in ("counter1", "counter2"))
+    record_paper_return(poll, "0", c1)
+    enter_paper_ballot(poll, code, c1, kept=[a, b])
+    enter_paper_ballot(poll, code, c2, kept=[a])
+    db.session.commit()
+    pid = poll.id
+    # a member's refused entry (the same ballot again): the page again, with the ticks kept
+    auth.login("counter1")
+    r = client.post(f"/polls/{pid}/paper", data={"code": code, "kept": [str(a), str(c)]})
+    assert r.status_code == 409
+    html = r.data.decode()
+    assert f'value="{code}"' in html and format_code(code) in html
+    assert f'value="{a}" data-counting-kept checked' in html
+    assert f'value="{b}" data-counting-kept>' in html  # struck, as the counter left it
+    # someone not on the committee gets the refusal, never the committee's page
+    auth.logout()
+    auth.login("counter3")
+    r = client.post(f"/polls/{pid}/paper", data={"code": code, "kept": [str(a)]})
+    assert r.status_code == 403 and format_code(code) not in r.data.decode()

@@ -252,6 +252,8 @@ def paper_enter(pid):
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()
+        if err.status in (401, 403) or not is_committee_member(poll, current_actor()):
+            raise  # the page (its queue of codes) is for the committee only
         flash(err.message, "error")
         kept_ticked = _ints(request.form.getlist("kept"))
         state = {"code": code[:40], "settle": settle, "kept": kept_ticked, "answers": answers}
