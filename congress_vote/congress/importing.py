@@ -46,6 +46,22 @@ _HEADER_INDEX = {alias: key for key, aliases in _HEADERS.items() for alias in al
 REQUIRED_COLUMNS = ("code", "full_name", "branch", "membership")
 
 
+def column_label(key: str) -> str:
+    """The column as a person names it ("full_name" → "Họ và tên"); errors keep the key in
+    their `field` (the API's), pages and messages show this."""
+    labels = {
+        "code": _("List code"),
+        "full_name": _("Full name"),
+        "branch": _("Branch"),
+        "membership": _("Membership"),
+        "gender": _("Gender"),
+        "birth_year": _("Birth year"),
+        "position": _("Position"),
+        "file": _("File"),
+    }
+    return labels.get(key, key)
+
+
 def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list[dict]]:
     """Map the header to fields; returns ([(row number, raw dict)], errors). Row numbers count
     the header as row 1, as a spreadsheet shows them."""
@@ -70,7 +86,7 @@ def parse_delegate_rows(table: list[list]) -> tuple[list[tuple[int, dict]], list
                 "message": _(
                     "the column “%(column)s” is missing (headers: code, full_name, branch, "
                     "membership or mã, họ và tên, chi bộ, đảng viên)",
-                    column=k,
+                    column=column_label(k),
                 ),
             }
             for k in missing

@@ -34,6 +34,7 @@ from .delegates import (
     update_delegate,
 )
 from .forms import BranchForm, CongressForm, DelegateForm, ImportForm
+from .importing import column_label
 from .importing import import_delegates_report as import_list
 from .setup import add_branch as add_branch_to
 from .setup import create_congress, get_congress, update_congress
@@ -275,7 +276,12 @@ def import_delegates(cid: int):
         message = _("Choose a CSV or XLSX file.")
     status = 422 if message else 200
     return render_template(
-        "congress/import.html", congress=c, form=form, rows=rows, message=message
+        "congress/import.html",
+        congress=c,
+        form=form,
+        rows=rows,
+        message=message,
+        column_label=column_label,
     ), status
 
 
