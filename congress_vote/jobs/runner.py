@@ -45,7 +45,7 @@ from .models import DocumentJob
 log = logging.getLogger(__name__)
 
 DONE_TTL = timedelta(minutes=30)  # a finished document is kept this long for its download
-STALE_AFTER = timedelta(minutes=10)  # a job not updated for this long has died with its process
+STALE_AFTER = timedelta(minutes=2)  # a job not updated for this long died with its process
 _CONTEXT = b"congress-vote/document-job/v1"
 _NONCE = 12
 

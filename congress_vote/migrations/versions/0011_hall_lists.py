@@ -30,6 +30,7 @@ def upgrade():
             ["id"],
             ondelete="SET NULL",
         )
+    _link_existing_rounds()
     with op.batch_alter_table("paper_entry", schema=None) as batch_op:
         batch_op.add_column(sa.Column("code", sa.String(length=17), nullable=True))
     op.create_table(
@@ -65,6 +66,34 @@ def upgrade():
     )
     with op.batch_alter_table("document_job", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_job_congress_id"), ["congress_id"])
+
+
+def _link_existing_rounds():
+    """Further rounds made before this revision matched their candidates by name: link each to
+    the candidacy of the round before it with the same name (the rule they were made with)."""
+    conn = op.get_bind()
+    polls = conn.execute(
+        sa.text("SELECT id, parent_id FROM poll WHERE parent_id IS NOT NULL ORDER BY id")
+    ).all()
+
+    def key(name):
+        return " ".join((name or "").split()).casefold()
+
+    for pid, parent in polls:
+        before = {}
+        for cid, name, origin in conn.execute(
+            sa.text("SELECT id, full_name, origin_id FROM candidate WHERE poll_id = :p"),
+            {"p": parent},
+        ):
+            before.setdefault(key(name), origin or cid)
+        for cid, name in conn.execute(
+            sa.text("SELECT id, full_name FROM candidate WHERE poll_id = :p"), {"p": pid}
+        ).all():
+            if key(name) in before:
+                conn.execute(
+                    sa.text("UPDATE candidate SET origin_id = :o WHERE id = :c"),
+                    {"o": before[key(name)], "c": cid},
+                )
 
 
 def downgrade():
