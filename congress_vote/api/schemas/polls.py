@@ -140,6 +140,15 @@ class Batch(Answer):
     kind = Str()
 
 
+class ComplaintsBody(Body):
+    complaints = Str(required=True, metadata={"maxLength": 20000})
+
+
+class Complaints(Answer):
+    poll_id = Int()
+    complaints = Str()
+
+
 class VoidedBatch(Answer):
     """A batch voided while its poll is open: `voided` of its `count` ballots were unused and
     are void now (they may be issued again)."""
