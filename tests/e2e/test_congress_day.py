@@ -152,6 +152,8 @@ class Hall:
         self.cid: int | None = None
         self.ballots_cast = 0
         self.user_ids: dict[str, int] = {}
+        # each counter's key card as read back from its PDF: {"opening": QR text, "signing": …}
+        self.key_cards: dict[int, dict[str, str]] = {}
 
     def mark(self, what: str):
         """Note how long a phase took (printed at the end; never asserted)."""
@@ -383,6 +385,10 @@ class Hall:
         return self.chair
 
     def chair_action(self, pid: int, verb: str, expect_status: str):
+        if verb == "open":  # a secret poll is sealed to its committee's key cards
+            for n in (1, 2):
+                if n not in self.key_cards:
+                    self.print_key_card(n)
         chair = self.chair_page()
         if verb == "open":  # opening asks first, on a page listing the warnings
             chair.click(f"a[href$='/console/polls/{pid}/open']")
@@ -403,6 +409,35 @@ class Hall:
             login(p, self.live, f"counter{n}")
             setattr(self, attr, p)
         return getattr(self, attr)
+
+    def print_key_card(self, n: int) -> dict[str, str]:
+        """Counter n prints their key card from their account page (reached by the header's
+        link) and reads it back: one page, both QR codes decoded at 150 dpi, the printed
+        fingerprints those the account page then shows."""
+        p = self.counter(n)
+        follow(p, "header a.who", self.live("/account"), self.gaps, "header: no account link")
+        form = p.locator(f"#key-cards form[action$='/account/key-card/{self.cid}']")
+        assert form.count() == 1, p.inner_text("main")[:2000]
+        # the form opens the PDF in a new tab; its one POST, with the page's cookies and token
+        token = form.locator("input[name=csrf_token]").get_attribute("value")
+        resp = p.context.request.post(
+            self.live(f"/account/key-card/{self.cid}"), form={"csrf_token": token or ""}
+        )
+        assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
+        assert "no-store" in resp.headers["cache-control"]
+        pages = pdf_pages_png(resp.body(), self.tmp / f"key-card-{n}", "card", dpi=150)
+        assert len(pages) == 1
+        texts = decode_qr(pages[0])
+        card = {
+            "opening": next(t for t in texts if t.startswith("CV1:O:")),
+            "signing": next(t for t in texts if t.startswith("CV1:S:")),
+        }
+        text = " ".join(pdf_text(resp.body()).split())
+        p.reload()
+        for fp in p.locator("#key-cards .fingerprint").all_text_contents():
+            assert fp.strip() in text, (fp, text[:400])
+        self.key_cards[n] = card
+        return card
 
     def poll_page(self, page, pid: int):
         page.goto(self.live(f"/congresses/{self.cid}"))
@@ -455,7 +490,14 @@ class Hall:
             self.gaps,
             "poll page: no link to the count/result page (counting committee)",
         )
-        c1.locator(f"form[action$='/polls/{pid}/count'] button").click()
+        box = c1.locator("#open-box")
+        if box.count():  # a sealed box: the members' opening codes, scanned one after another
+            for n in (1, 2):
+                c1.fill("#opening-scan", self.key_cards[n]["opening"])
+                c1.press("#opening-scan", "Enter")
+            box.locator("button.primary").click()
+        else:
+            c1.locator(f"form[action$='/polls/{pid}/count'] button").click()
         c1.wait_for_load_state()
         assert c1.locator(".checks-list li.failed").count() == 0, c1.inner_text(".checks-list")
         follow(
@@ -486,8 +528,10 @@ class Hall:
                     self.gaps,
                     "poll page: no link to the count/result page",
                 )
-            sign = p.locator(f"form[action$='/polls/{pid}/sign'] button")
+            # the form's own button (the scanner adds its camera button to the form)
+            sign = p.locator(f"form[action$='/polls/{pid}/sign'] > button")
             assert sign.count() == 1 and sign.is_enabled(), p.inner_text("main")[:2000]
+            p.fill("#signing-code", self.key_cards[n]["signing"])  # as a USB scanner types it
             sign.click()
             p.wait_for_load_state()
         result = api_json(c1, self.live, f"/api/v1/polls/{pid}/result")
@@ -1081,6 +1125,9 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
 
     order = list(sort_names(names))  # the ballot's order (checked in the browser in phase 2/3)
     poll = call("admin", "GET", f"/api/v1/polls/{pid}")
+    for n in (1, 2):  # the key cards, printed in the browser (read back from the PDF)
+        if n not in hall.key_cards:
+            hall.print_key_card(n)
     id_of = {c["full_name"]: c["id"] for c in poll["candidates"]}
     call("chair", "POST", f"/api/v1/polls/{pid}/open")
     tokens = call("counter1", "POST", f"/api/v1/polls/{pid}/ballots", json={"count": VOTERS - 2})[
@@ -1102,9 +1149,15 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
         kept_sets.append(kept)
         hall.ballots_cast += 1
     call("chair", "POST", f"/api/v1/polls/{pid}/close")
-    result = call("counter1", "POST", f"/api/v1/polls/{pid}/count")
-    for counter in ("counter1", "counter2"):
-        call(counter, "POST", f"/api/v1/polls/{pid}/signoffs", json={"digest": result["digest"]})
+    opening = [hall.key_cards[n]["opening"] for n in (1, 2)]
+    result = call("counter1", "POST", f"/api/v1/polls/{pid}/count", json={"opening_codes": opening})
+    for n in (1, 2):
+        call(
+            f"counter{n}",
+            "POST",
+            f"/api/v1/polls/{pid}/signoffs",
+            json={"digest": result["digest"], "signing_code": hall.key_cards[n]["signing"]},
+        )
     call("chair", "POST", f"/api/v1/polls/{pid}/publish")
     by_id = _slate_round_1_result(
         call("admin", "GET", f"/api/v1/polls/{pid}/result"), order, kept_sets
