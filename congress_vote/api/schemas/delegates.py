@@ -3,9 +3,11 @@ the delegate import; the services validate them (congress/delegates.py `delegate
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Body, Id, Int, Str
 
-_N = {"allow_none": True}
+_N: dict[str, Any] = {"allow_none": True}
 
 
 class DelegateBody(Body):
