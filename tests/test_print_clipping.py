@@ -34,8 +34,8 @@ BRANCH = "Chi bộ Phòng Giáo dục Thường xuyên và Giáo dục Nghề ng
 # a hidden overflow would cut the rule, not a letter) and inline elements (CSS gives them no
 # overflow; WeasyPrint would clip them to their font's ascent).
 BOXES = "body *:not(table):not(thead):not(tbody):not(tr):not(td):not(th)" + "".join(
-    f":not({tag})" for tag in ("b", "i", "em", "strong", "span", "small", "a", "code", "br")
-)
+    f":not({tag})" for tag in ("b", "i", "em", "strong", "span", "small", "a", "code", "br", "li")
+)  # (nor a list item: its marker is drawn outside it; the list's own box is checked)
 HIDDEN = BOXES + " { overflow: hidden !important; }"
 VISIBLE = BOXES + " { overflow: visible !important; }"
 
@@ -131,3 +131,20 @@ def test_paper_ballots_clip_no_letter(app, long_world, monkeypatch, tmp_path):
                 lambda size=size: paper_ballots_pdf(poll, plain, size),
             )
         _assert_same(hidden, visible, f"paper ballot {size}")
+
+
+def test_key_card_clips_no_letter(app, long_world, staff, monkeypatch, tmp_path):
+    from congress_vote.auth.models import User
+    from congress_vote.seal.keycard_pdf import key_card_pdf
+    from congress_vote.seal.keycards import issue_key_card
+
+    congress, _poll = long_world
+    user = db.session.get(User, staff["counter1"])  # on the poll's counting committee
+    user.full_name, user.title = PEOPLE[1], POSITION
+    db.session.flush()
+    with app.test_request_context():
+        card, secrets = issue_key_card(congress, user)  # one card, rendered twice
+        hidden, visible = _twice(
+            monkeypatch, tmp_path, "keycard", lambda: key_card_pdf(congress, user, card, secrets)
+        )
+    _assert_same(hidden, visible, "key card")
