@@ -233,3 +233,35 @@ def test_each_failure_is_named(world, api, client, sign_off, tmp_path):
         [sys.executable, "-m", "congress_vote.verify", str(path)], capture_output=True, text=True
     )
     assert out.returncode == 2
+
+
+def test_sealed_poll_board_lists_one_tracker_per_tablet_ballot(hall, app, api, client, sign_off):
+    from congress_vote.ballots.services import cast_ballot
+
+    cid = hall.congress(voters=6)
+    poll = hall.poll(cid, seats=2)
+    pid = poll["id"]
+    hall.open(pid)
+    ids = [c["id"] for c in poll["candidates"]]
+    tokens = hall.issue(pid, 5)["tokens"]
+    with app.app_context():
+        for k, t in enumerate(tokens):
+            cast_ballot(t, kept=ids[: 1 + k % 2])
+            db.session.commit()
+    hall.close(pid)
+    res = hall.count(pid)
+    for who in MEMBERS:  # the cards the box was sealed to (sign_off shares the hall's)
+        assert sign_off(who, pid, res["digest"]).status_code == 201
+    assert api("chair").post(f"/api/v1/polls/{pid}/publish").status_code == 200
+    board = client.get(f"/api/v1/polls/{pid}/board").json
+    seal = board["inputs"]["digest_inputs"]["seal"]
+    assert seal is not None and len(board["trackers"]) == 5 == len(seal["trackers"])
+    assert sum(b["source"] == "tablet" for b in board["inputs"]["ballots"]) == 5
+    cards = [hall.key_cards.card(cid, who) for who in MEMBERS]
+    keys = [fingerprint(k) for c in cards for k in (c.opening_public, c.signing_public)]
+    assert check_board(board, keys).ok, check_board(board, keys).findings
+    # a tracker dropped from the board (and from what the digest covers) is named
+    b = json.loads(json.dumps(board))
+    b["trackers"].pop()
+    b["inputs"]["digest_inputs"]["seal"]["trackers"].pop()
+    assert {f.code for f in check_board(b, keys).findings} == {"trackers", "digest"}
