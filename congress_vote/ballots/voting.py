@@ -13,14 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from .. import codes
 from ..congress import kiosks
 from ..congress.models import Congress, Delegate
 from ..congress.setup import get_congress
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
+from ..polls.status import ACCEPTS_BALLOTS
 from ..rules import max_kept
+from .models import BallotToken, IssueBatch
 from .services import (
     cast_ballot,
     cast_named_vote,
@@ -83,27 +87,30 @@ class BallotPage:
 
 def agree_mode(poll: Poll) -> bool:
     """Agree/disagree boxes per name where there are as many candidates as seats."""
-    return poll.kind != "resolution" and len(poll.candidates) <= poll.seats + (
-        poll.alternate_seats if poll.kind == "slate" else 0
+    spec = poll_rules(poll)[0]
+    return spec.kind != "resolution" and len(spec.candidate_ids) <= (
+        spec.seats + spec.alternate_seats
     )
 
 
 def choice_of(poll: Poll, marks: Marks) -> dict:
-    """{"kept": [...]} or {"answers": {...}} from the posted marks (strike / agree / answers)."""
-    if poll.kind == "resolution":
+    """{"kept": [...]} or {"answers": {...}} from the posted marks (strike / agree / answers).
+    The ids come from the poll's cached spec (no candidate or item rows are loaded)."""
+    spec = poll_rules(poll)[0]
+    if spec.kind == "resolution":
         answers = {}
-        for item in poll.items:
-            value = marks.fields.get(f"i{item.id}")
+        for item_id in spec.item_ids:
+            value = marks.fields.get(f"i{item_id}")
             if value in ("for", "against", "abstain"):
-                answers[str(item.id)] = value
+                answers[str(item_id)] = value
         return {"answers": answers}
     if agree_mode(poll):
-        return {"kept": [c.id for c in poll.candidates if marks.fields.get(f"c{c.id}") == "agree"]}
-    return {"kept": [c.id for c in poll.candidates if str(c.id) not in marks.struck]}
+        return {"kept": [c for c in spec.candidate_ids if marks.fields.get(f"c{c}") == "agree"]}
+    return {"kept": [c for c in spec.candidate_ids if str(c) not in marks.struck]}
 
 
 def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> BallotPage:
-    kept = (choice or {}).get("kept") or ([] if choice else [c.id for c in poll.candidates])
+    kept = (choice or {}).get("kept") or ([] if choice else poll_rules(poll)[0].candidate_ids)
     return BallotPage(
         stage=stage,
         poll=poll,
@@ -154,14 +161,53 @@ def _step(
 
 # ---- the ballot of a token (the QR code's page) ---------------------------------------------
 
+_TOKENS, _BATCHES, _POLLS = BallotToken.__table__, IssueBatch.__table__, Poll.__table__
+
+
+def _ballot_poll(code: str, kiosk_cid: int | None) -> Poll:
+    """The poll of the ballot `code`, ready to vote from this device: the kiosk check and
+    `services.open_ballot`'s conditions in one statement. Any refusal is left to those two
+    functions, in their order, so the errors are theirs."""
+    norm = resolve_code(code)
+    row = None
+    if norm is not None:
+        row = db.session.execute(
+            select(
+                _TOKENS.c.state,
+                _BATCHES.c.kind,
+                _POLLS.c.id,
+                _POLLS.c.status,
+                _POLLS.c.congress_id,
+                Congress.kiosk_only,
+                kiosks.is_kiosk_column(_POLLS.c.congress_id),
+            )
+            .select_from(_TOKENS)
+            .join(_POLLS, _POLLS.c.id == _TOKENS.c.poll_id)
+            .join(Congress, Congress.id == _POLLS.c.congress_id)
+            .outerjoin(_BATCHES, _BATCHES.c.id == _TOKENS.c.batch_id)
+            .where(_TOKENS.c.token_hash == codes.code_hash(norm))
+        ).first()
+    if row is not None:
+        state, batch_kind, pid, status, congress_id, kiosk_only, is_kiosk = row
+        if kiosk_only and not is_kiosk:
+            raise kiosks.KioskRequired(congress_id)
+        if (
+            state == "unused"
+            and status in ACCEPTS_BALLOTS
+            and kiosk_cid in (None, congress_id)
+            and batch_kind != "paper"
+        ):
+            return db.session.get_one(Poll, pid)
+    kiosks.require_kiosk_for_ballot(code)
+    return open_ballot(code, congress_id=kiosk_cid)[0]  # raises: the refusal, in its words
+
 
 def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None) -> BallotPage:
     """One step of the ballot `code` at the kiosk of congress `kiosk_cid` (None: any device
     the congress allows): show it (`marks` None), "edit", "review" or "cast" the posted marks.
     Raises KioskRequired (403), or ServiceError when the ballot cannot be voted (unknown, used,
     poll not open, another congress, paper)."""
-    kiosks.require_kiosk_for_ballot(code)
-    poll, _token = open_ballot(code, congress_id=kiosk_cid)
+    poll = _ballot_poll(code, kiosk_cid)
     norm = resolve_code(code)
 
     def cast(choice: dict) -> str:

@@ -171,7 +171,7 @@ def is_kiosk_of(congress_id: int) -> bool:
     return kiosk is not None and kiosk.congress_id == congress_id
 
 
-def _is_kiosk_column(congress_id_column):
+def is_kiosk_column(congress_id_column):
     """SQL: whether this request's kiosk token is an unrevoked kiosk of that congress."""
     token = presented_token()
     if token is None:
@@ -204,7 +204,7 @@ def require_kiosk(congress_id: int) -> None:
     it before any token is consumed or any card is looked up."""
     _refuse_unless(
         db.session.execute(
-            select(Congress.id, Congress.kiosk_only, _is_kiosk_column(Congress.id)).where(
+            select(Congress.id, Congress.kiosk_only, is_kiosk_column(Congress.id)).where(
                 Congress.id == congress_id
             )
         ).first()
@@ -219,7 +219,7 @@ def require_kiosk_for_ballot(text) -> None:
         return
     _refuse_unless(
         db.session.execute(
-            select(Poll.congress_id, Congress.kiosk_only, _is_kiosk_column(Poll.congress_id))
+            select(Poll.congress_id, Congress.kiosk_only, is_kiosk_column(Poll.congress_id))
             .select_from(BallotToken)
             .join(Poll, Poll.id == BallotToken.poll_id)
             .join(Congress, Congress.id == Poll.congress_id)
