@@ -95,7 +95,7 @@ def test_cast_through_api_and_guards(hall, api, client):
     assert client.post(f"/api/v1/ballot/{t}", json={"kept": "x"}).status_code == 400
     assert client.get(f"/api/v1/ballot/{t}").status_code == 200
     r = client.post(f"/api/v1/ballot/{codes.format_code(t)}", json={"kept": ids[:2]})
-    assert r.status_code == 201 and re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", r.json["receipt"])
+    assert r.status_code == 201 and re.fullmatch(r"([2-9A-Z]{4}-){3}[2-9A-Z]{4}", r.json["receipt"])
     # used
     r = client.post(f"/api/v1/ballot/{t}", json={"kept": ids[:1]})
     assert r.status_code == 409 and r.json["error"]["code"] == "ballot_used"
@@ -117,10 +117,10 @@ def test_cast_through_api_and_guards(hall, api, client):
     hall.close(pid)
     r = client.post(f"/api/v1/ballot/{tokens[2]}", json={"kept": []})
     assert r.status_code == 409 and r.json["error"]["code"] == "poll_not_open"
-    from congress_vote.ballots.models import Ballot
+    from congress_vote.seal.models import SealedBallot
 
-    with hall.app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Ballot)) == 2
+    with hall.app.app_context():  # the poll is sealed: its ballots are in the box
+        assert db.session.scalar(db.select(db.func.count()).select_from(SealedBallot)) == 2
 
 
 def test_resolution_ballot(hall, client):
@@ -138,6 +138,8 @@ def test_resolution_ballot(hall, client):
     assert r.status_code == 201
     from congress_vote.ballots.models import Ballot
 
+    hall.close(poll["id"])
+    hall.count(poll["id"])  # the sealed box opened
     with hall.app.app_context():
         b = db.session.scalar(db.select(Ballot))
         assert b.choice == f'{{"answers":{{"{items[0]}":"for","{items[1]}":"abstain"}}}}'
@@ -194,9 +196,17 @@ def test_html_ballot_flow_without_js(hall, client):
     assert r.status_code == 200
     receipt = re.search(rb'class="receipt-code">([^<]+)<', r.data).group(1).decode()
     assert f"url=/kiosk/{cid}".encode() in r.data  # back to the scanner
+    from congress_vote.seal.box import tracker
+    from congress_vote.seal.models import SealedBallot
+
+    with hall.app.app_context():  # sealed, its receipt the tracker; opened at the count
+        sealed = db.session.scalars(db.select(SealedBallot.ciphertext)).all()
+        assert [tracker(bytes(c)) for c in sealed] == [receipt]
+    hall.close(poll["id"])
+    hall.count(poll["id"])
     with hall.app.app_context():
         b = db.session.scalar(db.select(Ballot))
-        assert b.receipt == receipt and b.choice == '{{"kept":[{},{}]}}'.format(
+        assert b.receipt is None and b.choice == '{{"kept":[{},{}]}}'.format(
             *sorted([ids[0], ids[2]])
         )
     r = client.get(f"/b/{t}")
@@ -240,6 +250,8 @@ def test_agree_disagree_when_candidates_equal_seats(hall, client):
     assert r.status_code == 200
     from congress_vote.ballots.models import Ballot
 
+    hall.close(poll["id"])
+    hall.count(poll["id"])  # the sealed box opened
     with hall.app.app_context():
         assert db.session.scalar(db.select(Ballot.choice)) == f'{{"kept":[{ids[0]}]}}'
 
@@ -375,6 +387,9 @@ def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
             },
             None,
         )
+        from congress_vote.seal.keycards import issue_key_card
+
+        issue_key_card(c, counter)  # the committee's key card: the poll opens sealed
         open_poll(p, None)
         tokens = issue_ballots(p, 8, counter).codes
         cid = c.id

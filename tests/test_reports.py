@@ -176,8 +176,9 @@ def test_publish_from_console(app, client, auth, staff, w):
     assert client.post(f"/congresses/{cid}/console/polls/{pid}/publish").status_code == 409
 
 
-def test_console_opens_and_closes_with_the_polls_services(app, client, auth, staff, w):
+def test_console_opens_and_closes_with_the_polls_services(app, client, auth, staff, w, key_cards):
     cid, pid = w["congress"], w["resolution"]
+    key_cards.committee(cid, ("counter1", "counter2"))  # a secret poll opens sealed for them
     auth.login("chair")
     # without confirming, the console answers the confirmation page and opens nothing
     page = client.post(f"/congresses/{cid}/console/polls/{pid}/open")

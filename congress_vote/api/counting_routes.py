@@ -31,12 +31,14 @@ def _poll(pid: int):
 @doc(
     "Count (or recount) a closed poll from its stored ballots",
     response=sch.Result,
-    statuses=(200, 404, 409),
+    body=sch.CountBody,
+    statuses=(200, 400, 404, 409, 422),
     tag="counting",
 )
 def api_count(pid):
     poll = _poll(pid)
-    count_poll(poll, current_actor())
+    data = load(sch.CountBody()) if request.get_data() else {}
+    count_poll(poll, current_actor(), data.get("opening_codes"))
     db.session.commit()
     return answer(sch.Result(), result_dict(poll))
 

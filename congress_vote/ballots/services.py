@@ -32,6 +32,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import ACCEPTS_BALLOTS, PollStatus, require_status
+from ..seal.sealing import store_sealed
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
 from .receipts import new_receipt
 from .spec import cached_rules, check_choice, poll_rules
@@ -74,6 +75,13 @@ def _diagnose(h: str, congress_id: int | None) -> NoReturn:
             "paper_ballot", _("This is a paper ballot: mark it and put it in the ballot box."), 409
         )
     if token.state == "used":
+        if token.tracker:  # sealed, box not yet opened: the kiosk may show the receipt again
+            raise ServiceError(
+                "ballot_used",
+                _("This ballot has already been cast and is in the sealed ballot box."),
+                status=409,
+                receipt=token.tracker,
+            )
         raise _err("ballot_used", _("This ballot has already been cast."), 409)
     raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
 
@@ -120,6 +128,7 @@ _POLL_FOR_CAST = select(
     _POLLS.c.status,
     _POLLS.c.secrecy,
     _POLLS.c.setup_fingerprint,
+    _POLLS.c.seal_public,
 ).where(_POLLS.c.id == bindparam("pid"))
 
 
@@ -161,6 +170,12 @@ def cast_ballot(
     choice = check_choice(
         poll, kept, answers, rules=rules, marks=marks, confirm_invalid=confirm_invalid
     )
+    if poll.seal_public is not None:
+        # A sealed poll: only the sealed ballot is stored (random id, poll, ciphertext); its
+        # tracker is the receipt, kept on the token row until the opening (seal.sealing).
+        receipt = store_sealed(poll.id, poll.seal_public, h, choice)
+        record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
+        return receipt
     # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
     receipt = new_receipt(Ballot, poll.id)
     db.session.execute(

@@ -7,12 +7,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..ballots.issuing import issue_batch
-from ..errors import ServiceError
+from ..errors import ServiceError, commit_or_flash
 from ..extensions import db
 from ..polls.committee import committee_route, is_committee_member
 from ..polls.services import get_poll
 from ..polls.status import COUNTED_OR_LATER
 from ..reports.pdf import pdf_response
+from ..seal.sealing import seal_view
 from ..security import current_actor, roles
 from . import rounds
 from .count import count_poll
@@ -34,7 +35,7 @@ from .paper_returns import record_paper_return
 from .results import result_dict, stored_result
 from .review import review_ballots
 from .rounds import create_round
-from .signoff import set_complaints, sign_result
+from .signoff import set_complaints, sign_result, signature_rows
 
 bp = Blueprint("counting", __name__)
 
@@ -77,8 +78,10 @@ def result(pid):
         paper=paper_figures(poll) if poll.secrecy == "secret" else None,
         paper_frozen=has_paper_entries(poll),
         signed=bool(res and any(s["user_id"] == actor.id for s in res["signoffs"])),
+        seal=seal_view(poll),
         names={c.id: c.full_name for c in poll.candidates},
         members=committee(poll),
+        signature_rows=signature_rows(poll),
     )
 
 
@@ -104,10 +107,13 @@ def _proposal_rows(proposal) -> list[dict]:
 @bp.post("/polls/<int:pid>/count")
 @roles("counter")
 def count(pid):
+    """Count (a sealed poll's first count opens its box with the opening codes collected in
+    the page: fields `opening_code`, one per member present)."""
     poll = get_poll(pid)
-    count_poll(poll, current_actor())
-    db.session.commit()
-    flash(_("Counted. Check the figures, then sign."), "ok")
+    codes = [c for c in request.form.getlist("opening_code") if c.strip()]
+    done, _result = commit_or_flash(lambda: count_poll(poll, current_actor(), codes))
+    if done:
+        flash(_("Counted. Check the figures, then sign."), "ok")
     return _back(pid)
 
 
@@ -127,7 +133,9 @@ def paper_returns(pid):
 @roles("counter")
 def sign(pid):
     poll = get_poll(pid)
-    sign_result(poll, current_actor(), request.form.get("digest", ""))
+    sign_result(
+        poll, current_actor(), request.form.get("digest", ""), request.form.get("signing_code", "")
+    )
     db.session.commit()
     flash(
         _("Your signature is recorded.")

@@ -85,6 +85,17 @@ class MinutesQuery(Body):
     lang = Str(metadata={"enum": ["vi", "en"], "description": "the minutes' language (vi)"})
 
 
+class CountBody(Body):
+    opening_codes = List(
+        Str(),
+        load_default=list,
+        metadata={
+            "description": "a sealed poll's first count: the opening codes (QR text or typed) "
+            "of at least its threshold of counting committee members"
+        },
+    )
+
+
 class Receipts(Answer):
     poll_id = Int()
     receipts = List(Str(), required=True)
