@@ -57,7 +57,9 @@ def outcome_notes(result: Mapping, names: Mapping | None = None) -> list[str]:
     kinds = {"official": _("official seats"), "alternate": _("alternate seats")}
     out: list[str] = []
     for t in result.get("ties") or []:
-        who: Sequence[str] = [names.get(i, str(i)) for i in t.get("candidate_ids") or []]
+        who: Sequence[str] = t.get("names") or [
+            names.get(i, str(i)) for i in t.get("candidate_ids") or []
+        ]
         out.append(
             _(
                 "Tie at %(votes)s votes for %(n)s remaining %(kind)s between %(names)s: "
