@@ -915,7 +915,7 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
         + [[c[7], c[9], c[10]]] * 3
         + [[c[0], c[1], c[2]]]
         + [list(c)]
-    )  # one strikes every name (valid: votes for nobody)
+    )  # one strikes every name: asked a second time at the kiosk, counted invalid (vn-party)
     # slip 0: the over-vote attempt; slips 1..22: the plan; slip 23 is never used (voided at close)
     tablet = hall.kiosk()
     hall.open_ballot(tablet, slips[0], typed=True)
@@ -994,7 +994,8 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
         len(receipts),
         issued - len(receipts),
     )
-    assert f["ballots_valid"] == len(receipts) and f["ballots_invalid"] == 0
+    assert f["ballots_valid"] == len(receipts) - 1 and f["ballots_invalid"] == 1
+    assert f["invalid_by_reason"] == {"all_struck": 1}  # the ballot striking every name
     public = api_json(hall.counter(1), live, f"/api/v1/polls/{pid}/receipts")
     assert sorted(public["receipts"]) == sorted(receipts)
 
