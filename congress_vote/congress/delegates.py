@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..audit.services import record
 from ..errors import ServiceError
@@ -13,7 +14,7 @@ from ..extensions import db
 from ..i18n.collation import name_sort_key
 from .cards import new_card, seal_card
 from .fields import MAX_LEN, MEMBERSHIPS, STATUSES, clean_name, fold
-from .models import Congress, Delegate
+from .models import Branch, Congress, Delegate
 from .setup import branch_by_name
 
 
@@ -222,37 +223,52 @@ def namesakes_of(d: Delegate) -> list[Delegate]:
     return [x for x in rows if clean_name(x.full_name).casefold() == key]
 
 
-def _word_starts(token: str, word_exact: str, word_plain: str) -> bool:
-    """Does the word begin with `token`? A token typed with Vietnamese marks keeps them ("Hùng"
-    begins "Hùng", not "Hưng"); one typed without any matches every accented form ("hung" begins
-    "Hùng", "Hưng", "Hứng")."""
-    exact = clean_name(token).casefold()
-    plain = fold(token)
-    return word_exact.startswith(exact) if exact != plain else word_plain.startswith(plain)
+def _words(text: str | None) -> list[tuple[str, str]]:
+    """Each word of `text` as (with its marks, casefolded; without marks)."""
+    return list(zip(clean_name(text).casefold().split(), fold(text).split(), strict=False))
 
 
-def _phrase_match(tokens: list[str], text: str | None) -> bool:
-    """Do the query's words begin consecutive words of `text` ("van hung" in "Nguyễn Văn Hùng";
-    "hung" does not find "Nhung": a word is matched from its start)?"""
-    exact, plain = clean_name(text).casefold().split(), fold(text).split()
+def _phrase_match(tokens: list[tuple[str, bool]], words: list[tuple[str, str]]) -> bool:
+    """Do the query's words begin consecutive words of the text ("van hung" in "Nguyễn Văn
+    Hùng"; "hung" does not find "Nhung": a word is matched from its start)? A token typed with
+    Vietnamese marks keeps them ("Hùng" begins "Hùng", not "Hưng"); one typed without any
+    matches every accented form ("hung" begins "Hùng", "Hưng", "Hứng")."""
     n = len(tokens)
     return any(
-        all(_word_starts(t, exact[i + j], plain[i + j]) for j, t in enumerate(tokens))
-        for i in range(len(exact) - n + 1)
+        all(words[i + j][0 if marked else 1].startswith(t) for j, (t, marked) in enumerate(tokens))
+        for i in range(len(words) - n + 1)
     )
+
+
+def delegate_matcher(q: str):
+    """A test of one delegate against the query `q`: its words begin consecutive words of the
+    name or of the branch, with the marks as typed (:func:`_phrase_match`), or `q` is part of
+    the list code."""
+    tokens = []
+    for token in clean_name(q).split():
+        exact, plain = token.casefold(), fold(token)
+        tokens.append((exact, True) if exact != plain else (plain, False))
+    code_part = fold("".join(clean_name(q).split()))
+    branches: dict[str, list[tuple[str, str]]] = {}
+
+    def matches(full_name: str, branch: str | None, code: str) -> bool:
+        if not tokens:
+            return True
+        branch = branch or ""
+        if branch not in branches:
+            branches[branch] = _words(branch)
+        return (
+            _phrase_match(tokens, _words(full_name))
+            or _phrase_match(tokens, branches[branch])
+            or code_part in fold(code)
+        )
+
+    return matches
 
 
 def delegate_matches(d: Delegate, q: str) -> bool:
-    """The query's words begin consecutive words of the name or of the branch, with the marks as
-    typed (:func:`_word_starts`), or the query is part of the list code."""
-    tokens = clean_name(q).split()
-    if not tokens:
-        return True
-    return (
-        _phrase_match(tokens, d.full_name)
-        or _phrase_match(tokens, d.branch_name)
-        or fold("".join(tokens)) in fold(d.code)
-    )
+    """Whether delegate `d` answers the query `q` (:func:`delegate_matcher`)."""
+    return delegate_matcher(q)(d.full_name, d.branch_name, d.code)
 
 
 def _delegates_stmt(
@@ -305,9 +321,24 @@ def delegate_page(
         if limit:
             page = page.limit(limit)
         return list(db.session.scalars(page)), total
-    items = [d for d in db.session.scalars(stmt.order_by(*order)) if delegate_matches(d, q)]
+    # Matched on plain rows (name, branch, code), then only the page is loaded as delegates:
+    # 2,000 ORM objects and their branches cost more than the matching.
+    matches = delegate_matcher(q)
+    rows = db.session.execute(
+        stmt.with_only_columns(Delegate.id, Delegate.full_name, Branch.name, Delegate.code)
+        .outerjoin(Branch, Branch.id == Delegate.branch_id)
+        .order_by(*order)
+    ).all()
+    hits = [r[0] for r in rows if matches(r[1], r[2], r[3])]
     end = offset + limit if limit else None
-    return items[max(0, offset) : end], len(items)
+    ids = hits[max(0, offset) : end]
+    loaded = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Delegate).options(joinedload(Delegate.branch)).where(Delegate.id.in_(ids))
+        )
+    }
+    return [loaded[i] for i in ids], len(hits)
 
 
 def delegate_dict(d: Delegate) -> dict:
