@@ -35,6 +35,7 @@ NOT_COMMITTEE = {
     "api.export_json": "public result export",
     "api.export_xlsx": "public result export",
     "api.api_round": "admin: poll setup (the next round is a new draft poll)",
+    "api.poll_change": "admin: poll setup (a draft poll's fields)",
     "api.post_named_vote": "voting by card",
     "ballots.named": "voting kiosk",
     "polls.show": "staff: the poll page",
