@@ -53,7 +53,7 @@ def test_import_page_lists_bad_rows_and_imports_nothing(client, auth, congress_i
     )
     assert r.status_code == 422
     page = r.get_data(as_text=True)
-    assert re.search(r"<td class=\"num\">3</td><td>full_name</td>", page)
+    assert re.search(r"<td class=\"num\">3</td><td>Họ và tên</td>", page)
     r = client.post(
         f"/congresses/{congress_id}/import",
         data={"file": (io.BytesIO(SAMPLE_CSV.read_bytes()), "ds.csv")},
