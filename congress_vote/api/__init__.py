@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401,E501
     poll_routes,
     projector_routes,
     report_routes,
+    seal_routes,
     session_routes,
     user_routes,
 )
