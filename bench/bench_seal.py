@@ -15,6 +15,7 @@ Run: .venv/bin/python bench/bench_seal.py [--votes 400] [--rounds 8]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -141,16 +142,21 @@ def open_and_count(app, staff, ballots: int = 2000, candidates: int = 200) -> di
         db.session.flush()
         close(poll)
         db.session.commit()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         stored = count_poll(poll, staff["counter1"], [codes[2], codes[0]])
         db.session.commit()
-        took = time.perf_counter() - start
+        took, took_cpu = time.perf_counter() - start, time.process_time() - cpu
         assert stored.digest and poll.status == "counted"
         import json
 
         returned = json.loads(stored.data)["figures"]["ballots_returned"]
         assert returned == ballots, returned
-    return {"ballots": ballots, "candidates": candidates, "open_and_count_s": took}
+    return {
+        "ballots": ballots,
+        "candidates": candidates,
+        "open_and_count_s": took,
+        "open_and_count_cpu_s": took_cpu,
+    }
 
 
 def main() -> None:
@@ -169,9 +175,10 @@ def main() -> None:
     )
     print(
         f"open + count {oc['ballots']} sealed ballots x {oc['candidates']} candidates: "
-        f"{oc['open_and_count_s']:.3f} s (target < 1 s) "
-        f"{'OK' if oc['open_and_count_s'] < 1 else 'OVER'}"
+        f"{oc['open_and_count_s']:.3f} s wall, {oc['open_and_count_cpu_s']:.3f} s CPU "
+        f"(target < 1 s) {'OK' if oc['open_and_count_s'] < 1 else 'OVER'}"
     )
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
