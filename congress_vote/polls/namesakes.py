@@ -11,6 +11,7 @@ A name that is not shared is shown as it is.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from ..extensions import db
 from .models import Candidate, Poll
 
 
+@functools.lru_cache(maxsize=8192)  # called for every candidate shown, per candidate shown
 def name_key(name: str | None) -> str:
     """Two names that read the same (case, spacing and Unicode form folded)."""
     return " ".join(unicodedata.normalize("NFC", name or "").casefold().split())
