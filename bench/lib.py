@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,25 +253,49 @@ def _wait_port(port: int, proc, timeout: float = 40) -> None:
 # ---- wrk ---------------------------------------------------------------------------------------
 
 
-def wrk_requests(base: str, requests: list[tuple], connections: int, max_seconds: int = 60) -> dict:
-    """Send each (method, path, body[, bearer[, kiosk token]]) exactly once over `connections`
-    keep-alive connections.
+@dataclass(frozen=True)
+class Req:
+    """One request of a client: `{csrf}` in the body or a header is replaced by the last CSRF
+    token a page showed that client; `expect`: a text the answer must contain to count as ok."""
+
+    method: str
+    path: str
+    body: str = ""
+    headers: dict = field(default_factory=dict)
+    tag: str = "-"
+    expect: str = ""
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def json_req(method: str, path: str, body=None, tag: str = "-", headers=None) -> Req:
+    text = json.dumps(body, separators=(",", ":")) if body is not None else ""
+    return Req(method, path, text, {"Content-Type": "application/json", **(headers or {})}, tag)
+
+
+def wrk_requests(base: str, units: list, connections: int, max_seconds: int = 120) -> dict:
+    """Send each unit (a Req, or a list of Reqs one client sends in order, e.g. a tablet's
+    page → review → cast) exactly once over `connections` keep-alive connections, a unit's
+    requests on one connection.
 
     wrk runs one thread per connection, so every thread has exactly one request in flight and
     its Lua script can time each request itself (LuaJIT FFI clock) and stop when its share is
     done: the latencies are exact and no filler request pollutes them.
     """
+    units = [u if isinstance(u, list) else [u] for u in units]
     work = Path(tempfile.mkdtemp(prefix="cvbench-wrk-"))
     try:
-        shares = [requests[i::connections] for i in range(connections)]
+        shares = [units[i::connections] for i in range(connections)]
         for i, share in enumerate(shares):
             with open(work / f"req-{i}.txt", "w") as f:
-                for method, path, body, *extra in share:
-                    bearer, kiosk = (list(extra) + ["", ""])[:2]
-                    f.write(
-                        f"{method}\t{path}\t{json.dumps(body, separators=(',', ':'))}"
-                        f"\t{bearer}\t{kiosk}\n"
-                    )
+                for unit in share:
+                    for r in unit:
+                        fields = [r.method, r.path, r.tag, r.expect, r.body] + [
+                            f"{k}: {v}" for k, v in r.headers.items()
+                        ]
+                        f.write("\t".join(_esc(x) for x in fields) + "\n")
         env = {**os.environ, "CVBENCH_DIR": str(work)}
         cmd = [
             "wrk",
@@ -307,7 +332,12 @@ def wrk_requests(base: str, requests: list[tuple], connections: int, max_seconds
             proc.send_signal(signal.SIGINT)  # wrk sleeps for -d otherwise
         stdout, stderr = proc.communicate(timeout=30)
         cpu = group_cpu_seconds(pgid) - cpu0 if pgid else None
-        lat, statuses, starts, ends = [], {}, [], []
+        lat: list[float] = []
+        by_tag: dict[str, list[float]] = {}
+        statuses: dict[str, int] = {}
+        tag_statuses: dict[str, dict[str, int]] = {}
+        not_ok = 0
+        starts, ends = [], []
         for i in range(connections):
             p = work / f"done-{i}.txt"
             if not p.exists():
@@ -317,22 +347,37 @@ def wrk_requests(base: str, requests: list[tuple], connections: int, max_seconds
             starts.append(start)
             ends.append(end)
             for line in lines[1:]:
-                status, ms = line.split()
+                status, ms, tag, ok = line.split()
                 statuses[status] = statuses.get(status, 0) + 1
+                ts = tag_statuses.setdefault(tag, {})
+                ts[status] = ts.get(status, 0) + 1
+                not_ok += ok == "0"
                 lat.append(float(ms))
+                by_tag.setdefault(tag, []).append(float(ms))
         completed = len(lat)
+        sent = sum(len(u) for u in units)
         wall = (max(ends) - min(starts)) if starts else float("nan")
         lat.sort()
+        for v in by_tag.values():
+            v.sort()
+        errors = sum(n for s, n in statuses.items() if not s.startswith(("2", "3")))
         return {
-            "sent": len(requests),
+            "sent": sent,
+            "units": len(units),
             "completed": completed,
             "statuses": statuses,
+            "tag_statuses": tag_statuses,
+            "errors": errors + (sent - completed) + not_ok,
+            "not_ok": not_ok,
             "wall_s": wall,
             "rps": completed / wall if wall else 0.0,
+            "units_per_s": len(units) / wall if wall and completed == sent else None,
             "p50_ms": _pct(lat, 50),
             "p90_ms": _pct(lat, 90),
             "p99_ms": _pct(lat, 99),
             "max_ms": lat[-1] if lat else float("nan"),
+            "p99_ms_by_tag": {t: _pct(v, 99) for t, v in by_tag.items()},
+            "p50_ms_by_tag": {t: _pct(v, 50) for t, v in by_tag.items()},
             "server_cpu_ms_per_req": cpu * 1000 / completed
             if cpu is not None and completed
             else None,

@@ -1,7 +1,11 @@
 -- wrk script: each thread (one connection per thread) sends its own list of requests exactly
--- once, times each one with a monotonic clock, and stops when its list is done.
--- Input:  $CVBENCH_DIR/req-<thread>.txt, lines "METHOD<TAB>PATH<TAB>JSON BODY<TAB>BEARER<TAB>KIOSK"
--- Output: $CVBENCH_DIR/done-<thread>.txt, "start end" (seconds) then "status ms" per request.
+-- once, in order, times each one with a monotonic clock, and stops when its list is done.
+-- A thread is one client (a tablet, a desk): it keeps the cookies it is given (Set-Cookie) and
+-- the last CSRF token a page showed it, and puts that token where a body or header says {csrf}.
+-- Input:  $CVBENCH_DIR/req-<thread>.txt, one request a line, fields separated by tabs:
+--         METHOD PATH TAG EXPECT BODY HEADER... (HEADER = "Name: value"; fields escaped with
+--         \t \n \r \\; EXPECT: a text the answer's body must contain, or empty)
+-- Output: $CVBENCH_DIR/done-<thread>.txt, "start end" (seconds) then "status ms tag ok" a line.
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } cvb_timespec;
@@ -19,22 +23,32 @@ function setup(thread)
   counter = counter + 1
 end
 
+local unescapes = {t = "\t", n = "\n", r = "\r", ["\\"] = "\\"}
+local function unescape(s)
+  return (s:gsub("\\(.)", unescapes))
+end
+
 local reqs, results = {}, {}
 local i, sent_at, started, finished = 0, 0, nil, false
 local dir
+local csrf = ""
+local jar = {} -- cookie name -> value
 
 function init(args)
   dir = os.getenv("CVBENCH_DIR")
   local f = io.open(dir .. "/req-" .. id .. ".txt", "r")
   if f then
     for line in f:lines() do
-      local method, path, body, bearer, kiosk =
-        line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t?([^\t]*)\t?(.*)$")
-      local headers = {["Content-Type"] = "application/json"}
-      if bearer ~= nil and bearer ~= "" then headers["Authorization"] = "Bearer " .. bearer end
-      if kiosk ~= nil and kiosk ~= "" then headers["X-Kiosk-Token"] = kiosk end
-      if method == "GET" then body = nil end
-      reqs[#reqs + 1] = wrk.format(method, path, headers, body)
+      local fields = {}
+      for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = unescape(field) end
+      local r = {method = fields[1], path = fields[2], tag = fields[3], expect = fields[4],
+                 body = fields[5], headers = {}}
+      for k = 6, #fields do
+        local name, value = fields[k]:match("^([^:]+):%s*(.*)$")
+        if name then r.headers[name] = value end
+      end
+      if r.body == "" then r.body = nil end
+      reqs[#reqs + 1] = r
     end
     f:close()
   end
@@ -49,28 +63,55 @@ local function finish()
   wrk.thread:stop()
 end
 
+local function build(r)
+  local headers = {}
+  for name, value in pairs(r.headers) do headers[name] = value:gsub("{csrf}", csrf) end
+  local cookies = {}
+  for name, value in pairs(jar) do cookies[#cookies + 1] = name .. "=" .. value end
+  if #cookies > 0 then
+    local given = headers["Cookie"]
+    headers["Cookie"] = table.concat(cookies, "; ") .. (given and ("; " .. given) or "")
+  end
+  local body = r.body and r.body:gsub("{csrf}", csrf) or nil
+  return wrk.format(r.method, r.path, headers, body)
+end
+
 local verified = false
 function request()
   -- wrk calls request() once on thread 0 to verify the script before the thread starts.
   if id == 0 and not verified then
     verified = true
-    return reqs[1] or wrk.format("GET", "/__cvbench_idle")
+    return reqs[1] and build(reqs[1]) or wrk.format("GET", "/__cvbench_idle")
   end
   if i >= #reqs or finished then
     -- With one connection per thread, request() is only called once the previous answer is in
-    -- (or lost: wrk reconnects after the server closed the connection, e.g. a worker recycled by
-    -- max_requests). Either way this thread is done; a lost request counts as an error.
+    -- (or lost: wrk reconnects after the server closed the connection). Either way this thread
+    -- is done; a lost request counts as an error.
     if not finished then finish() end
     return wrk.format("GET", "/__cvbench_idle")
   end
   i = i + 1
   sent_at = now()
   if started == nil then started = sent_at end
-  return reqs[i]
+  return build(reqs[i])
 end
 
 function response(status, headers, body)
   if finished then return end
-  results[#results + 1] = string.format("%d %.3f", status, (now() - sent_at) * 1000)
+  local ms = (now() - sent_at) * 1000
+  local r = reqs[i]
+  local ok = 1
+  if r and r.expect ~= "" and not (body and body:find(r.expect, 1, true)) then ok = 0 end
+  results[#results + 1] = string.format("%d %.3f %s %d", status, ms, r and r.tag or "-", ok)
+  if body then
+    local token = body:match('name="csrf_token"[^>]-value="([^"]+)"')
+      or body:match('name="csrf%-token" content="([^"]+)"')
+    if token then csrf = token end
+  end
+  local set = headers["Set-Cookie"] or headers["set-cookie"]
+  if set then
+    local name, value = set:match("^%s*([^=;]+)=([^;]*)")
+    if name then jar[name] = value end
+  end
   if #results >= #reqs then finish() end
 end

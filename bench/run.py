@@ -9,6 +9,7 @@ scenario, metric, value, target, pass/fail, plus the machine). See bench/README.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -24,9 +25,11 @@ import lib  # noqa: E402
 import scenarios as sc  # noqa: E402
 
 RESULTS = lib.BENCH / "results"
-SCENARIOS = ("checkin", "casting", "ceiling", "tablet", "counting", "printing")
+SCENARIOS = ("kiosk", "ceiling", "writequeue", "checkin", "api", "tablet", "counting", "printing")
+QUICK = ("kiosk", "ceiling", "writequeue", "checkin", "api")
 # The server settings chosen for 2 cores (see README: the sweep).
 DEFAULT_WORKERS, DEFAULT_THREADS = 2, 4
+TABLETS, REGISTRARS = 64, 16
 
 
 def med(runs: list[dict], key: str):
@@ -39,52 +42,99 @@ def summarise_load(runs: list[dict]) -> dict:
     for r in runs:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
-    errors = sum(v for k, v in statuses.items() if not k.startswith("2")) + sum(
-        r["sent"] - r["completed"] for r in runs
-    )
+    tags = sorted({t for r in runs for t in r["p99_ms_by_tag"]})
     out = {
         "runs": len(runs),
         "rps": med(runs, "rps"),
+        "units_per_s": med(runs, "units_per_s"),
         "p50_ms": med(runs, "p50_ms"),
         "p90_ms": med(runs, "p90_ms"),
         "p99_ms": med(runs, "p99_ms"),
         "max_ms": max((r["max_ms"] for r in runs), default=None),
+        "p99_ms_by_tag": {
+            t: statistics.median(r["p99_ms_by_tag"][t] for r in runs if t in r["p99_ms_by_tag"])
+            for t in tags
+        },
         "cpu_ms_per_req": med(runs, "server_cpu_ms_per_req"),
         "loadavg": [r["loadavg_before"] for r in runs],
         "statuses": statuses,
-        "errors": errors,
+        "errors": sum(r["errors"] for r in runs),
         "raw": runs,
     }
     if all("stored" in r for r in runs):
-        out["stored_equals_successes"] = all(
-            r["stored"] == r["statuses"].get("201", 0) + r["statuses"].get("200", 0) for r in runs
-        )
+        out["stored_equals_successes"] = all(r["stored"] == r["successes"] for r in runs)
         out["stored"] = [r["stored"] for r in runs]
     return out
 
 
 def run_kind(kind: str, args, settings: dict, log: Path) -> dict:
+    """Every load scenario of one database. The app, the app without the SQLite write queue and
+    the ceiling are all up at once, and each run measures them one after the other, so the
+    ratios compare figures taken under the same load of the machine."""
     res: dict = {"database": kind, "gunicorn": settings}
-    wanted = set(args.only.split(",")) if args.only else set(SCENARIOS)
+    wanted = set(args.only.split(",")) if args.only else set(QUICK if args.quick else SCENARIOS)
+    n = args.votes
     print(f"[{kind}] setting up", flush=True)
     s = sc.Setup(kind)
     try:
-        with lib.gunicorn("bench.bench_wsgi:app", s.env(), **settings, log=log) as base:
-            ci_runs, ca_runs, cid = [], [], None
+        with contextlib.ExitStack() as stack:
+            base = stack.enter_context(
+                lib.gunicorn("bench.bench_wsgi:app", s.env(), **settings, log=log)
+            )
+            nowq = None
+            if kind == "sqlite" and "writequeue" in wanted:
+                env = {**s.env(), "BENCH_WRITE_QUEUE": "0"}
+                nowq = stack.enter_context(
+                    lib.gunicorn("bench.bench_wsgi:app", env, **settings, log=log)
+                )
+            ceil = None
+            if "ceiling" in wanted:
+                ceil = stack.enter_context(sc.Ceiling(kind, settings, log=log))
+            cid, _cards = s.congress(n + sc.WARMUP)  # ballots issued <= voters present
+            s.check_in_all(cid)
+            runs: dict[str, list[dict]] = {}
             for run in range(args.runs):
-                if "checkin" in wanted or "casting" in wanted or cid is None:
-                    print(f"[{kind}] check-in run {run + 1}", flush=True)
-                    r = sc.checkin(s, base)
-                    cid = r["cid"]
-                    ci_runs.append(r)
-                if "casting" in wanted:
-                    print(f"[{kind}] casting run {run + 1}", flush=True)
-                    ca_runs.append(sc.casting(s, base, cid))
-            if "checkin" in wanted:
-                res["checkin"] = summarise_load(ci_runs)
-            if "casting" in wanted:
-                res["casting"] = summarise_load(ca_runs)
-                res["casting"]["issue_2000_api_s"] = med(ca_runs, "issue_api_s")
+                if "kiosk" in wanted:
+                    print(f"[{kind}] kiosk votes, run {run + 1}", flush=True)
+                    runs.setdefault("kiosk", []).append(sc.kiosk_votes(s, base, cid, n, TABLETS))
+                if ceil is not None:
+                    print(f"[{kind}] ceiling votes, run {run + 1}", flush=True)
+                    runs.setdefault("ceiling", []).append(ceil.votes(n, TABLETS))
+                if nowq is not None:
+                    print(
+                        f"[{kind}] kiosk votes without the write queue, run {run + 1}", flush=True
+                    )
+                    runs.setdefault("kiosk_no_queue", []).append(
+                        sc.kiosk_votes(s, nowq, cid, n, TABLETS)
+                    )
+                if "checkin" in wanted:
+                    print(f"[{kind}] check-in desk, run {run + 1}", flush=True)
+                    runs.setdefault("checkin", []).append(
+                        sc.checkin_desk(s, base, args.checkins, REGISTRARS)
+                    )
+                    if nowq is not None:
+                        print(
+                            f"[{kind}] check-in without the write queue, run {run + 1}", flush=True
+                        )
+                        runs.setdefault("checkin_no_queue", []).append(
+                            sc.checkin_desk(s, nowq, args.checkins, REGISTRARS)
+                        )
+                if "api" in wanted:
+                    print(f"[{kind}] API casts, run {run + 1}", flush=True)
+                    runs.setdefault("api", []).append(sc.api_casts(s, base, cid, n, TABLETS))
+                    if ceil is not None:
+                        print(f"[{kind}] ceiling API inserts, run {run + 1}", flush=True)
+                        runs.setdefault("ceiling_api", []).append(ceil.api(n, TABLETS))
+            for key, rs in runs.items():
+                res[key] = summarise_load(rs)
+            if "kiosk" in wanted:
+                pid = s.poll(cid, 9, 11)
+                token = s.issue(pid, 1)[0][0]
+                struck = s.candidate_ids(pid)[:2]
+                cookie = f"cv_kiosk={s.kiosks[cid]}"
+                res["page_bytes"] = sc.page_sizes(base, f"/b/{token}?k={cid}", struck, cookie)
+            if ceil is not None:
+                res["ceiling_page_bytes"] = ceil.page_bytes()
             if "tablet" in wanted:
                 print(f"[{kind}] tablet weight", flush=True)
                 pid = s.poll(cid, 9, 11)
@@ -101,27 +151,24 @@ def run_kind(kind: str, args, settings: dict, log: Path) -> dict:
         elif big is not None:
             sc.counting(s, big, 1)  # the minutes print a counted poll
         if "printing" in wanted:
+            pid = s.poll(cid, 9, 11)
+            s.issue(pid, 2000)
+            printed_cid, _ = s.congress(2000)
             for job, jargs in (
-                ("slips", (ca_runs[-1]["pid"] if ca_runs else big, 2000)),
-                ("cards", (cid,)),
+                ("slips", (pid, 2000)),
+                ("cards", (printed_cid,)),
                 ("minutes", (big,)),
             ):
-                if job == "minutes" and big is None:
-                    continue
                 print(f"[{kind}] printing {job}", flush=True)
-                runs = [sc.print_job(s, job, *jargs) for _ in range(args.runs)]
+                prints = [sc.print_job(s, job, *jargs) for _ in range(args.runs)]
                 res[f"print_{job}"] = {
-                    "seconds": med(runs, "seconds"),
-                    "rss_peak_mb": max(r["rss_peak_mb"] for r in runs),
-                    "pages": runs[0]["pages"],
-                    "raw": runs,
+                    "seconds": med(prints, "seconds"),
+                    "rss_peak_mb": max(r["rss_peak_mb"] for r in prints),
+                    "pages": prints[0]["pages"],
+                    "raw": prints,
                 }
     finally:
         s.drop()
-    if "ceiling" in wanted:
-        for which in ("plain", "flask"):
-            print(f"[{kind}] ceiling {which}", flush=True)
-            res[f"ceiling_{which}"] = summarise_load(sc.ceiling(kind, which, settings, args.runs))
     return res
 
 
@@ -147,63 +194,76 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
             )
         )
 
-    ca = r.get("casting")
-    cp, cf = r.get("ceiling_plain"), r.get("ceiling_flask")
-    if ca:
-        add("casting", "ballots/s", ca["rps"], fmt="{:.0f}")
-        add("casting", "server CPU ms per ballot", ca["cpu_ms_per_req"], fmt="{:.2f}")
-        add("casting", "p50 latency ms", ca["p50_ms"])
-        add("casting", "p99 latency ms", ca["p99_ms"], "< 150", ca["p99_ms"] < 150)
-        add("casting", "errors", ca["errors"], "0", ca["errors"] == 0, fmt="{}")
+    def load(name: str, x: dict, unit: str, p99_target: float | None, rate_key="units_per_s"):
+        add(name, f"{unit}/s", x[rate_key], fmt="{:.0f}")
+        add(name, "p50 / p99 latency ms (every request)", f"{x['p50_ms']:.1f} / {x['p99_ms']:.1f}")
+        if p99_target is not None:
+            add(name, "p99 latency ms", x["p99_ms"], f"< {p99_target:g}", x["p99_ms"] < p99_target)
+        if len(x["p99_ms_by_tag"]) > 1:
+            add(
+                name,
+                "p99 ms by step",
+                ", ".join(f"{t} {v:.1f}" for t, v in x["p99_ms_by_tag"].items()),
+            )
+        add(name, "server CPU ms per request", x["cpu_ms_per_req"], fmt="{:.2f}")
+        add(name, "errors", x["errors"], "0", x["errors"] == 0, fmt="{}")
+        if "stored_equals_successes" in x:
+            ok = x["stored_equals_successes"]
+            add(
+                name,
+                "stored = successes",
+                f"{'yes' if ok else 'NO'} ({', '.join(map(str, x['stored']))})",
+                "yes",
+                ok,
+            )
+
+    k, c = r.get("kiosk"), r.get("ceiling")
+    if k:
+        load(f"kiosk votes ({TABLETS} tablets: page, review, cast)", k, "votes", 150)
+    if c:
+        load("ceiling: minimal Flask+SQLAlchemy+WTF, same 3 steps", c, "votes", None)
+    if k and c:
+        ratio = k["units_per_s"] / c["units_per_s"] * 100
+        add("kiosk votes vs ceiling", "throughput", ratio, ">= 60 %", ratio >= 60, fmt="{:.0f} %")
+        if k["cpu_ms_per_req"] and c["cpu_ms_per_req"]:
+            eff = c["cpu_ms_per_req"] / k["cpu_ms_per_req"] * 100
+            add("kiosk votes vs ceiling", "CPU per request (ceiling / kiosk)", eff, fmt="{:.0f} %")
+    pb, cpb = r.get("page_bytes"), r.get("ceiling_page_bytes")
+    if pb and cpb:
         add(
-            "casting",
-            "stored = successes",
-            ca.get("stored_equals_successes"),
-            "yes",
-            ca.get("stored_equals_successes"),
+            "page bytes (page / review / cast)",
+            "kiosk vs ceiling",
+            f"{pb['page']:,} / {pb['review']:,} / {pb['cast']:,} vs "
+            f"{cpb['page']:,} / {cpb['review']:,} / {cpb['cast']:,}",
         )
-        add(
-            "casting",
-            "issue 2,000 (API, slips PDF incl.) s",
-            ca.get("issue_2000_api_s"),
-            fmt="{:.2f}",
-        )
-    for name, c in (("ceiling: plain WSGI insert", cp), ("ceiling: Flask+SQLAlchemy insert", cf)):
-        if c:
-            add(name, "inserts/s", c["rps"], fmt="{:.0f}")
-            add(name, "server CPU ms per insert", c["cpu_ms_per_req"], fmt="{:.2f}")
-            add(name, "p50 / p99 ms", f"{c['p50_ms']:.1f} / {c['p99_ms']:.1f}")
-            add(name, "errors", c["errors"], fmt="{}")
-            if ca:
-                ratio = ca["rps"] / c["rps"] * 100
-                add(
-                    "casting",
-                    f"% of {name.split(': ')[1]} (throughput)",
-                    ratio,
-                    ">= 60 %",
-                    ratio >= 60,
-                    fmt="{:.0f} %",
-                )
-                if ca.get("cpu_ms_per_req") and c.get("cpu_ms_per_req"):
-                    eff = c["cpu_ms_per_req"] / ca["cpu_ms_per_req"] * 100
-                    add(
-                        "casting",
-                        f"% of {name.split(': ')[1]} (CPU per request)",
-                        eff,
-                        fmt="{:.0f} %",
-                    )
+    nq = r.get("kiosk_no_queue")
+    if nq:
+        load("kiosk votes WITHOUT the SQLite write queue", nq, "votes", 150)
+        if k:
+            add(
+                "write queue",
+                "kiosk votes/s with / without",
+                f"{k['units_per_s']:.0f} / {nq['units_per_s']:.0f}",
+            )
+            add(
+                "write queue",
+                "kiosk p99 ms with / without",
+                f"{k['p99_ms']:.1f} / {nq['p99_ms']:.1f}",
+            )
     ci = r.get("checkin")
     if ci:
-        add("check-in (16 registrars)", "check-ins/s", ci["rps"], fmt="{:.0f}")
-        add(
-            "check-in (16 registrars)",
-            "server CPU ms per check-in",
-            ci["cpu_ms_per_req"],
-            fmt="{:.2f}",
-        )
-        add("check-in (16 registrars)", "p50 latency ms", ci["p50_ms"])
-        add("check-in (16 registrars)", "p99 latency ms", ci["p99_ms"], "< 50", ci["p99_ms"] < 50)
-        add("check-in (16 registrars)", "errors", ci["errors"], "0", ci["errors"] == 0, fmt="{}")
+        load(f"check-in desk ({REGISTRARS} registrars, cookie + CSRF)", ci, "check-ins", 50, "rps")
+    cq = r.get("checkin_no_queue")
+    if cq:
+        load("check-in desk WITHOUT the SQLite write queue", cq, "check-ins", 50, "rps")
+    a, ca = r.get("api"), r.get("ceiling_api")
+    if a:
+        load(f"API cast ({TABLETS} clients)", a, "casts", 150, "rps")
+    if ca:
+        load("ceiling: minimal Flask+SQLAlchemy JSON insert", ca, "inserts", None, "rps")
+    if a and ca:
+        ratio = a["rps"] / ca["rps"] * 100
+        add("API cast vs ceiling", "throughput", ratio, ">= 60 %", ratio >= 60, fmt="{:.0f} %")
     for job, label, limit in (
         ("print_slips", "slips, 2,000 ballots", 8),
         ("print_cards", "cards, 2,000 delegates", 8),
@@ -228,7 +288,6 @@ def table_rows(kind: str, r: dict) -> list[tuple]:
                     p["rss_peak_mb"] < 600,
                     fmt="{:.0f}",
                 )
-            add(f"printing: {label}", "pages", p["pages"], fmt="{}")
     cnt = r.get("counting")
     if cnt:
         ms = cnt["seconds"] * 1000
@@ -261,7 +320,8 @@ def write_results(results: dict) -> tuple[Path, Path]:
         f"Machine: {m['cores']} cores, {m['cpu']}; Python {m['python']}, SQLite {m['sqlite']}, "
         f"PostgreSQL {m.get('postgresql')}, gunicorn {m.get('gunicorn')}, {m.get('wrk')}. "
         f"Databases: {', '.join(m['databases'])}. Runs per scenario: {results['runs']} "
-        f"(median). Server: gunicorn {results['settings_text']}. "
+        f"(median); {results['votes']} votes / casts and {results['checkins']} check-ins per run. "
+        f"Server: gunicorn {results['settings_text']}, the same for the app and the ceiling. "
         f"Load average at start {m.get('loadavg_start')}, at end {results.get('loadavg_end')} "
         "(other work on the machine makes wall-clock figures wobble; server CPU per "
         "request does not).",
@@ -290,9 +350,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     ap.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     ap.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    ap.add_argument("--votes", type=int, default=2000, help="kiosk votes / API casts per run")
+    ap.add_argument("--checkins", type=int, default=2000, help="check-ins per run")
     args = ap.parse_args()
     if args.quick:
         args.runs = 1
+        args.votes = min(args.votes, 600)
+        args.checkins = min(args.checkins, 800)
     needs = {"wrk": "wrk"}
     if args.db != "sqlite":
         needs["createdb"] = "postgresql-client"
@@ -307,6 +371,8 @@ def main() -> None:
         "runs": args.runs,
         "machine": {**lib.machine_info(kinds), "loadavg_start": lib.loadavg()},
         "settings": settings,
+        "votes": args.votes,
+        "checkins": args.checkins,
         "databases": {},
         "settings_text": f"-k gthread -w {args.workers} --threads {args.threads}"
         + (" -c gunicorn.conf.py" if lib.gunicorn_conf() else ""),

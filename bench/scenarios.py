@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -169,7 +170,23 @@ class Setup:
         self.kiosks[c["id"]] = self.call(
             "registrar1", "POST", f"/api/v1/congresses/{c['id']}/kiosks", json={"label": "bench"}
         ).json["token"]
+        self.key_cards(c["id"])
         return c["id"], self.card_codes(c["id"])
+
+    def key_cards(self, cid: int) -> None:
+        """The counting committee prints its key cards (a secret poll opens sealed only when
+        every member has one)."""
+        from congress_vote.auth.models import User
+        from congress_vote.congress.models import Congress
+        from congress_vote.extensions import db
+        from congress_vote.seal.keycards import issue_key_card
+
+        with self.app.app_context():
+            for name in ("counter1", "counter2", "counter3"):
+                issue_key_card(
+                    db.session.get(Congress, cid), db.session.get(User, self.user_ids[name])
+                )
+            db.session.commit()
 
     def card_codes(self, cid: int) -> list[str]:
         """The delegates' card codes, as printed on their cards (the API never shows them)."""
@@ -241,9 +258,17 @@ class Setup:
         from congress_vote.ballots.models import Ballot
         from congress_vote.extensions import db
 
+        models = [Ballot]
+        try:  # a sealed poll stores sealed ballots until its box is opened
+            from congress_vote.seal.models import SealedBallot
+
+            models.append(SealedBallot)
+        except ImportError:
+            pass
         with self.app.app_context():
-            n = db.session.scalar(
-                select(func.count()).select_from(Ballot).where(Ballot.poll_id == pid)
+            n = sum(
+                db.session.scalar(select(func.count()).select_from(m).where(m.poll_id == pid))
+                for m in models
             )
             db.session.remove()
             return n
@@ -281,80 +306,233 @@ def kept_choice(rng: random.Random, candidates: list[int], seats: int) -> list[i
 
 # ---- HTTP scenarios ----------------------------------------------------------------------------
 
+FORM = "application/x-www-form-urlencoded"
+CSRF_FIELD = re.compile(r'name="csrf[_-]token"[^>]*?(?:value|content)="([^"]+)"')
 
-def checkin(s: Setup, base: str, connections: int = 16) -> dict:
-    """16 registrars (their own bearer tokens) check in 2,000 distinct delegates by card code."""
-    cid, cards = s.congress()
-    regs = [s.tokens[f"registrar{i}"] for i in range(1, 17)]
-    lib.wrk_requests(
-        base,
-        [("GET", f"/api/v1/congresses/{cid}/attendance", {}, regs[i % 16]) for i in range(WARMUP)],
-        connections,
-    )
-    reqs = [
-        ("POST", f"/api/v1/congresses/{cid}/checkin", {"card": card}, regs[i % 16])
-        for i, card in enumerate(cards)
+
+def vote_flow(code: str, kiosk_cid: int | None, struck: list[int], kiosk: str = "") -> list:
+    """A tablet's vote: the ballot page, the review POST, the cast POST (the page's form, the
+    CSRF token the page showed, the kiosk cookie). `expect` checks each answer is the right
+    page: the ballot form, the confirmation, the receipt."""
+    path = f"/b/{code}" + (f"?k={kiosk_cid}" if kiosk_cid else "")
+    headers = {"Cookie": f"cv_kiosk={kiosk}"} if kiosk else {}
+    marks = "".join(f"&struck={c}" for c in struck)
+    post = {**headers, "Content-Type": FORM}
+    return [
+        lib.Req("GET", path, "", headers, "page", 'name="struck"'),
+        lib.Req("POST", path, f"csrf_token={{csrf}}&step=review{marks}", post, "review", "cast"),
+        lib.Req(
+            "POST", path, f"csrf_token={{csrf}}&step=cast{marks}", post, "cast", "receipt-code"
+        ),
     ]
-    r = lib.wrk_requests(base, reqs, connections)
-    r["stored"] = s.present(cid)
-    r["cid"] = cid
+
+
+def struck_choice(rng: random.Random, candidates: list[int], seats: int) -> list[int]:
+    """Strike enough names to keep between seats - 3 and seats."""
+    keep = rng.randint(max(1, seats - 3), seats)
+    return sorted(rng.sample(candidates, len(candidates) - keep))
+
+
+def _votes_result(r: dict, stored: int) -> dict:
+    r["stored"] = stored
+    r["successes"] = r["tag_statuses"].get("cast", {}).get("200", 0)
+    r["votes_per_s"] = r["units_per_s"]
     return r
 
 
-def casting(
-    s: Setup, base: str, cid: int, connections: int = 32, seats: int = 9, n_candidates: int = 11
+def kiosk_votes(
+    s: Setup, base: str, cid: int, n: int, connections: int = 64, seats: int = 9, cands: int = 11
 ) -> dict:
-    """32 tablets cast 2,000 ballots of a committee poll (9 seats, 11 candidates)."""
-    pid = s.poll(cid, seats, n_candidates)
-    cands = s.candidate_ids(pid)
-    tokens, issue_s = s.issue(pid, N_VOTERS)
-    rng = random.Random(pid)
-    # Warm-up: read (not consume) ballots, so every worker has its imports and connections.
+    """`connections` tablets (the kiosk cookie of an enrolled kiosk) each vote their share of n
+    ballots of a committee poll (9 seats, 11 candidates): page, review, cast."""
+    pid = s.poll(cid, seats, cands)
+    ids = s.candidate_ids(pid)
+    tokens, _ = s.issue(pid, n + WARMUP)
+    warm, tokens = tokens[:WARMUP], tokens[WARMUP:]
     kiosk = s.kiosks[cid]
+    rng = random.Random(pid)
+    # Warm-up: pages and reviews of other ballots (nothing cast), so every worker has its
+    # imports, connections and compiled templates.
     lib.wrk_requests(
-        base, [("GET", f"/api/v1/ballot/{t}", {}, "", kiosk) for t in tokens[:WARMUP]], connections
+        base, [vote_flow(t, cid, struck_choice(rng, ids, seats), kiosk)[:2] for t in warm], 64
     )
-    reqs = [
-        ("POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, cands, seats)}, "", kiosk)
-        for t in tokens
-    ]
-    r = lib.wrk_requests(base, reqs, connections)
-    r["stored"] = s.stored_ballots(pid)
-    r["issue_api_s"] = issue_s
+    units = [vote_flow(t, cid, struck_choice(rng, ids, seats), kiosk) for t in tokens]
+    r = lib.wrk_requests(base, units, connections)
+    r = _votes_result(r, s.stored_ballots(pid))
     r["pid"] = pid
     return r
 
 
-def ceiling(kind: str, which: str, settings: dict, runs: int, connections: int = 32) -> list[dict]:
-    """The minimal insert app (`plain` WSGI or `flask`) on a fresh database of the same kind."""
-    db = lib.TempDatabase(kind, f"ceiling_{which}")
-    env = {"CEILING_DB": db.url, "CEILING_KIND": which}
-    subprocess.run(
-        [sys.executable, str(lib.BENCH / "ceiling_app.py"), "init"],
-        env={**os.environ, **env},
-        check=True,
+def api_casts(s: Setup, base: str, cid: int, n: int, connections: int = 64) -> dict:
+    """Other clients cast through the API: POST /api/v1/ballot/{token} with X-Kiosk-Token."""
+    pid = s.poll(cid, 9, 11)
+    ids = s.candidate_ids(pid)
+    tokens, _ = s.issue(pid, n)
+    kiosk = {"X-Kiosk-Token": s.kiosks[cid]}
+    rng = random.Random(pid)
+    lib.wrk_requests(
+        base,
+        [lib.json_req("GET", f"/api/v1/ballot/{t}", None, "warm", kiosk) for t in tokens[:WARMUP]],
+        64,
     )
-    out = []
-    try:
-        with lib.gunicorn("bench.ceiling_app:app", env, **settings) as base:
-            rng = random.Random(7)
-            lib.wrk_requests(
-                base,
-                [("POST", f"/api/v1/ballot/w{i}", {"kept": [1]}) for i in range(WARMUP)],
-                connections,
+    reqs = [
+        lib.json_req(
+            "POST", f"/api/v1/ballot/{t}", {"kept": kept_choice(rng, ids, 9)}, "cast", kiosk
+        )
+        for t in tokens
+    ]
+    r = lib.wrk_requests(base, reqs, connections)
+    r["stored"] = s.stored_ballots(pid)
+    r["successes"] = r["statuses"].get("201", 0)
+    return r
+
+
+def desk_session(s: Setup, user: str, cid: int) -> tuple[str, str]:
+    """A registrar signed in at the check-in desk, as a browser is: the Cookie header and the
+    CSRF token of the check-in page."""
+    client = s.app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_FIELD.search(page).group(1)
+    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code in (302, 303), r.status_code
+    page = client.get(f"/congresses/{cid}/checkin").get_data(as_text=True)
+    token = CSRF_FIELD.search(page).group(1)
+    cookies = "; ".join(
+        f"{c.key}={c.value}"
+        for c in client._cookies.values()  # noqa: SLF001
+    )
+    return cookies, token
+
+
+def multipart(fields: dict) -> tuple[str, str]:
+    """A body as the browser's FormData sends it (the desk's script posts FormData)."""
+    boundary = "----cvbenchBoundary7MA4YWxkTrZu0gW"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    return parts + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
+def checkin_desk(s: Setup, base: str, n: int, connections: int = 16) -> dict:
+    """16 registrars, each signed in at the desk (session cookie + CSRF), check in n distinct
+    delegates by card as the desk page's script posts: the scan form as FormData,
+    Accept: application/json, X-CSRFToken."""
+    cid, cards = s.congress(n)
+    sessions = [desk_session(s, f"registrar{i}", cid) for i in range(1, connections + 1)]
+    units = []
+    for i, card in enumerate(cards):
+        cookie, token = sessions[i % connections]  # unit i goes to connection i % connections
+        body, ctype = multipart({"csrf_token": token, "card": card})
+        headers = {
+            "Cookie": cookie,
+            "Content-Type": ctype,
+            "Accept": "application/json",
+            "X-CSRFToken": token,
+        }
+        units.append(
+            lib.Req("POST", f"/congresses/{cid}/checkin", body, headers, "checkin", '"ok"')
+        )
+    warm = [
+        lib.Req(
+            "GET",
+            f"/congresses/{cid}/checkin",
+            "",
+            {"Cookie": sessions[i % connections][0]},
+            "warm",
+        )
+        for i in range(WARMUP // 4)
+    ]
+    lib.wrk_requests(base, warm, connections)
+    r = lib.wrk_requests(base, units, connections)
+    r["stored"] = s.present(cid)
+    r["successes"] = r["statuses"].get("200", 0) - r["not_ok"]
+    r["cid"] = cid
+    return r
+
+
+class Ceiling:
+    """The minimal Flask + Flask-SQLAlchemy + Flask-WTF app (bench/ceiling_app.py) on a fresh
+    database of the same kind, under the same gunicorn settings; use as a context manager."""
+
+    def __init__(self, kind: str, settings: dict, log=None):
+        self.db = lib.TempDatabase(kind, "ceiling")
+        self.env = {"CEILING_DB": self.db.url}
+        self._tool("init")
+        self.server = lib.gunicorn("bench.ceiling_app:app", self.env, **settings, log=log)
+        self.rng = random.Random(7)
+        self.seq = 0
+
+    def _tool(self, what: str) -> str:
+        return subprocess.run(
+            [sys.executable, str(lib.BENCH / "ceiling_app.py"), what],
+            env={**os.environ, "PYTHONPATH": str(lib.ROOT), **self.env},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    def __enter__(self):
+        self.base = self.server.__enter__()
+        ids = list(range(1, 12))
+        warm = [
+            vote_flow(f"w{i}", None, struck_choice(self.rng, ids, 9))[:2] for i in range(WARMUP)
+        ]
+        lib.wrk_requests(self.base, warm, 64)
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.server.__exit__(*exc)
+        finally:
+            self.db.drop()
+
+    def votes(self, n: int, connections: int = 64) -> dict:
+        """n kiosk votes: the same requests as the app's (page, review, cast)."""
+        self.seq += 1
+        ids = list(range(1, 12))
+        before = int(self._tool("count"))
+        units = [
+            vote_flow(f"r{self.seq}x{i}", None, struck_choice(self.rng, ids, 9)) for i in range(n)
+        ]
+        r = lib.wrk_requests(self.base, units, connections)
+        return _votes_result(r, int(self._tool("count")) - before)
+
+    def api(self, n: int, connections: int = 64) -> dict:
+        """n JSON inserts (the ceiling of the API cast)."""
+        self.seq += 1
+        ids = list(range(1, 12))
+        before = int(self._tool("count"))
+        reqs = [
+            lib.json_req(
+                "POST", f"/api/v1/ballot/a{self.seq}x{i}", {"kept": kept_choice(self.rng, ids, 9)}
             )
-            for run in range(runs):
-                reqs = [
-                    (
-                        "POST",
-                        f"/api/v1/ballot/r{run}x{i}",
-                        {"kept": kept_choice(rng, list(range(1, 12)), 9)},
-                    )
-                    for i in range(N_VOTERS)
-                ]
-                out.append(lib.wrk_requests(base, reqs, connections))
-    finally:
-        db.drop()
+            for i in range(n)
+        ]
+        r = lib.wrk_requests(self.base, reqs, connections)
+        r["stored"] = int(self._tool("count")) - before
+        r["successes"] = r["statuses"].get("201", 0)
+        return r
+
+    def page_bytes(self) -> dict:
+        return page_sizes(self.base, "/b/size-probe", [1, 2])
+
+
+def page_sizes(base: str, path: str, struck: list[int], cookie: str = "") -> dict:
+    """Bytes of the three answers of a vote (body only), fetched once with urllib."""
+    import http.cookiejar
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    headers = {"Cookie": cookie} if cookie else {}
+    page = opener.open(urllib.request.Request(base + path, headers=headers)).read()
+    token = CSRF_FIELD.search(page.decode()).group(1)
+    out = {"page": len(page)}
+    for step in ("review", "cast"):
+        data = f"csrf_token={token}&step={step}" + "".join(f"&struck={c}" for c in struck)
+        req = urllib.request.Request(base + path, data=data.encode(), headers=headers)
+        out[step] = len(opener.open(req).read())
     return out
 
 
@@ -426,7 +604,8 @@ def big_poll(s: Setup, base: str, cid: int, n_candidates: int = 200, seats: int 
     for t in tokens:
         kept = rng.sample(popular, rng.randint(len(popular) // 2, len(popular)))
         kept += rng.sample(cands[len(popular) :], rng.randint(0, seats - len(kept)))
-        reqs.append(("POST", f"/api/v1/ballot/{t}", {"kept": kept}, "", s.kiosks[cid]))
+        kiosk = {"X-Kiosk-Token": s.kiosks[cid]}
+        reqs.append(lib.json_req("POST", f"/api/v1/ballot/{t}", {"kept": kept}, "cast", kiosk))
     r = lib.wrk_requests(base, reqs, 32)
     if r["statuses"].get("201") != N_VOTERS:
         print(f"warning: {r['statuses']} of {N_VOTERS} casts for the counting poll", flush=True)
