@@ -12,6 +12,9 @@ validity"; QĐ 244-QĐ/TW art. 17): hand-worked cases of the rules engine.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from congress_vote.rules import (
     Attendance,
@@ -207,3 +210,40 @@ def test_marks_in_the_digest_and_the_recount_payload() -> None:
     assert again.digest == payload["digest"]
     assert [c["votes"] for c in again.candidates] == [5, 0]
     assert Ballot.from_dict({"marks": {"1": "agree"}}) == M(c1="agree")
+
+
+# --- a property: agree/disagree ballots of any shape ---------------------------------------
+
+
+_MARK = st.sampled_from(["agree", "disagree", None])
+
+
+@st.composite
+def _agree_polls(draw):
+    n = draw(st.integers(1, 4))
+    seats = draw(st.integers(n, n + 2))  # no surplus: as many seats as names, or more
+    ids = tuple(range(1, n + 1))
+    ballots = []
+    for _ in range(draw(st.integers(0, 25))):
+        marks = tuple((c, m) for c in ids if (m := draw(_MARK)) is not None)
+        ballots.append(Ballot(marks=marks))
+    preset = draw(st.sampled_from([VN, MOV, ROB]))
+    return PollSpec("committee", seats=seats, candidate_ids=ids), ballots, preset
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(_agree_polls())
+def test_agree_disagree_property(poll) -> None:
+    spec, ballots, preset = poll
+    r = count(spec, Attendance(30, {}, 30, 30), ballots, preset)
+    f = r.figures
+    single = len(spec.candidate_ids) == 1
+    spoiled = (
+        sum(1 for b in ballots if not b.marks) if single and not preset.all_struck_valid else 0
+    )
+    assert f["ballots_invalid"] == spoiled == sum(f["invalid_by_reason"].values())
+    assert f["ballots_valid"] + f["ballots_invalid"] == len(ballots)
+    valid = [b for b in ballots if not (spoiled and not b.marks)]
+    for c in r.candidates:
+        assert c["votes"] == sum(1 for b in valid if (c["id"], "agree") in (b.marks or ()))
+    assert r.checks_ok or f["ballots_issued"] < f["ballots_returned"]

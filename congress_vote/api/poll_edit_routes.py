@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..counting.signoff import set_complaints
 from ..extensions import db
+from ..polls.committee import committee_route
 from ..polls.services import get_poll, poll_to_dict, update_poll
 from ..security import current_actor, roles
 from .blueprint import bp
@@ -31,6 +32,7 @@ def poll_change(pid: int):
 
 @bp.post("/polls/<int:pid>/complaints")
 @roles("counter")
+@committee_route()  # the committee's guard before the body is read
 @doc(
     "Record the complaints and how they were settled (minutes section 6), before certification",
     body=sch.ComplaintsBody,
