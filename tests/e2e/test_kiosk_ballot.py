@@ -278,6 +278,7 @@ def test_offline_cast_is_kept_retried_and_ends_on_the_receipt(kiosk, world, size
     expect()(code).to_be_visible()
     assert code.inner_text().strip()
     assert world.cast_count(pid) == before + 1
+    assert code.evaluate(ONE_LINE), "the receipt code breaks over two lines"
     shot(page, f"kiosk-receipt-after-offline-{size}")
 
 
@@ -325,6 +326,15 @@ def test_back_from_the_review_keeps_the_strikes(kiosk, world):
     expect()(row(page, ELEVEN[4])).to_have_class(re.compile(r"\bstruck\b"))
     expect()(page.locator("[data-kept]")).to_have_text("9")
     assert "struck" not in (row(page, ELEVEN[0]).get_attribute("class") or "")
+
+
+# Whether an element's text sits on one line, inside the screen.
+ONE_LINE = """e => {
+  const r = document.createRange(); r.selectNodeContents(e);
+  const rects = [...r.getClientRects()];
+  return new Set(rects.map(x => Math.round(x.top))).size === 1
+    && rects.every(x => x.left >= 0 && x.right <= window.innerWidth);
+}"""
 
 
 def _start_link(page, world) -> str:
