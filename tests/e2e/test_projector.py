@@ -64,6 +64,11 @@ def _result(live, pid):
         return result_dict(db.session.get(Poll, pid))
 
 
+def _pct(percent: str) -> str:
+    """A percentage as the Vietnamese pages write it (fmt_percent): '52.17' -> '52,17%'."""
+    return percent.replace(".", ",") + "%"
+
+
 def _font_px(page, selector):
     return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
 
@@ -112,6 +117,7 @@ def test_projector_before_during_after(live, screens):
         secrets = list(fx.COMMITTEE)
         if res:
             secrets += [res["digest"]] + [c["percent"] for c in res["candidates"]]
+            secrets += [_pct(c["percent"]) for c in res["candidates"]]
         for s in secrets:
             assert s not in content, (step, s)
             for body in bodies:
@@ -136,7 +142,7 @@ def test_projector_before_during_after(live, screens):
     elected = [c for c in res["candidates"] if c["elected"]]
     assert elected
     for c in elected:
-        assert c["full_name"] in text and c["percent"] in text
+        assert c["full_name"] in text and _pct(c["percent"]) in text
     shown = page.eval_on_selector_all(".scr-list li .name", "els => els.map(e => e.textContent)")
     by_id = {c["id"]: c for c in res["candidates"]}
     assert shown[: len(elected)] == [by_id[i]["full_name"] for i in res["elected_order"]]
@@ -246,7 +252,7 @@ def test_projector_result_fits_1920x1080(live, screens, n):
     # the percentages and the elected tags are on the screen, inside the viewport
     text = page.inner_text("#screen")
     for cand in res["candidates"]:
-        assert cand["percent"] in text
+        assert _pct(cand["percent"]) in text
     tags = page.eval_on_selector_all(
         ".scr-list .tag",
         "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.right, r.bottom]; })",
