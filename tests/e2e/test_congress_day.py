@@ -6,8 +6,8 @@ assertions. Everything else is a person at a screen:
 
 - the secretariat (desk laptop 1366x768) signs in, sets up the congress, uploads
   data/delegates-145.csv through the import form, creates the staff users on the users page
-  (registrar, chair, two counters) and the polls on the poll form: a 9-seat committee election with
-  11 candidates taken from the delegate list, a 7 + 1 delegate slate and a resolution;
+  (registrar, chair, three counters) and the polls on the poll form: a 9-seat committee election
+  with 11 candidates taken from the delegate list, a 7 + 1 delegate slate and a resolution;
 - the registrar downloads the delegate cards PDF, reads it back (pypdf text for the printed card
   codes, zxing-cpp on the pages rendered by pdftoppm at 150 dpi for the QR texts) and checks
   delegates in at the desk: some by typing the printed code, most by "scanning" (the QR text typed
@@ -20,8 +20,11 @@ assertions. Everything else is a person at a screen:
   800x1280), some opened by typing the printed code, some by the QR text: a realistic mix of
   strikes, one over-vote attempt that the page must block with a visible message, one reused
   ballot that must be refused with a clear message (at the kiosk and at its QR address);
-- the chair closes; two counters, each with their own login, count, review the ballots and sign;
-  the chair publishes; the projector (1920x1080) shows the names of the elected; the counting
+- each counter prints their key card on their account page before the first vote opens (read
+  back from the PDF: both QR codes, the fingerprints); the chair closes; a counter opens the
+  sealed box with two of the three opening codes scanned into the counting page, counts and
+  reviews the ballots; the three counters, each with their own login, sign with their signing
+  code; the chair publishes; the projector (1920x1080) shows the names of the elected; the counting
   minutes PDF is read back and must agree with GET /api/v1/polls/{pid}/result;
 - the slate has a tie for the last official seat: the secretariat creates round 2 from the result
   page, it is voted, counted, signed and published, and the alternate is decided;
@@ -77,6 +80,8 @@ CSV_PATH = ROOT / "data" / "delegates-145.csv"
 PASSWORD = "rehearsal-pass-1"
 CARD_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]\b")
 VOTERS = 25  # full members checked in (plus one probationary member)
+COUNTERS = (1, 2, 3)  # the counting committee: each prints a key card and signs
+OPENERS = (1, 3)  # the box opens with two of the three cards (a majority)
 
 
 # ---- small helpers -------------------------------------------------------------------------------
@@ -214,6 +219,7 @@ class Hall:
             ("chair", "Trần Văn Hùng", ["chair"]),
             ("counter1", "Lê Thị Mai", ["counter"]),
             ("counter2", "Phạm Quốc Bảo", ["counter"]),
+            ("counter3", "Hoàng Minh Đức", ["counter"]),
         ]
         for username, full_name, roles in people:
             admin.fill("#username", username)
@@ -260,7 +266,7 @@ class Hall:
         admin.fill("#alternate_seats", str(alternates))
         admin.select_option("#secrecy", secrecy)
         admin.fill("#lines", "\n".join(lines))
-        for name in ("counter1", "counter2"):
+        for name in ("counter1", "counter2", "counter3"):
             admin.check(f"input[name=counting_committee][value='{self.user_ids[name]}']")
         admin.check(f"input[name=committee_head][value='{self.user_ids['counter1']}']")
         admin.select_option("#denominator", denominator)
@@ -386,7 +392,7 @@ class Hall:
 
     def chair_action(self, pid: int, verb: str, expect_status: str):
         if verb == "open":  # a secret poll is sealed to its committee's key cards
-            for n in (1, 2):
+            for n in COUNTERS:
                 if n not in self.key_cards:
                     self.print_key_card(n)
         chair = self.chair_page()
@@ -492,7 +498,7 @@ class Hall:
         )
         box = c1.locator("#open-box")
         if box.count():  # a sealed box: the members' opening codes, scanned one after another
-            for n in (1, 2):
+            for n in OPENERS:  # two of the three members present their cards
                 c1.fill("#opening-scan", self.key_cards[n]["opening"])
                 c1.press("#opening-scan", "Enter")
             box.locator("button.primary").click()
@@ -517,9 +523,9 @@ class Hall:
             self.gaps,
             "review page: no link back to the count page",
         )
-        for n in (1, 2):
+        for n in COUNTERS:
             p = self.counter(n)
-            if n == 2:
+            if n != 1:
                 self.poll_page(p, pid)
                 follow(
                     p,
@@ -535,7 +541,7 @@ class Hall:
             sign.click()
             p.wait_for_load_state()
         result = api_json(c1, self.live, f"/api/v1/polls/{pid}/result")
-        assert len(result["signoffs"]) == 2
+        assert len(result["signoffs"]) == len(COUNTERS)
         assert api_json(c1, self.live, f"/api/v1/polls/{pid}")["status"] == "certified"
         return result
 
@@ -737,6 +743,7 @@ def test_congress_day_1_setup_and_check_in(hall):
             assert poll["counting_committee"] == [
                 hall.user_ids["counter1"],
                 hall.user_ids["counter2"],
+                hall.user_ids["counter3"],
             ]
         _end_of_phase(hall, [])
 
@@ -757,6 +764,7 @@ def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
         ("chair", "Trần Văn Hùng", ["chair"]),
         ("counter1", "Lê Thị Mai", ["counter"]),
         ("counter2", "Phạm Quốc Bảo", ["counter"]),
+        ("counter3", "Hoàng Minh Đức", ["counter"]),
     ]
     with hall.live.app.app_context():
         hall.user_ids = {
@@ -1109,7 +1117,8 @@ def _slate(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], dict]:
 
 def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], dict]:
     """Round 1 of the slate as phase 3 leaves it, through the API (the same votes): opened,
-    issued, cast at an enrolled kiosk, closed, counted, signed by both counters, published."""
+    issued, cast at an enrolled kiosk, closed, counted (two of the three opening codes), signed by
+    the three counters, published."""
     from congress_vote.i18n.collation import sort_names
 
     client = hall.live.app.test_client()
@@ -1126,7 +1135,7 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
 
     order = list(sort_names(names))  # the ballot's order (checked in the browser in phase 2/3)
     poll = call("admin", "GET", f"/api/v1/polls/{pid}")
-    for n in (1, 2):  # the key cards, printed in the browser (read back from the PDF)
+    for n in COUNTERS:  # the key cards, printed in the browser (read back from the PDF)
         if n not in hall.key_cards:
             hall.print_key_card(n)
     id_of = {c["full_name"]: c["id"] for c in poll["candidates"]}
@@ -1150,9 +1159,9 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
         kept_sets.append(kept)
         hall.ballots_cast += 1
     call("chair", "POST", f"/api/v1/polls/{pid}/close")
-    opening = [hall.key_cards[n]["opening"] for n in (1, 2)]
+    opening = [hall.key_cards[n]["opening"] for n in OPENERS]
     result = call("counter1", "POST", f"/api/v1/polls/{pid}/count", json={"opening_codes": opening})
-    for n in (1, 2):
+    for n in COUNTERS:
         call(
             f"counter{n}",
             "POST",
@@ -1281,7 +1290,7 @@ def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
 
 def _resolution(hall: Hall, pid: int):
     """Adopted by show of hands: the chair opens, a counter enters the hands, the chair closes,
-    two counters count and sign, the chair publishes."""
+    a counter counts and the three sign, the chair publishes."""
     live = hall.live
     hall.chair_action(pid, "open", "open")
     c1 = hall.counter(1)
