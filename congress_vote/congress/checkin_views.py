@@ -110,14 +110,17 @@ def checkin_post(cid: int):
             d, already = check_in(c, text, actor=actor)
         else:
             return _feedback("error", _("Scan a card or type its code."), status=400)
+        # The answer is built in the transaction (it sees the check-in), before the commit
+        # expires the congress and the delegate, which would be read again one by one.
+        kind, msg = _checked_in_message(d, already)
+        answer = _feedback(kind, msg, d)
         db.session.commit()
     except ServiceError as err:
         db.session.rollback()
         message = err.message
         msg = _CARD_ERRORS.get(err.code, lambda: message)()
         return _feedback("error", msg, status=err.status)
-    kind, msg = _checked_in_message(d, already)
-    return _feedback(kind, msg, d)
+    return answer
 
 
 @bp.post("/congresses/<int:cid>/checkin/undo")
