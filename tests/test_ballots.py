@@ -1,6 +1,7 @@
 """Ballots: issuance limits, the download-once slips, resolving codes, casting guards in the API
 and the HTML pages, named votes, turnout, rate limiting."""
 
+import json
 import re
 
 import pytest
@@ -253,7 +254,27 @@ def test_agree_disagree_when_candidates_equal_seats(hall, client):
     hall.close(poll["id"])
     hall.count(poll["id"])  # the sealed box opened
     with hall.app.app_context():
-        assert db.session.scalar(db.select(Ballot.choice)) == f'{{"kept":[{ids[0]}]}}'
+        stored = json.loads(db.session.scalar(db.select(Ballot.choice)))
+    # the marks as given: the third name, marked in neither box, counts for no one (issue 18)
+    assert stored["marks"] == {str(ids[0]): "agree", str(ids[1]): "disagree"}
+
+
+def test_single_name_without_a_mark_is_asked_again_and_counted_invalid(hall, client):
+    cid, poll, tokens = hall.open_poll_with_ballots(
+        1, seats=1, candidates=[{"full_name": "Trần Văn Bình", "position": "Bí thư"}]
+    )
+    cand = poll["candidates"][0]["id"]
+    review = client.post(f"/b/{tokens[0]}", data={"step": "review"})
+    assert review.status_code == 200 and "data-invalid-note" in review.data.decode()
+    again = client.post(f"/b/{tokens[0]}", data={"step": "cast"})
+    assert "confirm_invalid" in again.data.decode()  # asked a second time, nothing cast
+    shown = client.get(f"/b/{tokens[0]}")
+    assert shown.status_code == 200 and f'name="c{cand}"' in shown.data.decode()
+    cast = client.post(f"/b/{tokens[0]}", data={"step": "cast", "confirm_invalid": "yes"})
+    assert cast.status_code == 200
+    hall.close(poll["id"])
+    result = hall.count(poll["id"])
+    assert result["figures"]["invalid_by_reason"] == {"no_mark": 1}
 
 
 def test_named_vote_at_kiosk_and_api(hall, client, api):

@@ -25,6 +25,7 @@ NOT_COMMITTEE = {
     "api.get_poll_route": "staff: read the poll",
     "api.turnout_route": "staff: live counts only",
     "api.open_poll_route": "chair's verb",
+    "api.opening_check_route": "chair's read (the warnings before opening)",
     "api.close_poll_route": "chair's verb",
     "api.publish_poll": "chair's verb",
     "api.announcement_pdf": "chair's read",

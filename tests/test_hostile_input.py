@@ -267,6 +267,7 @@ def _used_and_closed_codes(app):
     from congress_vote.ballots.services import cast_ballot
     from congress_vote.congress.models import Congress, Delegate
     from congress_vote.polls.services import close_poll, create_poll, open_poll
+    from congress_vote.seal.keycards import issue_key_card
 
     with app.app_context():
         counter = create_user("counter9", "password123", ["counter"])
@@ -295,6 +296,7 @@ def _used_and_closed_codes(app):
             "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}],
         }
         p1, p2 = create_poll(c, body, None), create_poll(c, body, None)
+        issue_key_card(c, counter)  # a secret poll opens sealed to its committee's key cards
         open_poll(p1, None)
         open_poll(p2, None)
         used = issue_ballots(p1, 1, counter).codes[0]

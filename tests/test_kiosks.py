@@ -349,15 +349,25 @@ def test_secret_ballot_and_cast_event_carry_no_kiosk(app, hall, client):
     cols = {c.name for c in Ballot.__table__.columns}
     assert not {c for c in cols if "kiosk" in c or "device" in c}
     assert not [fk for fk in Ballot.__table__.foreign_keys if fk.column.table.name == "kiosk"]
+    from congress_vote.seal.models import SealedBallot
+
+    sealed_cols = {c.name for c in SealedBallot.__table__.columns}
+    assert not {c for c in sealed_cols if "kiosk" in c or "device" in c}
     with app.app_context():
         kiosk = db.session.scalar(db.select(Kiosk).where(Kiosk.congress_id == cid))
-        row = db.session.execute(db.select(Ballot.__table__)).one()._mapping
-        values = " ".join(str(v) for v in row.values())
-        assert kiosk.token_hash not in values and kiosk.label not in values
+        sealed = db.session.execute(db.select(SealedBallot.__table__)).one()._mapping
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "ballot.cast"))
         data = json.loads(event.data)
         assert "kiosk" not in event.data and set(data) <= {"poll_id"}
         assert event.actor_id is None
+        kiosk_hash, kiosk_label = kiosk.token_hash, kiosk.label
+    assert kiosk_hash not in " ".join(str(v) for v in sealed.values())
+    hall.close(poll["id"])
+    hall.count(poll["id"])  # the box opened: the ballot row as counted
+    with app.app_context():
+        row = db.session.execute(db.select(Ballot.__table__)).one()._mapping
+    values = " ".join(str(v) for v in row.values())
+    assert kiosk_hash not in values and kiosk_label not in values
 
 
 def test_kiosk_only_in_the_congress_form_and_secure_cookie_over_https(app, hall):

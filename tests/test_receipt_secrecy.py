@@ -14,7 +14,9 @@ page with its filters, and the receipt check. For each document (HTML, JSON, CSV
   paper entry log) contains no receipt;
 * in any document that contains receipts, they form one bare list (nothing but separators
   between them: no name, answer or other text), and a JSON document holding a receipt holds no
-  per-ballot content (no `kept`, `answers`, `choice`, `struck`, `vote` or `receipt` field).
+  per-ballot content (no `kept`, `answers`, `choice`, `struck`, `vote` or `receipt` field) —
+  except a sealed poll's public board and digest inputs (issue 16), which publish the opened set
+  beside the sorted list of trackers: there no ballot's content may hold a receipt.
 
 The independent recount still works from the ballots export, which has no receipts.
 """
@@ -102,11 +104,36 @@ def _content_nodes(value, path="$"):
     return out
 
 
+def _loose_receipts(value, receipts: set[str], path: str = "$", key: str = "") -> list[str]:
+    """Paths of the receipts in a JSON document other than in a sealed box's public list of
+    trackers (issue 16): a list named `trackers` of bare strings in sorted order, which the
+    board and the digest's inputs publish beside the opened set and which pairs with nothing."""
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _loose_receipts(v, receipts, f"{path}.{k}", k)
+    elif isinstance(value, list):
+        if key == "trackers" and all(isinstance(v, str) for v in value) and value == sorted(value):
+            return []
+        for n, v in enumerate(value):
+            out += _loose_receipts(v, receipts, f"{path}[{n}]", key)
+    elif isinstance(value, str) and any(r in value for r in receipts):
+        out.append(path)
+    return out
+
+
 def _check_document(where: str, text: str, parsed, receipts: set[str]) -> list[str]:
     """What in this document pairs a receipt with a ballot's content (empty: nothing)."""
     found = sorted((m.start(), m.end()) for r in receipts for m in re.finditer(re.escape(r), text))
     if not found:
         return []
+    if isinstance(parsed, dict | list) and not _loose_receipts(parsed, receipts):
+        # Only the sorted list of trackers: no ballot's content may hold a receipt.
+        return [
+            f"{where}: a receipt inside ballot content at {node}"
+            for node in _content_nodes(parsed)
+            if any(r in json.dumps(_at(parsed, node)) for r in receipts)
+        ]
     problems = []
     if any(where.split("?")[0].endswith(s) for s in CONTENT_DOCS):
         problems.append(f"{where}: a document of ballot contents shows receipts")
@@ -120,6 +147,13 @@ def _check_document(where: str, text: str, parsed, receipts: set[str]) -> list[s
         if nodes:
             problems.append(f"{where}: receipts beside ballot content at {nodes[:3]}")
     return problems
+
+
+def _at(value, path: str):
+    """The node of a JSON document at a path made by _content_nodes."""
+    for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        value = value[key] if key else value[int(index)]
+    return value
 
 
 def _urls(app, pids: list[int], cid: int) -> list[str]:
@@ -162,7 +196,9 @@ def _scenario(app, api, hall, staff, client, sign_off):
     assert len(paper) == 2, paper
     receipts = []
     for t, kept in zip(slips, ([x, y], [x], [y, z], [z], [x, z], []), strict=False):
-        r = client.post(f"/api/v1/ballot/{t}", json={"kept": kept})
+        # the all-struck one is spoiled on purpose (invalid under vn-party: issue 18)
+        body = {"kept": kept, **({} if kept else {"confirm_invalid": True})}
+        r = client.post(f"/api/v1/ballot/{t}", json=body)
         assert r.status_code == 201, r.json
         receipts.append(r.json["receipt"])
     b = hall.poll(cid, "resolution", counting_committee=committee)
@@ -271,7 +307,9 @@ def test_review_page_shows_contents_and_the_board_shows_receipts(
     data = export.json
     assert len(data["ballots"]) == 8
     assert not [bl for bl in data["ballots"] if "receipt" in bl]
-    assert not [r for r in receipts if r in export.get_data(as_text=True)]
+    # … but for the sealed box's sorted list of trackers (issue 16), which pairs with nothing
+    assert [r for r in receipts if r in export.get_data(as_text=True)]
+    assert not _loose_receipts(data, set(receipts))
     path = tmp_path / "ballots.json"
     path.write_bytes(export.get_data())
     done = subprocess.run(

@@ -58,6 +58,7 @@ class BallotPage:
     agree: bool = False
     kept: frozenset[int] = frozenset()
     answers: Mapping[str, str] = field(default_factory=dict)
+    marks: Mapping[str, str] = field(default_factory=dict)  # agree/disagree ballots: id -> mark
     choice: dict | None = None
     error: str | None = None
     message: str | None = None
@@ -75,6 +76,7 @@ class BallotPage:
             "agree": self.agree,
             "kept": self.kept,
             "answers": self.answers,
+            "marks": self.marks,
             "choice": self.choice,
             "error": self.error,
             "receipt": self.receipt,
@@ -94,7 +96,8 @@ def agree_mode(poll: Poll) -> bool:
 
 
 def choice_of(poll: Poll, marks: Marks) -> dict:
-    """{"kept": [...]} or {"answers": {...}} from the posted marks (strike / agree / answers).
+    """{"kept": [...]}, {"marks": {...}} (agree/disagree) or {"answers": {...}} from the
+    posted form (strike / agree / answers).
     The ids come from the poll's cached spec (no candidate or item rows are loaded)."""
     spec = poll_rules(poll)[0]
     if spec.kind == "resolution":
@@ -104,13 +107,24 @@ def choice_of(poll: Poll, marks: Marks) -> dict:
             if value in ("for", "against", "abstain"):
                 answers[str(item_id)] = value
         return {"answers": answers}
-    if agree_mode(poll):
-        return {"kept": [c for c in spec.candidate_ids if marks.fields.get(f"c{c}") == "agree"]}
+    if agree_mode(poll):  # a name with no valid mark is left out (issue 18: counts for no one)
+        return {
+            "marks": {
+                str(c): v
+                for c in spec.candidate_ids
+                if (v := marks.fields.get(f"c{c}")) in ("agree", "disagree")
+            }
+        }
     return {"kept": [c for c in spec.candidate_ids if str(c) not in marks.struck]}
 
 
 def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> BallotPage:
-    kept = (choice or {}).get("kept") or ([] if choice else poll_rules(poll)[0].candidate_ids)
+    marked = (choice or {}).get("marks") or {}
+    kept = (choice or {}).get("kept") or (
+        [int(c) for c, v in marked.items() if v == "agree"]
+        if choice
+        else poll_rules(poll)[0].candidate_ids
+    )
     return BallotPage(
         stage=stage,
         poll=poll,
@@ -118,6 +132,7 @@ def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> Ballot
         agree=agree_mode(poll),
         kept=frozenset(kept),
         answers=(choice or {}).get("answers") or {},
+        marks=marked,
         choice=choice,
         **extra,
     )
