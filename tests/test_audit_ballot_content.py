@@ -78,7 +78,8 @@ def test_audit_events_carry_no_ballot_content_beside_a_ballot(app, api, hall, st
         assert r.status_code == 201, r.json
         kiosk = {"X-Kiosk-Token": r.json["token"]}
     for token, kept in zip(slips, ([a, b], [c], []), strict=False):
-        r = api(None).post(f"/api/v1/ballot/{token}", json={"kept": kept}, headers=kiosk)
+        body = {"kept": kept, **({} if kept else {"confirm_invalid": True})}  # spoiled on purpose
+        r = api(None).post(f"/api/v1/ballot/{token}", json=body, headers=kiosk)
         assert r.status_code == 201, r.json
     hall.close(pid)
     if _route(app, "/paper-returns"):

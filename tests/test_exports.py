@@ -53,6 +53,11 @@ def _squash(s: str) -> str:
     return "".join(s.split())
 
 
+def _vi(percent: str) -> str:
+    """The API's "92.20" as the Vietnamese papers print it: "92,20"."""
+    return percent.replace(".", ",")
+
+
 @pytest.mark.parametrize("kind", ["committee", "slate", "resolution"])
 def test_announcement_pdf(app, api, staff, w, tmp_path, kind):
     pid = w[kind]
@@ -79,10 +84,10 @@ def test_announcement_pdf(app, api, staff, w, tmp_path, kind):
     assert str(res["denominator"]) in text
     if kind == "resolution":
         for i in res["items"]:
-            assert str(i["for"]) in text and i["percent_for"] in text
+            assert str(i["for"]) in text and _vi(i["percent_for"]) in text
     else:
         for c in res["candidates"]:
-            assert _squash(c["full_name"]) in flat and c["percent"] in text
+            assert _squash(c["full_name"]) in flat and _vi(c["percent"]) in text, c
         elected = [c for c in res["candidates"] if c["elected"]]
         # the elected table lists them in the order of election
         tail = flat[flat.rindex(_squash("Elected")) if "Elected" in flat else 0 :]
@@ -160,7 +165,7 @@ def test_summary_pdf(app, api, staff, w, tmp_path):
             if c["elected"]:
                 assert _squash(c["full_name"]) in flat
         for i in res["items"]:
-            assert i["percent_for"] in text
+            assert _vi(i["percent_for"]) in text
     slate = _result(app, w["slate"])
     officials = [c for c in slate["candidates"] if c["elected"] == "official"]
     alternates = [c for c in slate["candidates"] if c["elected"] == "alternate"]

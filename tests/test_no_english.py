@@ -38,9 +38,8 @@ RAW_KEYS = [
 ]
 # Words a Vietnamese page may carry in English (names of things, not UI text).
 ALLOWED = {"JSON", "CSV", "XLSX", "PDF", "QR", "SHA-256", "OK", "Ed25519", "API"}
-# The import page lists the English column headers it also accepts, on purpose. KNOWN, to be
-# removed: the audit page still prints its times in UTC (the page is being redone, issue 18).
-PAGE_ALLOWED = {"/import": {"full_name"}, "/audit/": {"UTC"}}
+# The import page lists the English column headers it also accepts, on purpose.
+PAGE_ALLOWED = {"/import": {"full_name"}}
 SKIP_ENDPOINTS = {
     "main.set_language",  # switches the language
     "audit.export",  # JSON lines, machine-facing

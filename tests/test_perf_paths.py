@@ -78,14 +78,15 @@ def test_cast_statements_bounded_and_chains_one_event(hall, app, client):
     assert r.status_code == 201
     # An upper bound, not exact SQL: the kiosk check (congress/kiosks.py), one read before
     # anything is written; the token's conditional UPDATE before the ballot INSERT; the poll
-    # read and the random receipt's uniqueness check; the audit append (see
+    # read; the sealed ballot's INSERT (its tracker is the receipt); the audit append (see
     # _append_statements) last.
     work, append = st.work, _append_statements(app)
     assert len(work) <= 1 + 4 + len(append), work
     assert work[0].upper().startswith("SELECT") and "kiosk" in work[0].lower(), work
     heads = [w.upper() for w in work]
     update = next(i for i, w in enumerate(heads) if w.startswith("UPDATE BALLOT_TOKEN"))
-    insert = next(i for i, w in enumerate(heads) if w.startswith("INSERT INTO BALLOT "))
+    # a secret poll's tablet ballot is stored sealed (issue 16)
+    insert = next(i for i, w in enumerate(heads) if w.startswith("INSERT INTO SEALED_BALLOT "))
     assert 0 < update < insert, work
     assert [w.split()[0].upper() for w in work[-len(append) :]] == append, work
     assert "Set-Cookie" not in r.headers  # a tablet's cast gets no session cookie
@@ -100,9 +101,10 @@ def test_cast_statements_bounded_and_chains_one_event(hall, app, client):
 def test_cast_refused_after_the_update_leaves_the_token_unused(hall, app):
     """A kiosk bound to another congress: the UPDATE consumed the token, the poll check refuses,
     the rollback gives it back; no ballot, no event. Then the right kiosk casts it."""
-    from congress_vote.ballots.models import Ballot
+    from congress_vote.ballots.models import BallotToken
     from congress_vote.ballots.services import cast_ballot
     from congress_vote.errors import ServiceError
+    from congress_vote.seal.models import SealedBallot
 
     cid, poll, tokens = hall.open_poll_with_ballots(1)
     other = hall.congress(voters=2, name="Đại hội khác")
@@ -117,7 +119,10 @@ def test_cast_refused_after_the_update_leaves_the_token_unused(hall, app):
     with app.test_request_context("/", method="POST"):
         receipt = cast_ballot(tokens[0], kept=kept, congress_id=cid)
         db.session.commit()
-        assert db.session.scalar(select(Ballot.receipt)) == receipt
+        # the ballot is in the sealed box; the token keeps its tracker (the receipt) until
+        # the opening
+        assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 1
+        assert db.session.scalar(select(BallotToken.tracker)) == receipt
     assert _token_state(app, tokens[0]) == "used"
     assert _events(app, "ballot.cast") == 1
 

@@ -106,6 +106,7 @@ def _proposal_rows(proposal) -> list[dict]:
 
 @bp.post("/polls/<int:pid>/count")
 @roles("counter")
+@committee_route()
 def count(pid):
     """Count (a sealed poll's first count opens its box with the opening codes collected in
     the page: fields `opening_code`, one per member present)."""

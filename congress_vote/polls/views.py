@@ -205,6 +205,7 @@ def issue(pid):
 
 @bp.post("/polls/<int:pid>/batches/<int:bid>/void")
 @roles("counter")
+@committee_route()  # the committee's guard before the form is read (even an unticked box)
 def void_batch_view(pid, bid):
     """Void a batch's unused ballots (the committee, while the poll is open), after the
     confirmation box on the poll page is ticked."""

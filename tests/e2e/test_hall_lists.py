@@ -126,7 +126,11 @@ def test_long_list_paged_searched_live_desk_and_cards_in_the_background(live, sc
     admin.locator("form[data-cards-job] button").click()
     admin.wait_for_selector("[data-job-progress]")
     assert "/documents/" in admin.url
-    assert not admin.locator("[data-job-retry]").is_visible()
+    job_url = live(admin.get_attribute("[data-job-url]", "data-job-url"))
+    assert not admin.locator("[data-job-retry]").is_visible(), (
+        admin.inner_text("[data-job-status]"),  # what went wrong, if it did
+        admin.context.request.get(job_url).text(),
+    )
     shot(admin, "hall-9-cards-progress-1024")
     admin.wait_for_selector("[data-job-download]:not(.hidden)", timeout=120000)
     assert admin.eval_on_selector("[data-job-progress]", "e => e.value") == 100
