@@ -126,6 +126,7 @@ def test_long_list_paged_searched_live_desk_and_cards_in_the_background(live, sc
     admin.locator("form[data-cards-job] button").click()
     admin.wait_for_selector("[data-job-progress]")
     assert "/documents/" in admin.url
+    admin.wait_for_load_state("load")  # the stylesheet that hides the retry button is in
     job_url = live(admin.get_attribute("[data-job-url]", "data-job-url"))
     assert not admin.locator("[data-job-retry]").is_visible(), (
         admin.inner_text("[data-job-status]"),  # what went wrong, if it did
