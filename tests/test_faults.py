@@ -139,10 +139,30 @@ def _store_state(app, pid: int) -> dict:
     """The stored truth for poll `pid`: ballot receipts, used tokens, audit. A ballot row names
     no token (secrecy): a token is used exactly when its ballot was committed (one transaction)."""
     from congress_vote.ballots.models import Ballot, BallotToken
+    from congress_vote.seal.models import SealedBallot
 
     with app.app_context():
         db.session.remove()
-        rows = list(db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == pid)))
+        # A sealed poll's receipt is its ballot's tracker, kept on the used token until the box
+        # is opened (issue 16); an unsealed ballot row carries its own.
+        rows = [
+            r
+            for r in db.session.scalars(select(Ballot.receipt).where(Ballot.poll_id == pid))
+            if r is not None
+        ]
+        rows += [
+            t
+            for t in db.session.scalars(
+                select(BallotToken.tracker).where(
+                    BallotToken.poll_id == pid, BallotToken.state == "used"
+                )
+            )
+            if t is not None
+        ]
+        ballots = sum(
+            db.session.scalar(select(func.count()).select_from(m).where(m.poll_id == pid))
+            for m in (Ballot, SealedBallot)
+        )
         used = set(
             db.session.scalars(
                 select(BallotToken.token_hash).where(
@@ -157,6 +177,7 @@ def _store_state(app, pid: int) -> dict:
         db.session.remove()
     return {
         "receipts": rows,
+        "ballots": ballots,
         "used": used,
         "cast_events": cast_events,
         "audit_ok": rep.ok,
@@ -168,7 +189,8 @@ def _assert_consistent(state: dict) -> dict:
     """{"receipts": set of stored receipts, "used": set of used token hashes}."""
     receipts = state["receipts"]
     assert len(receipts) == len(set(receipts)), "two ballots share a receipt"
-    assert len(receipts) == len(state["used"]), "used tokens and ballots differ"
+    assert len(receipts) == len(state["used"]), "used tokens and receipts differ"
+    assert state["ballots"] == len(state["used"]), "used tokens and ballots differ"
     assert state["cast_events"] == len(receipts), "audit events and ballots differ"
     assert state["audit_ok"], state["audit_problem"]
     return {"receipts": set(receipts), "used": state["used"]}
@@ -413,8 +435,11 @@ def test_full_disk_gives_a_clear_503_and_corrupts_nothing(small_disk, _schema, m
         db.session.remove()
         assert verify_chain().ok
         from congress_vote.ballots.models import Ballot
+        from congress_vote.seal.models import SealedBallot
 
-        n = db.session.scalar(select(func.count()).select_from(Ballot))
+        n = sum(
+            db.session.scalar(select(func.count()).select_from(m)) for m in (Ballot, SealedBallot)
+        )
         assert n == 2 + (1 if html is not None and html.status_code == 201 else 0)
         assert db.session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         db.session.remove()
