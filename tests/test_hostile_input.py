@@ -430,3 +430,18 @@ def test_item_texts_are_cleaned_of_invisible_characters(hall, api, app, mark):
         "Báo cáo chính trị",
         "Chương trình hành động",
     ]
+
+
+def test_control_characters_never_reach_a_stored_name(hall, api):
+    """Found by the API fuzzer on PostgreSQL: a kiosk label holding NUL gave 500 (PostgreSQL's
+    text refuses NUL). Names and labels drop control characters like format characters."""
+    cid = hall.congress(voters=2)
+    r = api("registrar").post(
+        f"/api/v1/congresses/{cid}/kiosks", json={"label": "\x00Bàn\x0b số\x1b 3"}
+    )
+    assert r.status_code == 201, r.json
+    listed = api("registrar").get(f"/api/v1/congresses/{cid}/kiosks").json
+    labels = [
+        k["label"] for k in (listed.get("kiosks", listed) if isinstance(listed, dict) else listed)
+    ]
+    assert "Bàn số 3" in labels

@@ -37,9 +37,10 @@ def clean_name(text: str | None) -> str:
 
     Format characters (Unicode Cf: the right-to-left override U+202E, zero-width space U+200B,
     joiners, BOM, soft hyphen) are never part of a Vietnamese name; kept, they let two names look
-    the same or one display reversed (reliability fuzzing, issue 8)."""
+    the same or one display reversed (reliability fuzzing, issue 8). Control characters (Cc:
+    NUL, which PostgreSQL's text refuses, tabs, escapes) are never part of one either."""
     text = unicodedata.normalize("NFC", str(text or ""))
-    text = "".join(" " if unicodedata.category(c) == "Cf" else c for c in text)
+    text = "".join(" " if unicodedata.category(c) in ("Cf", "Cc") else c for c in text)
     return " ".join(text.split())
 
 
