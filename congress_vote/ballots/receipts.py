@@ -9,6 +9,8 @@ cannot be joined to the tokens, batches or times of issue.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from sqlalchemy import select
@@ -22,7 +24,21 @@ _TRIES = 8
 
 def random_receipt() -> str:
     """40 random bits as `XXXX-XXXX` (8 characters of the 32-letter code alphabet)."""
-    value = secrets.randbits(RECEIPT_BITS)
+    return _format(secrets.randbits(RECEIPT_BITS))
+
+
+def kiosk_session_receipt(nonce: str, poll_id: int) -> str:
+    """The receipt a named vote cast in one kiosk session gets in poll `poll_id`: 40 bits of
+    HMAC-SHA256 keyed by the session's random `nonce` (128 bits, drawn when the delegate's card
+    unlocked the kiosk, kept only in that kiosk's session cookie, never stored by the server).
+    A cast sent again from the same session (its answer lost) is recognised by it; another
+    session, or another delegate, has another nonce and gets nothing. Without the nonce it is as
+    random as `random_receipt`, so it tells nothing either."""
+    mac = hmac.new(nonce.encode(), b"named-receipt|poll:%d" % poll_id, hashlib.sha256).digest()
+    return _format(int.from_bytes(mac[:8], "big") >> (64 - RECEIPT_BITS))
+
+
+def _format(value: int) -> str:
     chars = []
     for _i in range(RECEIPT_BITS // 5):
         value, r = divmod(value, 32)

@@ -238,11 +238,27 @@ def named_vote_exists(poll: Poll, delegate_id: int) -> bool:
     )
 
 
+def named_vote_receipt(poll: Poll, delegate_id: int) -> str | None:
+    """The receipt of the delegate's vote in the poll (None: not voted)."""
+    return db.session.scalar(
+        select(NamedVote.receipt).where(
+            NamedVote.poll_id == poll.id, NamedVote.delegate_id == delegate_id
+        )
+    )
+
+
 def cast_named_vote(
-    poll: Poll, delegate, kept=None, answers=None, marks=None, confirm_invalid: bool = False
+    poll: Poll,
+    delegate,
+    kept=None,
+    answers=None,
+    marks=None,
+    confirm_invalid: bool = False,
+    receipt: str | None = None,
 ) -> str:
     """Record a delegate's vote in an open (named) poll; once per delegate (409 ballot_used,
-    backed by the unique constraint). Answers the receipt code."""
+    backed by the unique constraint). Answers the receipt code: `receipt` when given and free
+    in the poll (the kiosk session's, receipts.kiosk_session_receipt), else a random one."""
     if poll.secrecy != "open":
         raise _err("poll_not_named", _("This poll is secret: vote with a ballot slip."), 409)
     require_status(poll, PollStatus.OPEN)
@@ -253,7 +269,10 @@ def cast_named_vote(
     choice = check_choice(poll, kept, answers, marks=marks, confirm_invalid=confirm_invalid)
     if named_vote_exists(poll, delegate.id):
         raise _err("ballot_used", _("This delegate has already voted in this poll."), 409)
-    receipt = new_receipt(NamedVote, poll.id)
+    if receipt is None or db.session.scalar(
+        select(NamedVote.id).where(NamedVote.poll_id == poll.id, NamedVote.receipt == receipt)
+    ):
+        receipt = new_receipt(NamedVote, poll.id)
     try:
         with db.session.begin_nested():
             db.session.add(

@@ -4,12 +4,14 @@ Flow without JavaScript: choose (checkboxes / radios) → POST "review" → a co
 rendered by the server, the choice carried in hidden fields → POST "cast" → the receipt page.
 JavaScript (static/js/ballot-vote.js) adds tap-to-strike, the live "kept N of M" count, keeps an
 over-vote from the review, and sends the same forms itself (retrying when the network drops; a
-repeated cast of a sealed ballot answers its receipt again); the server checks everything again.
+repeated cast of a sealed ballot, or of a named vote from the same kiosk session, answers its
+receipt again); the server checks everything again.
 Choices travel only in POST bodies, never in a URL; every response is no-store (security.py).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import (
@@ -179,6 +181,7 @@ def kiosk_code(cid):
         "did": entry.delegate.id,
         "cid": cid,
         "exp": int(time.time()) + NAMED_SESSION_SECONDS,
+        "n": secrets.token_urlsafe(16),  # this unlock's nonce: its cast's receipt (named_step)
     }
     if len(entry.polls) == 1:
         return redirect(url_for("ballots.named", cid=cid, pid=entry.polls[0].id), 303)
@@ -198,12 +201,23 @@ def named(cid, pid):
     fresh = unlocked.get("cid") == cid and unlocked.get("exp", 0) >= time.time()
     step, marks = _marks()
     try:
-        page = named_step(cid, pid, unlocked["did"] if fresh else None, step, marks)
+        page = named_step(
+            cid, pid, unlocked["did"] if fresh else None, step, marks, unlocked.get("n")
+        )
     except ScanCardFirst as exc:
         session.pop("named", None)
         return render_template(
             "ballots/kiosk.html", congress=exc.congress, error=exc.message
         ), exc.status
+    except ServiceError as exc:
+        if exc.code != "ballot_used" or not exc.extra.get("receipt"):
+            raise
+        # This session's cast sent again after its answer was lost: recorded once, its receipt.
+        db.session.rollback()
+        session.pop("named", None)
+        return render_template(
+            "ballots/receipt.html", receipt=exc.extra["receipt"], again=True, kiosk_cid=cid
+        )
     if page.stage == "cast":
         session.pop("named", None)
     return _render(page, url_for("ballots.named", cid=cid, pid=pid), cid)

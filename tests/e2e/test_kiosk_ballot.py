@@ -503,3 +503,73 @@ def test_an_all_struck_ballot_needs_a_second_confirmation_and_counts_invalid(kio
     result = world.hall.count(pid)
     figures = result.get("figures", result)
     assert figures["invalid_by_reason"] == {"all_struck": before + 1}, figures
+
+
+@pytest.mark.parametrize("size", ["tablet_1024", "tablet_768"])
+def test_a_named_cast_whose_answer_was_lost_offline_ends_on_its_receipt(kiosk, world, size):
+    """A named vote (open poll, the delegate's card unlocks the ballot): the cast reaches the
+    server, the tablet goes offline before the answer arrives, then back online; the page sends
+    the cast again and shows the same receipt ("received once"), recorded once."""
+    import urllib.request
+
+    from congress_vote import codes
+    from congress_vote.ballots.models import NamedVote
+
+    hall, names = world.hall, ELEVEN[:4]
+    pid = hall.poll(
+        world.cid,
+        title=f"Biểu quyết công khai ({size})",
+        seats=2,
+        secrecy="open",
+        candidates=[{"full_name": x} for x in names],
+    )["id"]
+    hall.open(pid)
+    did = sorted(hall.cards)[-1 - SIZES.index(size)]  # a present member no other test uses
+
+    def votes():
+        with world.live.app.app_context():
+            rows = world.db.session.scalars(
+                world.db.select(NamedVote).where(NamedVote.poll_id == pid)
+            )
+            return [(v.delegate_id, v.receipt) for v in rows]
+
+    page = kiosk(size)
+    page.goto(world.live(f"/kiosk/{world.cid}"))
+    page.locator("#code-input").fill(codes.format_code(hall.cards[did]))
+    page.locator("#code-input").press("Enter")
+    page.wait_for_url(re.compile(rf".*/kiosk/{world.cid}/vote/{pid}$"))
+    strike(page, names[1], names[3])
+    page.locator("[data-review]").click()
+    page.locator("form[data-confirm]").wait_for()
+    lost: list[str] = []
+
+    def cast_then_drop(route):
+        req = route.request
+        if req.method == "POST" and "step=cast" in (req.post_data or "") and not lost:
+            headers = {k: v for k, v in req.all_headers().items() if not k.startswith(":")}
+            sent = urllib.request.Request(
+                req.url, data=req.post_data_buffer, headers=headers, method="POST"
+            )
+            with urllib.request.urlopen(sent) as resp:  # the server records the vote...
+                lost.append(resp.read().decode())
+            page.context.set_offline(True)  # ...and the tablet drops off the network
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(rf".*/kiosk/{world.cid}/vote/{pid}$"), cast_then_drop)
+    page.locator("[data-cast]").click()
+    expect()(page.locator("[data-net]")).to_contain_text("Mất kết nối")
+    assert lost, "the first cast went through the route"
+    first = re.search(r'class="receipt-code">([^<]+)<', lost[0]).group(1).strip()
+    assert votes() == [(did, first)]  # recorded while the tablet heard nothing
+    assert page.locator("form[data-confirm]").count() == 1  # still the review, not an error page
+    shot(page, f"kiosk-named-offline-{size}")
+    page.context.set_offline(False)  # the page sends the cast again
+    code = page.locator(".receipt-code")
+    expect()(code).to_be_visible()
+    assert code.inner_text().strip() == first  # its receipt, not "already voted"
+    assert page.locator("[data-received-before]").is_visible()
+    assert votes() == [(did, first)]  # once
+    shot(page, f"kiosk-named-receipt-after-offline-{size}")
+    hall.close(pid)
