@@ -185,3 +185,49 @@ class Hall:
 @pytest.fixture
 def hall(app, api, staff, client, key_cards):
     return Hall(app, api, staff, client, key_cards)
+
+
+def bare_hall(voters: int, counter: str, polls: int = 1, seats: int = 1, kiosk: str = "Máy 1"):
+    """For a test with an app of its own (e.g. the rate limiter on: no `staff`, no API), inside
+    that app's context: congress "C" with `voters` present full members, a new counter user
+    `counter` who is the committee of `polls` secret polls of `seats` seats (candidates X Y and
+    Z W), opened sealed to the counter's key card, and an enrolled kiosk labelled `kiosk`.
+    Answers (congress, counter, polls, kiosk token); the caller commits."""
+    from congress_vote import codes
+    from congress_vote.auth.services import create_user
+    from congress_vote.congress.kiosks import enrol_kiosk
+    from congress_vote.congress.models import Congress, Delegate
+    from congress_vote.polls.services import create_poll, open_poll
+    from congress_vote.seal.keycards import issue_key_card
+
+    user = create_user(counter, "password123", ["counter"])
+    c = Congress(name="C")
+    db.session.add(c)
+    db.session.flush()
+    for n in range(voters):
+        db.session.add(
+            Delegate(
+                congress_id=c.id,
+                code=f"d{n}",
+                full_name=f"A {n}",
+                sort_key="",
+                membership="full",
+                status="present",
+                card_nonce="n",
+                card_hash=codes.code_hash(codes.new_code()),
+            )
+        )
+    db.session.flush()
+    body = {
+        "kind": "committee",
+        "title": "T",
+        "seats": seats,
+        "counting_committee": [user.id],
+        "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}],
+    }
+    made = [create_poll(c, body, None) for _ in range(polls)]
+    issue_key_card(c, user)  # a secret poll opens sealed to its committee's key cards
+    for p in made:
+        open_poll(p, None)
+    token = enrol_kiosk(c, kiosk, None)[1]
+    return c, user, made, token

@@ -373,50 +373,14 @@ def limited_client(limited_app):
 def test_valid_votes_do_not_use_up_the_code_entry_budget(limited_app):
     """A kiosk tablet is one client for a whole queue of voters: only failed lookups count."""
     from congress_vote.ballots.issuing import issue_ballots
-    from congress_vote.congress.models import Congress, Delegate
-    from congress_vote.polls.services import create_poll, open_poll
+    from tests.fx_polls import bare_hall
 
     app = limited_app
     with app.app_context():
-        c = Congress(name="C")
-        db.session.add(c)
-        db.session.flush()
-        for n in range(12):
-            db.session.add(
-                Delegate(
-                    congress_id=c.id,
-                    code=f"d{n}",
-                    full_name=f"A {n}",
-                    sort_key="",
-                    membership="full",
-                    status="present",
-                    card_nonce="n",
-                    card_hash=codes.code_hash(codes.new_code()),
-                )
-            )
-        from congress_vote.auth.services import create_user
-
-        counter = create_user("dem", "password123", ["counter"])  # the poll's committee
-        p = create_poll(
-            c,
-            {
-                "kind": "committee",
-                "title": "T",
-                "seats": 2,
-                "counting_committee": [counter.id],
-                "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}],
-            },
-            None,
-        )
-        from congress_vote.seal.keycards import issue_key_card
-
-        issue_key_card(c, counter)  # the committee's key card: the poll opens sealed
-        open_poll(p, None)
+        # 12 present voters, the counter "dem" the poll's committee
+        c, counter, (p,), kiosk = bare_hall(12, "dem", seats=2)
         tokens = issue_ballots(p, 8, counter).codes
         cid = c.id
-        from congress_vote.congress.kiosks import enrol_kiosk
-
-        kiosk = enrol_kiosk(c, "Máy 1", None)[1]
         db.session.commit()
     client = app.test_client()
     client.environ_base["HTTP_X_KIOSK_TOKEN"] = kiosk  # an enrolled tablet

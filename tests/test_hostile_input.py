@@ -261,53 +261,17 @@ def test_pdf_fetcher_cannot_walk_out_of_static(tmp_path):
 
 def _used_and_closed_codes(app):
     """A congress, a used ballot code and a code of a closed poll; the kiosk headers."""
-    from congress_vote import codes
-    from congress_vote.auth.services import create_user
     from congress_vote.ballots.issuing import issue_ballots
     from congress_vote.ballots.services import cast_ballot
-    from congress_vote.congress.models import Congress, Delegate
-    from congress_vote.polls.services import close_poll, create_poll, open_poll
-    from congress_vote.seal.keycards import issue_key_card
+    from congress_vote.congress import kiosks
+    from congress_vote.polls.services import close_poll
+    from tests.fx_polls import bare_hall
 
     with app.app_context():
-        counter = create_user("counter9", "password123", ["counter"])
-        c = Congress(name="C")
-        db.session.add(c)
-        db.session.flush()
-        for n in range(6):
-            db.session.add(
-                Delegate(
-                    congress_id=c.id,
-                    code=f"d{n}",
-                    full_name=f"A {n}",
-                    sort_key="",
-                    membership="full",
-                    status="present",
-                    card_nonce="n",
-                    card_hash=codes.code_hash(codes.new_code()),
-                )
-            )
-        db.session.flush()
-        body = {
-            "kind": "committee",
-            "title": "T",
-            "seats": 1,
-            "counting_committee": [counter.id],
-            "candidates": [{"full_name": "X Y"}, {"full_name": "Z W"}],
-        }
-        p1, p2 = create_poll(c, body, None), create_poll(c, body, None)
-        issue_key_card(c, counter)  # a secret poll opens sealed to its committee's key cards
-        open_poll(p1, None)
-        open_poll(p2, None)
+        c, counter, (p1, p2), kiosk = bare_hall(6, "counter9", polls=2, kiosk="Bàn 1")
         used = issue_ballots(p1, 1, counter).codes[0]
         closed = issue_ballots(p2, 1, counter).codes[0]
-        headers = {}
-        try:
-            from congress_vote.congress import kiosks
-
-            headers = {kiosks.HEADER: kiosks.enrol_kiosk(c, "Bàn 1", None)[1]}
-        except ImportError:
-            pass
+        headers = {kiosks.HEADER: kiosk}
         db.session.commit()
         kept = [p1.candidates[0].id]
         with app.test_request_context(headers=headers):
