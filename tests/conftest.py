@@ -227,6 +227,31 @@ def queue_taken(app) -> bool:
 
 
 @pytest.fixture
+def pdf_once(monkeypatch):
+    """Within one test, lay out each distinct HTML as PDF once (WeasyPrint, ~1-3 s a document):
+    a walk that reads the same paper as every role gets the same bytes for the same HTML.
+    Every request still runs its view, its access check and its template; only the layout of
+    an HTML already laid out in this test is answered from memory. Yields the counts."""
+    from congress_vote.reports import pdf
+
+    layout = pdf.html_to_pdf
+    done: dict[tuple, bytes] = {}
+    counts = {"laid out": 0, "reused": 0}
+
+    def html_to_pdf(html, html_class=pdf.HTML, fetcher=pdf.LocalOnlyFetcher):
+        key = (html, html_class, fetcher)
+        if key in done:
+            counts["reused"] += 1
+        else:
+            counts["laid out"] += 1
+            done[key] = layout(html, html_class, fetcher)
+        return done[key]
+
+    monkeypatch.setattr(pdf, "html_to_pdf", html_to_pdf)
+    yield counts
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
