@@ -42,6 +42,7 @@ else
 fi
 cleanup() {
   set +e
+  declare -F stop_background >/dev/null && stop_background
   [ -f "$tmp/redis.pid" ] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null
   [ -f "$pg_data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$pg_data" -m immediate -w stop \
     >/dev/null 2>&1
@@ -67,22 +68,60 @@ for _ in $(seq 1 50); do [ -s "$tmp/redis.pid" ] && break; sleep 0.1; done
 echo "==> private Redis on 127.0.0.1:$redis_port"
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
+# ---- work beside the suite ----------------------------------------------------------------------
+# mypy and the `isolated` tests (below) run in the background beside the suite, on the two cores
+# the suite leaves idle while it waits (browsers, servers, the slowest worker's last tests); their
+# output is shown, and their verdicts counted, at the end. A failure of the suite stops them.
+bg_pids=()
+bg_names=()
+background() {  # background NAME COMMAND...
+  local name="$1"; shift
+  "$@" >"$tmp/$name.log" 2>&1 &
+  bg_pids+=("$!")
+  bg_names+=("$name")
+}
+background_done() {  # wait for each, show its output; fail when one failed (pytest's 5 is no failure)
+  local i rc failed=0
+  for i in "${!bg_pids[@]}"; do
+    rc=0
+    wait "${bg_pids[$i]}" || rc=$?
+    echo "==> ${bg_names[$i]} (ran in the background)"
+    cat "$tmp/${bg_names[$i]}.log"
+    if [ "$rc" != 0 ] && [ "$rc" != 5 ]; then
+      echo "==> ${bg_names[$i]} FAILED (exit $rc)" >&2
+      failed=1
+    fi
+  done
+  bg_pids=()
+  return "$failed"
+}
+stop_background() {
+  local p
+  for p in "${bg_pids[@]}"; do
+    pkill -TERM -P "$p" 2>/dev/null  # a shell function's pytest
+    kill "$p" 2>/dev/null
+  done
+}
+
 # ---- the house rules: lint, format, types ------------------------------------------------------
-echo "==> ruff check, ruff format --check, mypy"
+echo "==> ruff check, ruff format --check (mypy in the background)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy
+background mypy .venv/bin/mypy
 
 # ---- the suite, on each database ---------------------------------------------------------------
 workers="${TEST_WORKERS:-auto}"
 # Temporary files under our own folder: pytest prunes its shared numbered folders when any
 # other run starts, which would delete files under a long run.
 #
-# Tests marked `isolated` run in a pytest of their own, in one process, after the rest: the fault
-# tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk), after which the tests
-# that ran next on the same SQLite database once answered "disk I/O error", and the write-queue
-# tests (tests/test_write_queue.py). Exit code 5 (nothing selected, e.g. with -k) is not a
-# failure there.
+# Tests marked `isolated` run in a pytest of their own, in one process, on a database of their
+# own: the fault tests (tests/test_faults.py: gunicorn SIGKILLed mid-vote, a full disk), after
+# which the tests that ran next on the same SQLite database once answered "disk I/O error", and
+# the write-queue tests (tests/test_write_queue.py). Both databases' isolated runs go one after
+# the other in the background while the PostgreSQL half runs (their SQLite file is their own
+# session's, their PostgreSQL database is `congress_test` itself, the workers use
+# `congress_test_gw<n>`); most of their time is spent waiting on servers. Exit code 5 (nothing
+# selected, e.g. with -k) is not a failure there.
 #
 # The browser tests (marker e2e: Chromium driving the pages) run once, in the SQLite half: they
 # test the pages, the scripts and what a person sees, which do not depend on the database; every
@@ -91,17 +130,30 @@ suite() {  # suite NAME MARKER-EXPRESSION EXTRA-PYTEST-ARGS...
   local name="$1" marks="$2"; shift 2
   .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" \
     --basetemp="$tmp/$name" -m "not isolated and ($marks)" "$@"
-  local rc=0
-  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp="$tmp/$name-isolated" \
-    -m "isolated and ($marks)" "$@" || rc=$?
-  [ "$rc" = 0 ] || [ "$rc" = 5 ] || return "$rc"
 }
+isolated() {  # isolated NAME MARKER-EXPRESSION DATABASE-URL EXTRA-PYTEST-ARGS...
+  local name="$1" marks="$2" url="$3"; shift 3
+  TEST_DATABASE_URL="$url" .venv/bin/python -m pytest -q -p no:cacheprovider \
+    --basetemp="$tmp/$name-isolated" -m "isolated and ($marks)" "$@"
+}
+isolated_both() {  # the SQLite half's isolated tests, then the PostgreSQL half's
+  local rc=0
+  echo "-- SQLite"
+  isolated sqlite "e2e or not e2e" "" "$@" || rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 5 ] || return "$rc"
+  echo "-- PostgreSQL"
+  isolated postgresql "$pg_marks" "$pg_url" "$@"
+}
+
+pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
+pg_marks="not e2e"
+[ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="e2e or not e2e"
 
 echo "==> test suite on SQLite (with the browser tests)"
 workers="${TEST_WORKERS_SQLITE:-$workers}" suite sqlite "e2e or not e2e" "$@"
 
-echo "==> test suite on PostgreSQL"
-export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
-pg_marks="not e2e"
-[ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="e2e or not e2e"
-suite postgresql "$pg_marks" "$@"
+echo "==> test suite on PostgreSQL (the isolated tests of both in the background)"
+background isolated isolated_both "$@"
+TEST_DATABASE_URL="$pg_url" suite postgresql "$pg_marks" "$@"
+
+background_done
