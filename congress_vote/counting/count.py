@@ -27,7 +27,7 @@ from ..polls.status import COUNTABLE, counted, refuse_locked
 from ..rules.digest import RESULT_FORMAT
 from ..seal.opening import needs_opening, open_sealed_box
 from .digest_inputs import document_for
-from .inputs import attendance_snapshot, rules_inputs
+from .inputs import BallotRow, attendance_snapshot, rules_inputs
 from .models import PollResult
 from .paper_entry import pending_paper
 from .paper_figures import require_return_before_count
@@ -41,12 +41,14 @@ def fresh_result(poll: Poll) -> rules.Result:
     return count_doc(poll)[0]
 
 
-def count_doc(poll: Poll):
-    """(rules.Result, DigestDocument): the count from the stored rows, its ``digest`` replaced
-    by the result digest over every input (counting.digest_inputs)."""
-    spec, attendance, ballots, settings, hand = rules_inputs(poll)
+def count_doc(poll: Poll, rows: list[BallotRow] | None = None):
+    """(rules.Result, DigestDocument): the count from the stored rows (``rows``: the ballot
+    rows when the caller holds exactly what is stored, see ``rules_inputs``), its ``digest``
+    the result digest over every input (counting.digest_inputs)."""
+    spec, attendance, ballots, settings, hand = rules_inputs(poll, rows)
     try:
-        result = rules.count(spec, attendance, ballots, settings, hand)
+        # no ballot-set digest: the result digest below replaces it (one canonical text built)
+        result = rules.count(spec, attendance, ballots, settings, hand, digest=False)
     except rules.RulesInputError as err:
         raise ServiceError(
             "cannot_count", _("The poll cannot be counted: %(error)s", error=err), status=409
@@ -103,9 +105,10 @@ def count_poll(poll: Poll, actor, opening_codes: list | None = None) -> PollResu
     if not poll.attendance:
         # freeze the figures this count uses, so a later check-in cannot move a signed result
         poll.attendance = json.dumps(attendance_snapshot(poll), sort_keys=True)
-    if needs_opening(poll):
-        open_sealed_box(poll, opening_codes, actor)
-    result, doc = count_doc(poll)
+    # opening a sealed box answers the poll's ballot rows as it stored them in this transaction
+    # (paper entries and the opened set): counted without reading the opened set back
+    rows = open_sealed_box(poll, opening_codes, actor) if needs_opening(poll) else None
+    result, doc = count_doc(poll, rows)
     data = named_result(poll, result)
     # what the digest covers, part by part, so recount / verify-audit can name what changed
     data["digest_format"] = RESULT_FORMAT

@@ -106,10 +106,29 @@ def rules_ballot(choice: str, source: str, reason: str | None, receipt: str | No
         return rules.Ballot(invalid_reason="other", source=source, receipt=receipt)
 
 
-def rules_inputs(poll: Poll):
+BallotRow = tuple[str, str, str | None, str | None]  # choice, source, invalid_reason, receipt
+
+
+def ballot_rows(poll: Poll) -> list[BallotRow]:
+    """The poll's stored ``ballot`` rows, as :func:`rules_inputs` counts them."""
+    return [
+        (c, s, ir, r)
+        for c, s, ir, r in db.session.execute(
+            select(Ballot.choice, Ballot.source, Ballot.invalid_reason, Ballot.receipt).where(
+                Ballot.poll_id == poll.id
+            )
+        )
+    ]
+
+
+def rules_inputs(poll: Poll, rows: list[BallotRow] | None = None):
     """(PollSpec, Attendance, [rules.Ballot], Settings, HandCount | None) from the stored rows:
     Ballot rows (secret polls), NamedVote rows (open polls) or HandCount rows (show of hands),
-    and the attendance snapshot taken at close. See the module docstring for the figures."""
+    and the attendance snapshot taken at close. See the module docstring for the figures.
+
+    ``rows``: a secret poll's ``ballot`` rows as :func:`ballot_rows` gives them, when the caller
+    holds exactly what is stored (the count right after opening a sealed box, which wrote them
+    in the same transaction); read from the database when None."""
     spec = build_spec(poll)  # the rows as they are now: a recount must see any change
     settings = settings_of(poll)
     att = attendance_snapshot(poll)
@@ -124,11 +143,8 @@ def rules_inputs(poll: Poll):
         ballots = [rules_ballot(c, "tablet", None, r) for c, r in named]
         issued = present
     else:
-        rows = db.session.execute(
-            select(Ballot.choice, Ballot.source, Ballot.invalid_reason, Ballot.receipt).where(
-                Ballot.poll_id == poll.id
-            )
-        ).all()
+        if rows is None:
+            rows = ballot_rows(poll)
         ballots = [rules_ballot(c, s, ir, r) for c, s, ir, r in rows]
         issued = tokens_issued(poll)
     if hands and not ballots:

@@ -156,8 +156,14 @@ def count(
     ballots: Iterable[Ballot],
     settings: Settings,
     hand_count: HandCount | None = None,
+    *,
+    digest: bool = True,
 ) -> Result:
     """Count one poll.
+
+    ``digest=False`` leaves ``Result.digest`` empty, for a caller that sets the result digest
+    itself (the app's count: ``rules.digest.result_document``), so the ballots' canonical text
+    is not built twice.
 
     ``ballots`` are every ballot returned (tablet and paper, valid or not); each is ruled by
     :func:`validate_ballot`. A resolution may instead be counted from ``hand_count`` (a show of
@@ -343,7 +349,7 @@ def count(
         alternates_pending=alternates_pending,
         checks=checks,
         settings=settings,
-        digest=ballot_digest(spec, settings, ballots, hand_count),
+        digest=ballot_digest(spec, settings, ballots, hand_count) if digest else "",
         counted_by_hand=hand_count is not None,
         receipts=receipts,
     )

@@ -7,6 +7,12 @@ decrypted, and the set is stored as ``ballot`` rows in random
 order with no receipt; the sealed rows and shares are deleted, the trackers move from the token
 rows to ``poll_tracker`` (sorted, without ballot ids), and the key is dropped. The poll moves
 closed → counted by one conditional UPDATE first, so two counts at once open it once.
+
+The opened set is stored by one Core INSERT executed with every row (the driver's executemany:
+sqlite3's, psycopg's pipelined one; no ORM object per ballot). The opening answers the poll's
+ballot rows as they now stand (the rows stored before it, i.e. paper entries, read after the
+state change, and the opened set), so the count in the same transaction counts exactly what is
+stored without reading the opened set back (``counting.inputs.rules_inputs(poll, rows)``).
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ from sqlalchemy import delete, exists, insert, select, update
 
 from ..audit.services import record
 from ..ballots.models import Ballot, BallotToken
+from ..counting.inputs import BallotRow, ballot_rows
 from ..errors import ServiceError
 from ..extensions import db
 from ..polls.status import counted_once
 from .box import BoxError, open_box, tracker, unseal
 from .codes import BadKeyCode, parse_opening_code
 from .models import BoxShare, KeyCard, PollTracker, SealedBallot
+
+_INSERT_BALLOT = insert(Ballot.__table__)  # Core: one executemany, no ORM object per row
 
 
 def needs_opening(poll) -> bool:
@@ -133,8 +142,9 @@ def _opened_row(poll_id: int, box: SealedBox, ciphertext: bytes) -> dict:
     }
 
 
-def open_sealed_box(poll, opening_codes, actor) -> int:
-    """Open the poll's box (see the module docstring); answers how many ballots it held."""
+def open_sealed_box(poll, opening_codes, actor) -> list[BallotRow]:
+    """Open the poll's box (see the module docstring); answers every ``ballot`` row of the
+    poll as stored now: those stored before the opening and one per sealed ballot."""
     key, members = _box_key(poll, opening_codes)
     if not counted_once(poll):
         raise ServiceError(
@@ -148,8 +158,9 @@ def open_sealed_box(poll, opening_codes, actor) -> int:
     rows = [_opened_row(poll.id, box, ct) for ct in sealed]
     del box
     secrets.SystemRandom().shuffle(rows)
+    before = ballot_rows(poll)  # paper entries made after the close
     if rows:
-        db.session.execute(insert(Ballot.__table__), rows)
+        db.session.execute(_INSERT_BALLOT, rows)
     trackers = sorted({tracker(ct) for ct in sealed})
     if trackers:
         db.session.execute(
@@ -175,4 +186,4 @@ def open_sealed_box(poll, opening_codes, actor) -> int:
             "threshold": poll.seal_threshold,
         },
     )
-    return len(sealed)
+    return before + [(r["choice"], r["source"], r["invalid_reason"], r["receipt"]) for r in rows]
