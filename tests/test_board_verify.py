@@ -92,6 +92,25 @@ def test_board_is_public_once_published_and_both_verifiers_pass(
         assert s["signature"] in text
 
 
+def test_board_lists_the_opened_ballots_in_a_fresh_random_order(world, api, client, sign_off):
+    """api.md: the board publishes "the opened ballot set (in random order)"; the ballots
+    export for a recount keeps its canonical order, and the digest sorts the set itself."""
+    poll, res, keys = _published(world, api, sign_off)  # 16 ballots, 4 distinct contents
+    export = api("counter1").get(f"/api/v1/polls/{poll.id}/ballots.json")
+    canonical = json.loads(export.data)["ballots"]
+    boards = [client.get(f"/api/v1/polls/{poll.id}/board").json for _ in range(3)]
+
+    def key(b):
+        return json.dumps(b, sort_keys=True)
+
+    for board in boards:
+        listed = board["inputs"]["ballots"]
+        assert sorted(map(key, listed)) == sorted(map(key, canonical))  # the same set
+        assert listed != canonical  # chance of the canonical order: 8!·5!·2!/16! each
+        assert board["digest"] == res["digest"] and check_board(board, keys).ok
+    assert len({tuple(map(key, b["inputs"]["ballots"])) for b in boards}) > 1
+
+
 def _rechain():
     """Re-hash the whole audit chain after its events were edited (what a writer with the
     database to themselves can do: the chain's head lives in the same database)."""

@@ -1,11 +1,19 @@
 """The public board of a counted poll (issue 16; docs/sealed-box.md, "The board"): everything
 an outsider needs to check the poll without the database — the inputs of the result digest
-(the recount export: rules, candidates or items, attendance, the opened ballot set in canonical
-order, hand counts, paper figures, the seal's public key and trackers), the digest, the
-published result, the committee's public keys with fingerprints and their signatures.
-``seal.verify_board.check_board`` checks it."""
+(the recount export: rules, candidates or items, attendance, the opened ballot set, hand
+counts, paper figures, the seal's public key and trackers), the digest, the published result,
+the committee's public keys with fingerprints and their signatures.
+``seal.verify_board.check_board`` checks it.
+
+The opened ballot set is listed in a fresh random order (``secrets.SystemRandom``) on every
+request, as api.md promises: its order tells nothing, neither the casting order nor which rows
+were stored next to each other. The digest does not depend on it: the result document sorts
+the ballots by their canonical text itself (``rules.digest.result_document``), and so does the
+verifier's recount."""
 
 from __future__ import annotations
+
+import secrets
 
 from flask_babel import gettext as _
 
@@ -33,6 +41,7 @@ def board_of(poll: Poll) -> dict:
         raise ServiceError("not_counted", _("This poll has not been counted yet."), status=409)
     inputs = ballots_export(poll)
     inputs.pop("result", None)  # the board's "result" is the published one, checked against it
+    secrets.SystemRandom().shuffle(inputs["ballots"])  # the export's canonical order: not here
     seal = (inputs.get("digest_inputs") or {}).get("seal")
     members, signatures = [], []
     for row in signature_rows(poll):
