@@ -3,7 +3,8 @@
 SQLite: WAL journal, a busy timeout and foreign keys on every connection, and BEGIN IMMEDIATE for
 transactions of requests that change state (POST/PUT/PATCH/DELETE and CLI commands), so two
 writers queue on the database lock instead of failing when a read transaction tries to upgrade.
-Read-only requests begin deferred and read a WAL snapshot without blocking anybody.
+Read-only requests (GET, and a POST that declares itself so with `read_only_request`) begin
+deferred and read a WAL snapshot without blocking anybody.
 
 Write queue (SQLite file databases). SQLite's own wait for the write lock is a busy handler that
 sleeps 1, 2, 5, 10 … 50, 100 ms between tries: a writer that just missed the lock may sleep up to
@@ -64,13 +65,28 @@ def rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
+READ_ONLY_KEY = "congress_vote.read_only"
+
+
+def read_only_request() -> None:
+    """Declare that this request, though a POST, writes nothing (the kiosk's review step): on
+    SQLite its transaction begins deferred and it does not wait in the write queue behind the
+    casts. Call it before the request's first statement; a write after it would have to
+    upgrade the lock and could fail with "database is locked"."""
+    from flask import request
+
+    request.environ[READ_ONLY_KEY] = True
+
+
 def _wants_immediate() -> bool:
     try:
         from flask import has_request_context, request
     except ImportError:  # pragma: no cover
         return True
     if has_request_context():
-        return request.method not in ("GET", "HEAD", "OPTIONS")
+        return request.method not in ("GET", "HEAD", "OPTIONS") and not request.environ.get(
+            READ_ONLY_KEY
+        )
     return True
 
 

@@ -1,7 +1,8 @@
 """Template globals shared by every page."""
 
 from flask import Flask, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from flask_wtf.csrf import generate_csrf
 
 from .extensions import db
@@ -43,7 +44,13 @@ def init_templating(app: Flask) -> None:
     @app.context_processor
     def _globals():
         actor = current_actor()
+        # The page's translations, looked up once per page: Flask-Babel's gettext globals look
+        # them up again for every string (twenty and more on a ballot page). Macros imported
+        # without context still use those globals, with the same catalogue.
+        translations = get_translations()
         return {
+            "gettext": _make_new_gettext(translations.ugettext),
+            "ngettext": _make_new_ngettext(translations.ungettext),
             "actor": actor,
             "locale": str(get_locale() or "vi"),
             "nav_cid": nav_congress_id() if actor else None,

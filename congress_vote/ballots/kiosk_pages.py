@@ -1,6 +1,6 @@
 """What the kiosk's pages need besides a step's answer: the way back to the kiosk's start page
-from every page (no kiosk page is a dead end), and the given-name initials of a long list's
-letter index (the Vietnamese alphabet's order, i18n.collation)."""
+from every page (no kiosk page is a dead end). (A long list's letter index comes with the
+ballot sheet: ballots/sheet.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask import Blueprint, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..congress import kiosks
-from ..i18n.collation import given_initial, initials_in_order
 from ..ids import id_or_none
 
 
@@ -31,7 +30,5 @@ def kiosk_start_url(kiosk_cid: int | None = None) -> str | None:
 
 
 def register(bp: Blueprint) -> None:
-    """Make the helpers available to every template (error pages included)."""
+    """Make the helper available to every template (error pages included)."""
     bp.add_app_template_global(kiosk_start_url, "kiosk_start_url")
-    bp.add_app_template_filter(given_initial, "given_initial")
-    bp.add_app_template_filter(initials_in_order, "initials_in_order")

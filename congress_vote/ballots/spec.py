@@ -31,9 +31,11 @@ Rules = tuple[PollSpec, Settings]
 
 
 class HasKind(Protocol):
-    """What `check_choice` needs of a poll when it is given the rules (a row will do)."""
+    """What `check_choice` needs of a poll when it is given the rules (a row or a ballot sheet
+    will do)."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
 
 def _err(code: str, message: str, status: int) -> ServiceError:

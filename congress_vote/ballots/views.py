@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 
 from ..congress import kiosks
 from ..congress.setup import get_congress
+from ..db import read_only_request
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..ids import id_or_none
@@ -234,6 +235,8 @@ def ballot(code):
     """The ballot of a token: the QR code's URL, opened at the kiosk or with a phone camera."""
     kiosk_cid = _kiosk_cid()
     step, marks = _marks()
+    if step != "cast":  # showing, reviewing or changing a ballot writes nothing
+        read_only_request()
     try:
         page = ballot_step(code, kiosk_cid, step, marks)
     except kiosks.KioskRequired:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import codes
 from ..congress import kiosks
@@ -23,7 +23,6 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import ACCEPTS_BALLOTS
-from ..rules import max_kept
 from .models import BallotToken, IssueBatch
 from .services import (
     cast_ballot,
@@ -34,7 +33,8 @@ from .services import (
     resolve_code,
     voter_by_card,
 )
-from .spec import SPOILABLE, check_choice, poll_rules
+from .sheet import Sheet, ballot_sheet, sheet_of
+from .spec import SPOILABLE, check_choice
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,10 @@ class Marks:
 class BallotPage:
     """What a ballot page shows. `stage`: "choose" (the ballot, with `error` after a refused
     choice), "review" (the confirmation), "cast" (the receipt) or "problem" (a cast refused for
-    another reason than the choice: `error`, `message`)."""
+    another reason than the choice: `error`, `message`). `poll` is the poll's ballot sheet."""
 
     stage: str
-    poll: Poll
-    limit: int = 0
-    agree: bool = False
+    poll: Sheet
     kept: frozenset[int] = frozenset()
     answers: Mapping[str, str] = field(default_factory=dict)
     marks: Mapping[str, str] = field(default_factory=dict)  # agree/disagree ballots: id -> mark
@@ -72,8 +70,8 @@ class BallotPage:
         """The template variables of the page."""
         return {
             "poll": self.poll,
-            "limit": self.limit,
-            "agree": self.agree,
+            "limit": self.poll.limit,
+            "agree": self.poll.agree,
             "kept": self.kept,
             "answers": self.answers,
             "marks": self.marks,
@@ -87,19 +85,10 @@ class BallotPage:
         }
 
 
-def agree_mode(poll: Poll) -> bool:
-    """Agree/disagree boxes per name where there are as many candidates as seats."""
-    spec = poll_rules(poll)[0]
-    return spec.kind != "resolution" and len(spec.candidate_ids) <= (
-        spec.seats + spec.alternate_seats
-    )
-
-
-def choice_of(poll: Poll, marks: Marks) -> dict:
+def choice_of(sheet: Sheet, marks: Marks) -> dict:
     """{"kept": [...]}, {"marks": {...}} (agree/disagree) or {"answers": {...}} from the
-    posted form (strike / agree / answers).
-    The ids come from the poll's cached spec (no candidate or item rows are loaded)."""
-    spec = poll_rules(poll)[0]
+    posted form (strike / agree / answers), with the ids of the poll's sheet."""
+    spec = sheet.rules[0]
     if spec.kind == "resolution":
         answers = {}
         for item_id in spec.item_ids:
@@ -107,7 +96,7 @@ def choice_of(poll: Poll, marks: Marks) -> dict:
             if value in ("for", "against", "abstain"):
                 answers[str(item_id)] = value
         return {"answers": answers}
-    if agree_mode(poll):  # a name with no valid mark is left out (issue 18: counts for no one)
+    if sheet.agree:  # a name with no valid mark is left out (issue 18: counts for no one)
         return {
             "marks": {
                 str(c): v
@@ -118,18 +107,16 @@ def choice_of(poll: Poll, marks: Marks) -> dict:
     return {"kept": [c for c in spec.candidate_ids if str(c) not in marks.struck]}
 
 
-def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> BallotPage:
+def _page(sheet: Sheet, stage: str, choice: dict | None = None, **extra) -> BallotPage:
     marked = (choice or {}).get("marks") or {}
     kept = (choice or {}).get("kept") or (
         [int(c) for c, v in marked.items() if v == "agree"]
         if choice
-        else poll_rules(poll)[0].candidate_ids
+        else sheet.rules[0].candidate_ids
     )
     return BallotPage(
         stage=stage,
-        poll=poll,
-        limit=max_kept(*poll_rules(poll)),
-        agree=agree_mode(poll),
+        poll=sheet,
         kept=frozenset(kept),
         answers=(choice or {}).get("answers") or {},
         marks=marked,
@@ -139,7 +126,7 @@ def _page(poll: Poll, stage: str, choice: dict | None = None, **extra) -> Ballot
 
 
 def _step(
-    poll: Poll, step: str, marks: Marks | None, cast: Callable[[dict], str], **extra
+    poll: Sheet, step: str, marks: Marks | None, cast: Callable[[dict], str], **extra
 ) -> BallotPage:
     """The shared choose → review → cast steps of a ballot (token or named)."""
     if marks is None:
@@ -149,7 +136,7 @@ def _step(
         return _page(poll, "choose", choice, **extra)
     warning = None  # a choice the voter may cast knowing it is invalid (spec.SPOILABLE)
     try:
-        check_choice(poll, **choice)
+        check_choice(poll, rules=poll.rules, **choice)
     except ServiceError as exc:
         if exc.status != 422:
             raise
@@ -177,33 +164,40 @@ def _step(
 # ---- the ballot of a token (the QR code's page) ---------------------------------------------
 
 _TOKENS, _BATCHES, _POLLS = BallotToken.__table__, IssueBatch.__table__, Poll.__table__
+_CONGRESSES = Congress.__table__
+# Built once, of tables only (no ORM entity: no ORM compile step on each page): what a ballot
+# page needs to know of its code, with the kiosk check (kiosks.py).
+_BALLOT_ROW = (
+    select(
+        _TOKENS.c.state,
+        _BATCHES.c.kind,
+        _POLLS.c.id,
+        _POLLS.c.status,
+        _POLLS.c.congress_id,
+        _POLLS.c.setup_fingerprint,
+        _CONGRESSES.c.kiosk_only,
+        kiosks.kiosk_of_column(_POLLS.c.congress_id),
+    )
+    .select_from(_TOKENS)
+    .join(_POLLS, _POLLS.c.id == _TOKENS.c.poll_id)
+    .join(_CONGRESSES, _CONGRESSES.c.id == _POLLS.c.congress_id)
+    .outerjoin(_BATCHES, _BATCHES.c.id == _TOKENS.c.batch_id)
+    .where(_TOKENS.c.token_hash == bindparam("h"))
+)
 
 
-def _ballot_poll(code: str, kiosk_cid: int | None) -> Poll:
-    """The poll of the ballot `code`, ready to vote from this device: the kiosk check and
-    `services.open_ballot`'s conditions in one statement. Any refusal is left to those two
-    functions, in their order, so the errors are theirs."""
+def _ballot_sheet(code: str, kiosk_cid: int | None) -> Sheet:
+    """The sheet of the poll of the ballot `code`, ready to vote from this device: the kiosk
+    check and `services.open_ballot`'s conditions in one statement. Any refusal is left to
+    those two functions, in their order, so the errors are theirs."""
     norm = resolve_code(code)
     row = None
     if norm is not None:
         row = db.session.execute(
-            select(
-                _TOKENS.c.state,
-                _BATCHES.c.kind,
-                _POLLS.c.id,
-                _POLLS.c.status,
-                _POLLS.c.congress_id,
-                Congress.kiosk_only,
-                kiosks.is_kiosk_column(_POLLS.c.congress_id),
-            )
-            .select_from(_TOKENS)
-            .join(_POLLS, _POLLS.c.id == _TOKENS.c.poll_id)
-            .join(Congress, Congress.id == _POLLS.c.congress_id)
-            .outerjoin(_BATCHES, _BATCHES.c.id == _TOKENS.c.batch_id)
-            .where(_TOKENS.c.token_hash == codes.code_hash(norm))
+            _BALLOT_ROW, {"h": codes.code_hash(norm), **kiosks.kiosk_params()}
         ).first()
     if row is not None:
-        state, batch_kind, pid, status, congress_id, kiosk_only, is_kiosk = row
+        state, batch_kind, pid, status, congress_id, fingerprint, kiosk_only, is_kiosk = row
         if kiosk_only and not is_kiosk:
             raise kiosks.KioskRequired(congress_id)
         if (
@@ -212,9 +206,9 @@ def _ballot_poll(code: str, kiosk_cid: int | None) -> Poll:
             and kiosk_cid in (None, congress_id)
             and batch_kind != "paper"
         ):
-            return db.session.get_one(Poll, pid)
+            return ballot_sheet(pid, fingerprint)
     kiosks.require_kiosk_for_ballot(code)
-    return open_ballot(code, congress_id=kiosk_cid)[0]  # raises: the refusal, in its words
+    return sheet_of(open_ballot(code, congress_id=kiosk_cid)[0])  # raises: the refusal
 
 
 def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None) -> BallotPage:
@@ -222,7 +216,7 @@ def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None
     the congress allows): show it (`marks` None), "edit", "review" or "cast" the posted marks.
     Raises KioskRequired (403), or ServiceError when the ballot cannot be voted (unknown, used,
     poll not open, another congress, paper)."""
-    poll = _ballot_poll(code, kiosk_cid)
+    poll = _ballot_sheet(code, kiosk_cid)
     norm = resolve_code(code)
 
     def cast(choice: dict) -> str:
@@ -243,10 +237,21 @@ class ScanCardFirst(ServiceError):
 
 
 def named_step(
-    cid: int, pid: int, delegate_id: int | None, step: str, marks: Marks | None
+    cid: int,
+    pid: int,
+    delegate_id: int | None,
+    step: str,
+    marks: Marks | None,
+    nonce: str | None = None,
 ) -> BallotPage:
     """One step of the named ballot of poll `pid` at a kiosk of congress `cid` for the delegate
-    whose card unlocked it (`delegate_id`, None when none did: ScanCardFirst)."""
+    whose card unlocked it (`delegate_id`, None when none did: ScanCardFirst). `nonce` is the
+    kiosk session's (drawn when the card unlocked it): the vote cast in it gets the receipt it
+    names, so a cast sent again from the same session after its answer was lost is answered
+    409 ballot_used with that receipt (`extra["receipt"]`); any other session gets none."""
+    from .receipts import kiosk_session_receipt
+    from .services import named_vote_receipt
+
     congress = get_congress(cid)
     kiosks.require_kiosk(cid)
     poll = db.session.get(Poll, pid)
@@ -257,13 +262,18 @@ def named_step(
     delegate = db.session.get_one(Delegate, delegate_id)
     if poll.status != "open" or poll.secrecy != "open":
         raise ServiceError("poll_not_open", _("This vote is not open."), status=409)
-    if named_vote_exists(poll, delegate.id):
-        raise ServiceError("ballot_used", _("You have already voted in this poll."), status=409)
+    mine = kiosk_session_receipt(nonce, poll.id) if nonce else None
+    stored = named_vote_receipt(poll, delegate.id)
+    if stored is not None:
+        again = {"receipt": stored} if step == "cast" and mine == stored else {}
+        raise ServiceError(
+            "ballot_used", _("You have already voted in this poll."), status=409, **again
+        )
 
     def cast(choice: dict) -> str:
-        return cast_named_vote(poll, delegate, **choice)
+        return cast_named_vote(poll, delegate, receipt=mine, **choice)
 
-    return _step(poll, step, marks, cast, delegate=delegate)
+    return _step(sheet_of(poll), step, marks, cast, delegate=delegate)
 
 
 # ---- the kiosk's start page and its code field ---------------------------------------------

@@ -20,7 +20,7 @@ import secrets
 
 from flask import request
 from flask_babel import gettext as _
-from sqlalchemy import exists, false, select
+from sqlalchemy import bindparam, exists, select
 
 from .. import codes
 from ..audit.services import record
@@ -171,16 +171,37 @@ def is_kiosk_of(congress_id: int) -> bool:
     return kiosk is not None and kiosk.congress_id == congress_id
 
 
-def is_kiosk_column(congress_id_column):
-    """SQL: whether this request's kiosk token is an unrevoked kiosk of that congress."""
-    token = presented_token()
-    if token is None:
-        return false()
+def kiosk_of_column(congress_id_column):
+    """SQL, for a statement built once: whether the kiosk whose token hash is bound as
+    `kiosk_hash` is an unrevoked kiosk of that congress. Bind it with `kiosk_params()` (a NULL
+    hash, when no token was presented, matches no kiosk)."""
+    kiosk = Kiosk.__table__.c  # the table's columns: the statement stays Core-only
     return exists().where(
-        Kiosk.congress_id == congress_id_column,
-        Kiosk.token_hash == _hash(token),
-        Kiosk.revoked_at.is_(None),
+        kiosk.congress_id == congress_id_column,
+        kiosk.token_hash == bindparam("kiosk_hash"),
+        kiosk.revoked_at.is_(None),
     )
+
+
+def kiosk_params() -> dict[str, str | None]:
+    """The bound parameter of `kiosk_of_column` for this request."""
+    token = presented_token()
+    return {"kiosk_hash": None if token is None else _hash(token)}
+
+
+_CONGRESS, _POLL, _TOKEN = Congress.__table__, Poll.__table__, BallotToken.__table__
+# Built once, of tables only (no ORM compile step on each cast): the congress's kiosk_only and
+# whether this request's kiosk is one of its unrevoked kiosks, for a congress or a ballot code.
+_KIOSK_OF_CONGRESS = select(
+    _CONGRESS.c.id, _CONGRESS.c.kiosk_only, kiosk_of_column(_CONGRESS.c.id)
+).where(_CONGRESS.c.id == bindparam("cid"))
+_KIOSK_OF_BALLOT = (
+    select(_POLL.c.congress_id, _CONGRESS.c.kiosk_only, kiosk_of_column(_POLL.c.congress_id))
+    .select_from(_TOKEN)
+    .join(_POLL, _POLL.c.id == _TOKEN.c.poll_id)
+    .join(_CONGRESS, _CONGRESS.c.id == _POLL.c.congress_id)
+    .where(_TOKEN.c.token_hash == bindparam("h"))
+)
 
 
 def _refuse_unless(row) -> None:
@@ -203,11 +224,7 @@ def require_kiosk(congress_id: int) -> None:
     any device vote or this request comes from one of its unrevoked kiosks. One statement; call
     it before any token is consumed or any card is looked up."""
     _refuse_unless(
-        db.session.execute(
-            select(Congress.id, Congress.kiosk_only, is_kiosk_column(Congress.id)).where(
-                Congress.id == congress_id
-            )
-        ).first()
+        db.session.execute(_KIOSK_OF_CONGRESS, {"cid": congress_id, **kiosk_params()}).first()
     )
 
 
@@ -218,13 +235,7 @@ def require_kiosk_for_ballot(text) -> None:
     if code is None:
         return
     _refuse_unless(
-        db.session.execute(
-            select(Poll.congress_id, Congress.kiosk_only, is_kiosk_column(Poll.congress_id))
-            .select_from(BallotToken)
-            .join(Poll, Poll.id == BallotToken.poll_id)
-            .join(Congress, Congress.id == Poll.congress_id)
-            .where(BallotToken.token_hash == codes.code_hash(code))
-        ).first()
+        db.session.execute(_KIOSK_OF_BALLOT, {"h": codes.code_hash(code), **kiosk_params()}).first()
     )
 
 
