@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from .delegates import list_delegates
 from .fields import fold, parse_fraction
-from .models import Congress, Delegate
+from .models import Branch, Congress, Delegate
 
 
 def attendance(congress: Congress) -> dict:
@@ -26,12 +26,12 @@ def attendance(congress: Congress) -> dict:
     rule reads "2/3 of those summoned"), not the denominator: excusing a delegate does not
     lower the quorum.
     """
-    rows = db.session.execute(
-        select(Delegate.branch_id, Delegate.membership, Delegate.status, func.count())
+    rows = db.session.execute(  # one statement, the branches' names with the counts
+        select(Delegate.branch_id, Branch.name, Delegate.membership, Delegate.status, func.count())
+        .outerjoin(Branch, Branch.id == Delegate.branch_id)
         .where(Delegate.congress_id == congress.id)
-        .group_by(Delegate.branch_id, Delegate.membership, Delegate.status)
+        .group_by(Delegate.branch_id, Branch.name, Delegate.membership, Delegate.status)
     ).all()
-    names: dict[int | None, str] = {b.id: b.name for b in congress.branches}
     per: dict = {}
     tot = {
         "summoned": 0,
@@ -41,11 +41,11 @@ def attendance(congress: Congress) -> dict:
         "present": 0,
         "voters_present": 0,
     }
-    for branch_id, membership, status, n in rows:
+    for branch_id, branch_name, membership, status, n in rows:
         b = per.setdefault(
             branch_id,
             {
-                "branch": names.get(branch_id, ""),
+                "branch": branch_name or "",
                 "summoned": 0,
                 "voters_summoned": 0,
                 "present": 0,

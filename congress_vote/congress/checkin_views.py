@@ -28,7 +28,8 @@ def _feedback(kind: str, message: str, delegate=None, status: int = 200):
     """Answer a desk action: JSON for the script, else the desk page with the message."""
     c = congress_or_404((request.view_args or {})["cid"])  # the desk's routes all carry <cid>
     figures = attendance(c)
-    last = last_check_in(c)
+    # The desk's undo button: the delegate this desk has just checked in, else the latest.
+    last = delegate if kind in ("ok", "probationary") else last_check_in(c)
     if _wants_json():
         return jsonify(
             {
