@@ -52,6 +52,10 @@ PARITY: dict[str, tuple[str, str]] = {
     "congress.kiosk_revoke": ("api.kiosk_revoke", "congress_vote.congress.kiosks:revoke_kiosk"),
     "ballots.kiosk_enrol": ("api.kiosk_enrol", "congress_vote.congress.kiosks:enrol_kiosk"),
     "documents.start": ("api.documents_start", "congress_vote.jobs.runner:start_job"),
+    "documents.poll_start": (
+        "api.poll_documents_start",
+        "congress_vote.jobs.runner:start_poll_job",
+    ),
     # polls, ballots, voting
     "polls.new": ("api.create_poll_route", "congress_vote.polls.services:create_poll"),
     "polls.edit": ("api.poll_change", "congress_vote.polls.services:update_poll"),

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from flask import request
+
 from ..congress.setup import get_congress
 from ..extensions import db
-from ..jobs.runner import get_job, job_dict, job_file, launch, start_job
+from ..jobs.poll_documents import guard, require_reader
+from ..jobs.runner import get_job, job_dict, job_file, launch, start_job, start_poll_job
+from ..polls.services import get_poll
 from ..reports.pdf import pdf_response
 from ..security import current_actor, roles
 from .blueprint import bp
@@ -35,23 +39,67 @@ def documents_start(cid: int):
     return answer(sch.Document(), out, 202)
 
 
+@bp.post("/polls/<int:pid>/documents")
+@roles("counter", "chair")
+@doc(
+    "Start a poll's long document in the background: kind slips or paper (a batch of `count` "
+    "ballots, issued when made; the poll's counting committee) or minutes (the committee or a "
+    "chair); 202 with its progress. What the direct routes refuse is refused here at once",
+    body=sch.PollDocumentBody,
+    response=sch.Document,
+    statuses=(202, 403, 404, 409, 422),
+    tag="counting",
+)
+def poll_documents_start(pid: int):
+    poll, actor = get_poll(pid), current_actor()
+    asked = (request.get_json(silent=True) or {}).get("kind")
+    guard(poll, actor, "minutes" if asked == "minutes" else "")  # before the body is read
+    body = load(sch.PollDocumentBody())
+    job, new = start_poll_job(
+        poll,
+        body["kind"],
+        actor,
+        count=body.get("count"),
+        size=body.get("size") or "A4",
+        lang=body.get("lang"),
+    )
+    out = job_dict(job)
+    db.session.commit()
+    if new:
+        launch(out["id"])
+    return answer(sch.Document(), out, 202)
+
+
 @bp.get("/documents/<jid>")
-@roles("admin")
-@doc("A background document's progress", response=sch.Document, statuses=(200, 404), tag="congress")
+@roles("admin", "counter", "chair")
+@doc(
+    "A background document's progress (cards: an admin; a poll's slips or paper ballots: its "
+    "counting committee; its minutes: the committee or a chair)",
+    response=sch.Document,
+    statuses=(200, 403, 404),
+    tag="congress",
+)
 def documents_show(jid: str):
-    return answer(sch.Document(), job_dict(get_job(jid)))
+    job = get_job(jid)
+    require_reader(job, current_actor())
+    return answer(sch.Document(), job_dict(job))
 
 
 @bp.get("/documents/<jid>/file")
-@roles("admin")
+@roles("admin", "counter", "chair")
 @doc(
-    "The finished document (no-store); 409 not_ready, 410 expired",
+    "The finished document (no-store); 409 not_ready (or, for a batch of ballots, its poll "
+    "closed), 410 expired; the readers of GET /documents/{id}",
     produces="application/pdf",
-    statuses=(200, 404, 409, 410),
+    statuses=(200, 403, 404, 409, 410),
     tag="congress",
 )
 def documents_file(jid: str):
     job = get_job(jid)
-    resp = pdf_response(job_file(job), job.filename)
+    actor = current_actor()
+    require_reader(job, actor)
+    data = job_file(job, actor)
+    db.session.commit()  # a batch's download is audited (ballots.pdf_downloaded)
+    resp = pdf_response(data, job.filename)
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -55,14 +55,7 @@ def issued_count(poll: Poll) -> int:
     )
 
 
-def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
-    """Issue `count` anonymous ballots for an open secret poll (the counting committee).
-
-    409 when the poll is not open or not secret, or when count would exceed voters present minus
-    ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
-    ballots, printed by the counting area from the returned codes). 403 `not_on_committee`
-    unless `actor` is on this poll's counting committee (checked first).
-    """
+def _check_request(poll: Poll, count, actor, kind: str) -> None:
     require_committee(poll, actor)
     if isinstance(count, bool) or not isinstance(count, int):
         raise _err("bad_request", _("count must be an integer."), 400)
@@ -70,9 +63,14 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
         raise _err("bad_count", _("count must be between 1 and %(max)s.", max=MAX_BATCH), 422)
     if kind not in ("slip", "paper"):
         raise _err("bad_kind", _("kind must be slip or paper."), 422)
-    # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
-    # transactions are serialised by BEGIN IMMEDIATE already).
-    poll = db.session.scalars(select(Poll).where(Poll.id == poll.id).with_for_update()).one()
+
+
+def new_codes(count: int) -> list[str]:
+    """Fresh ballot codes (normalised) for a batch."""
+    return [codes.new_code() for _ in range(count)]
+
+
+def _check_room(poll: Poll, count: int) -> None:
     require_status(poll, PollStatus.OPEN)
     if poll.secrecy != "secret":
         raise _err(
@@ -99,12 +97,39 @@ def issue_ballots(poll: Poll, count, actor, kind: str = "slip") -> IssuedBatch:
             ),
             409,
         )
+
+
+def check_issue(poll: Poll, count, actor, kind: str = "slip") -> None:
+    """Raise what `issue_ballots` would refuse now, issuing nothing (a background batch's start:
+    jobs/poll_documents.py; the job checks again when it issues)."""
+    _check_request(poll, count, actor, kind)
+    _check_room(poll, count)
+
+
+def issue_ballots(
+    poll: Poll, count, actor, kind: str = "slip", plain: list[str] | None = None
+) -> IssuedBatch:
+    """Issue `count` anonymous ballots for an open secret poll (the counting committee).
+
+    409 when the poll is not open or not secret, or when count would exceed voters present minus
+    ballots already issued. kind "slip" (QR slips for the tablets) or "paper" (full paper
+    ballots, printed by the counting area from the returned codes). 403 `not_on_committee`
+    unless `actor` is on this poll's counting committee (checked first). `plain`: the codes,
+    drawn beforehand (`new_codes`) when the PDF was rendered before the issuing transaction.
+    """
+    _check_request(poll, count, actor, kind)
+    # Lock the poll row: two counters issuing at once queue here (PostgreSQL; SQLite's write
+    # transactions are serialised by BEGIN IMMEDIATE already).
+    poll = db.session.scalars(select(Poll).where(Poll.id == poll.id).with_for_update()).one()
+    _check_room(poll, count)
     batch = IssueBatch(
         poll_id=poll.id, count=count, kind=kind, issued_by=getattr(actor, "id", None)
     )
     db.session.add(batch)
     db.session.flush()
-    plain = [codes.new_code() for _ in range(count)]
+    if plain is None:
+        plain = new_codes(count)
+    assert len(plain) == count
     rows = [
         {
             "token_hash": codes.code_hash(c),
@@ -142,3 +167,12 @@ def issue_batch(
         pdf = render_slips(poll, issued.codes)
     keep_batch_pdf(issued.batch, pdf)
     return issued, pdf
+
+
+def issue_rendered(poll: Poll, plain: list[str], pdf: bytes, actor, kind: str = "slip"):
+    """Issue the ballots of `plain` (codes from `new_codes`) whose PDF `pdf` was rendered before
+    this transaction (a background job: no write lock held while rendering), and keep the PDF
+    sealed as `issue_batch` does. The caller commits."""
+    issued = issue_ballots(poll, len(plain), actor, kind=kind, plain=plain)
+    keep_batch_pdf(issued.batch, pdf)
+    return issued

@@ -15,6 +15,7 @@ mask is a valid QR code.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import lru_cache
 
 import qrcode
@@ -148,8 +149,14 @@ def _background(poll, congress, slots: int, locale: str) -> PdfReader:
     return PdfReader(io.BytesIO(html_to_pdf(html)))
 
 
-def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
-    """The slips PDF for `plain_codes` (normalised codes) of `poll`."""
+def render_slips(
+    poll,
+    plain_codes: list[str],
+    locale: str = "vi",
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The slips PDF for `plain_codes` (normalised codes) of `poll`; `progress(done, total)` is
+    told the slips drawn so far after each page (a background job's bar)."""
     from ..congress.models import Congress
     from ..extensions import db
 
@@ -168,7 +175,10 @@ def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
     push_stream.set_data(b"q\n")
     pop_stream.set_data(b"\nQ\n")
     push, pop = writer._add_object(push_stream), writer._add_object(pop_stream)
-    for page_codes in pages:
+    title = f"Ballot slips: {poll.title}"
+    for n, page_codes in enumerate(pages, 1):
+        if progress is not None:
+            progress(min((n - 1) * SLIPS_PER_PAGE, len(plain_codes)), len(plain_codes))
         background = full if len(page_codes) == SLIPS_PER_PAGE else last
         assert background is not None  # a full page has `full`, a short last page `last`
         page = writer.add_page(background.pages[0])
@@ -180,7 +190,7 @@ def render_slips(poll, plain_codes: list[str], locale: str = "vi") -> bytes:
         page[NameObject("/Contents")] = ArrayObject(
             [push] + base + [pop, writer._add_object(overlay.flate_encode(level=1))]
         )
-    writer.add_metadata({"/Title": f"Ballot slips: {poll.title}"})
+    writer.add_metadata({"/Title": title})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

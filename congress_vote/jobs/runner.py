@@ -12,6 +12,8 @@ with AES-256-GCM (the `cryptography` package; the key derived with HKDF-SHA256 f
 and the job id; the congress and job ids as associated data), so the database, its WAL and its
 backups hold no card code in plain text; nothing is written to disk. It is deleted
 `DONE_TTL` after it is made (at the next job's start), and only an admin can download it.
+A poll's documents (a batch of ballots, the minutes) are jobs too: jobs/poll_documents.py says
+who reads them and where a batch's file is kept.
 
 A job whose process died (a restart) stops moving: one not updated for `STALE_AFTER` is
 reported failed, and the admin starts another.
@@ -19,10 +21,12 @@ reported failed, and the admin starts another.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
@@ -41,6 +45,14 @@ from ..db import utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from .models import DocumentJob
+from .poll_documents import (
+    BATCHES,
+    batch_file,
+    make_batch,
+    make_minutes,
+    poll_job_request,
+    units,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +62,7 @@ _CONTEXT = b"congress-vote/document-job/v1"
 _NONCE = 12
 
 
-def _make_cards(congress: Congress, progress: Callable[[int, int], None]) -> bytes:
+def _make_cards(job, congress: Congress, progress: Callable[[int, int], None]) -> bytes:
     from ..congress.delegates import list_delegates
     from ..congress.printing import cards_pdf
 
@@ -62,7 +74,7 @@ def _make_cards(congress: Congress, progress: Callable[[int, int], None]) -> byt
     return cards_pdf(congress, delegates, progress)
 
 
-def _count_delegates(congress: Congress) -> int:
+def _count_delegates(congress: Congress, params: dict) -> int:
     from ..congress.models import Delegate
 
     n = db.session.scalar(
@@ -71,10 +83,15 @@ def _count_delegates(congress: Congress) -> int:
     return int(n or 0)
 
 
-# kind: (what makes it, how many units it has, its file name)
-KINDS: dict[str, tuple[Callable, Callable[[Congress], int], str]] = {
+# kind: (what makes it — its bytes, or None when the document is kept elsewhere (a batch's own
+# PDF) —, how many units it has, its file name)
+KINDS: dict[str, tuple[Callable, Callable[[Congress, dict], int], str]] = {
     "cards": (_make_cards, _count_delegates, "cards-{cid}.pdf"),
+    "slips": (make_batch, lambda c, p: units("slips", c, p), "slips-poll-{pid}.pdf"),
+    "paper": (make_batch, lambda c, p: units("paper", c, p), "phieu-bau-{pid}.pdf"),
+    "minutes": (make_minutes, lambda c, p: 1, "bien-ban-kiem-phieu-{pid}.pdf"),
 }
+PROGRESS_EVERY = 0.5  # seconds between two progress writes (each is a write transaction)
 
 
 # ---- sealing -----------------------------------------------------------------------------------
@@ -139,6 +156,19 @@ def _set(job_id: str, **values) -> None:
     db.session.commit()
 
 
+def _progress(job_id: str) -> Callable[[int, int], None]:
+    """Write the progress at most every PROGRESS_EVERY seconds."""
+    last = [0.0]
+
+    def tell(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY:
+            last[0] = now
+            _set(job_id, done=done, total=total)
+
+    return tell
+
+
 def _run(app: Flask, job_id: str) -> None:
     # A request context of its own: templates want one (their context processors); POST makes
     # its SQLite transactions BEGIN IMMEDIATE, as a writer's must be (congress_vote/db.py).
@@ -148,13 +178,16 @@ def _run(app: Flask, job_id: str) -> None:
             make = KINDS[job.kind][0]
             congress = db.session.get_one(Congress, job.congress_id)
             _set(job_id, state="running")
-            data = make(congress, lambda done, total: _set(job_id, done=done, total=total))
+            data = make(job, congress, _progress(job_id))
             job = db.session.get_one(DocumentJob, job_id)
-            job.sealed = _seal(job, data)
+            job.sealed = _seal(job, data) if data is not None else None
             job.state = "done"
             job.done = job.total
             job.updated_at = utcnow()
             db.session.commit()
+        except ServiceError as exc:  # refused when made (a batch: the poll closed, no room left)
+            db.session.rollback()
+            _set(job_id, state="failed", error=exc.message[:500])
         except Exception:
             log.exception("document job %s failed", job_id)
             db.session.rollback()
@@ -163,10 +196,12 @@ def _run(app: Flask, job_id: str) -> None:
             db.session.remove()
 
 
-def launch(job: DocumentJob) -> None:
-    """Start making a committed job in this process's background thread."""
+def launch(job: DocumentJob | str) -> None:
+    """Start making a committed job (or job id: read before the commit, no query after it) in
+    this process's background thread."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _futures[job.id] = _pool().submit(_run, app, job.id)
+    job_id = job if isinstance(job, str) else job.id
+    _futures[job_id] = _pool().submit(_run, app, job_id)
 
 
 def wait(job_id: str, timeout: float = 120) -> None:
@@ -179,11 +214,14 @@ def wait(job_id: str, timeout: float = 120) -> None:
 # ---- the service -------------------------------------------------------------------------------
 
 
-def start_job(congress: Congress, kind: str, actor=None) -> tuple[DocumentJob, bool]:
-    """A new background document of `kind` for `congress`: (job, new). The caller commits, then
-    calls :func:`launch` for a new job. A second start while the same admin's job of that kind
-    is under way gives that job back, not new (a double click makes one document). Expired
-    documents are deleted here."""
+def start_job(
+    congress: Congress, kind: str, actor=None, poll=None, params: dict | None = None
+) -> tuple[DocumentJob, bool]:
+    """A new background document of `kind` for `congress` (and `poll`, with `params`, checked
+    by poll_documents.poll_job_request): (job, new). The caller commits, then calls
+    :func:`launch` for a new job. A second start while the same user's job of that kind (and
+    poll) is under way gives that job back, not new (a double click makes one document).
+    Expired documents are deleted here."""
     if kind not in KINDS:
         raise ServiceError(
             "bad_kind", _("kind must be one of %(kinds)s.", kinds=", ".join(KINDS)), status=422
@@ -195,6 +233,9 @@ def start_job(congress: Congress, kind: str, actor=None) -> tuple[DocumentJob, b
         select(DocumentJob).where(
             DocumentJob.congress_id == congress.id,
             DocumentJob.kind == kind,
+            DocumentJob.poll_id == getattr(poll, "id", None)
+            if poll is not None
+            else DocumentJob.poll_id.is_(None),
             DocumentJob.user_id == uid,
             DocumentJob.state.in_(("queued", "running")),
         )
@@ -205,11 +246,13 @@ def start_job(congress: Congress, kind: str, actor=None) -> tuple[DocumentJob, b
         id=secrets.token_hex(16),
         congress_id=congress.id,
         kind=kind,
+        poll_id=getattr(poll, "id", None),
+        params=json.dumps(params) if params else None,
         user_id=uid,
         state="queued",
         done=0,
-        total=KINDS[kind][1](congress),
-        filename=KINDS[kind][2].format(cid=congress.id),
+        total=KINDS[kind][1](congress, params or {}),
+        filename=KINDS[kind][2].format(cid=congress.id, pid=getattr(poll, "id", None)),
         created_at=now,
         updated_at=now,
     )
@@ -219,9 +262,21 @@ def start_job(congress: Congress, kind: str, actor=None) -> tuple[DocumentJob, b
         "documents.job_started",
         actor=actor,
         congress_id=congress.id,
-        data={"kind": kind, "units": job.total},
+        data={"kind": kind, "units": job.total}
+        | ({"poll_id": poll.id} if poll is not None else {}),
     )
     return job, True
+
+
+def start_poll_job(
+    poll, kind: str, actor, count=None, size: str = "A4", lang: str | None = None
+) -> tuple[DocumentJob, bool]:
+    """A poll's document in the background (the UI's forms and POST /polls/{pid}/documents):
+    what the job would refuse is refused now, with the direct route's errors (poll_documents);
+    then :func:`start_job`. The caller commits and launches."""
+    params = poll_job_request(poll, kind, actor, count=count, size=size, lang=lang)
+    congress = db.session.get_one(Congress, poll.congress_id)
+    return start_job(congress, kind, actor, poll=poll, params=params)
 
 
 def get_job(job_id: str, congress_id: int | None = None) -> DocumentJob:
@@ -252,16 +307,21 @@ def job_dict(job: DocumentJob) -> dict:
         "total": job.total,
         "percent": 100 if state == "done" else (100 * job.done // job.total if job.total else 0),
         "filename": job.filename,
+        "error": job.error if state == "failed" and job.error != "render_failed" else None,
         "file_url": f"/api/v1/documents/{job.id}/file" if state == "done" else None,
         "created_at": job.created_at.isoformat() + "Z",
     }
 
 
-def job_file(job: DocumentJob) -> bytes:
-    """The finished document; 409 `not_ready` before, 410 `expired` after its time."""
+def job_file(job: DocumentJob, actor=None) -> bytes:
+    """The finished document; 409 `not_ready` before, 410 `expired` after its time. The caller
+    has checked the reader (poll_documents.require_reader) and commits (a batch's download is
+    audited)."""
     state = job_state(job)
     if state == "expired":
         raise ServiceError("expired", _("This document has expired: make it again."), status=410)
+    if state == "done" and job.kind in BATCHES:
+        return batch_file(job, actor)
     if state != "done" or job.sealed is None:
         raise ServiceError(
             "not_ready",

@@ -9,6 +9,7 @@
   var status = box.querySelector("[data-job-status]");
   var download = box.querySelector("[data-job-download]");
   var retry = box.querySelector("[data-job-retry]");
+  var error = box.querySelector("[data-job-error]");
 
   function show(job) {
     bar.value = job.percent;
@@ -17,6 +18,10 @@
       .replace("{done}", job.done).replace("{total}", job.total);
     download.classList.toggle("hidden", job.state !== "done");
     retry.classList.toggle("hidden", job.state !== "failed" && job.state !== "expired");
+    if (error) {
+      error.textContent = job.error || "";
+      error.classList.toggle("hidden", !job.error);
+    }
     return job.state === "queued" || job.state === "running";
   }
 

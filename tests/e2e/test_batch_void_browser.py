@@ -45,7 +45,8 @@ def test_redownload_then_void_a_batch_and_issue_again(live, screens, size):
     page.goto(live(f"/polls/{pid}"))
     page.fill("#count", "4")
     page.locator("form.issue-form button").click()
-    page.wait_for_load_state()
+    page.wait_for_load_state()  # the job's page (made in the background), then its download
+    page.locator("[data-job-download]:not(.hidden)").wait_for(state="visible", timeout=60000)
     page.goto(live(f"/polls/{pid}"))
     link = page.locator("ul.batches li a").first
     href = link.get_attribute("href")

@@ -469,8 +469,10 @@ class Hall:
         c1.fill("#count", str(count))
         c1.locator("form.issue-form button").click()
         c1.wait_for_load_state()
-        link = c1.locator("a[href*='/slips/']")
-        assert link.count() == 1, c1.inner_text("main")
+        # made in the background (issue 17 item 9): the job's page, then its download
+        c1.wait_for_load_state()
+        link = c1.locator("[data-job-download]:not(.hidden)")
+        link.wait_for(state="visible", timeout=60000)
         pdf = download(c1, link, self.tmp / f"slips-{tag}.pdf")
         assert pdf.startswith(b"%PDF")
         pages = pdf_pages_png(pdf, self.tmp / f"slips-{tag}", "slips", dpi=150)
@@ -548,9 +550,13 @@ class Hall:
     def minutes(self, pid: int, tag: str) -> str:
         c1 = self.counter(1)
         self.poll_page(c1, pid)  # the poll page's Counting panel links to the minutes
-        link = c1.locator(f"#counting-actions a[href$='/polls/{pid}/minutes.pdf']")
-        assert link.count(), "poll page: no 'Counting minutes (PDF)' link"
-        pdf = fetch(c1, link.first.get_attribute("href"))
+        button = c1.locator("#counting-actions [data-action=minutes]")
+        assert button.count(), "poll page: no 'Counting minutes (PDF)' button"
+        button.first.click()  # made in the background (issue 17 item 9): the job's page
+        c1.wait_for_load_state()
+        link = c1.locator("[data-job-download]:not(.hidden)")
+        link.wait_for(state="visible", timeout=60000)
+        pdf = fetch(c1, link.get_attribute("href"))
         png = pdf_pages_png(pdf, self.tmp / f"minutes-{tag}", "minutes", dpi=100, first=1, last=1)[
             0
         ]

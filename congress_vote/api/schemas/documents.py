@@ -9,6 +9,13 @@ class DocumentBody(Body):
     kind = Str(required=True, metadata={"enum": ["cards"]})
 
 
+class PollDocumentBody(Body):
+    kind = Str(required=True, metadata={"enum": ["slips", "paper", "minutes"]})
+    count = Int(metadata={"description": "slips, paper: how many ballots to issue"})
+    size = Str(metadata={"enum": ["A4", "A5"], "description": "paper: the sheet size"})
+    lang = Str(metadata={"enum": ["vi", "en"], "description": "minutes: the language"})
+
+
 class Document(Answer):
     id = Str()
     kind = Str()
@@ -17,5 +24,6 @@ class Document(Answer):
     total = Int()
     percent = Int()
     filename = Str()
+    error = Str(allow_none=True)  # why a failed job failed (a batch refused when issued)
     file_url = Str(allow_none=True)
     created_at = Str()
