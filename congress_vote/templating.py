@@ -2,8 +2,8 @@
 
 from flask import Flask, request
 from flask_babel import get_locale, get_translations
-from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from flask_wtf.csrf import generate_csrf
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 
 from .extensions import db
 from .i18n.formats import FILTERS

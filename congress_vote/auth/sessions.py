@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, current_app, request, session
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..db import rowcount, utcnow
 from ..extensions import db
@@ -53,17 +53,21 @@ def revoke_bearer(token: str) -> int:
     )
 
 
+# Built once (every signed-in request runs it): the cookie's server session and its user.
+_SESSION_USER = (
+    select(StaffSession.id, StaffSession.last_seen_at, User)
+    .join(User, User.id == StaffSession.user_id)
+    .where(StaffSession.token_hash == bindparam("h"))
+)
+
+
 def user_for_session(user_id: str) -> User | None:
     """Flask-Login's user loader: the user only while the cookie's server session exists, is
     theirs, is not idle longer than the session lifetime and the user is active."""
     sid = session.get(SESSION_KEY)
     if not isinstance(sid, str) or not user_id.isdigit():
         return None
-    row = db.session.execute(
-        select(StaffSession.id, StaffSession.last_seen_at, User)
-        .join(User, User.id == StaffSession.user_id)
-        .where(StaffSession.token_hash == token_hash(sid))
-    ).first()
+    row = db.session.execute(_SESSION_USER, {"h": token_hash(sid)}).first()
     if row is None or row[2].id != int(user_id) or not row[2].active:
         return None
     now = utcnow()

@@ -6,12 +6,23 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..extensions import db
 from .delegates import list_delegates
 from .fields import fold, parse_fraction
 from .models import Branch, Congress, Delegate
+
+_D, _B = Delegate.__table__.c, Branch.__table__.c
+# One statement, built once: the delegates counted by branch (with its name), membership and
+# status.
+_COUNTS = (
+    select(_D.branch_id, _B.name, _D.membership, _D.status, func.count())
+    .select_from(Delegate.__table__)
+    .outerjoin(Branch.__table__, _B.id == _D.branch_id)
+    .where(_D.congress_id == bindparam("cid"))
+    .group_by(_D.branch_id, _B.name, _D.membership, _D.status)
+)
 
 
 def attendance(congress: Congress) -> dict:
@@ -26,12 +37,7 @@ def attendance(congress: Congress) -> dict:
     rule reads "2/3 of those summoned"), not the denominator: excusing a delegate does not
     lower the quorum.
     """
-    rows = db.session.execute(  # one statement, the branches' names with the counts
-        select(Delegate.branch_id, Branch.name, Delegate.membership, Delegate.status, func.count())
-        .outerjoin(Branch, Branch.id == Delegate.branch_id)
-        .where(Delegate.congress_id == congress.id)
-        .group_by(Delegate.branch_id, Branch.name, Delegate.membership, Delegate.status)
-    ).all()
+    rows = db.session.execute(_COUNTS, {"cid": congress.id}).all()
     per: dict = {}
     tot = {
         "summoned": 0,

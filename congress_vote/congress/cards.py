@@ -13,7 +13,7 @@ import secrets
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .. import codes
@@ -101,14 +101,18 @@ def delegate_by_card(congress: Congress, text: str) -> Delegate | None:
     return d
 
 
+# Built once (its compiled form is cached; building it is what each scan would pay). The branch
+# comes in the same statement: the desk and the API show it with the delegate.
+_BY_CARD_WITH_BRANCH = (
+    select(Delegate)
+    .options(joinedload(Delegate.branch))
+    .where(Delegate.card_hash == bindparam("h"))
+)
+
+
 def find_card(congress: Congress, text: str) -> Delegate:
     """Like delegate_by_card, but 404 with a clear reason when no delegate matches."""
-    # The branch comes in the same statement: the desk and the API show it with the delegate.
-    d = db.session.scalar(
-        select(Delegate)
-        .options(joinedload(Delegate.branch))
-        .where(Delegate.card_hash == codes.code_hash(_card_lookup(text)))
-    )
+    d = db.session.scalar(_BY_CARD_WITH_BRANCH, {"h": codes.code_hash(_card_lookup(text))})
     if d is None:
         raise ServiceError(
             "unknown_card",

@@ -4,7 +4,7 @@ and an attendance status set by hand (absent, present, excused with a reason).""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
@@ -29,14 +29,18 @@ def check_in_delegate(delegate: Delegate, actor=None) -> bool:
     return _mark_present(delegate, actor, via="name")
 
 
+_DELEGATES = Delegate.__table__
+# The conditional UPDATE of a check-in, built once (a Core statement: no ORM update machinery).
+_MARK_PRESENT = (
+    update(_DELEGATES)
+    .where(_DELEGATES.c.id == bindparam("did"), _DELEGATES.c.status != "present")
+    .values(status="present", checked_in_at=bindparam("now"), absence_reason=None)
+)
+
+
 def _mark_present(d: Delegate, actor, via: str) -> bool:
     now = utcnow()
-    res = db.session.execute(
-        update(Delegate)
-        .where(Delegate.id == d.id, Delegate.status != "present")
-        .values(status="present", checked_in_at=now, absence_reason=None)
-        .execution_options(synchronize_session=False)
-    )
+    res = db.session.execute(_MARK_PRESENT, {"did": d.id, "now": now})
     if rowcount(res) == 0:
         db.session.refresh(d)  # present already (maybe by another desk a moment ago)
         return True
