@@ -275,7 +275,9 @@ def json_req(method: str, path: str, body=None, tag: str = "-", headers=None) ->
     return Req(method, path, text, {"Content-Type": "application/json", **(headers or {})}, tag)
 
 
-def wrk_requests(base: str, units: list, connections: int, max_seconds: int = 120) -> dict:
+def wrk_requests(
+    base: str, units: list, connections: int, max_seconds: int = 120, pace_ms: float = 0
+) -> dict:
     """Send each unit (a Req, or a list of Reqs one client sends in order, e.g. a tablet's
     page → review → cast) exactly once over `connections` keep-alive connections, a unit's
     requests on one connection.
@@ -283,6 +285,10 @@ def wrk_requests(base: str, units: list, connections: int, max_seconds: int = 12
     wrk runs one thread per connection, so every thread has exactly one request in flight and
     its Lua script can time each request itself (LuaJIT FFI clock) and stop when its share is
     done: the latencies are exact and no filler request pollutes them.
+
+    `pace_ms` > 0: each client thinks before each request (uniform in [0.5, 1.5] x pace_ms),
+    so the load is that of people at tablets or desks rather than of clients in a tight loop
+    (the run lasts at least requests per client x pace_ms).
     """
     units = [u if isinstance(u, list) else [u] for u in units]
     work = Path(tempfile.mkdtemp(prefix="cvbench-wrk-"))
@@ -296,7 +302,10 @@ def wrk_requests(base: str, units: list, connections: int, max_seconds: int = 12
                             f"{k}: {v}" for k, v in r.headers.items()
                         ]
                         f.write("\t".join(_esc(x) for x in fields) + "\n")
-        env = {**os.environ, "CVBENCH_DIR": str(work)}
+        env = {**os.environ, "CVBENCH_DIR": str(work), "CVBENCH_PACE_MS": str(int(pace_ms))}
+        if pace_ms:
+            per_client = max(sum(len(u) for u in share) for share in shares)
+            max_seconds += int(per_client * pace_ms * 1.5 / 1000)
         cmd = [
             "wrk",
             "-t",

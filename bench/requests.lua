@@ -6,6 +6,9 @@
 --         METHOD PATH TAG EXPECT BODY HEADER... (HEADER = "Name: value"; fields escaped with
 --         \t \n \r \\; EXPECT: a text the answer's body must contain, or empty)
 -- Output: $CVBENCH_DIR/done-<thread>.txt, "start end" (seconds) then "status ms tag ok" a line.
+-- Pacing: with $CVBENCH_PACE_MS > 0 a client thinks before each request (the first included,
+-- so clients start spread out) for a random time, uniform in [0.5, 1.5] x that mean: a person
+-- at a tablet or a desk, not a loop. Think time is not part of a request's latency.
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } cvb_timespec;
@@ -34,8 +37,12 @@ local dir
 local csrf = ""
 local jar = {} -- cookie name -> value
 
+local pace = 0
+
 function init(args)
   dir = os.getenv("CVBENCH_DIR")
+  pace = tonumber(os.getenv("CVBENCH_PACE_MS") or "0") or 0
+  math.randomseed(id * 7919 + 17)
   local f = io.open(dir .. "/req-" .. id .. ".txt", "r")
   if f then
     for line in f:lines() do
@@ -74,6 +81,11 @@ local function build(r)
   end
   local body = r.body and r.body:gsub("{csrf}", csrf) or nil
   return wrk.format(r.method, r.path, headers, body)
+end
+
+function delay()
+  if pace <= 0 then return 0 end
+  return math.floor(pace * (0.5 + math.random()))
 end
 
 local verified = false

@@ -312,8 +312,9 @@ CSRF_FIELD = re.compile(r'name="csrf[_-]token"[^>]*?(?:value|content)="([^"]+)"'
 
 def vote_flow(code: str, kiosk_cid: int | None, struck: list[int], kiosk: str = "") -> list:
     """A tablet's vote: the ballot page, the review POST, the cast POST (the page's form, the
-    CSRF token the page showed, the kiosk cookie). `expect` checks each answer is the right
-    page: the ballot form, the confirmation, the receipt."""
+    CSRF token the page showed — the ceiling's; the kiosk's ballot pages show none, their route
+    being CSRF-exempt — and the kiosk cookie). `expect` checks each answer is the right page:
+    the ballot form, the confirmation, the receipt."""
     path = f"/b/{code}" + (f"?k={kiosk_cid}" if kiosk_cid else "")
     headers = {"Cookie": f"cv_kiosk={kiosk}"} if kiosk else {}
     marks = "".join(f"&struck={c}" for c in struck)
@@ -341,10 +342,18 @@ def _votes_result(r: dict, stored: int) -> dict:
 
 
 def kiosk_votes(
-    s: Setup, base: str, cid: int, n: int, connections: int = 64, seats: int = 9, cands: int = 11
+    s: Setup,
+    base: str,
+    cid: int,
+    n: int,
+    connections: int = 64,
+    seats: int = 9,
+    cands: int = 11,
+    pace_ms: float = 0,
 ) -> dict:
     """`connections` tablets (the kiosk cookie of an enrolled kiosk) each vote their share of n
-    ballots of a committee poll (9 seats, 11 candidates): page, review, cast."""
+    ballots of a committee poll (9 seats, 11 candidates): page, review, cast; `pace_ms`: the
+    mean think time before each request (0: none, as fast as the server answers)."""
     pid = s.poll(cid, seats, cands)
     ids = s.candidate_ids(pid)
     tokens, _ = s.issue(pid, n + WARMUP)
@@ -357,7 +366,7 @@ def kiosk_votes(
         base, [vote_flow(t, cid, struck_choice(rng, ids, seats), kiosk)[:2] for t in warm], 64
     )
     units = [vote_flow(t, cid, struck_choice(rng, ids, seats), kiosk) for t in tokens]
-    r = lib.wrk_requests(base, units, connections)
+    r = lib.wrk_requests(base, units, connections, pace_ms=pace_ms)
     r = _votes_result(r, s.stored_ballots(pid))
     r["pid"] = pid
     return r
@@ -414,10 +423,11 @@ def multipart(fields: dict) -> tuple[str, str]:
     return parts + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}"
 
 
-def checkin_desk(s: Setup, base: str, n: int, connections: int = 16) -> dict:
+def checkin_desk(s: Setup, base: str, n: int, connections: int = 16, pace_ms: float = 0) -> dict:
     """16 registrars, each signed in at the desk (session cookie + CSRF), check in n distinct
     delegates by card as the desk page's script posts: the scan form as FormData,
-    Accept: application/json, X-CSRFToken."""
+    Accept: application/json, X-CSRFToken; `pace_ms`: the mean time between two scans at a
+    desk (0: none)."""
     cid, cards = s.congress(n)
     sessions = [desk_session(s, f"registrar{i}", cid) for i in range(1, connections + 1)]
     units = []
@@ -444,7 +454,7 @@ def checkin_desk(s: Setup, base: str, n: int, connections: int = 16) -> dict:
         for i in range(WARMUP // 4)
     ]
     lib.wrk_requests(base, warm, connections)
-    r = lib.wrk_requests(base, units, connections)
+    r = lib.wrk_requests(base, units, connections, pace_ms=pace_ms)
     r["stored"] = s.present(cid)
     r["successes"] = r["statuses"].get("200", 0) - r["not_ok"]
     r["cid"] = cid
@@ -487,7 +497,7 @@ class Ceiling:
         finally:
             self.db.drop()
 
-    def votes(self, n: int, connections: int = 64) -> dict:
+    def votes(self, n: int, connections: int = 64, pace_ms: float = 0) -> dict:
         """n kiosk votes: the same requests as the app's (page, review, cast)."""
         self.seq += 1
         ids = list(range(1, 12))
@@ -495,7 +505,7 @@ class Ceiling:
         units = [
             vote_flow(f"r{self.seq}x{i}", None, struck_choice(self.rng, ids, 9)) for i in range(n)
         ]
-        r = lib.wrk_requests(self.base, units, connections)
+        r = lib.wrk_requests(self.base, units, connections, pace_ms=pace_ms)
         return _votes_result(r, int(self._tool("count")) - before)
 
     def api(self, n: int, connections: int = 64) -> dict:
@@ -527,7 +537,8 @@ def page_sizes(base: str, path: str, struck: list[int], cookie: str = "") -> dic
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     headers = {"Cookie": cookie} if cookie else {}
     page = opener.open(urllib.request.Request(base + path, headers=headers)).read()
-    token = CSRF_FIELD.search(page.decode()).group(1)
+    found = CSRF_FIELD.search(page.decode())  # the kiosk's ballot pages carry none
+    token = found.group(1) if found else ""
     out = {"page": len(page)}
     for step in ("review", "cast"):
         data = f"csrf_token={token}&step={step}" + "".join(f"&struck={c}" for c in struck)
