@@ -71,3 +71,14 @@ class SafeAccessLogger(Logger):
 
 
 logger_class = SafeAccessLogger
+
+
+def post_worker_init(worker):
+    """The worker has loaded the app: move the objects it holds for good (modules, the app,
+    its routes, compiled statements) out of the garbage collector's reach (`gc.freeze`), so a
+    full collection during a request, which a count of 2,000 ballots or a busy hall sets off,
+    no longer walks the ~200,000 of them (~0.16 s each time on the 2-core machine)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

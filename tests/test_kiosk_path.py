@@ -107,3 +107,19 @@ def test_checkin_desk_cookie_post_statements(app, client, hall, auth):
     # a card scanned again: the figures and the last check-in (the latest of the congress)
     r = client.post(f"/congresses/{cid}/checkin", data={"card": cards[0][1]}, headers=headers)
     assert r.json["kind"] == "repeat" and r.json["last"]["id"] == cards[0][0]
+
+
+def test_gunicorn_workers_freeze_what_the_app_holds():
+    """gunicorn.conf.py's post_worker_init moves the loaded app's objects out of the garbage
+    collector's reach, so a full collection during a request does not walk them."""
+    import gc
+    import runpy
+    from pathlib import Path
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        conf["post_worker_init"](None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
