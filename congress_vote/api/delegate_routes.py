@@ -86,9 +86,7 @@ def delegate_reissue(cid: int, did: int):
     reissue_card(d, actor=current_actor())
     pdf = cards_pdf(c, [d])  # rendered before the commit: a failed render reissues nothing
     db.session.commit()
-    resp = pdf_response(pdf, f"card-{d.id}.pdf")
-    resp.status_code = 201
-    return resp
+    return pdf_response(pdf, f"card-{d.id}.pdf", 201)
 
 
 @bp.post("/congresses/<int:cid>/checkin/undo")

@@ -100,6 +100,4 @@ def documents_file(jid: str):
     require_reader(job, actor)
     data = job_file(job, actor)
     db.session.commit()  # a batch's download is audited (ballots.pdf_downloaded)
-    resp = pdf_response(data, job.filename)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return pdf_response(data, job.filename, no_store=True)

@@ -118,7 +118,12 @@ def join_pdfs(parts: Iterable[bytes]) -> bytes:
     return out.getvalue()
 
 
-def pdf_response(data: bytes, filename: str):
-    resp = current_app.response_class(data, mimetype="application/pdf")
+def pdf_response(data: bytes, filename: str, status: int = 200, no_store: bool = False):
+    """A PDF answer shown inline as `filename`. `no_store`: a document that must never stay in a
+    browser's or a proxy's cache (a background job's file) says so itself, not only through the
+    after-request headers of security.py."""
+    resp = current_app.response_class(data, status=status, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if no_store:
+        resp.headers["Cache-Control"] = "no-store"
     return resp
