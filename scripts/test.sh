@@ -126,9 +126,13 @@ workers="${TEST_WORKERS:-auto}"
 # The browser tests (marker e2e: Chromium driving the pages) run once, in the SQLite half: they
 # test the pages, the scripts and what a person sees, which do not depend on the database; every
 # other test runs on both databases. TEST_E2E_ON_POSTGRESQL=1 runs them on PostgreSQL too.
+#
+# Each worker starts on its half of the tests in order, the longest first (tests/conftest.py's
+# RUN_FIRST), and one that runs out takes tests from the end of the other's (--dist worksteal):
+# both end together, and a module's tests mostly stay on one worker (its fixtures made once).
 suite() {  # suite NAME MARKER-EXPRESSION EXTRA-PYTEST-ARGS...
   local name="$1" marks="$2"; shift 2
-  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n "$workers" --dist worksteal \
     --basetemp="$tmp/$name" -m "not isolated and ($marks)" "$@"
 }
 isolated() {  # isolated NAME MARKER-EXPRESSION DATABASE-URL EXTRA-PYTEST-ARGS...
