@@ -7,7 +7,8 @@ Playwright, and helpers to read what the app prints (PDF text, PDF pages as pict
   before and after, like the `app` fixture does. CSRF is ON (the browser must pass real CSRF
   tokens), rate limits are ON but generous, and PUBLIC_BASE_URL is the live server's own address,
   so the QR codes the app prints point back at it.
-- `browser` — Debian's Chromium (/usr/bin/chromium) through Playwright's sync API.
+- `browser` — Debian's Chromium (/usr/bin/chromium) through Playwright's sync API;
+  `launch_chromium` starts one whose fake camera plays a video.
 - `screens` — opens pages at the sizes people use (desk laptop, 10-inch tablet both ways,
   1920x1080 projector); every request of every page is recorded and any request to another host
   than the live server is blocked AND fails the test (the hall has no internet); uncaught page
@@ -85,11 +86,26 @@ def require_chromium():
 # ---- the live server --------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def serving(wsgi, name: str = "live-server"):
+    """`wsgi` served over HTTP on 127.0.0.1 (a free port) by werkzeug in a thread (threaded=True)
+    while the block runs; yields the werkzeug server (`server_port`)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
 class LiveServer:
-    def __init__(self, app, server, thread):
+    def __init__(self, app, server):
         self.app = app
         self.server = server
-        self.thread = thread
         self.url = f"http://127.0.0.1:{server.server_port}"
         self.netloc = urlsplit(self.url).netloc
 
@@ -101,8 +117,6 @@ class LiveServer:
 def live(_schema, database_url):
     """The product on the suite's database, served over HTTP for the browser (see module doc)."""
     require_chromium()
-    from werkzeug.serving import make_server
-
     from congress_vote.extensions import db
     from tests.conftest import _empty_tables, make_app
 
@@ -132,15 +146,11 @@ def live(_schema, database_url):
                     (_t.perf_counter() - t, environ["REQUEST_METHOD"], environ["PATH_INFO"])
                 )
 
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    live = LiveServer(app, server, None)
-    # The QR codes printed on cards and slips must point at this server.
-    app.config["PUBLIC_BASE_URL"] = live.url
-    live.thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    live.thread.start()
-    yield live
-    server.shutdown()
-    live.thread.join(10)
+    with serving(wsgi) as server:
+        live = LiveServer(app, server)
+        # The QR codes printed on cards and slips must point at this server.
+        app.config["PUBLIC_BASE_URL"] = live.url
+        yield live
     with app.app_context():
         _empty_tables()
         db.engine.dispose()
@@ -156,6 +166,15 @@ def playwright_driver():
 
     with sync_playwright() as p:
         yield p
+
+
+def launch_chromium(playwright, y4m: Path, *args: str):
+    """Chromium whose fake camera plays the video `y4m` (a YUV4MPEG2 file; see
+    test_scanner_camera.png_to_y4m), camera permission granted without asking; `args` added."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS + FAKE_CAMERA_ARGS + [f"--use-file-for-fake-video-capture={y4m}", *args],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, FAKE_CAMERA_ARGS, decode_qr, shot
+from tests.e2e.conftest import decode_qr, launch_chromium, shot
 from tests.e2e.test_scanner_camera import png_to_y4m, slip_png
 
 pytestmark = pytest.mark.e2e
@@ -167,12 +167,7 @@ def test_hall_command_serves_https_and_a_trusting_tablet_scans_a_slip(tmp_path):
         server_pem = (instance / "hall-tls" / "server.pem").read_bytes()
         trust = f"--ignore-certificate-errors-spki-list={spki_hash(server_pem)}"
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=CHROMIUM_ARGS
-                + FAKE_CAMERA_ARGS
-                + [f"--use-file-for-fake-video-capture={y4m}", trust],
-            )
+            browser = launch_chromium(pw, y4m, trust)
             try:
                 ctx_b = browser.new_context(viewport={"width": 1024, "height": 768}, locale="vi-VN")
                 ctx_b.grant_permissions(["camera"], origin=base)

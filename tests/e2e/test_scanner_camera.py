@@ -7,45 +7,30 @@ same rules as on the kiosk and the check-in desk. Nothing is mocked on the decod
 camera frames go through getUserMedia, a <video>, a canvas and the vendored worker (Chromium on
 Linux has no BarcodeDetector, and the tests delete it anyway to be sure).
 
-Helpers `slip_png`, `png_to_y4m` and `launch_chromium` are importable by other browser tests.
+Helpers `slip_png` and `png_to_y4m` are importable by other browser tests (with conftest's
+`launch_chromium`, the Chromium whose fake camera plays their video).
 """
 
 from __future__ import annotations
 
 import html
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import ROOT, launch_chromium, require_chromium, serving
+
 STATIC = ROOT / "static"
-CHROMIUM = "/usr/bin/chromium"
 TOKEN_URL = (
     "http://vote.test/b/K7QM2XHD9RBTW4NCP"  # shape of a ballot QR (PUBLIC_BASE_URL/b/<code>)
 )
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
-
 NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
 
-
-from tests.e2e.conftest import require_chromium  # noqa: E402  (one rule for skipping)
 
 # ---- making the camera picture -------------------------------------------------------------------
 
@@ -103,12 +88,6 @@ def blank_y4m(out: Path, width: int = 640, height: int = 480) -> Path:
     return png_to_y4m(png, out, width, height, frames=2)
 
 
-def launch_chromium(playwright, y4m: Path):
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={y4m}"]
-    )
-
-
 # ---- a test page served with the product's CSP ---------------------------------------------------
 
 PAGE = """<!doctype html>
@@ -161,17 +140,11 @@ def make_page_app(submissions: list):
 @pytest.fixture(scope="module")
 def server():
     require_chromium()
-    from werkzeug.serving import make_server
-
     submissions: list = []
-    srv = make_server("127.0.0.1", 0, make_page_app(submissions), threaded=True)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
-    srv.submissions = submissions
-    srv.url = f"http://127.0.0.1:{srv.server_port}"
-    yield srv
-    srv.shutdown()
-    th.join()
+    with serving(make_page_app(submissions), "scanner-page") as srv:
+        srv.submissions = submissions
+        srv.url = f"http://127.0.0.1:{srv.server_port}"
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -185,24 +158,15 @@ def videos(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pw():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def slip_browser(pw, videos):
-    b = launch_chromium(pw, videos["slip"])
+def slip_browser(playwright_driver, videos):
+    b = launch_chromium(playwright_driver, videos["slip"])
     yield b
     b.close()
 
 
 @pytest.fixture(scope="module")
-def blank_browser(pw, videos):
-    b = launch_chromium(pw, videos["blank"])
+def blank_browser(playwright_driver, videos):
+    b = launch_chromium(playwright_driver, videos["blank"])
     yield b
     b.close()
 

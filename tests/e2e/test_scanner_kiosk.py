@@ -9,18 +9,12 @@ the cards PDF.
 from __future__ import annotations
 
 import subprocess
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_scanner_camera import (
-    AGE_LAST_READ,
-    NO_BARCODE_DETECTOR,
-    launch_chromium,
-    png_to_y4m,
-    require_chromium,
-)
+from tests.e2e.conftest import launch_chromium, require_chromium, serving
+from tests.e2e.test_scanner_camera import AGE_LAST_READ, NO_BARCODE_DETECTOR, png_to_y4m
 
 pytestmark = pytest.mark.e2e
 
@@ -123,14 +117,8 @@ def slip_from_pdf(pdf: bytes, code: str, out_dir, dpi: int = 150):
 @pytest.fixture
 def live(app):
     require_chromium()
-    from werkzeug.serving import make_server
-
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    th.join()
+    with serving(app) as srv:
+        yield f"http://127.0.0.1:{srv.server_port}"
 
 
 def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
