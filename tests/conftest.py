@@ -304,6 +304,12 @@ def pdf_once(monkeypatch):
         return done[key]
 
     monkeypatch.setattr(pdf, "html_to_pdf", html_to_pdf)
+    from congress_vote.ballots import slips
+    from congress_vote.congress import printing
+
+    for module in (slips, printing):  # they import it by name
+        if getattr(module, "html_to_pdf", None) is layout:
+            monkeypatch.setattr(module, "html_to_pdf", html_to_pdf)
     yield counts
 
 

@@ -70,7 +70,7 @@ def world(app):
 # ---- schemathesis ------------------------------------------------------------------------------
 
 
-def test_openapi_fuzz(app, world, capsys):
+def test_openapi_fuzz(app, world, capsys, pdf_once):
     import schemathesis
     from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
@@ -157,6 +157,7 @@ def test_openapi_fuzz(app, world, capsys):
 
     with capsys.disabled():
         print(f"\n[fuzz] schemathesis: {len(ops)} operations, {sum(tried.values())} requests")
+        print(f"[fuzz]   PDF layouts: {pdf_once}")
         for label, n in sorted(tried.items()):
             print(f"[fuzz]   {n:4d}  {label}")
     uniq = sorted(set(problems))
