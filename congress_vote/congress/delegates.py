@@ -122,9 +122,9 @@ def existing_delegates(congress: Congress) -> tuple[dict, dict]:
     )
 
 
-def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
-    """Add one delegate; the same validation as an import row. 422 with `rows` on a bad field,
-    409 when the code is taken in this congress (a name may be: namesakes)."""
+def valid_delegate_values(raw: dict) -> dict:
+    """One delegate's fields checked (`delegate_values`), or 422 invalid_delegate naming each bad
+    field in `rows` (as row 1, the form's one row)."""
     v, errors = delegate_values(raw)
     if errors:
         raise ServiceError(
@@ -132,6 +132,13 @@ def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
             "; ".join(f"{f}: {m}" for f, m in errors),
             rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
         )
+    return v
+
+
+def add_delegate(congress: Congress, raw: dict, actor=None) -> Delegate:
+    """Add one delegate; the same validation as an import row. 422 with `rows` on a bad field,
+    409 when the code is taken in this congress (a name may be: namesakes)."""
+    v = valid_delegate_values(raw)
     codes_, _names = existing_delegates(congress)
     if v["code"].casefold() in codes_:
         raise ServiceError(
@@ -178,13 +185,7 @@ def make_delegate(congress: Congress, v: dict, branches: dict | None = None) -> 
 
 def update_delegate(delegate: Delegate, raw: dict, actor=None) -> Delegate:
     """Edit a delegate's fields (all given again, as on the form)."""
-    v, errors = delegate_values(raw)
-    if errors:
-        raise ServiceError(
-            "invalid_delegate",
-            "; ".join(f"{f}: {m}" for f, m in errors),
-            rows=[{"row": 1, "field": f, "message": m} for f, m in errors],
-        )
+    v = valid_delegate_values(raw)
     codes_, _names = existing_delegates(delegate.congress)
     if codes_.get(v["code"].casefold(), delegate.id) != delegate.id:
         raise ServiceError(
