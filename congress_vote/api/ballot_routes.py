@@ -28,6 +28,16 @@ def code_entry_limit():
     return current_app.config["RATELIMIT_CODE_ENTRY"]
 
 
+def _choice(data: dict) -> dict[str, Any]:
+    """The choice of a cast body (schemas.ballots.Choice / NamedVote) as the cast's keywords."""
+    return {
+        "kept": data.get("kept"),
+        "answers": data.get("answers"),
+        "marks": data.get("marks"),
+        "confirm_invalid": data.get("confirm_invalid") is True,
+    }
+
+
 def ballot_view(poll) -> dict:
     """What a voter sees: the poll and its candidates (ballot order) or items."""
     from ..ballots.spec import poll_spec
@@ -85,13 +95,7 @@ def get_ballot(token):
 def post_ballot(token):
     require_kiosk_for_ballot(token)
     data = load(sch.Choice())
-    receipt = cast_ballot(
-        token,
-        kept=data.get("kept"),
-        answers=data.get("answers"),
-        marks=data.get("marks"),
-        confirm_invalid=data.get("confirm_invalid") is True,
-    )
+    receipt = cast_ballot(token, **_choice(data))
     db.session.commit()
     return answer(sch.Receipt(), {"receipt": receipt}, 201)
 
@@ -111,13 +115,6 @@ def post_named_vote(pid):
     require_kiosk(poll.congress_id)
     data = load(sch.NamedVote())
     delegate = voter_by_card(db.session.get(Congress, poll.congress_id), data["card"])
-    receipt = cast_named_vote(
-        poll,
-        delegate,
-        kept=data.get("kept"),
-        answers=data.get("answers"),
-        marks=data.get("marks"),
-        confirm_invalid=data.get("confirm_invalid") is True,
-    )
+    receipt = cast_named_vote(poll, delegate, **_choice(data))
     db.session.commit()
     return answer(sch.Receipt(), {"receipt": receipt}, 201)
