@@ -78,24 +78,27 @@ def fmt_date(value: date | datetime | str | None, tz=None, locale: str | None = 
     return dates.format_date(value, "d MMMM y", locale=loc)
 
 
-def fmt_time(value: datetime | str | None, tz=None, locale: str | None = None) -> str:
-    """The time of day on paper: "14 giờ 05 phút" (vi), "14:05" (en), in the congress's zone."""
+def _fmt_moment(format_, value, tz, locale: str | None, vi: str, other: str) -> str:
+    """`value` in the zone `tz` through Babel's `format_` with the pattern `vi` (Vietnamese) or
+    `other`; "" for no time."""
     moment = local(value, tz)
     if moment is None:
         return ""
     loc = _locale(locale)
-    pattern = "H 'giờ' mm 'phút'" if loc.startswith("vi") else "HH:mm"
-    return dates.format_time(moment, pattern, tzinfo=moment.tzinfo, locale=loc)
+    pattern = vi if loc.startswith("vi") else other
+    return format_(moment, pattern, tzinfo=moment.tzinfo, locale=loc)
+
+
+def fmt_time(value: datetime | str | None, tz=None, locale: str | None = None) -> str:
+    """The time of day on paper: "14 giờ 05 phút" (vi), "14:05" (en), in the congress's zone."""
+    return _fmt_moment(dates.format_time, value, tz, locale, "H 'giờ' mm 'phút'", "HH:mm")
 
 
 def fmt_datetime(value: datetime | str | None, tz=None, locale: str | None = None) -> str:
     """A short date and time for tables: "20/06/2025 14:05" (vi), in the congress's zone."""
-    moment = local(value, tz)
-    if moment is None:
-        return ""
-    loc = _locale(locale)
-    pattern = "dd/MM/yyyy HH:mm" if loc.startswith("vi") else "yyyy-MM-dd HH:mm"
-    return dates.format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=loc)
+    return _fmt_moment(
+        dates.format_datetime, value, tz, locale, "dd/MM/yyyy HH:mm", "yyyy-MM-dd HH:mm"
+    )
 
 
 FILTERS = {
