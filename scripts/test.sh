@@ -95,12 +95,14 @@ background_done() {  # wait for each, show its output; fail when one failed (pyt
   bg_pids=()
   return "$failed"
 }
+kill_tree() {  # kill_tree PID: the process and everything it started (pytest, gunicorn ...)
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null
+}
 stop_background() {
   local p
-  for p in "${bg_pids[@]}"; do
-    pkill -TERM -P "$p" 2>/dev/null  # a shell function's pytest
-    kill "$p" 2>/dev/null
-  done
+  for p in "${bg_pids[@]}"; do kill_tree "$p"; done
 }
 
 # ---- the house rules: lint, format, types ------------------------------------------------------
