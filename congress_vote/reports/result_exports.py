@@ -87,6 +87,7 @@ def ballots_export(poll: Poll) -> dict:
     """The anonymous ballots of a counted poll for an independent recount
     (format congress-vote-ballots/1; `python -m congress_vote.rules.recount FILE`)."""
     from ..rules import recount_payload
+    from ..rules.export import RESULT_FIELDS
 
     data = require_result(poll)
     spec, att, ballots, settings, hand = rules_inputs(poll)
@@ -99,25 +100,7 @@ def ballots_export(poll: Poll) -> dict:
         "candidates": {str(c.id): c.full_name for c in poll.candidates},
         "items": {str(i.id): i.text for i in poll.items},
     }
-    stored = {
-        k: v
-        for k, v in data.items()
-        if k
-        in (
-            "figures",
-            "denominator",
-            "threshold_votes",
-            "elected_order",
-            "ties",
-            "unfilled_seats",
-            "unfilled_alternate_seats",
-            "alternates_pending",
-            "checks_ok",
-            "digest",
-            "candidates",
-            "items",
-        )
-    }
+    stored = {k: v for k, v in data.items() if k in RESULT_FIELDS}
     return recount_payload(
         spec,
         att,

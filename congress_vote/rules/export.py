@@ -151,6 +151,9 @@ _COMPARED_TOP = (
     "alternates_pending",
     "checks_ok",
 )
+# What a stored result keeps for compare_with_payload: the fields it compares, no more (an
+# export of the app's result carries only these; reports/result_exports.py).
+RESULT_FIELDS = ("figures", *_COMPARED_TOP, "digest", "candidates", "items")
 
 
 def compare_with_payload(payload: dict[str, Any], result: Result) -> list[str]:
