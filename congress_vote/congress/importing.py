@@ -13,7 +13,7 @@ from .cards import seal_card
 from .delegates import delegate_values, existing_delegates, make_delegate
 from .fields import fold
 from .models import Branch, Congress
-from .tables import read_table
+from .tables import read_table, reject_file
 from .tables import reject_rows as _reject
 
 MAX_IMPORT_ROWS = 5000
@@ -116,25 +116,14 @@ def import_delegates_report(
     (`[{row, field, message}]`, returned with the number imported), the rows told apart by code
     and branch. `filename` is only recorded (never used as a path)."""
     if not data:
-        _reject(
-            [{"row": 0, "field": "file", "message": _("the file is empty")}],
-            _("The file is empty. Nothing was saved."),
-        )
+        reject_file(_("the file is empty"), _("The file is empty. Nothing was saved."))
     rows, errors = parse_delegate_rows(read_table(data, MAX_TABLE_ROWS))
     if errors:
         _reject(errors)
     if not rows:
-        _reject([{"row": 2, "field": "file", "message": _("the file has no delegate rows")}])
+        reject_file(_("the file has no delegate rows"), row=2)
     if len(rows) > MAX_IMPORT_ROWS:
-        _reject(
-            [
-                {
-                    "row": 0,
-                    "field": "file",
-                    "message": _("more than %(n)s rows; split the file", n=MAX_IMPORT_ROWS),
-                }
-            ]
-        )
+        reject_file(_("more than %(n)s rows; split the file", n=MAX_IMPORT_ROWS))
     codes_, names = existing_delegates(congress)
     seen_codes: dict[str, int] = {}
     seen_names: dict[str, int] = {}

@@ -38,15 +38,15 @@ def reject_rows(rows: list[dict], message: str | None = None) -> NoReturn:
     )
 
 
+def reject_file(problem: str, message: str | None = None, row: int = 0) -> NoReturn:
+    """422 `invalid_rows` for the file as a whole: one row error (field "file", at `row`) saying
+    `problem`; `message` is the answer's (else reject_rows' count of rows with errors)."""
+    reject_rows([{"row": row, "field": "file", "message": problem}], message)
+
+
 def too_many_rows(max_rows: int) -> NoReturn:
-    reject_rows(
-        [
-            {
-                "row": 0,
-                "field": "file",
-                "message": _("more than %(n)s rows; split the file", n=max_rows),
-            }
-        ],
+    reject_file(
+        _("more than %(n)s rows; split the file", n=max_rows),
         _("The file has more than %(n)s rows; split it. Nothing was saved.", n=max_rows),
     )
 
@@ -61,23 +61,18 @@ def decode_csv(data: bytes) -> str:
         except UnicodeDecodeError:
             guess = _("Latin-1 or another 8-bit encoding")
         line = data[: err.start].count(b"\n") + 1
-        reject_rows(
-            [
-                {
-                    "row": line,
-                    "field": "file",
-                    "message": _(
-                        "the file is not UTF-8 (byte %(byte)s, it looks like "
-                        "%(guess)s); save it as “CSV UTF-8” and import again",
-                        byte=err.start + 1,
-                        guess=guess,
-                    ),
-                }
-            ],
+        reject_file(
+            _(
+                "the file is not UTF-8 (byte %(byte)s, it looks like "
+                "%(guess)s); save it as “CSV UTF-8” and import again",
+                byte=err.start + 1,
+                guess=guess,
+            ),
             _(
                 "The file is not UTF-8 text; save it as “CSV UTF-8” (Excel: Save As → "
                 "CSV UTF-8) and import it again. Nothing was saved."
             ),
+            row=line,
         )
 
 
@@ -92,8 +87,8 @@ def _capped(rows: Iterable, max_rows: int) -> list[list]:
 
 
 def _unreadable() -> NoReturn:
-    reject_rows(
-        [{"row": 0, "field": "file", "message": _("not a readable XLSX workbook")}],
+    reject_file(
+        _("not a readable XLSX workbook"),
         _("The file is not a readable XLSX workbook. Nothing was saved."),
     )
 
@@ -108,14 +103,8 @@ def check_xlsx_size(data: bytes) -> None:
     total = sum(i.file_size for i in infos)
     if len(infos) > XLSX_MAX_MEMBERS or total > XLSX_MAX_BYTES:
         mb = XLSX_MAX_BYTES // (1024 * 1024)
-        reject_rows(
-            [
-                {
-                    "row": 0,
-                    "field": "file",
-                    "message": _("the workbook expands to more than %(mb)s MB", mb=mb),
-                }
-            ],
+        reject_file(
+            _("the workbook expands to more than %(mb)s MB", mb=mb),
             _(
                 "The workbook expands to more than %(mb)s MB: save only the delegate "
                 "list in it and import again. Nothing was saved.",
@@ -153,8 +142,8 @@ def read_table(data: bytes, max_rows: int) -> list[list]:
         finally:
             rows.close()
     if b"\x00" in data[:4096]:
-        reject_rows(
-            [{"row": 0, "field": "file", "message": _("binary file (UTF-16 or not a CSV)")}],
+        reject_file(
+            _("binary file (UTF-16 or not a CSV)"),
             _("The file is not CSV text in UTF-8 or an XLSX workbook. Nothing was saved."),
         )
     text = decode_csv(data)
