@@ -63,9 +63,7 @@ def file(cid: int, jid: str):
         data = job_file(job)
     except ServiceError as err:
         abort(err.status, err.message)
-    resp = pdf_response(data, job.filename)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return pdf_response(data, job.filename, no_store=True)
 
 
 # ---- a poll's documents ------------------------------------------------------------------------
@@ -138,6 +136,4 @@ def poll_file(pid: int, jid: str):
     _poll, job = _poll_job(pid, jid)
     data = job_file(job, current_actor())  # a batch's: 409 once the poll is closed
     db.session.commit()  # a batch's download is audited (ballots.pdf_downloaded)
-    resp = pdf_response(data, job.filename)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return pdf_response(data, job.filename, no_store=True)
