@@ -155,11 +155,18 @@ pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
 pg_marks="not e2e"
 [ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="e2e or not e2e"
 
+# A failing half still shows what ran beside it (mypy, the isolated tests) before the exit; a
+# failing SQLite half stops the run there, as before.
+rc=0
 echo "==> test suite on SQLite (with the browser tests)"
-workers="${TEST_WORKERS_SQLITE:-$workers}" suite sqlite "e2e or not e2e" "$@"
+workers="${TEST_WORKERS_SQLITE:-$workers}" suite sqlite "e2e or not e2e" "$@" || rc=$?
+if [ "$rc" != 0 ]; then
+  background_done || true
+  exit "$rc"
+fi
 
 echo "==> test suite on PostgreSQL (the isolated tests of both in the background)"
 background isolated isolated_both "$@"
-TEST_DATABASE_URL="$pg_url" suite postgresql "$pg_marks" "$@"
-
-background_done
+TEST_DATABASE_URL="$pg_url" suite postgresql "$pg_marks" "$@" || rc=$?
+background_done || rc=1
+exit "$rc"
