@@ -8,7 +8,11 @@
 -- Output: $CVBENCH_DIR/done-<thread>.txt, "start end" (seconds) then "status ms tag ok" a line.
 -- Pacing: with $CVBENCH_PACE_MS > 0 a client thinks before each request (the first included,
 -- so clients start spread out) for a random time, uniform in [0.5, 1.5] x that mean: a person
--- at a tablet or a desk, not a loop. Think time is not part of a request's latency.
+-- at a tablet or a desk, not a loop. Think time is not part of a request's latency. wrk opens
+-- every connection at the start, and gunicorn's gthread worker gives a new connection a thread
+-- until its first request arrives; a browser sends its request as soon as it has connected, so
+-- a paced client first sends one unmeasured request (GET /__cvbench_idle) on connecting, and
+-- thinks only after that.
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } cvb_timespec;
@@ -83,8 +87,10 @@ local function build(r)
   return wrk.format(r.method, r.path, headers, body)
 end
 
+local opened, hello = false, false
+
 function delay()
-  if pace <= 0 then return 0 end
+  if pace <= 0 or not opened then return 0 end
   return math.floor(pace * (0.5 + math.random()))
 end
 
@@ -94,6 +100,10 @@ function request()
   if id == 0 and not verified then
     verified = true
     return reqs[1] and build(reqs[1]) or wrk.format("GET", "/__cvbench_idle")
+  end
+  if pace > 0 and not opened then
+    opened, hello = true, true
+    return wrk.format("GET", "/__cvbench_idle")
   end
   if i >= #reqs or finished then
     -- With one connection per thread, request() is only called once the previous answer is in
@@ -110,6 +120,10 @@ end
 
 function response(status, headers, body)
   if finished then return end
+  if hello then
+    hello = false
+    return
+  end
   local ms = (now() - sent_at) * 1000
   local r = reqs[i]
   local ok = 1
