@@ -8,10 +8,8 @@
 # suite against them, and stops and deletes them on exit. The machine's own clusters and servers
 # (e.g. on 5432 and 6379) are neither used nor touched.
 #
-# The suite runs in parallel (pytest-xdist, one worker per core for the SQLite half, one worker
-# for the PostgreSQL half, which runs beside it; TEST_WORKERS / TEST_WORKERS_SQLITE /
-# TEST_WORKERS_POSTGRESQL change that). Each worker has its own SQLite file, PostgreSQL database
-# and live servers.
+# The suite runs in parallel (pytest-xdist, one worker per core; TEST_WORKERS=1 runs it in one
+# process). Each worker has its own SQLite file, PostgreSQL database and live servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -71,9 +69,9 @@ echo "==> private Redis on 127.0.0.1:$redis_port"
 export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 
 # ---- work beside the suite ----------------------------------------------------------------------
-# mypy, the PostgreSQL half and the `isolated` tests (below) run in the background beside the
-# SQLite half, on the cores it leaves idle while it waits (browsers, servers, the slowest
-# worker's last tests); their output is shown, and their verdicts counted, at the end.
+# mypy and the `isolated` tests (below) run in the background beside the suite, on the two cores
+# the suite leaves idle while it waits (browsers, servers, the slowest worker's last tests); their
+# output is shown, and their verdicts counted, at the end. A failure of the suite stops them.
 bg_pids=()
 bg_names=()
 background() {  # background NAME COMMAND...
@@ -157,21 +155,18 @@ pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
 pg_marks="not e2e"
 [ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="e2e or not e2e"
 
-# The two halves run at the same time: the SQLite half (browsers, live servers) leaves about a
-# third of the two cores idle while it waits, which the PostgreSQL half, in one worker beside it
-# (TEST_WORKERS_POSTGRESQL), fills; its output is shown at the end. The isolated tests of both
-# follow in the background once the SQLite half is done. Whatever fails, everything that ran is
-# shown before the exit.
-pg_half() {
-  TEST_DATABASE_URL="$pg_url" workers="${TEST_WORKERS_POSTGRESQL:-1}" \
-    suite postgresql "$pg_marks" "$@"
-}
+# A failing half still shows what ran beside it (mypy, the isolated tests) before the exit; a
+# failing SQLite half stops the run there, as before.
 rc=0
-echo "==> test suite on SQLite (with the browser tests); on PostgreSQL beside it"
-background postgresql pg_half "$@"
+echo "==> test suite on SQLite (with the browser tests)"
 workers="${TEST_WORKERS_SQLITE:-$workers}" suite sqlite "e2e or not e2e" "$@" || rc=$?
-if [ "$rc" = 0 ]; then
-  background isolated isolated_both "$@"
+if [ "$rc" != 0 ]; then
+  background_done || true
+  exit "$rc"
 fi
+
+echo "==> test suite on PostgreSQL (the isolated tests of both in the background)"
+background isolated isolated_both "$@"
+TEST_DATABASE_URL="$pg_url" suite postgresql "$pg_marks" "$@" || rc=$?
 background_done || rc=1
 exit "$rc"
