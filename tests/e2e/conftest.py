@@ -253,6 +253,19 @@ def screens(browser, live):
     s.check()
 
 
+def login(page, live, username: str, password: str | None = None) -> None:
+    """Sign in on the login page as a staff user (the suite's password by default) and check it
+    took: the top bar names them."""
+    from tests.conftest import PASSWORD
+
+    page.goto(live("/login"))
+    page.fill("#username", username)
+    page.fill("#password", password or PASSWORD)
+    page.locator("main form button").click()
+    page.wait_for_load_state()
+    assert page.locator(".who").count() == 1, f"{username} could not sign in: {page.url}"
+
+
 def shot(page, name: str, full_page: bool = False) -> Path:
     """Save a screenshot into artifacts/screenshots/ (not committed) and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -68,11 +68,7 @@ def test_audit_page_names_labels_details_and_filters(live, screens):
     ids, polls = _world(live)
     for size in ("tablet_1024", "phone"):
         page = screens.open(size)
-        page.goto(live("/login"))
-        page.fill("#username", "observer_audit")
-        page.fill("#password", PASSWORD)
-        page.locator("main form button").click()
-        page.wait_for_load_state()
+        login(page, live, "observer_audit")
         page.goto(live("/audit/"))
         rows = _rows(page)
         assert len(rows) == 50  # a page

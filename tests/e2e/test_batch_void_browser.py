@@ -9,7 +9,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +37,7 @@ def _world(live):
 def test_redownload_then_void_a_batch_and_issue_again(live, screens, size):
     pid = _world(live)
     page = screens.open(size)
-    page.goto(live("/login"))
-    page.fill("#username", "void_c1")
-    page.fill("#password", PASSWORD)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
+    login(page, live, "void_c1")
     page.goto(live(f"/polls/{pid}"))
     page.fill("#count", "4")
     page.locator("form.issue-form button").click()

@@ -72,6 +72,7 @@ from tests.e2e.conftest import (
     shot,
     zbar_decode,
 )
+from tests.e2e.conftest import login as sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -115,13 +116,9 @@ def follow(page, selector: str, url: str, gaps: Gaps, gap: str):
     assert page.url.split("#")[0] == url.split("#")[0], (page.url, url)
 
 
-def login(page, live, username: str, password: str = PASSWORD):
-    page.goto(live("/login"))
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
-    assert page.locator(".who").count() == 1, f"{username} could not sign in: {page.url}"
+def login(page, live, username: str) -> None:
+    """Sign in with the rehearsal's own password."""
+    sign_in(page, live, username, PASSWORD)
 
 
 def flash_text(page) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import pdf_text, shot
+from tests.e2e.conftest import login, pdf_text, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +34,6 @@ def _staff(live) -> dict[str, int]:
             out[name] = (u or create_user(name, PASSWORD, roles, full_name=full)).id
         db.session.commit()
         return out
-
-
-def _login(page, live, username):
-    page.goto(live("/login"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
-    assert page.locator(".who").count() == 1, page.url
 
 
 def _congress(live, rows: list[str]) -> int:
@@ -79,7 +70,7 @@ def test_long_list_paged_searched_live_desk_and_cards_in_the_background(live, sc
     _staff(live)
     cid = _congress(live, HUNG + _filler(316))  # 320 delegates: the cards go to the background
     admin = screens.open("tablet_1024")
-    _login(admin, live, "admin")
+    login(admin, live, "admin")
 
     admin.goto(live(f"/congresses/{cid}/delegates"))
     assert admin.locator("table.delegates tbody tr").count() == 100
@@ -99,7 +90,7 @@ def test_long_list_paged_searched_live_desk_and_cards_in_the_background(live, sc
 
     # the desk: accents as typed, and a row checked in from the search turns "present" at once
     desk = screens.open("tablet_768")
-    _login(desk, live, "registrar")
+    login(desk, live, "registrar")
     desk.goto(live(f"/congresses/{cid}/checkin?q=Hùng"))
     rows = desk.locator(".results tr[data-delegate-id]")
     assert rows.count() == 2
@@ -154,7 +145,7 @@ def test_namesakes_import_add_by_hand_and_count_page(live, screens, tmp_path):
     staff = _staff(live)
     cid = _congress(live, [])
     admin = screens.open("tablet_1024")
-    _login(admin, live, "admin")
+    login(admin, live, "admin")
     admin.goto(live(f"/congresses/{cid}/import"))
     csv = tmp_path / "dai-bieu.csv"
     csv.write_text(HEADER + "\n".join(HUNG) + "\n", encoding="utf-8")
@@ -193,7 +184,7 @@ def test_namesakes_import_add_by_hand_and_count_page(live, screens, tmp_path):
         db.session.commit()
         pid = db.session.get(Poll, p.id).id
     counter = screens.open("tablet_768")
-    _login(counter, live, "counter1")
+    login(counter, live, "counter1")
     counter.goto(live(f"/polls/{pid}/count"))
     page = counter.inner_text("main")
     assert "Nguyễn Văn Hùng (Bí thư Chi bộ 1)" in page
@@ -257,7 +248,7 @@ def test_paper_entry_mirrors_the_paper_disputes_read_plainly_refusals_keep_the_t
     staff = _staff(live)
     pid, ids, printed = _paper_poll(live, staff)
     page = screens.open("tablet_1024")
-    _login(page, live, "counter1")
+    login(page, live, "counter1")
     page.goto(live(f"/polls/{pid}/paper"))
     boxes = page.locator("[data-counting-kept]")
     assert boxes.count() == 4
@@ -303,7 +294,7 @@ def test_paper_entry_mirrors_the_paper_disputes_read_plainly_refusals_keep_the_t
     shot(page, "hall-7-dispute-1024")
 
     tablet = screens.open("tablet_768")
-    _login(tablet, live, "counter1")
+    login(tablet, live, "counter1")
     tablet.goto(live(f"/polls/{pid}/paper"))
     shot(tablet, "hall-7-dispute-768", full_page=True)
     tablet.locator("[data-dispute] a.button").click()

@@ -16,7 +16,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +38,6 @@ def _staff(live) -> dict:
             out[name] = (user or create_user(name, PASSWORD, roles, full_name=name.title())).id
         db.session.commit()
         return out
-
-
-def _login(page, live, username: str):
-    page.goto(live("/login"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
-    assert page.locator(".who").count() == 1
 
 
 def _token(page, live, username: str) -> str:
@@ -116,7 +107,7 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
 
     # the chair's console at a 1024x768 tablet: the live preview shows the same screen
     chair = screens.open("tablet_1024")
-    _login(chair, live, "chair")
+    login(chair, live, "chair")
     chair.goto(live(f"/congresses/{cid}/console"))
     chair.wait_for_selector('#preview [data-state="result"]')
     assert chair.locator("#preview .scr-list li").count() == len(res["candidates"])
@@ -279,7 +270,7 @@ def test_opening_a_poll_asks_first_with_what_matters(live, screens):
 
     for size in ("tablet_1024", "tablet_768"):
         chair = screens.open(size)
-        _login(chair, live, "chair")
+        login(chair, live, "chair")
         chair.goto(live(f"/congresses/{cid}/console"))
         # the quorum label says the figures it is about
         quorum = chair.inner_text("#att-quorum")

@@ -10,7 +10,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import decode_qr, download, pdf_pages_png, shot, zbar_decode
+from tests.e2e.conftest import decode_qr, download, login, pdf_pages_png, shot, zbar_decode
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +36,6 @@ def _world(live):
         return p.id
 
 
-def _login(page, live, username: str) -> None:
-    page.goto(live("/login"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
-
-
 def _tokens(live, pid: int) -> set[str]:
     from congress_vote.ballots.models import BallotToken
     from congress_vote.extensions import db
@@ -64,7 +56,7 @@ def test_slips_are_made_in_the_background_and_downloaded(live, screens, size, tm
 
     pid = _world(live)
     page = screens.open(size)
-    _login(page, live, "job_c1")
+    login(page, live, "job_c1")
     page.goto(live(f"/polls/{pid}"))
     page.fill("#count", "40")
     page.locator("form.issue-form button").click()
@@ -96,6 +88,6 @@ def test_slips_are_made_in_the_background_and_downloaded(live, screens, size, tm
 
     # a counter outside the poll's committee: neither the page nor the file
     other = screens.open(size)
-    _login(other, live, "job_out")
+    login(other, live, "job_out")
     assert other.context.request.get(job_url).status == 403
     assert other.context.request.get(job_url + "/file").status == 403

@@ -12,20 +12,11 @@ import pytest
 
 from congress_vote.ballots.services import cast_ballot
 from congress_vote.extensions import db
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "password123"
-
-
-def _login(page, live, username: str):
-    page.goto(live("/login"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button").click()
-    page.wait_for_load_state()
-    assert page.locator(".who").count() == 1, page.url
 
 
 def test_two_of_three_cards_open_the_box_in_the_counting_page(app, hall, live, screens):
@@ -41,7 +32,7 @@ def test_two_of_three_cards_open_the_box_in_the_counting_page(app, hall, live, s
             db.session.commit()
 
     chair = screens.open("tablet_1024")
-    _login(chair, live, "chair")
+    login(chair, live, "chair")
     chair.goto(live(f"/congresses/{cid}/console"))
     seal_line = chair.locator(f"#seal-{pid}").inner_text()
     assert "2 trong 3 thẻ khóa" in seal_line and "mã biên nhận: 3" in seal_line, seal_line
@@ -50,7 +41,7 @@ def test_two_of_three_cards_open_the_box_in_the_counting_page(app, hall, live, s
 
     codes = hall.opening_codes(pid)  # counter1, counter2, counter3; counter2's card is lost
     page = screens.open("tablet_768")
-    _login(page, live, "counter1")
+    login(page, live, "counter1")
     page.goto(live(f"/polls/{pid}/count"))
     box = page.locator("#open-box")
     assert box.count() == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -33,11 +33,7 @@ def test_topbar_links_stay_on_one_line(live, screens):
         cid = c.id
     for size, tallest in (("tablet_768", 110), ("tablet_1024", 110), ("phone", 230)):
         page = screens.open(size)
-        page.goto(live("/login"))
-        page.fill("#username", "topbar_admin")
-        page.fill("#password", PASSWORD)
-        page.locator("main form button").click()
-        page.wait_for_load_state()
+        login(page, live, "topbar_admin")
         page.goto(live(f"/congresses/{cid}/delegates"))
         links = page.eval_on_selector_all(
             ".topbar .mainnav a, .topbar .brand, .topbar-right a",
