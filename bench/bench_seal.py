@@ -118,7 +118,7 @@ def open_and_count(
     from congress_vote.extensions import db
     from congress_vote.polls.status import close
     from congress_vote.seal.keycards import issue_key_card
-    from congress_vote.seal.sealing import seal_poll, store_sealed
+    from congress_vote.seal.sealing import seal_choice, seal_poll, store_sealed
     from tests.fx_counting import CountingWorld
 
     rnd = random.Random(16)
@@ -147,11 +147,13 @@ def open_and_count(
 
         for t in tokens:
             h = ballot_codes.code_hash(t)
-            db.session.get(BallotToken, h).state = "used"
             choice = canonical_choice(
                 parse_choice("committee", sorted(rnd.sample(ids, rnd.randint(100, 150))))
             )
-            store_sealed(poll.id, poll.seal_public, h, choice)
+            sealed, tracker = seal_choice(poll.seal_public, choice)
+            token = db.session.get(BallotToken, h)
+            token.state, token.tracker = "used", tracker
+            store_sealed(poll.id, sealed)
         db.session.flush()
         close(poll)
         db.session.commit()

@@ -69,13 +69,21 @@ READ_ONLY_KEY = "congress_vote.read_only"
 
 
 def read_only_request() -> None:
-    """Declare that this request, though a POST, writes nothing (the kiosk's review step): on
-    SQLite its transaction begins deferred and it does not wait in the write queue behind the
-    casts. Call it before the request's first statement; a write after it would have to
-    upgrade the lock and could fail with "database is locked"."""
-    from flask import request
+    """Declare that this request writes nothing (the kiosk's ballot page and review step). Call
+    it before the request's first statement; a write after it is not allowed.
+
+    SQLite: its transaction begins deferred, so it does not wait in the write queue behind the
+    casts (a write would have to upgrade the lock and could fail with "database is locked").
+    PostgreSQL: its statements run in autocommit, without the BEGIN and ROLLBACK round trips
+    around them. Under READ COMMITTED (PostgreSQL's default, which the app keeps) every
+    statement takes its own snapshot inside a transaction too, so what a read sees is the same.
+    """
+    from flask import current_app, request
 
     request.environ[READ_ONLY_KEY] = True
+    sa = current_app.extensions["sqlalchemy"]
+    if sa.engine.dialect.name == "postgresql":
+        sa.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _wants_immediate() -> bool:

@@ -22,9 +22,12 @@ class Statements:
     def __init__(self, app):
         self.app = app
         self.seen: list[str] = []
+        # per statement: the DB-API connection's autocommit flag (psycopg's; None on sqlite3)
+        self.autocommit: list[bool | None] = []
 
     def _listen(self, conn, cursor, statement, *rest):
         self.seen.append(" ".join(statement.split()))
+        self.autocommit.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
 
     def __enter__(self):
         with self.app.app_context():

@@ -32,7 +32,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import ACCEPTS_BALLOTS, PollStatus, require_status
-from ..seal.sealing import store_sealed
+from ..seal.sealing import seal_choice, store_sealed
 from .models import Ballot, BallotToken, IssueBatch, NamedVote
 from .receipts import new_receipt
 from .spec import cached_rules, check_choice, poll_rules
@@ -106,30 +106,50 @@ def open_ballot(text, congress_id: int | None = None) -> tuple[Poll, BallotToken
 
 
 # Built once (core table statements: no ORM bulk-update machinery, no per-call construction).
-_TOKENS = BallotToken.__table__
+_TOKENS, _BATCHES, _POLLS = BallotToken.__table__, IssueBatch.__table__, Poll.__table__
+# What a cast reads of its ballot: the token's state, its batch's kind and the poll, in one
+# statement. `ballot_row(*extra)` adds columns (the kiosk's page adds the kiosk check) and may
+# be handed to `cast_ballot` as its `row`.
+CAST_COLUMNS = (
+    _TOKENS.c.state.label("state"),
+    _BATCHES.c.kind.label("batch_kind"),
+    _POLLS.c.id.label("poll_id"),
+    _POLLS.c.congress_id.label("congress_id"),
+    _POLLS.c.kind.label("kind"),
+    _POLLS.c.status.label("status"),
+    _POLLS.c.secrecy.label("secrecy"),
+    _POLLS.c.setup_fingerprint.label("setup_fingerprint"),
+    _POLLS.c.seal_public.label("seal_public"),
+)
+
+
+def ballot_row(*extra, joins=()):
+    """SELECT CAST_COLUMNS (+ `extra`) of the token whose hash is bound as `h`; `joins`:
+    (table, on clause) pairs joined after the poll."""
+    stmt = select(*CAST_COLUMNS, *extra).select_from(_TOKENS)
+    stmt = stmt.join(_POLLS, _POLLS.c.id == _TOKENS.c.poll_id)
+    for table, on in joins:
+        stmt = stmt.join(table, on)
+    return stmt.outerjoin(_BATCHES, _BATCHES.c.id == _TOKENS.c.batch_id).where(
+        _TOKENS.c.token_hash == bindparam("h")
+    )
+
+
+_CAST_ROW = ballot_row()
+# Consumes the token: only if unused and of a slip batch, in one statement (two concurrent casts
+# of one ballot: one matches, the other finds nothing). A sealed ballot's tracker goes on the
+# token row in the same statement (seal.sealing).
 _CONSUME_TOKEN = (
     update(_TOKENS)
     .where(
         _TOKENS.c.token_hash == bindparam("h"),
         _TOKENS.c.state == "unused",
-        _TOKENS.c.batch_id.in_(
-            select(IssueBatch.__table__.c.id).where(IssueBatch.__table__.c.kind == "slip")
-        ),
+        _TOKENS.c.batch_id.in_(select(_BATCHES.c.id).where(_BATCHES.c.kind == "slip")),
     )
-    .values(state="used")
+    .values(state="used", tracker=bindparam("t"))
     .returning(_TOKENS.c.poll_id)
 )
 _INSERT_BALLOT = insert(Ballot.__table__)
-_POLLS = Poll.__table__
-_POLL_FOR_CAST = select(
-    _POLLS.c.id,
-    _POLLS.c.congress_id,
-    _POLLS.c.kind,
-    _POLLS.c.status,
-    _POLLS.c.secrecy,
-    _POLLS.c.setup_fingerprint,
-    _POLLS.c.seal_public,
-).where(_POLLS.c.id == bindparam("pid"))
 
 
 def cast_ballot(
@@ -140,56 +160,62 @@ def cast_ballot(
     congress_id: int | None = None,
     marks=None,
     confirm_invalid: bool = False,
+    row=None,
 ) -> str:
     """Consume the ballot `text` and store its choice; answer the receipt code.
 
-    One transaction: the conditional UPDATE consumes the token only if it is unused and a slip
-    ballot; then its poll must be open and secret (of `congress_id` if given) and the choice
-    valid — any refusal raises (409/422) and the caller's rollback leaves the token unused; the
-    ballot and an audit event (poll id only) are written. The caller commits.
+    One transaction: the token and its poll are read (`row`: that row when the caller read it
+    in this transaction with `ballot_row`); an unused slip of an open secret poll (of
+    `congress_id` if given) with a valid choice is then consumed by the conditional UPDATE —
+    any refusal raises (404/409/422) and the caller's rollback leaves the token unused; the
+    ballot (sealed, for a sealed poll) and an audit event (poll id only) are written. The caller
+    commits.
     """
     code = resolve_code(text)
     if code is None:
         raise _err("unknown_ballot", str(NOT_A_BALLOT), 404)
     h = codes.code_hash(code)
-    # One statement consumes the token: unused and of a slip batch (a paper ballot goes in the
-    # box). The poll's state is checked just below, in the same transaction: a refusal raises
-    # and the caller's rollback leaves the token unused, exactly as a refused choice does.
-    row = db.session.execute(_CONSUME_TOKEN, {"h": h}).first()
     if row is None:
+        row = db.session.execute(_CAST_ROW, {"h": h}).first()
+    if row is None or row.state != "unused" or row.batch_kind == "paper":
         _diagnose(h, congress_id)
-    poll = db.session.execute(_POLL_FOR_CAST, {"pid": row[0]}).one()  # a row, not the ORM Poll
     # The refusals _diagnose would give for an unused slip token, in its order.
-    if congress_id is not None and poll.congress_id != congress_id:
+    if congress_id is not None and row.congress_id != congress_id:
         raise _err("wrong_congress", _("This ballot belongs to another congress."), 409)
-    if poll.status not in ACCEPTS_BALLOTS or poll.secrecy != "secret":
+    if row.status not in ACCEPTS_BALLOTS or row.secrecy != "secret":
         raise _err("poll_not_open", _("This vote is not open (or the ballot was voided)."), 409)
-    rules = cached_rules(poll.id, poll.setup_fingerprint)
+    pid = row.poll_id
+    rules = cached_rules(pid, row.setup_fingerprint)
     if rules is None:  # the first cast of this setup in this process
-        rules = poll_rules(db.session.get_one(Poll, poll.id))
+        rules = poll_rules(db.session.get_one(Poll, pid))
     choice = check_choice(
-        poll, kept, answers, rules=rules, marks=marks, confirm_invalid=confirm_invalid
+        row, kept, answers, rules=rules, marks=marks, confirm_invalid=confirm_invalid
     )
-    if poll.seal_public is not None:
+    sealed = None
+    if row.seal_public is not None:
         # A sealed poll: only the sealed ballot is stored (random id, poll, ciphertext); its
         # tracker is the receipt, kept on the token row until the opening (seal.sealing).
-        receipt = store_sealed(poll.id, poll.seal_public, h, choice)
-        record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
-        return receipt
-    # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
-    receipt = new_receipt(Ballot, poll.id)
-    db.session.execute(
-        _INSERT_BALLOT,
-        {
-            "id": secrets.token_hex(16),
-            "poll_id": poll.id,
-            "source": source,
-            "choice": choice,
-            "invalid_reason": None,
-            "receipt": receipt,
-        },
-    )
-    record("ballot.cast", data={"poll_id": poll.id}, congress_id=poll.congress_id)
+        sealed, receipt = seal_choice(row.seal_public, choice)
+    else:  # No token, batch, kiosk or time goes into the ballot row; the receipt is random.
+        receipt = new_receipt(Ballot, pid)
+    tracker = receipt if sealed is not None else None
+    if db.session.execute(_CONSUME_TOKEN, {"h": h, "t": tracker}).first() is None:
+        _diagnose(h, congress_id)  # another cast of this ballot came first
+    if sealed is not None:
+        store_sealed(pid, sealed)
+    else:
+        db.session.execute(
+            _INSERT_BALLOT,
+            {
+                "id": secrets.token_hex(16),
+                "poll_id": pid,
+                "source": source,
+                "choice": choice,
+                "invalid_reason": None,
+                "receipt": receipt,
+            },
+        )
+    record("ballot.cast", data={"poll_id": pid}, congress_id=row.congress_id)
     return receipt
 
 

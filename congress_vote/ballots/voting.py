@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
 
 from .. import codes
 from ..congress import kiosks
@@ -23,8 +22,8 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..polls.models import Poll
 from ..polls.status import ACCEPTS_BALLOTS
-from .models import BallotToken, IssueBatch
 from .services import (
+    ballot_row,
     cast_ballot,
     cast_named_vote,
     named_vote_exists,
@@ -163,52 +162,42 @@ def _step(
 
 # ---- the ballot of a token (the QR code's page) ---------------------------------------------
 
-_TOKENS, _BATCHES, _POLLS = BallotToken.__table__, IssueBatch.__table__, Poll.__table__
 _CONGRESSES = Congress.__table__
 # Built once, of tables only (no ORM entity: no ORM compile step on each page): what a ballot
-# page needs to know of its code, with the kiosk check (kiosks.py).
-_BALLOT_ROW = (
-    select(
-        _TOKENS.c.state,
-        _BATCHES.c.kind,
-        _POLLS.c.id,
-        _POLLS.c.status,
-        _POLLS.c.congress_id,
-        _POLLS.c.setup_fingerprint,
-        _CONGRESSES.c.kiosk_only,
-        kiosks.kiosk_of_column(_POLLS.c.congress_id),
-    )
-    .select_from(_TOKENS)
-    .join(_POLLS, _POLLS.c.id == _TOKENS.c.poll_id)
-    .join(_CONGRESSES, _CONGRESSES.c.id == _POLLS.c.congress_id)
-    .outerjoin(_BATCHES, _BATCHES.c.id == _TOKENS.c.batch_id)
-    .where(_TOKENS.c.token_hash == bindparam("h"))
+# page and its cast need to know of the code (services.ballot_row), with the kiosk check.
+_BALLOT_ROW = ballot_row(
+    _CONGRESSES.c.kiosk_only,
+    kiosks.kiosk_of_column(_CONGRESSES.c.id).label("is_kiosk"),
+    joins=[(_CONGRESSES, _CONGRESSES.c.id == Poll.__table__.c.congress_id)],
 )
 
 
-def _ballot_sheet(code: str, kiosk_cid: int | None) -> Sheet:
-    """The sheet of the poll of the ballot `code`, ready to vote from this device: the kiosk
-    check and `services.open_ballot`'s conditions in one statement. Any refusal is left to
-    those two functions, in their order, so the errors are theirs."""
+def ballot_of_code(code: str, kiosk_cid: int | None):
+    """The row of the ballot `code` (`services.ballot_row` with the kiosk check) when it can
+    be voted from this device now; otherwise the refusal, raised: KioskRequired first, then
+    `services.open_ballot`'s, in its order. `kiosk_cid`: the congress of this kiosk (None:
+    any device the congress allows)."""
     norm = resolve_code(code)
-    row = None
-    if norm is not None:
-        row = db.session.execute(
-            _BALLOT_ROW, {"h": codes.code_hash(norm), **kiosks.kiosk_params()}
-        ).first()
-    if row is not None:
-        state, batch_kind, pid, status, congress_id, fingerprint, kiosk_only, is_kiosk = row
-        if kiosk_only and not is_kiosk:
-            raise kiosks.KioskRequired(congress_id)
-        if (
-            state == "unused"
-            and status in ACCEPTS_BALLOTS
-            and kiosk_cid in (None, congress_id)
-            and batch_kind != "paper"
-        ):
-            return ballot_sheet(pid, fingerprint)
-    kiosks.require_kiosk_for_ballot(code)
-    return sheet_of(open_ballot(code, congress_id=kiosk_cid)[0])  # raises: the refusal
+    for _read in range(2):
+        row = None
+        if norm is not None:
+            row = db.session.execute(
+                _BALLOT_ROW, {"h": codes.code_hash(norm), **kiosks.kiosk_params()}
+            ).first()
+        if row is not None:
+            if row.kiosk_only and not row.is_kiosk:
+                raise kiosks.KioskRequired(row.congress_id)
+            if (
+                row.state == "unused"
+                and row.status in ACCEPTS_BALLOTS
+                and kiosk_cid in (None, row.congress_id)
+                and row.batch_kind != "paper"
+            ):
+                return row
+        kiosks.require_kiosk_for_ballot(code)
+        open_ballot(code, congress_id=kiosk_cid)  # raises the refusal
+        # none: it changed between the two reads (its poll opened just now); read it again
+    raise ServiceError("try_again", _("Please try again."), status=409)
 
 
 def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None) -> BallotPage:
@@ -216,11 +205,11 @@ def ballot_step(code: str, kiosk_cid: int | None, step: str, marks: Marks | None
     the congress allows): show it (`marks` None), "edit", "review" or "cast" the posted marks.
     Raises KioskRequired (403), or ServiceError when the ballot cannot be voted (unknown, used,
     poll not open, another congress, paper)."""
-    poll = _ballot_sheet(code, kiosk_cid)
-    norm = resolve_code(code)
+    row = ballot_of_code(code, kiosk_cid)
+    poll = ballot_sheet(row.poll_id, row.setup_fingerprint)
 
     def cast(choice: dict) -> str:
-        return cast_ballot(norm, congress_id=kiosk_cid, **choice)
+        return cast_ballot(code, congress_id=kiosk_cid, row=row, **choice)
 
     return _step(poll, step, marks, cast)
 

@@ -5,9 +5,10 @@
   key for the poll's counting committee, its private half split ``threshold``-of-``members``,
   each share encrypted to the member's current key card; 409 ``key_cards_missing`` while a
   member has no card. The private key is never stored.
-- :func:`store_sealed` (called by ``ballots.services.cast_ballot``, in its transaction): the
-  ballot's canonical JSON sealed to the box key under a random id, its tracker kept on the
-  token row until the opening. The tracker is the receipt.
+- :func:`seal_choice` and :func:`store_sealed` (called by ``ballots.services.cast_ballot``, in
+  its transaction): the ballot's canonical JSON sealed to the box key and stored under a random
+  id; its tracker, the receipt, is kept on the token row (set by the cast's consuming UPDATE)
+  until the opening.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import json
 import secrets
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select
 
-from ..ballots.models import BallotToken
 from ..errors import ServiceError
 from ..extensions import db
 from .box import default_threshold, new_box, seal_ballot, tracker
@@ -106,11 +106,6 @@ def seal_info(poll) -> dict | None:
 
 # ---- casting --------------------------------------------------------------------------------
 
-_TOKENS = BallotToken.__table__
-_TOKENS_TRACKER = (
-    update(_TOKENS).where(_TOKENS.c.token_hash == bindparam("h")).values(tracker=bindparam("t"))
-)
-
 
 def sealed_plaintext(choice: str, invalid_reason: str | None = None) -> bytes:
     """What is sealed: the ballot row's content (canonical JSON), nothing about its casting."""
@@ -122,19 +117,19 @@ def sealed_plaintext(choice: str, invalid_reason: str | None = None) -> bytes:
     ).encode()
 
 
-def store_sealed(
-    poll_id: int, box_public: bytes, token_hash: str, choice: str, invalid_reason=None
-) -> str:
-    """Seal the checked choice to the box, store it under a random id, keep its tracker on the
-    token row (until the opening). Answers the tracker (the receipt)."""
+def seal_choice(box_public: bytes, choice: str, invalid_reason=None) -> tuple[bytes, str]:
+    """The checked choice sealed to the box, and its tracker (the receipt, which the cast keeps
+    on the token row until the opening)."""
     ciphertext = seal_ballot(box_public, sealed_plaintext(choice, invalid_reason))
+    return ciphertext, tracker(ciphertext)
+
+
+def store_sealed(poll_id: int, ciphertext: bytes) -> None:
+    """Store a sealed ballot under a random id (nothing else: no token, time or kiosk)."""
     db.session.execute(
         _INSERT_SEALED,
         {"id": secrets.token_hex(16), "poll_id": poll_id, "ciphertext": ciphertext},
     )
-    code = tracker(ciphertext)
-    db.session.execute(_TOKENS_TRACKER, {"h": token_hash, "t": code})
-    return code
 
 
 # ---- trackers -------------------------------------------------------------------------------
