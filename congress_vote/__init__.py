@@ -45,7 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # No current_user in the templates (they have `actor`): without Flask-Login's context
+    # processor a page does not load the session's user to render.
+    login_manager.init_app(app, add_context_processor=False)
     babel.init_app(
         app,
         locale_selector=select_locale,

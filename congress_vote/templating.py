@@ -1,9 +1,11 @@
 """Template globals shared by every page."""
 
-from flask import Flask, request
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_wtf.csrf import generate_csrf
-from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from jinja2 import pass_eval_context
+from jinja2.ext import _make_new_ngettext
+from markupsafe import Markup
 
 from .extensions import db
 from .i18n.formats import FILTERS
@@ -25,10 +27,44 @@ def nav_congress_id() -> int | None:
     return None
 
 
+def page_gettext(ugettext):
+    """Jinja's new-style gettext (the i18n extension's: escaped under autoescape, then
+    %-formatted with the keyword arguments) bound to one page's catalogue, as the page's `_` and
+    `gettext`: one call per string, where the extension's `_` resolves `gettext` and calls it,
+    which calls the catalogue (a ballot page shows twenty strings and more)."""
+
+    @pass_eval_context
+    def gettext(eval_ctx, string: str, **variables):
+        rv = ugettext(string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return gettext
+
+
+STATIC_URLS_KEY = "congress_vote.static_urls"
+
+
+def static_url(filename: str) -> str:
+    """url_for('static', filename=...), built once per app, script root and file: a page links
+    three or four assets, and in a request the URL depends on nothing else (no URL defaults
+    apply to static files)."""
+    if not has_request_context():
+        return url_for("static", filename=filename)
+    urls: dict = current_app.extensions.setdefault(STATIC_URLS_KEY, {})
+    key = (request.script_root, filename)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for("static", filename=filename)
+    return url
+
+
 def init_templating(app: Flask) -> None:
     # A global (not only a context variable) so that macros imported without context, such as
     # _macros.csrf(), can call it.
     app.jinja_env.globals["csrf_token_value"] = generate_csrf
+    app.jinja_env.globals["static_url"] = static_url
     # A candidate's name, with the details that tell a namesake apart (polls/namesakes.py).
     app.jinja_env.filters["who"] = candidate_label
     app.jinja_env.filters["namesake"] = candidate_detail
@@ -48,8 +84,10 @@ def init_templating(app: Flask) -> None:
         # them up again for every string (twenty and more on a ballot page). Macros imported
         # without context still use those globals, with the same catalogue.
         translations = get_translations()
+        gettext = page_gettext(translations.ugettext)
         return {
-            "gettext": _make_new_gettext(translations.ugettext),
+            "_": gettext,
+            "gettext": gettext,
             "ngettext": _make_new_ngettext(translations.ungettext),
             "actor": actor,
             "locale": str(get_locale() or "vi"),

@@ -130,3 +130,53 @@ def test_gunicorn_workers_freeze_what_the_app_holds():
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_asset_links_are_built_once_per_script_root(hall, app, client):
+    """The pages link their CSS and scripts through `static_url`: url_for('static') built once
+    per app, script root and file, so a deployment under a path prefix gets its own links."""
+    from flask import url_for
+
+    from congress_vote.templating import STATIC_URLS_KEY
+
+    cid, _poll, tokens = hall.open_poll_with_ballots(1)
+    page = client.get(f"/b/{tokens[0]}?k={cid}").get_data(as_text=True)
+    prefixed = client.get(f"/b/{tokens[0]}?k={cid}", base_url="http://localhost/hall").get_data(
+        as_text=True
+    )
+    with app.test_request_context("/"):
+        plain_css = url_for("static", filename="css/ballot.css")
+    with app.test_request_context("/", base_url="http://localhost/hall"):
+        hall_css = url_for("static", filename="css/ballot.css")
+    assert hall_css == "/hall" + plain_css
+    assert f'href="{plain_css}"' in page and f'href="{hall_css}"' in prefixed
+    assert client.get(plain_css).status_code == 200
+    cached = app.extensions[STATIC_URLS_KEY]
+    assert cached[("", "css/ballot.css")] == plain_css
+    assert cached[("/hall", "css/ballot.css")] == hall_css
+
+
+def test_page_gettext_translates_escapes_and_formats(app):
+    """The pages' `_` (templating.page_gettext): the page's catalogue, the arguments escaped
+    under autoescape, %-formatted, as Jinja's own new-style gettext."""
+    from flask import render_template_string
+
+    with app.test_request_context("/", headers={"Accept-Language": "vi"}):
+        out = render_template_string("{{ _('Struck out (%(n)s)', n='<b>3</b>') }}|{{ _('Kept') }}")
+    assert out == "Đã gạch (&lt;b&gt;3&lt;/b&gt;)|Giữ lại", out
+
+
+def test_the_session_signer_follows_the_secret_key(app, client, auth):
+    """The session cookie's signer is built once per secret key: a new key refuses the cookies
+    the old one signed (staff are signed out), as Flask's own does."""
+    auth.login("admin")
+    assert client.get("/account").status_code == 200
+    first = app.session_interface.get_signing_serializer(app)
+    assert app.session_interface.get_signing_serializer(app) is first
+    app.secret_key = "another-secret-key-for-this-test-only"
+    try:
+        assert app.session_interface.get_signing_serializer(app) is not first
+        r = client.get("/account")
+        assert r.status_code in (302, 401) and "/login" in r.headers.get("Location", "/login")
+    finally:
+        app.secret_key = app.config["SECRET_KEY"]
