@@ -95,7 +95,10 @@ def current_actor():
     token = bearer_token()
     if token is not None:
         actor = user_for_api_token(token)
-    elif current_user.is_authenticated:
+    elif session and current_user.is_authenticated:
+        # (a request with an empty session, such as every tablet's, has no signed-in user:
+        # the app signs staff in through the session only, never a remember-me cookie, so
+        # Flask-Login's loader, which hashes the client's address and agent, need not run)
         actor = current_user._get_current_object()
     request.environ["congress_vote.actor"] = actor
     return actor
