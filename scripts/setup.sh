@@ -25,6 +25,13 @@ fi
 # [postgres]: PostgreSQL's driver (an SQLite-only install can leave it out)
 extras="[postgres]"; [ $want_test = 1 ] && extras="[postgres,test,lint]"
 echo "==> installing congress-vote$extras into .venv"
-.venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
+# With uv (installed into .venv first) the same packages go in in seconds instead of a minute or
+# two: it resolves and downloads in parallel and keeps its own cache. pip is the fallback.
+if .venv/bin/pip install -q --disable-pip-version-check "uv>=0.4" >/dev/null 2>&1 \
+  && .venv/bin/uv pip install -q --python .venv/bin/python -e ".$extras"; then
+  :
+else
+  .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
+fi
 echo "==> compiling translations"
 .venv/bin/python scripts/i18n.py >/dev/null
