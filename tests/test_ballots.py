@@ -245,6 +245,13 @@ def test_agree_disagree_when_candidates_equal_seats(hall, client):
     ids = [c["id"] for c in poll["candidates"]]
     html = client.get(f"/b/{tokens[0]}").data.decode()
     assert f'name="c{ids[0]}" value="agree"' in html and "disagree" in html
+    assert html.count("<span>Đồng ý</span>") == 3 and html.count("<span>Không đồng ý</span>") == 3
+    # the review says each name's mark; the third, marked in neither box, has no valid mark
+    review = client.post(
+        f"/b/{tokens[0]}", data={"step": "review", f"c{ids[0]}": "agree", f"c{ids[1]}": "disagree"}
+    ).data.decode()
+    tags = re.findall(r'<b class="answer-tag">([^<]*)</b>', review)
+    assert tags == ["Đồng ý", "Không đồng ý", "Không có dấu hợp lệ"], tags
     r = client.post(
         f"/b/{tokens[0]}", data={"step": "cast", f"c{ids[0]}": "agree", f"c{ids[1]}": "disagree"}
     )

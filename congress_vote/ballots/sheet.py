@@ -32,13 +32,15 @@ SHEET_CACHE_MAX = 256
 class SheetName:
     """A candidate as the ballot shows them: `detail` under the name (what tells a namesake
     apart, else the position), `label` as results and the review show it (the `who` filter),
-    `initial` the given name's first letter (the letter index)."""
+    `initial` the given name's first letter (the letter index), `anchor` that letter when this
+    is the first name of the list with it (the index's link lands there), else None."""
 
     id: int
     full_name: str
     detail: str
     label: str
     initial: str
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,23 @@ def build_sheet(poll: Poll) -> Sheet:
     """The sheet of the poll's rows as they are now."""
     spec, settings = rules = poll_rules(poll)
     namesakes = poll_namesakes(poll)
-    names = tuple(
-        SheetName(
-            id=c.id,
-            full_name=c.full_name,
-            detail=namesakes.get(c.id) or c.position or "",
-            label=f"{c.full_name} ({namesakes[c.id]})" if namesakes.get(c.id) else c.full_name,
-            initial=given_initial(c.full_name),
+    anchored: set[str] = set()
+    names = []
+    for c in poll.candidates:
+        initial = given_initial(c.full_name)
+        anchor = initial if initial and initial not in anchored else None
+        if anchor:
+            anchored.add(anchor)
+        names.append(
+            SheetName(
+                id=c.id,
+                full_name=c.full_name,
+                detail=namesakes.get(c.id) or c.position or "",
+                label=f"{c.full_name} ({namesakes[c.id]})" if namesakes.get(c.id) else c.full_name,
+                initial=initial,
+                anchor=anchor,
+            )
         )
-        for c in poll.candidates
-    )
     return Sheet(
         id=poll.id,
         congress_id=poll.congress_id,
@@ -88,7 +97,7 @@ def build_sheet(poll: Poll) -> Sheet:
         round=poll.round,
         secrecy=poll.secrecy,
         setup_fingerprint=poll.setup_fingerprint,
-        candidates=names,
+        candidates=tuple(names),
         items=tuple(SheetItem(i.id, i.text) for i in poll.items),
         letters=tuple(initials_in_order(n.full_name for n in names)),
         rules=rules,
