@@ -127,7 +127,10 @@ workers="${TEST_WORKERS:-auto}"
 #
 # The browser tests (marker e2e: Chromium driving the pages) run once, in the SQLite half: they
 # test the pages, the scripts and what a person sees, which do not depend on the database; every
-# other test runs on both databases. TEST_E2E_ON_POSTGRESQL=1 runs them on PostgreSQL too.
+# other test runs on both databases, except those marked `db_independent` (their subject does
+# not depend on the database: the rules engine, packaging, the source's layout; pyproject.toml
+# lists the marker), which run in the SQLite half only. TEST_E2E_ON_POSTGRESQL=1 runs the
+# browser tests on PostgreSQL too.
 #
 # Each worker starts on its half of the tests in order, the longest first (tests/conftest.py's
 # RUN_FIRST), and one that runs out takes tests from the end of the other's (--dist worksteal):
@@ -152,8 +155,8 @@ isolated_both() {  # the SQLite half's isolated tests, then the PostgreSQL half'
 }
 
 pg_url="postgresql+psycopg://postgres@127.0.0.1:$pg_port/congress_test"
-pg_marks="not e2e"
-[ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="e2e or not e2e"
+pg_marks="not e2e and not db_independent"
+[ "${TEST_E2E_ON_POSTGRESQL:-0}" = 1 ] && pg_marks="not db_independent"
 
 # A failing half still shows what ran beside it (mypy, the isolated tests) before the exit; a
 # failing SQLite half stops the run there, as before.
