@@ -1,4 +1,9 @@
+import pytest
+
 from congress_vote import codes
+
+# card and ballot codes: pure functions
+pytestmark = pytest.mark.db_independent
 
 
 def test_roundtrip_and_format():

@@ -1,4 +1,9 @@
+import pytest
+
 from congress_vote.i18n.collation import name_sort_key, sort_names
+
+# Vietnamese name collation: pure functions
+pytestmark = pytest.mark.db_independent
 
 
 def test_given_name_first():

@@ -11,6 +11,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+# reads the source with ast
+pytestmark = pytest.mark.db_independent
+
 PACKAGE = "congress_vote"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 MAX_LINES = 400

@@ -11,6 +11,11 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import pytest
+
+# declared dependencies; its app runs on an SQLite file of its own whatever the run's database
+pytestmark = pytest.mark.db_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "congress_vote"
 

@@ -4,6 +4,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+# WeasyPrint, the QR code and the fetcher: the app is there for its request context only
+pytestmark = pytest.mark.db_independent
+
 
 def test_qr_svg_decodes_and_fetcher_refuses_network(app, tmp_path):
     import subprocess

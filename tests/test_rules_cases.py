@@ -39,6 +39,9 @@ from congress_vote.rules import (
     validate_ballot,
 )
 
+# the rules engine imports no database (test_rules_package_never_imports_flask_or_sqlalchemy)
+pytestmark = pytest.mark.db_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 VN = settings_for("vn-party")
 MOV = settings_for("majority-of-valid")

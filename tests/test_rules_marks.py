@@ -30,6 +30,9 @@ from congress_vote.rules import (
     validate_ballot,
 )
 
+# the rules engine imports no database
+pytestmark = pytest.mark.db_independent
+
 VN = settings_for("vn-party")
 ROB = settings_for("roberts")
 MOV = settings_for("majority-of-valid")

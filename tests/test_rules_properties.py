@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,9 @@ from congress_vote.rules import (
     max_kept,
     settings_for,
 )
+
+# the rules engine imports no database
+pytestmark = pytest.mark.db_independent
 
 QUICK = settings(
     max_examples=200,

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# the vendored decoder, scanner.js and the templates' source; no app
+pytestmark = pytest.mark.db_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
 SCANNER_JS = STATIC / "js" / "scanner.js"

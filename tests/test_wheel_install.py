@@ -23,7 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow
+# the installed app runs on an SQLite file of its own, whatever the run's database
+pytestmark = [pytest.mark.slow, pytest.mark.db_independent]
 
 SCRIPT = textwrap.dedent("""
     import sys
