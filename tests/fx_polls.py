@@ -169,6 +169,19 @@ class Hall:
         assert r.status_code == 200, r.json
         return r.json
 
+    def enter_paper(self, pid: int, entries, unused: int = 0) -> None:
+        """After the close: the paper return (`unused` blank papers collected back, as
+        counter1), then each paper ballot of `entries` [(code, kept ids), ...] entered twice
+        (double entry: counter1, then counter2), all through the API."""
+        r = self.api("counter1").post(f"/api/v1/polls/{pid}/paper-returns", json={"unused": unused})
+        assert r.status_code in (200, 201), r.json
+        for code, kept in entries:
+            for who in ("counter1", "counter2"):
+                r = self.api(who).post(
+                    f"/api/v1/polls/{pid}/paper-ballots", json={"code": code, "kept": kept}
+                )
+                assert r.status_code == 201, r.json
+
     def issue(self, pid: int, n: int) -> dict:
         r = self.api("counter1").post(f"/api/v1/polls/{pid}/ballots", json={"count": n})
         assert r.status_code == 201, r.json

@@ -35,15 +35,7 @@ def _sealed_poll_with_paper(hall, app, api) -> tuple[int, list[int]]:
         )
         db.session.commit()
     hall.close(pid)
-    assert api("counter1").post(
-        f"/api/v1/polls/{pid}/paper-returns", json={"unused": 0}
-    ).status_code in (200, 201)
-    for who in ("counter1", "counter2"):
-        r = api(who).post(
-            f"/api/v1/polls/{pid}/paper-ballots",
-            json={"code": paper.json["codes"][0], "kept": [ids[2]]},
-        )
-        assert r.status_code == 201, r.json
+    hall.enter_paper(pid, [(paper.json["codes"][0], [ids[2]])])
     return pid, ids
 
 

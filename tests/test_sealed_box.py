@@ -480,15 +480,7 @@ def test_paper_entries_join_the_opened_set(hall, app, api):
     assert paper.status_code == 201, paper.json
     _cast(app, tokens, lambda k: ids[:1])
     hall.close(pid)
-    assert api("counter1").post(
-        f"/api/v1/polls/{pid}/paper-returns", json={"unused": 0}
-    ).status_code in (200, 201)
-    for who in ("counter1", "counter2"):
-        r = api(who).post(
-            f"/api/v1/polls/{pid}/paper-ballots",
-            json={"code": paper.json["codes"][0], "kept": [ids[1]]},
-        )
-        assert r.status_code == 201, r.json
+    hall.enter_paper(pid, [(paper.json["codes"][0], [ids[1]])])
     res = hall.count(pid)
     assert res["figures"]["ballots_returned"] == 3
     votes = {c["id"]: c["votes"] for c in res["candidates"]}
