@@ -7,8 +7,9 @@ Playwright, and helpers to read what the app prints (PDF text, PDF pages as pict
   before and after, like the `app` fixture does. CSRF is ON (the browser must pass real CSRF
   tokens), rate limits are ON but generous, and PUBLIC_BASE_URL is the live server's own address,
   so the QR codes the app prints point back at it.
-- `browser` — Debian's Chromium (/usr/bin/chromium) through Playwright's sync API;
-  `launch_chromium` starts one whose fake camera plays a video.
+- `browser` — Debian's Chromium (/usr/bin/chromium) through Playwright's sync API, one per
+  worker (each person on a screen is a fresh context of it); `launch_chromium` starts one whose
+  fake camera plays a video, from the worker's one Playwright driver (`playwright_driver`).
 - `screens` — opens pages at the sizes people use (desk laptop, 10-inch tablet both ways,
   1920x1080 projector); every request of every page is recorded and any request to another host
   than the live server is blocked AND fails the test (the hall has no internet); uncaught page
@@ -159,8 +160,10 @@ def live(_schema, database_url):
 # ---- the browser --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def playwright_driver():
+    """Playwright's driver, one per worker (the tests that launch a Chromium of their own, with a
+    fake camera, launch it from this driver: a second sync_playwright in the process would fail)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -177,8 +180,10 @@ def launch_chromium(playwright, y4m: Path, *args: str):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(playwright_driver):
+    """One Chromium per worker (~1 s to start); every person is a new context of it (own
+    cookies, storage and cache: `Screens.open`)."""
     b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield b
     b.close()

@@ -106,13 +106,9 @@ def _hall_data(instance: Path, base: str) -> tuple[int, str, list[str]]:
     return cid, code, list(fx.COMMITTEE)
 
 
-def test_hall_command_serves_https_and_a_trusting_tablet_scans_a_slip(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_hall_command_serves_https_and_a_trusting_tablet_scans_a_slip(tmp_path, playwright_driver):
     from congress_vote.hall.tls import der, fingerprint, spki_hash
-    from tests.e2e.conftest import require_chromium
 
-    require_chromium()
     instance = tmp_path / "instance"
     port = _free_port()
     base = f"https://{HOST}:{port}"
@@ -166,37 +162,36 @@ def test_hall_command_serves_https_and_a_trusting_tablet_scans_a_slip(tmp_path):
         # authority certified (Chromium matches the leaf's key, not its issuer's)
         server_pem = (instance / "hall-tls" / "server.pem").read_bytes()
         trust = f"--ignore-certificate-errors-spki-list={spki_hash(server_pem)}"
-        with sync_playwright() as pw:
-            browser = launch_chromium(pw, y4m, trust)
-            try:
-                ctx_b = browser.new_context(viewport={"width": 1024, "height": 768}, locale="vi-VN")
-                ctx_b.grant_permissions(["camera"], origin=base)
-                page = ctx_b.new_page()
-                assert proc.poll() is None, log.read_text()
-                page.goto(f"{base}/kiosk/{cid}")
-                assert page.evaluate("window.isSecureContext") is True
-                assert page.evaluate("location.protocol") == "https:"
-                # the fake camera shows the slip: the scanner reads it and opens the ballot
-                with page.expect_navigation(url="**/b/**", timeout=60000):
-                    page.get_by_role("button", name="Dùng camera").click()
-                page.wait_for_selector("label.strike-row", timeout=30000)
-                text = page.inner_text("main")
-                assert all(n in text for n in names)
-                shot(page, "hall-https-kiosk-ballot-1024")
+        browser = launch_chromium(playwright_driver, y4m, trust)
+        try:
+            ctx_b = browser.new_context(viewport={"width": 1024, "height": 768}, locale="vi-VN")
+            ctx_b.grant_permissions(["camera"], origin=base)
+            page = ctx_b.new_page()
+            assert proc.poll() is None, log.read_text()
+            page.goto(f"{base}/kiosk/{cid}")
+            assert page.evaluate("window.isSecureContext") is True
+            assert page.evaluate("location.protocol") == "https:"
+            # the fake camera shows the slip: the scanner reads it and opens the ballot
+            with page.expect_navigation(url="**/b/**", timeout=60000):
+                page.get_by_role("button", name="Dùng camera").click()
+            page.wait_for_selector("label.strike-row", timeout=30000)
+            text = page.inner_text("main")
+            assert all(n in text for n in names)
+            shot(page, "hall-https-kiosk-ballot-1024")
 
-                # the trust page, at a portrait tablet: the certificate and its fingerprint
-                tab = browser.new_context(
-                    viewport={"width": 768, "height": 1024}, locale="vi-VN", accept_downloads=True
-                ).new_page()
-                tab.goto(f"{base}/hall/trust")
-                assert tab.inner_text("#ca-fingerprint") == fingerprint(ca_pem)
-                assert "Android" in tab.inner_text("main") and "iPad" in tab.inner_text("main")
-                with tab.expect_download() as dl:
-                    tab.click("#ca-android")
-                assert Path(dl.value.path()).read_bytes() == der(ca_pem)
-                shot(tab, "hall-trust-768", full_page=True)
-            finally:
-                browser.close()
+            # the trust page, at a portrait tablet: the certificate and its fingerprint
+            tab = browser.new_context(
+                viewport={"width": 768, "height": 1024}, locale="vi-VN", accept_downloads=True
+            ).new_page()
+            tab.goto(f"{base}/hall/trust")
+            assert tab.inner_text("#ca-fingerprint") == fingerprint(ca_pem)
+            assert "Android" in tab.inner_text("main") and "iPad" in tab.inner_text("main")
+            with tab.expect_download() as dl:
+                tab.click("#ca-android")
+            assert Path(dl.value.path()).read_bytes() == der(ca_pem)
+            shot(tab, "hall-trust-768", full_page=True)
+        finally:
+            browser.close()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

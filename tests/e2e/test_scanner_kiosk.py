@@ -121,48 +121,44 @@ def live(app):
         yield f"http://127.0.0.1:{srv.server_port}"
 
 
-def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
+def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path, playwright_driver):
     cid, codes, pdf, kiosk = issued_slips
     raw = codes[0].replace("-", "")
     png, qr_text = slip_from_pdf(pdf, codes[0], tmp_path)
     y4m = png_to_y4m(png, tmp_path / "slip.y4m")
     requests, errors = [], []
-    with sync_playwright() as p:
-        browser = launch_chromium(p, y4m)
-        try:
-            ctx = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
-            ctx.add_cookies(
-                [
-                    {
-                        "name": "cv_kiosk",
-                        "value": kiosk,
-                        "url": live,
-                        "httpOnly": True,
-                        "sameSite": "Strict",
-                    }
-                ]
-            )
-            ctx.add_init_script(NO_BARCODE_DETECTOR)
-            page = ctx.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{live}/kiosk/{cid}")
-            page.get_by_role("button", name="Dùng camera").click()
-            page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
-            for name in CANDIDATES:
-                assert page.get_by_text(name).first.is_visible()
-            page.screenshot(path=str(tmp_path / "kiosk-after-scan.png"))
-            # Back at the scan screen (as after a vote): the camera restarts by itself, holds
-            # back the slip it has just read, and reads it again a while later.
-            page.goto(f"{live}/kiosk/{cid}")
-            page.locator(".scanner-msg", has_text="vừa được đọc").wait_for(timeout=20000)
-            page.evaluate(AGE_LAST_READ)
-            page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
-        finally:
-            browser.close()
+    browser = launch_chromium(playwright_driver, y4m)
+    try:
+        ctx = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
+        ctx.add_cookies(
+            [
+                {
+                    "name": "cv_kiosk",
+                    "value": kiosk,
+                    "url": live,
+                    "httpOnly": True,
+                    "sameSite": "Strict",
+                }
+            ]
+        )
+        ctx.add_init_script(NO_BARCODE_DETECTOR)
+        page = ctx.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live}/kiosk/{cid}")
+        page.get_by_role("button", name="Dùng camera").click()
+        page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
+        for name in CANDIDATES:
+            assert page.get_by_text(name).first.is_visible()
+        page.screenshot(path=str(tmp_path / "kiosk-after-scan.png"))
+        # Back at the scan screen (as after a vote): the camera restarts by itself, holds
+        # back the slip it has just read, and reads it again a while later.
+        page.goto(f"{live}/kiosk/{cid}")
+        page.locator(".scanner-msg", has_text="vừa được đọc").wait_for(timeout=20000)
+        page.evaluate(AGE_LAST_READ)
+        page.wait_for_url(f"**/b/{raw}?k={cid}", timeout=20000)
+    finally:
+        browser.close()
     assert qr_text.replace("-", "").endswith("/b/" + raw)
     here = urlsplit(live).netloc
     assert [
@@ -175,14 +171,12 @@ def test_kiosk_camera_opens_the_scanned_ballot(issued_slips, live, tmp_path):
 
 
 def test_checkin_desk_camera_checks_in_the_scanned_card(
-    app, api, staff, live, new_congress, tmp_path
+    app, api, staff, live, new_congress, tmp_path, playwright_driver
 ):
     """The registrar's check-in desk: a delegate card printed by the cards PDF, seen by the
     tablet camera, checks that delegate in; the camera stays usable for the next card."""
-    require_chromium()
     import zxingcpp
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     from tests.conftest import PASSWORD
 
@@ -220,27 +214,26 @@ def test_checkin_desk_camera_checks_in_the_scanned_card(
     assert all(d["status"] != "present" for d in delegates)
 
     requests, errors = [], []
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw, y4m)
-        try:
-            ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-            ctx.add_init_script(NO_BARCODE_DETECTOR)
-            page = ctx.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{live}/login")
-            page.fill("input[name=username]", "registrar")
-            page.fill("input[name=password]", PASSWORD)
-            page.locator("form button").first.click()
-            page.wait_for_load_state()
-            page.goto(f"{live}/congresses/{cid}/checkin")
-            page.get_by_role("button", name="Dùng camera").click()
-            page.wait_for_function(
-                "() => document.querySelector('#feedback').textContent.trim() !== ''", timeout=20000
-            )
-            feedback = page.locator("#feedback").text_content()
-        finally:
-            browser.close()
+    browser = launch_chromium(playwright_driver, y4m)
+    try:
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+        ctx.add_init_script(NO_BARCODE_DETECTOR)
+        page = ctx.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live}/login")
+        page.fill("input[name=username]", "registrar")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form button").first.click()
+        page.wait_for_load_state()
+        page.goto(f"{live}/congresses/{cid}/checkin")
+        page.get_by_role("button", name="Dùng camera").click()
+        page.wait_for_function(
+            "() => document.querySelector('#feedback').textContent.trim() !== ''", timeout=20000
+        )
+        feedback = page.locator("#feedback").text_content()
+    finally:
+        browser.close()
     present = [
         d
         for d in _ok(admin.get(f"/api/v1/congresses/{cid}/delegates"), 200).json
