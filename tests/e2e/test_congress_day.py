@@ -1,8 +1,8 @@
 """A whole congress day, rehearsed in a real Chromium against the real app, through the web UI.
 
-Nothing is mocked and nothing goes through the services: the only direct database work is creating
-the first admin account (as `flask create-user` does on the day) and reading the final state for
-assertions. Everything else is a person at a screen:
+Nothing is mocked. In phase 1 the only direct database work is creating the first admin account
+(as `flask create-user` does on the day) and reading the final state for assertions; everything
+else is a person at a screen (the later phases' shortcuts are listed at the end):
 
 - the secretariat (desk laptop 1366x768) signs in, sets up the congress, uploads
   data/delegates-145.csv through the import form, creates the staff users on the users page
@@ -16,12 +16,17 @@ assertions. Everything else is a person at a screen:
 - the chair opens each vote from the presidium console; a counter issues ballots from the poll
   page and downloads the slips PDF; the slips are rendered (pdftoppm 150 dpi) and decoded with
   zxing-cpp (and zbarimg on one page, which must agree);
-- every decoded ballot is voted at the kiosk page on a tablet (1280x800; a few in portrait
-  800x1280), some opened by typing the printed code, some by the QR text: a realistic mix of
-  strikes, one over-vote attempt that the page must block with a visible message, one reused
-  ballot that must be refused with a clear message (at the kiosk and at its QR address);
+- the first ballots of each poll are voted on the kiosk's pages on a tablet (1280x800; one in
+  portrait 800x1280), some opened by typing the printed code, some by the QR text: strikes, one
+  over-vote attempt that the page must block with a visible message (and the server refuse
+  without the page's script), one reused ballot that must be refused with a clear message (at
+  the kiosk and at its QR address), one ballot striking every name (asked twice); the other
+  decoded ballots are voted with the same three forms (the code, the review, the cast) sent from
+  the tablet's own session without drawing the pages, which checks the server's answers the same
+  way (the names kept on the review, a receipt) in a fraction of the time;
 - each counter prints their key card on their account page before the first vote opens (read
-  back from the PDF: both QR codes, the fingerprints); the chair closes; a counter opens the
+  back from the PDF: both QR codes, the fingerprints; phase 2 — phases 3 to 5 take the cards
+  from the service the page calls, without the PDF); the chair closes; a counter opens the
   sealed box with two of the three opening codes scanned into the counting page, counts and
   reviews the ballots; the three counters, each with their own login, sign with their signing
   code; the chair publishes; the projector (1920x1080) shows the names of the elected; the counting
@@ -45,18 +50,22 @@ phase 1 (set-up, users, cards, check-in and the poll forms) is all UI; phases 2 
 committee election, the slate's first round, the slate's tie and alternates rounds, the
 resolution) start from the state phase 1 leaves — the staff users, the congress with the list
 imported and the same attendance — made in a second through the services and the API, then set
-up their poll on the poll form and go on through the UI. Phase 4 starts from the slate's first
-round as phase 3 leaves it, voted, counted, signed and published through the API.
+up their poll on the poll form and go on through the UI; phases 3 to 5 take the committee's key
+cards from the service (phase 2 prints and reads them back). Phase 4 starts from the slate's
+first round as phase 3 leaves it, voted, counted, signed and published through the API.
+E2E_PROFILE=1 prints, besides each phase's timings, where the live server spent its time.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import re
 import time
 import warnings
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -140,6 +149,15 @@ def delegates_from_csv() -> list[dict]:
         return list(csv.DictReader(f))
 
 
+# The kiosk's pages as the server writes them (templates/ballots/ballot.html, confirm.html): a
+# ballot's rows (candidate id, name) and the review's kept names.
+BALLOT_ROW = re.compile(
+    r'<input type="checkbox" class="strike-box" name="struck" value="(\d+)"[^>]*>\s*'
+    r'<span class="order">\d+</span>\s*<span class="name"><b>([^<]+)</b>'
+)
+KEPT_ON_REVIEW = re.compile(r'<li class="kept"><span class="name">([^<]+)</span>')
+
+
 # ---- the people ----------------------------------------------------------------------------------
 
 
@@ -156,6 +174,26 @@ class Hall:
         self.user_ids: dict[str, int] = {}
         # each counter's key card as read back from its PDF: {"opening": QR text, "signing": …}
         self.key_cards: dict[int, dict[str, str]] = {}
+        # The steps a phase repeats from an earlier one go through the API or the services once
+        # the browser has done them (`_prepared(hall, first_time=False)`): the tablets enrolled
+        # as kiosks, counters 2 and 3 signing (counter 1 signs in the browser every time).
+        self.first_time = True
+        self._tokens: dict[str, str] = {}
+
+    def call(self, user: str | None, method: str, path: str, **kw):
+        """The API as `user` (a bearer token from POST /api/v1/session, once a user), through
+        the app's test client; asserts a 200/201 and answers the JSON."""
+        client = self.live.app.test_client()
+        headers = kw.pop("headers", {})
+        if user:
+            if user not in self._tokens:
+                r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
+                assert r.status_code == 201, r.json
+                self._tokens[user] = r.json["token"]
+            headers["Authorization"] = f"Bearer {self._tokens[user]}"
+        r = client.open(path, method=method, headers=headers, **kw)
+        assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
+        return r.json
 
     def mark(self, what: str):
         """Note how long a phase took (printed at the end; never asserted)."""
@@ -442,6 +480,24 @@ class Hall:
         self.key_cards[n] = card
         return card
 
+    def issue_key_cards(self):
+        """The committee's key cards issued by the service the account page's button calls
+        (seal.keycards.issue_key_card), their codes kept without the PDF: phase 2 prints them
+        on the counters' account pages and reads them back; the later phases only use them."""
+        from congress_vote.auth.models import User
+        from congress_vote.congress.models import Congress
+        from congress_vote.extensions import db
+        from congress_vote.seal.keycards import issue_key_card
+
+        with self.live.app.app_context():
+            congress = db.session.get(Congress, self.cid)
+            for n in COUNTERS:
+                user = db.session.get(User, self.user_ids[f"counter{n}"])
+                _, secrets = issue_key_card(congress, user)
+                self.key_cards[n] = {"opening": secrets.opening_qr, "signing": secrets.signing_qr}
+            db.session.commit()
+            db.session.remove()
+
     def poll_page(self, page, pid: int):
         page.goto(self.live(f"/congresses/{self.cid}"))
         follow(
@@ -485,6 +541,15 @@ class Hall:
         # read back with pypdf; the kiosk steps below type it from the QR's code instead.)
         return texts
 
+    def issue_by_api(self, pid: int, count: int) -> list[str]:
+        """Counter 1 issues `count` ballots through the API; answers the texts their slips' QR
+        codes hold (PUBLIC_BASE_URL/b/<code>), as `issue_slips` decodes them from the PDF."""
+        tokens = self.call(
+            "counter1", "POST", f"/api/v1/polls/{pid}/ballots", json={"count": count}
+        )["tokens"]
+        assert len(tokens) == count == len(set(tokens))
+        return [f"{self.live.url}/b/{t}" for t in tokens]
+
     def count_review_sign(self, pid: int, tag: str, ballots: int) -> dict:
         c1 = self.counter(1)
         self.poll_page(c1, pid)
@@ -522,7 +587,9 @@ class Hall:
             self.gaps,
             "review page: no link back to the count page",
         )
-        for n in COUNTERS:
+        # every member signs in their own session the first time; later only counter 1 in the
+        # browser, the others through the API with their signing codes
+        for n in COUNTERS if self.first_time else (1,):
             p = self.counter(n)
             if n != 1:
                 self.poll_page(p, pid)
@@ -539,6 +606,15 @@ class Hall:
             p.fill("#signing-code", self.key_cards[n]["signing"])  # as a USB scanner types it
             sign.click()
             p.wait_for_load_state()
+        if not self.first_time:
+            digest = api_json(c1, self.live, f"/api/v1/polls/{pid}/result")["digest"]
+            for n in COUNTERS[1:]:
+                self.call(
+                    f"counter{n}",
+                    "POST",
+                    f"/api/v1/polls/{pid}/signoffs",
+                    json={"digest": digest, "signing_code": self.key_cards[n]["signing"]},
+                )
         result = api_json(c1, self.live, f"/api/v1/polls/{pid}/result")
         assert len(result["signoffs"]) == len(COUNTERS)
         assert api_json(c1, self.live, f"/api/v1/polls/{pid}")["status"] == "certified"
@@ -566,7 +642,27 @@ class Hall:
         attr = "kiosk_p" if portrait else "kiosk_l"
         if not hasattr(self, attr):
             tablet = self.screens.open("tablet_portrait" if portrait else "tablet")
-            self.enrol_tablet(tablet, "Máy dọc" if portrait else "Máy ngang")
+            label = "Máy dọc" if portrait else "Máy ngang"
+            if self.first_time:
+                self.enrol_tablet(tablet, label)
+            else:  # enrolled through the API: the kiosk cookie the enrolment page sets
+                token = self.call(
+                    "registrar",
+                    "POST",
+                    f"/api/v1/congresses/{self.cid}/kiosks",
+                    json={"label": label},
+                )["token"]
+                tablet.context.add_cookies(
+                    [
+                        {
+                            "name": "cv_kiosk",
+                            "value": token,
+                            "url": self.live.url,
+                            "httpOnly": True,
+                            "sameSite": "Strict",
+                        }
+                    ]
+                )
             setattr(self, attr, tablet)
         return getattr(self, attr)
 
@@ -628,6 +724,62 @@ class Hall:
         self.ballots_cast += 1
         return receipt, kept_on_review
 
+    def vote_by_form(
+        self, qr_text: str, strike: list[str], typed: bool = False, portrait: bool = False
+    ) -> tuple[str, list[str]]:
+        """The same ballot voted with the requests the kiosk's pages send, from the tablet's own
+        session (its kiosk cookie), without drawing the pages: the code form (the printed code
+        or the QR text, upper-cased as the code field does), the ballot form with the struck
+        names ticked (step=review), then the review's form as its "Bỏ phiếu" button sends it
+        (step=cast; again with confirm_invalid when the page asks a second time). The first
+        ballots of each poll go through the real page (`vote`); what this proves is the same
+        server answers: the ballot's names in order, the kept names on the review, a receipt."""
+        tablet = self.kiosk(portrait)
+        req = tablet.context.request
+        code = qr_text.rsplit("/", 1)[1]
+        printed = "-".join([code[i : i + 4] for i in range(0, 16, 4)] + [code[16:]])
+        resp = req.post(
+            self.live(f"/kiosk/{self.cid}"), form={"code": (printed if typed else qr_text).upper()}
+        )
+        assert resp.status == 200 and "/b/" in resp.url, (resp.status, resp.url, resp.text()[:500])
+        page = resp.text()
+        rows = [(i, html.unescape(n)) for i, n in BALLOT_ROW.findall(page)]
+        assert rows, page[:1000]
+        ids = {n: i for i, n in rows}
+        assert all(n in ids for n in strike), (strike, ids)
+        action = html.unescape(re.search(r"<form[^>]*data-ballot[^>]*>", page).group(0))
+        action = re.search(r'action="([^"]+)"', action).group(1)
+
+        def send(fields: list[tuple[str, str]]) -> str:
+            r = req.post(
+                self.live(action),
+                data=urlencode(fields),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "text/html",
+                },
+            )
+            assert r.status == 200, (r.status, r.text()[:500])
+            return r.text()
+
+        review = send([("step", "review")] + [("struck", ids[n]) for n in strike])
+        kept_on_review = [html.unescape(n).strip() for n in KEPT_ON_REVIEW.findall(review)]
+        answer = review
+        for _ in range(2):  # the cast; an all-struck ballot is asked about a second time
+            confirm = re.search(r"<form[^>]*data-confirm[^>]*>(.*?)</form>", answer, re.S)
+            assert confirm, answer[:1000]
+            hidden = re.findall(
+                r'<input type="hidden" name="(struck|confirm_invalid)" value="([^"]*)">',
+                confirm.group(1),
+            )
+            answer = send(hidden + [("step", "cast")])
+            if "receipt-code" in answer:
+                break
+        receipt = re.search(r'class="receipt-code">([^<]+)<', answer)
+        assert receipt, answer[:1000]
+        self.ballots_cast += 1
+        return receipt.group(1).strip(), kept_on_review
+
 
 # ---- the rehearsal -------------------------------------------------------------------------------
 
@@ -658,6 +810,17 @@ def _run(hall: Hall, phase):
     finally:
         hall.gaps.report()
         print("\nphases: " + ", ".join(f"{w} {t:.1f}s" for w, t in hall.timings))
+        stats = getattr(hall.live.app, "e2e_stats", None)  # E2E_PROFILE=1: the server's side
+        if stats:
+            by_route: dict[tuple[str, str], list[float]] = {}
+            for took, method, path in stats:
+                key = (method, re.sub(r"/[0-9A-Z]{17}\b|/\d+", "/…", path))
+                by_route.setdefault(key, []).append(took)
+            top = sorted(by_route.items(), key=lambda kv: -sum(kv[1]))[:15]
+            print(f"\nserver: {len(stats)} requests, {sum(t for t, _, _ in stats):.1f}s")
+            for (method, path), times in top:
+                print(f"  {sum(times):6.2f}s {len(times):4d} x {method} {path}")
+            stats.clear()
         print("\nUI gaps:\n  " + "\n  ".join(hall.gaps.items or ["none"]))
 
 
@@ -753,11 +916,14 @@ def test_congress_day_1_setup_and_check_in(hall):
     _run(hall, phase)
 
 
-def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
+def _prepared(hall: Hall, first_time: bool = False) -> tuple[list[dict], list[dict]]:
     """What phase 1 leaves behind, made in a second without the browser: the staff users (the
     service, as `flask create-user` does), the congress with data/delegates-145.csv imported and
-    VOTERS full members plus one probationary member present (the API). The admin is signed in
-    at a desk, ready to set up the phase's poll on the poll form."""
+    VOTERS full members plus one probationary member present (the API). Unless it is the
+    `first_time` (phase 2, which does them in the browser), the counting committee's key cards
+    come from the service, and the tablets, counters 2 and 3's signatures and the like go
+    through the API (`Hall.first_time`). The admin is signed in at a desk, ready to set up the
+    phase's poll on the poll form."""
     from congress_vote.auth.services import create_user
     from congress_vote.extensions import db
 
@@ -774,17 +940,7 @@ def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
             u: create_user(u, PASSWORD, roles, full_name=n).id for u, n, roles in people
         }
         db.session.commit()
-    client = hall.live.app.test_client()
-
-    def call(user: str, method: str, path: str, **kw):
-        r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
-        assert r.status_code == 201, r.json
-        r = client.open(
-            path, method=method, headers={"Authorization": f"Bearer {r.json['token']}"}, **kw
-        )
-        assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
-        return r.json
-
+    call = hall.call
     cid = hall.cid = call(
         "admin",
         "POST",
@@ -819,6 +975,9 @@ def _prepared(hall: Hall) -> tuple[list[dict], list[dict]]:
         )
     figures = call("admin", "GET", f"/api/v1/congresses/{cid}/attendance")
     assert figures["present"] == VOTERS + 1 and figures["voters_present"] == VOTERS
+    hall.first_time = first_time
+    if not first_time:
+        hall.issue_key_cards()
     hall.admin = hall.screens.open("desk")
     login(hall.admin, hall.live, "admin")
     hall.mark("prepared (API)")
@@ -829,7 +988,7 @@ def test_congress_day_2_committee_election(hall):
     """Phase 2: the 9-seat committee election, from the chair's console to the minutes."""
 
     def phase(hall: Hall):
-        _rows, full = _prepared(hall)
+        _rows, full = _prepared(hall, first_time=True)
         pid, names = _committee_poll(hall, full)
         hall.mark("poll set up")
         _committee_election(hall, pid, names)
@@ -968,17 +1127,23 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     assert tablet.locator("form[data-ballot]").count() == 0
     assert used_msg
 
+    # Ballots 1, 2, 3 (typed) and 5 (portrait) on the kiosk's pages, the others with the same
+    # forms sent by the tablet's session (`Hall.vote_by_form`), the last one striking every
+    # name (the server asks a second time).
     for i, strike in enumerate(plan, start=1):
         portrait = i % 5 == 0
-        receipt, kept = hall.vote(
-            slips[i],
-            strike,
-            typed=i % 3 == 0,
-            portrait=portrait,
-            screenshot="kiosk-ballot-tablet"
-            if i == 2
-            else ("kiosk-ballot-portrait" if i == 5 else None),
-        )
+        if i in (1, 2, 3, 5):
+            receipt, kept = hall.vote(
+                slips[i],
+                strike,
+                typed=i % 3 == 0,
+                portrait=portrait,
+                screenshot="kiosk-ballot-tablet"
+                if i == 2
+                else ("kiosk-ballot-portrait" if i == 5 else None),
+            )
+        else:
+            receipt, kept = hall.vote_by_form(slips[i], strike, typed=i % 3 == 0, portrait=portrait)
         assert kept == [n for n in c if n not in strike]
         receipts.append(receipt)
         kept_sets.append(kept)
@@ -1043,18 +1208,30 @@ def _minutes_match(text: str, result: dict):
 
 
 def _vote_poll(
-    hall: Hall, pid: int, tag: str, plan: list[list[str]], issued: int, names: list[str]
+    hall: Hall,
+    pid: int,
+    tag: str,
+    plan: list[list[str]],
+    issued: int,
+    names: list[str],
+    in_browser: int = 3,
+    slips_by_api: bool = False,
 ) -> tuple[list[str], list[list[str]], list[str]]:
-    """Open (chair), issue and decode slips (counter), vote `plan` at the kiosk, close (chair).
-    Answers the ballot order, the names kept on each ballot and the receipts."""
+    """Open (chair), issue and decode slips (counter; with `slips_by_api` issued through the API,
+    the slips' QR texts made from the codes it answers), vote `plan` at the kiosk, close (chair).
+    The first `in_browser` ballots are voted on the kiosk's pages in Chromium (the second one
+    typed, the third on the portrait tablet), the others with the same forms sent by the
+    tablet's session (`Hall.vote_by_form`). Answers the ballot order, the names kept on each
+    ballot and the receipts."""
     hall.chair_action(pid, "open", "open")
-    slips = hall.issue_slips(pid, issued, tag)
+    slips = hall.issue_by_api(pid, issued) if slips_by_api else hall.issue_slips(pid, issued, tag)
     order = _ballot_order(hall, slips[0])
     assert sorted(order) == sorted(names)
     kept_sets, receipts = [], []
     for i, strike in enumerate(plan):
-        receipt, kept = hall.vote(
-            slips[i], [order[j] for j in strike], typed=i % 4 == 1, portrait=i % 6 == 5
+        vote = hall.vote if i < in_browser else hall.vote_by_form
+        receipt, kept = vote(
+            slips[i], [order[j] for j in strike], typed=i % 4 == 1, portrait=i % 6 == 2
         )
         assert kept == [n for j, n in enumerate(order) if j not in strike]
         kept_sets.append(kept)
@@ -1124,23 +1301,11 @@ def _slate_by_api(hall: Hall, pid: int, names: list[str]) -> tuple[list[str], di
     the three counters, published."""
     from congress_vote.i18n.collation import sort_names
 
-    client = hall.live.app.test_client()
-
-    def call(user: str | None, method: str, path: str, **kw):
-        headers = kw.pop("headers", {})
-        if user:
-            r = client.post("/api/v1/session", json={"username": user, "password": PASSWORD})
-            assert r.status_code == 201, r.json
-            headers["Authorization"] = f"Bearer {r.json['token']}"
-        r = client.open(path, method=method, headers=headers, **kw)
-        assert r.status_code in (200, 201), (path, r.status_code, r.get_data(as_text=True))
-        return r.json
+    call = hall.call
 
     order = list(sort_names(names))  # the ballot's order (checked in the browser in phase 2/3)
     poll = call("admin", "GET", f"/api/v1/polls/{pid}")
-    for n in COUNTERS:  # the key cards, printed in the browser (read back from the PDF)
-        if n not in hall.key_cards:
-            hall.print_key_card(n)
+    assert sorted(hall.key_cards) == list(COUNTERS)  # issued by _prepared
     id_of = {c["full_name"]: c["id"] for c in poll["candidates"]}
     call("chair", "POST", f"/api/v1/polls/{pid}/open")
     tokens = call("counter1", "POST", f"/api/v1/polls/{pid}/ballots", json={"count": VOTERS - 2})[
@@ -1215,7 +1380,9 @@ def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
     order2 = sorted(order[6:8], key=order.index)
     a, b = 0, 1
     plan2 = [[b]] * 13 + [[a]] * 6 + [[a, b]]  # 13 keep the first, 6 the second, 1 strikes both
-    order2, kept2, receipts2 = _vote_poll(hall, pid2, "slate-r2", plan2, VOTERS - 3, order2)
+    order2, kept2, receipts2 = _vote_poll(
+        hall, pid2, "slate-r2", plan2, VOTERS - 3, order2, in_browser=2, slips_by_api=True
+    )
     result2 = hall.count_review_sign(pid2, "slate-r2", len(receipts2))
     winner, loser = order2[0], order2[1]
     got2 = {x["full_name"]: (x["votes"], x["elected"]) for x in result2["candidates"]}
@@ -1264,7 +1431,9 @@ def _slate_rounds_2_and_3(hall: Hall, pid: int, order: list[str], by_id: dict):
 
     names3 = sorted(not_elected, key=order.index)
     plan3 = [[1, 2]] * 14 + [[0, 2]] * 5 + [[0, 1]] * 2  # each keeps one name
-    order3, kept3, receipts3 = _vote_poll(hall, pid3, "slate-r3", plan3, VOTERS - 3, names3)
+    order3, kept3, receipts3 = _vote_poll(
+        hall, pid3, "slate-r3", plan3, VOTERS - 3, names3, in_browser=1, slips_by_api=True
+    )
     result3 = hall.count_review_sign(pid3, "slate-r3", len(receipts3))
     got3 = {x["full_name"]: (x["votes"], x["elected"]) for x in result3["candidates"]}
     alternate = order3[0]
