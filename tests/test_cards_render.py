@@ -20,6 +20,9 @@ from congress_vote.congress import printing
 
 zxingcpp = pytest.importorskip("zxingcpp")
 
+# The layout of the cards; the database only supplies the delegates drawn.
+pytestmark = pytest.mark.db_independent
+
 
 def _package_modules(text: str, border: int, segment: bool = True) -> list[list[bool]]:
     """The qrcode package's modules: version 2-M, mask 4; `segment`: one alphanumeric segment,

@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FRAGMENTS = ROOT / "congress_vote" / "i18n" / "vi"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
+# The catalogue and the choice of language (session, ?lang=, Accept-Language); the database only
+# supplies the congress and polls shown.
+pytestmark = pytest.mark.db_independent
+
 
 def _fragments() -> list[tuple[str, object]]:
     out = []

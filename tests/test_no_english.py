@@ -22,6 +22,10 @@ from congress_vote.i18n.build import translations
 
 from .conftest import PASSWORD, STAFF
 
+# The language of the text (the templates and the catalogue); the database only supplies the
+# congress shown, and pages that do not answer 200 are not read.
+pytestmark = pytest.mark.db_independent
+
 RAW_KEYS = [
     "vn-party",
     "majority-of-valid",

@@ -14,7 +14,11 @@ import weasyprint
 
 from congress_vote.extensions import db
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+# The layout of the papers; the database only supplies the congress, poll and people drawn.
+pytestmark = [
+    pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils"),
+    pytest.mark.db_independent,
+]
 
 ORG = "Đảng bộ Sở Giáo dục và Đào tạo Thành phố Hồ Chí Minh, Khối các cơ quan Đảng"
 NAME = "Đại hội đại biểu Đảng bộ Sở Giáo dục và Đào tạo lần thứ XVIII, nhiệm kỳ 2025–2030"
