@@ -27,8 +27,10 @@ TRACKER = re.compile(r"^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$")
 PLAIN = (b'"kept"', b'"answers"', b"kept\\", b'{"choice"')
 
 
-def _poll(hall, n: int, candidates: int = 3, seats: int = 2, committee=None, **over):
-    """A congress with `n` present voters and an open sealed poll with `n` slips issued."""
+def _poll(hall, n: int, candidates: int = 3, seats: int = 2, committee=None, slips=True, **over):
+    """A congress with `n` present voters and an open sealed poll with `n` slips issued
+    (through the API, their PDF rendered and kept; `slips=False`: the tokens only, through the
+    issuing service, for a test of what happens after the casts)."""
     cid = hall.congress(voters=max(n, 3))
     body = {}
     if candidates != 3:
@@ -39,7 +41,19 @@ def _poll(hall, n: int, candidates: int = 3, seats: int = 2, committee=None, **o
         body["counting_committee"] = [hall.staff[c] for c in committee]
     poll = hall.poll(cid, seats=seats, **body, **over)
     opened = hall.open(poll["id"])
-    tokens = hall.issue(poll["id"], n)["tokens"] if n else []
+    if not n:
+        tokens = []
+    elif slips:
+        tokens = hall.issue(poll["id"], n)["tokens"]
+    else:
+        from congress_vote.auth.models import User
+        from congress_vote.ballots.issuing import issue_ballots
+        from congress_vote.polls.models import Poll
+
+        with hall.app.app_context():
+            counter = db.session.get(User, hall.staff["counter1"])
+            tokens = list(issue_ballots(db.session.get(Poll, poll["id"]), n, counter).codes)
+            db.session.commit()
     return cid, opened, tokens
 
 
@@ -227,7 +241,7 @@ def test_opened_set_order_is_independent_of_casting_order(hall, app):
     set, averaged over 5 runs of 100 ballots, is below 0.2."""
     rhos = []
     for _run in range(5):
-        _cid, poll, tokens = _poll(hall, 100, candidates=7, seats=7)
+        _cid, poll, tokens = _poll(hall, 100, candidates=7, seats=7, slips=False)
         ids = [c["id"] for c in poll["candidates"]]
 
         def kept(k, ids=ids):  # ballot k keeps the names of the bits of k + 1: 100 distinct
