@@ -14,8 +14,10 @@ Playwright, and helpers to read what the app prints (PDF text, PDF pages as pict
   1920x1080 projector); every request of every page is recorded and any request to another host
   than the live server is blocked AND fails the test (the hall has no internet); uncaught page
   errors and CSP refusals fail the test too.
-- helpers: `pdf_text`, `pdf_pages_png`, `decode_qr` (zxing-cpp), `zbar_decode` (zbarimg),
-  `fetch` (a GET with the page's cookies), `download` (a click that downloads, via the browser).
+- helpers: `polled` (wait for a page that asks the server every few seconds, moving its clock
+  on instead of waiting), `pdf_text`, `pdf_pages_png`, `decode_qr` (zxing-cpp), `zbar_decode`
+  (zbarimg), `fetch` (a GET with the page's cookies), `download` (a click that downloads, via
+  the browser).
 
 Skips only when /usr/bin/chromium is missing on a developer machine; in CI (CI=true) a missing
 browser fails.
@@ -28,6 +30,7 @@ import io
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -269,6 +272,26 @@ def login(page, live, username: str, password: str | None = None) -> None:
     page.locator("main form button").click()
     page.wait_for_load_state()
     assert page.locator(".who").count() == 1, f"{username} could not sign in: {page.url}"
+
+
+def polled(page, selector: str, step_ms: int = 2000, timeout: float = 30) -> None:
+    """Wait until `selector` is on a page that follows the server by asking it every few seconds
+    (the projector screen: projector.js fetches screen.json 2 s after its last answer), without
+    waiting those seconds: the page's clock is Playwright's (`page.clock.install()` before the
+    page loads) and is moved on by `step_ms` whenever the selector is not there yet. The fetch,
+    the answer and the page's update are real; only the pause between two questions is skipped.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            page.wait_for_selector(selector, timeout=250)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+            page.clock.run_for(step_ms)
 
 
 def shot(page, name: str, full_page: bool = False) -> Path:

@@ -8,7 +8,9 @@
   first and highlighted; 200 names are cut into pages of what fits that turn by themselves;
 - opening a poll from the console asks first, listing what matters.
 
-Data is built with the services and fixtures (tests/fx_reports.py), not through the browser."""
+Data is built with the services and fixtures (tests/fx_reports.py), not through the browser. The
+projector's clock is Playwright's: the 2 seconds between two of its polls are moved on, not
+waited for (conftest.polled); the polls and the page's updates are real."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import login, shot
+from tests.e2e.conftest import login, polled, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +79,7 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     res = _result(live, pa)
 
     hall = screens.open("projector")
+    hall.clock.install()  # its 2-second polls moved on, not waited for (conftest.polled)
     hall.goto(live(f"/congresses/{cid}/screen"))
     hall.wait_for_selector('#screen [data-state="result"]')
     text = hall.inner_text("#screen")
@@ -120,7 +123,7 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     chair.select_option("select[name=poll_id]", str(pb))
     chair.click("#projector button.primary")
     chair.wait_for_selector(".flash-ok")
-    hall.wait_for_selector('#screen [data-state="voting"]')
+    polled(hall, '#screen [data-state="voting"]')
     assert hall.inner_text("#screen .scr-big").replace(" ", "").startswith("9/20")
     chair.wait_for_selector('#preview [data-state="voting"]')
     for name in fx.SLATE:
@@ -131,14 +134,14 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     chair.check("input[name=mode][value=message]")
     chair.fill("input[name=message]", "Giải lao 15 phút — 10 giờ 30 tiếp tục")
     chair.click("#projector button.primary")
-    hall.wait_for_selector('#screen [data-state="message"]')
+    polled(hall, '#screen [data-state="message"]')
     assert "Giải lao 15 phút" in hall.inner_text("#screen")
     chair.wait_for_selector('#preview [data-state="message"]')
     shot(hall, "hall-projector-message")
     shot(chair, "hall-console-preview-message")
     chair.check("input[name=mode][value=blank]")
     chair.click("#projector button.primary")
-    hall.wait_for_selector('#screen [data-state="blank"]')
+    polled(hall, '#screen [data-state="blank"]')
     assert hall.inner_text("#screen .scr-body").strip() == ""
 
     # a message without text is refused with a clear error, the screen unchanged
@@ -146,7 +149,9 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     chair.fill("input[name=message]", "")
     chair.click("#projector button.primary")
     assert "thông báo" in chair.inner_text(".flash-error").lower()
-    hall.wait_for_selector('#screen [data-state="blank"]')
+    with hall.expect_response(lambda r: "/screen.json" in r.url):  # the screen asks again...
+        hall.clock.run_for(2000)
+    hall.wait_for_selector('#screen [data-state="blank"]')  # ...and stays blank
 
     # the API sets the same choice (chair only; a foreign poll is refused)
     token = _token(chair, live, "chair")
@@ -155,7 +160,7 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     r = chair.request.put(url, data={"mode": "attendance"}, headers=head)
     assert r.status == 200 and r.json()["mode"] == "attendance", r.text()
     assert r.json()["shows"] == "attendance"
-    hall.wait_for_selector('#screen [data-state="attendance"]')
+    polled(hall, '#screen [data-state="attendance"]')
     r = chair.request.put(url, data={"mode": "poll", "poll_id": 999999}, headers=head)
     assert r.status == 422 and r.json()["error"]["code"] == "unknown_poll"
     obs = {"Authorization": f"Bearer {_token(chair, live, 'observer')}"}
@@ -165,13 +170,13 @@ def test_projector_follows_the_chair_and_the_chair_chooses(live, screens):
     # back to automatic: the chair's last poll action (publishing A)
     r = chair.request.put(url, data={"mode": "auto"}, headers=head)
     assert r.json()["shown_poll_id"] == pa
-    hall.wait_for_selector('#screen [data-state="result"]')
+    polled(hall, '#screen [data-state="result"]')
     # a poll action after a choice takes the screen: B closes, the screen follows B
     chair.request.put(url, data={"mode": "message", "message": "Nghỉ"}, headers=head)
-    hall.wait_for_selector('#screen [data-state="message"]')
+    polled(hall, '#screen [data-state="message"]')
     r = chair.request.post(live(f"/api/v1/polls/{pb}/close"), headers=head)
     assert r.status == 200, r.text()
-    hall.wait_for_selector('#screen [data-state="counting"]')
+    polled(hall, '#screen [data-state="counting"]')
     assert fx.SLATE[0] not in hall.content()
 
 

@@ -1,6 +1,8 @@
 """The projector screen in a real Chromium at 1920x1080, before, during and after a poll: the
 screen follows the poll by itself (projector.js polling screen.json, no reload), and no candidate
-name, vote or percentage reaches the page or any JSON response before publication."""
+name, vote or percentage reaches the page or any JSON response before publication. The page's
+clock is Playwright's: the 2 seconds between two polls are moved on, not waited for
+(conftest.polled); the polls, the answers and the page's updates are real."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from tests import fx_reports as fx
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import polled, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +87,7 @@ def test_projector_before_during_after(live, screens):
                 bodies.append(resp.text())
 
     page.on("response", keep)
+    page.clock.install()  # the screen's 2-second polls are moved on, not waited for (`polled`)
 
     page.goto(live(f"/congresses/{cid}/screen"))
     page.wait_for_selector('[data-state="idle"]')
@@ -95,7 +98,7 @@ def test_projector_before_during_after(live, screens):
     page.evaluate("window.__noReload = true")
     _step(live, pid, staff, "open")
     _step(live, pid, staff, "vote", n=14, issued=20)
-    page.wait_for_selector('[data-state="voting"]')
+    polled(page, '[data-state="voting"]')
     page.wait_for_function(
         "() => document.querySelector('.bar-fill')"
         " && parseFloat(document.querySelector('.bar-fill').style.width) === 70"
@@ -108,10 +111,10 @@ def test_projector_before_during_after(live, screens):
     # after close, counted and certified: "counting in progress", nothing of the result
     for step in ("close", "count", "certify"):
         _step(live, pid, staff, step)
-        page.wait_for_selector('[data-state="counting"]')
+        polled(page, '[data-state="counting"]')
         # one more poll of screen.json after the change, whose body is checked below
         with page.expect_response(lambda r: "/screen.json" in r.url):
-            pass
+            page.clock.run_for(2000)
         content = page.content()
         res = _result(live, pid)
         secrets = list(fx.COMMITTEE)
@@ -136,7 +139,7 @@ def test_projector_before_during_after(live, screens):
     chair.click(f"form[action$='/console/polls/{pid}/publish'] button")
     chair.wait_for_selector(".flash-ok")
 
-    page.wait_for_selector('[data-state="result"]')
+    polled(page, '[data-state="result"]')
     res = _result(live, pid)
     text = page.inner_text("#screen")
     elected = [c for c in res["candidates"] if c["elected"]]
@@ -165,13 +168,14 @@ def test_projector_resolution_result_and_no_script_refresh(live, screens):
     from congress_vote.reports.services import publish_poll
 
     page = screens.open("projector")
+    page.clock.install()
     page.goto(live(f"/congresses/{cid}/screen"))
     page.wait_for_selector('[data-state="counting"]')
     assert fx.ITEMS[0] not in page.content()
     with live.app.app_context():
         publish_poll(db.session.get(Poll, pid), staff["chair"])
         db.session.commit()
-    page.wait_for_selector('[data-state="result"]')
+    polled(page, '[data-state="result"]')
     res = _result(live, pid)
     text = page.inner_text("#screen")
     for item in res["items"]:
