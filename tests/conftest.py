@@ -206,16 +206,44 @@ def _schema(database_url):
         db.engine.dispose()
 
 
+# PostgreSQL: the tables that hold a row or whose id sequence has handed out a value (a table
+# emptied by the test itself still has its sequence moved on). pg_sequences.last_value is NULL
+# until a sequence's first value and again after TRUNCATE ... RESTART IDENTITY.
+_USED_SEQUENCES = text(
+    """
+    SELECT t.relname
+    FROM pg_sequences s
+    JOIN pg_class sc ON sc.relname = s.sequencename AND sc.relkind = 'S'
+    JOIN pg_namespace n ON n.oid = sc.relnamespace AND n.nspname = s.schemaname
+    JOIN pg_depend d ON d.objid = sc.oid AND d.classid = 'pg_class'::regclass
+        AND d.deptype IN ('a', 'i')
+    JOIN pg_class t ON t.oid = d.refobjid
+    WHERE s.schemaname = current_schema() AND s.last_value IS NOT NULL
+    """
+)
+
+
 def _empty_tables():
+    """Every table of the app emptied, its ids starting again at 1. On PostgreSQL only the
+    tables that need it are truncated: TRUNCATE costs per table named (a new file for the
+    table and for each of its indexes), ~70 ms for all of them even when empty, twice a test;
+    one probe finds those with a row or a used sequence (~10 ms)."""
     db.session.remove()
     tables = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            probe = "SELECT " + ", ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables)
+            held = conn.execute(text(probe)).one()
+            used = set(conn.execute(_USED_SEQUENCES).scalars())
+            dirty = [t for t, rows in zip(tables, held, strict=True) if rows or t in used]
+            if dirty:
+                conn.execute(
+                    text(
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in dirty)
+                        + " RESTART IDENTITY CASCADE"
+                    )
                 )
-            )
         else:
             for t in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{t}"'))
