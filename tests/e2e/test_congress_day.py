@@ -52,7 +52,8 @@ resolution) start from the state phase 1 leaves — the staff users, the congres
 imported and the same attendance — made in a second through the services and the API, then set
 up their poll on the poll form and go on through the UI; phases 3 to 5 take the committee's key
 cards from the service (phase 2 prints and reads them back), enrol their tablets through the API
-and have counters 2 and 3 sign through the API (counter 1 signs in the browser). Phase 4 starts
+(phase 2 enrols its landscape tablet on the kiosk page, the portrait one through the API) and
+have counters 2 and 3 sign through the API (counter 1 signs in the browser). Phase 4 starts
 from the slate's first round as phase 3 leaves it, voted, counted, signed and published through
 the API; its two rounds issue their ballots through the API (phases 2 and 3 decode the slips),
 and its alternates round is counted and signed through the API too (round 2 used the pages).
@@ -179,7 +180,8 @@ class Hall:
         self.key_cards: dict[int, dict[str, str]] = {}
         # The steps a phase repeats from an earlier one go through the API or the services once
         # the browser has done them (`_prepared(hall, first_time=False)`): the tablets enrolled
-        # as kiosks, counters 2 and 3 signing (counter 1 signs in the browser every time).
+        # as kiosks (the first one on the kiosk page in phase 2), counters 2 and 3 signing
+        # (counter 1 signs in the browser every time).
         self.first_time = True
         self._tokens: dict[str, str] = {}
 
@@ -665,7 +667,7 @@ class Hall:
         if not hasattr(self, attr):
             tablet = self.screens.open("tablet_portrait" if portrait else "tablet")
             label = "Máy dọc" if portrait else "Máy ngang"
-            if self.first_time:
+            if self.first_time and not portrait:  # the first tablet on the kiosk page
                 self.enrol_tablet(tablet, label)
             else:  # enrolled through the API: the kiosk cookie the enrolment page sets
                 token = self.call(
@@ -1149,19 +1151,19 @@ def _committee_election(hall: Hall, pid: int, names: list[str]):
     assert tablet.locator("form[data-ballot]").count() == 0
     assert used_msg
 
-    # Ballots 1, 2, 3 (typed) and 5 (portrait) on the kiosk's pages, the others with the same
+    # Ballots 1, 3 (typed) and 5 (portrait) on the kiosk's pages, the others with the same
     # forms sent by the tablet's session (`Hall.vote_by_form`), the last one striking every
     # name (the server asks a second time).
     for i, strike in enumerate(plan, start=1):
         portrait = i % 5 == 0
-        if i in (1, 2, 3, 5):
+        if i in (1, 3, 5):
             receipt, kept = hall.vote(
                 slips[i],
                 strike,
                 typed=i % 3 == 0,
                 portrait=portrait,
                 screenshot="kiosk-ballot-tablet"
-                if i == 2
+                if i == 1
                 else ("kiosk-ballot-portrait" if i == 5 else None),
             )
         else:
