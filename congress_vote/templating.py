@@ -1,5 +1,8 @@
 """Template globals shared by every page."""
 
+import hashlib
+from pathlib import Path
+
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale, get_translations
 from flask_wtf.csrf import generate_csrf
@@ -44,19 +47,40 @@ def page_gettext(ugettext):
 
 
 STATIC_URLS_KEY = "congress_vote.static_urls"
+# A versioned asset URL (`?v=` the file's content hash) never changes content: browsers may keep
+# it (a tablet then loads a ballot page's CSS and scripts once, not on every page).
+VERSIONED_MAX_AGE = 365 * 24 * 3600
+
+
+def _version(app: Flask, filename: str) -> str | None:
+    """The first 12 hex digits of SHA-256 of the static file, None when it is not one."""
+    folder = app.static_folder
+    if folder is None:
+        return None
+    try:
+        data = (Path(folder) / filename).read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest()[:12]
 
 
 def static_url(filename: str) -> str:
-    """url_for('static', filename=...), built once per app, script root and file: a page links
-    three or four assets, and in a request the URL depends on nothing else (no URL defaults
-    apply to static files)."""
-    if not has_request_context():
-        return url_for("static", filename=filename)
+    """url_for('static', filename=...) with `v=` the file's content hash, built once per app,
+    script root and file: a page links three or four assets, and in a request the URL depends
+    on nothing else (no URL defaults apply to static files). A new release's files get new
+    URLs, so browsers may cache these for good (`_cache_versioned_assets`)."""
     urls: dict = current_app.extensions.setdefault(STATIC_URLS_KEY, {})
-    key = (request.script_root, filename)
+    key = (request.script_root if has_request_context() else None, filename)
     url = urls.get(key)
     if url is None:
-        url = urls[key] = url_for("static", filename=filename)
+        version = _version(current_app, filename)
+        url = (
+            url_for("static", filename=filename, v=version)
+            if version
+            else url_for("static", filename=filename)
+        )
+        if key[0] is not None:  # outside a request the URL may depend on SERVER_NAME
+            urls[key] = url
     return url
 
 
@@ -65,6 +89,15 @@ def init_templating(app: Flask) -> None:
     # _macros.csrf(), can call it.
     app.jinja_env.globals["csrf_token_value"] = generate_csrf
     app.jinja_env.globals["static_url"] = static_url
+
+    @app.after_request
+    def _cache_versioned_assets(resp):
+        if request.endpoint == "static" and request.args.get("v") and resp.status_code == 200:
+            resp.cache_control.public = True
+            resp.cache_control.max_age = VERSIONED_MAX_AGE
+            resp.cache_control.immutable = True
+        return resp
+
     # A candidate's name, with the details that tell a namesake apart (polls/namesakes.py).
     app.jinja_env.filters["who"] = candidate_label
     app.jinja_env.filters["namesake"] = candidate_detail

@@ -132,9 +132,14 @@ def test_gunicorn_workers_freeze_what_the_app_holds():
         gc.unfreeze()
 
 
-def test_asset_links_are_built_once_per_script_root(hall, app, client):
-    """The pages link their CSS and scripts through `static_url`: url_for('static') built once
-    per app, script root and file, so a deployment under a path prefix gets its own links."""
+def test_asset_links_are_versioned_cached_and_built_once(hall, app, client):
+    """The pages link their CSS and scripts through `static_url`: url_for('static') with `v=`
+    the file's content hash, built once per app, script root and file (a deployment under a
+    path prefix gets its own links). A versioned asset may be kept by the browser for a year;
+    the same file without `v=` is revalidated as before."""
+    import hashlib
+    from pathlib import Path
+
     from flask import url_for
 
     from congress_vote.templating import STATIC_URLS_KEY
@@ -144,16 +149,23 @@ def test_asset_links_are_built_once_per_script_root(hall, app, client):
     prefixed = client.get(f"/b/{tokens[0]}?k={cid}", base_url="http://localhost/hall").get_data(
         as_text=True
     )
+    version = hashlib.sha256(
+        (Path(app.static_folder) / "css" / "ballot.css").read_bytes()
+    ).hexdigest()[:12]
     with app.test_request_context("/"):
-        plain_css = url_for("static", filename="css/ballot.css")
+        plain_css = url_for("static", filename="css/ballot.css", v=version)
     with app.test_request_context("/", base_url="http://localhost/hall"):
-        hall_css = url_for("static", filename="css/ballot.css")
-    assert hall_css == "/hall" + plain_css
+        hall_css = url_for("static", filename="css/ballot.css", v=version)
+    assert plain_css == f"/static/css/ballot.css?v={version}" and hall_css == "/hall" + plain_css
     assert f'href="{plain_css}"' in page and f'href="{hall_css}"' in prefixed
-    assert client.get(plain_css).status_code == 200
     cached = app.extensions[STATIC_URLS_KEY]
     assert cached[("", "css/ballot.css")] == plain_css
     assert cached[("/hall", "css/ballot.css")] == hall_css
+    kept = client.get(plain_css)
+    assert kept.status_code == 200 and kept.cache_control.max_age == 365 * 24 * 3600
+    assert kept.cache_control.public and kept.cache_control.immutable
+    revalidated = client.get("/static/css/ballot.css")
+    assert revalidated.status_code == 200 and revalidated.cache_control.max_age is None
 
 
 def test_page_gettext_translates_escapes_and_formats(app):
