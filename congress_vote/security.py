@@ -19,6 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from .auth.roles import ROLES
 from .auth.services import user_for_api_token
+from .errors import ServiceError
 
 PUBLIC = "public"
 STAFF = "staff"
@@ -68,8 +69,6 @@ staff = roles(STAFF)
 
 def login_required():
     """The API's answer to a staff call by nobody signed in: 401 `login_required`."""
-    from .errors import ServiceError
-
     return ServiceError(
         "login_required", _("Sign in first (Authorization: Bearer <token>)."), status=401
     )
@@ -203,6 +202,17 @@ def security_headers(secure: bool, static: bool = False) -> list[tuple[str, str]
     return h
 
 
+def _holds_nul(value) -> bool:
+    """Whether a string anywhere in `value` (strings, lists, tuples, dicts) holds NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def init_app(app: Flask) -> None:
     from .extensions import csrf
 
@@ -250,6 +260,24 @@ def init_app(app: Flask) -> None:
                 return None
             if current_app.config.get("WTF_CSRF_ENABLED", True):
                 csrf.protect()
+        return None
+
+    @app.before_request
+    def _refuse_nul():
+        # No field of the app has a use for a NUL character, and PostgreSQL's text cannot hold
+        # one (the driver raises: a 500 where a clear 400 is due). Form fields (not uploaded
+        # files), the query, the path and a JSON body are looked at before any view runs.
+        if (
+            "\x00" in request.path
+            or _holds_nul(list(request.args.items(multi=True)))
+            or (request.method != "GET" and _holds_nul(list(request.form.items(multi=True))))
+            or (request.is_json and _holds_nul(request.get_json(silent=True)))
+        ):
+            raise ServiceError(
+                "invalid_text",
+                _("The request holds a NUL character, which no field accepts."),
+                status=400,
+            )
         return None
 
     @app.after_request

@@ -398,10 +398,13 @@ def test_item_texts_are_cleaned_of_invisible_characters(hall, api, app, mark):
 
 def test_control_characters_never_reach_a_stored_name(hall, api):
     """Found by the API fuzzer on PostgreSQL: a kiosk label holding NUL gave 500 (PostgreSQL's
-    text refuses NUL). Names and labels drop control characters like format characters."""
+    text refuses NUL). Names and labels drop control characters like format characters; a NUL
+    is refused before any view (400 invalid_text, the test below)."""
     cid = hall.congress(voters=2)
+    r = api("registrar").post(f"/api/v1/congresses/{cid}/kiosks", json={"label": "\x00Bàn số 3"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_text", r.json
     r = api("registrar").post(
-        f"/api/v1/congresses/{cid}/kiosks", json={"label": "\x00Bàn\x0b số\x1b 3"}
+        f"/api/v1/congresses/{cid}/kiosks", json={"label": "\x07Bàn\x0b số\x1b 3"}
     )
     assert r.status_code == 201, r.json
     listed = api("registrar").get(f"/api/v1/congresses/{cid}/kiosks").json
@@ -409,3 +412,26 @@ def test_control_characters_never_reach_a_stored_name(hall, api):
         k["label"] for k in (listed.get("kiosks", listed) if isinstance(listed, dict) else listed)
     ]
     assert "Bàn số 3" in labels
+
+
+def test_a_nul_character_is_refused_with_400_before_any_view(hall, api, client, app):
+    """A NUL in a JSON body, a form field, a query or the path is answered 400 invalid_text (the
+    fuzzer found a 500 on PostgreSQL, whose text cannot hold one: the username of POST
+    /api/v1/session and of the sign-in form reached the user lookup), and nothing is stored."""
+    from congress_vote.polls.models import Poll
+
+    r = client.post("/api/v1/session", json={"username": "admin\x00", "password": "x"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_text", r.json
+    r = client.post("/login", data={"username": "ad\x00min", "password": "x"})
+    assert r.status_code == 400 and "NUL" in r.get_data(as_text=True)
+    cid = hall.congress()
+    r = api("admin").post(
+        f"/api/v1/congresses/{cid}/polls",
+        json={"kind": "resolution", "title": "Nghị quyết\x00", "items": [{"text": "Điều 1"}]},
+    )
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_text", r.json
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Poll)) == 0
+    r = api("admin").get(f"/api/v1/congresses/{cid}/delegates?q=a%00b")
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_text"
+    assert client.get("/b/ABCD%00EFGH").status_code == 400
