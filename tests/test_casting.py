@@ -149,3 +149,60 @@ def test_printed_slips_decode_and_vote(hall, app, auth, client, tmp_path):
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(SealedBallot)) == 9
     assert PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # static text is real text
+
+
+def test_a_cast_racing_the_close_waits_for_it_and_is_refused(hall, app, staff):
+    """A cast sent while the close is being written (its unused tokens voided, not yet
+    committed) waits for the close and is refused, 409 poll_not_open: the two serialise on the
+    token's row (PostgreSQL: the close's UPDATE holds it, the cast's conditional UPDATE finds
+    it void once the close commits) or on the write lock (SQLite). No ballot lands after the
+    close, though the cast read the poll as open (PostgreSQL)."""
+    import time
+
+    from congress_vote.auth.models import User
+    from congress_vote.ballots.models import Ballot, BallotToken
+    from congress_vote.codes import code_hash, normalise
+    from congress_vote.polls.models import Poll
+    from congress_vote.polls.services import close_poll
+    from congress_vote.seal.models import SealedBallot
+
+    cid, poll, tokens = hall.open_poll_with_ballots(2)
+    kept = [poll["candidates"][0]["id"]]
+    closing, casting = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def close():
+        try:
+            with app.app_context():
+                close_poll(db.session.get(Poll, poll["id"]), db.session.get(User, staff["chair"]))
+                db.session.flush()
+                closing.set()
+                casting.wait(10)
+                time.sleep(0.5)  # the cast is now waiting for this transaction
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            outcome["close"] = exc
+            closing.set()
+
+    def cast():
+        closing.wait(10)
+        client = app.test_client()
+        client.environ_base["HTTP_X_KIOSK_TOKEN"] = hall.kiosk_tokens[cid]
+        casting.set()
+        r = client.post(f"/api/v1/ballot/{tokens[0]}", json={"kept": kept})
+        outcome["cast"] = (r.status_code, (r.json or {}).get("error", {}).get("code"))
+
+    threads = [threading.Thread(target=close), threading.Thread(target=cast)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert "close" not in outcome, outcome
+    assert outcome["cast"] == (409, "poll_not_open"), outcome
+    with app.app_context():
+        assert db.session.get(Poll, poll["id"]).status == "closed"
+        assert db.session.get(BallotToken, code_hash(normalise(tokens[0]))).state == "void"
+        for model in (Ballot, SealedBallot):
+            assert not db.session.scalars(
+                db.select(model.id).where(model.poll_id == poll["id"])
+            ).all()
