@@ -412,9 +412,12 @@ class Hall:
             self.chair = self.screens.open("desk")
             login(self.chair, self.live, "chair")
         # The console reloads itself when a poll changes state (counters signing elsewhere); a
-        # goto racing that reload is aborted by the browser, so go again.
+        # goto racing that reload is aborted by the browser, so go again. Leaving the console
+        # for a blank page first ends its script, so no reload of it lands after the goto (one
+        # did, and the congress page's link was looked for on the console: a false UI gap).
         for attempt in range(3):
             try:
+                self.chair.goto("about:blank")
                 self.chair.goto(self.live(f"/congresses/{self.cid}"))
                 break
             except PlaywrightError as err:
