@@ -93,6 +93,7 @@ def init_templating(app: Flask) -> None:
     @app.after_request
     def _cache_versioned_assets(resp):
         if request.endpoint == "static" and request.args.get("v") and resp.status_code == 200:
+            resp.cache_control.no_cache = None  # send_file's "revalidate every time"
             resp.cache_control.public = True
             resp.cache_control.max_age = VERSIONED_MAX_AGE
             resp.cache_control.immutable = True

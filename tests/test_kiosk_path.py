@@ -164,6 +164,7 @@ def test_asset_links_are_versioned_cached_and_built_once(hall, app, client):
     kept = client.get(plain_css)
     assert kept.status_code == 200 and kept.cache_control.max_age == 365 * 24 * 3600
     assert kept.cache_control.public and kept.cache_control.immutable
+    assert not kept.cache_control.no_cache, kept.headers["Cache-Control"]
     revalidated = client.get("/static/css/ballot.css")
     assert revalidated.status_code == 200 and revalidated.cache_control.max_age is None
 
@@ -185,10 +186,11 @@ def test_the_session_signer_follows_the_secret_key(app, client, auth):
     assert client.get("/account").status_code == 200
     first = app.session_interface.get_signing_serializer(app)
     assert app.session_interface.get_signing_serializer(app) is first
+    old_key = app.secret_key
     app.secret_key = "another-secret-key-for-this-test-only"
     try:
         assert app.session_interface.get_signing_serializer(app) is not first
         r = client.get("/account")
         assert r.status_code in (302, 401) and "/login" in r.headers.get("Location", "/login")
     finally:
-        app.secret_key = app.config["SECRET_KEY"]
+        app.secret_key = old_key

@@ -328,6 +328,37 @@ def test_back_from_the_review_keeps_the_strikes(kiosk, world):
     assert "struck" not in (row(page, ELEVEN[0]).get_attribute("class") or "")
 
 
+def test_the_next_voters_ballot_takes_its_css_and_script_from_the_tablets_cache(browser, world):
+    """The ballot page's CSS and script are versioned links (templating.static_url) the tablet
+    may keep: the next voter's ballot page (a full page load: the review and the receipt are
+    swapped in by the page's script) takes them from the tablet's cache, with nothing fetched
+    from the server (transfer size 0). (A context of its own: the `screens` contexts route
+    every request to refuse other hosts, and Playwright turns a routed context's cache off.)"""
+    from tests.e2e.conftest import VIEWPORTS
+
+    _pid, tokens = world.p11
+    ctx = browser.new_context(viewport=VIEWPORTS["tablet_1024"], locale="vi-VN")
+    try:
+        ctx.add_cookies(
+            [{"name": "cv_kiosk", "value": world.kiosk, "url": world.live.url, "httpOnly": True}]
+        )
+        page = ctx.new_page()
+        open_slip(page, world, tokens[20])  # the first voter's ballot: fetched
+        row(page, ELEVEN[0]).wait_for()
+        open_slip(page, world, tokens[21])  # the next voter's
+        row(page, ELEVEN[0]).wait_for()
+        assets = page.evaluate(
+            """() => performance.getEntriesByType('resource')
+                .filter(e => /\\/static\\/(css|js)\\/.*\\?v=/.test(e.name))
+                .map(e => [e.name, e.transferSize])"""
+        )
+    finally:
+        ctx.close()
+    names = {name.split("/static/")[1].split("?")[0] for name, _size in assets}
+    assert {"css/app.css", "css/ballot.css", "js/ballot-vote.js"} <= names, assets
+    assert all(size == 0 for _name, size in assets), assets
+
+
 # Whether an element's text sits on one line, inside the screen.
 ONE_LINE = """e => {
   const r = document.createRange(); r.selectNodeContents(e);
